@@ -1,0 +1,108 @@
+// A running broker: the database and secrets in the data dir, the session manager with its UDP
+// ports, and the HTTP server. `startBroker` is what `rac serve` calls (and what tests can call).
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
+import type { BrokerContext } from './context.js';
+import { openDatabase } from './database.js';
+import { buildHttpServer } from './http-server.js';
+import { randomPassword } from './passwords.js';
+import { SecretBox } from './secret-box.js';
+import { loadOrCreateSecret } from './secret-files.js';
+import { SessionManager } from './session-manager.js';
+import { SessionStore } from './session-store.js';
+import { SmtpSettingsStore } from './smtp-settings.js';
+import { Throttle } from './throttle.js';
+import { TokenIssuer } from './tokens.js';
+import { type PortRange, UdpPortPool } from './udp-port-pool.js';
+import { UserStore } from './users.js';
+
+export const FIRST_ADMIN_EMAIL = 'admin@localhost';
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  udpPorts: PortRange;
+  publicUrl?: string;
+  pendingTimeoutMs: number;
+  /** Password for the first admin; a random one is generated (and reported) when absent. */
+  adminPassword?: string;
+  log: (message: string) => void;
+}
+
+export interface RunningBroker {
+  url: string;
+  port: number;
+  context: BrokerContext;
+  /** Set only on the start that created the first admin with a generated password. */
+  generatedAdminPassword: string | null;
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(options.dataDir);
+  const audit = new AuditLog(db);
+  const users = new UserStore(db);
+  const ports = new UdpPortPool(options.udpPorts, options.host);
+  const sessions = new SessionManager(new SessionStore(db), ports, audit, {
+    pendingTimeoutMs: options.pendingTimeoutMs,
+    log: options.log,
+  });
+  const throttle = new Throttle(db);
+  const context: BrokerContext = {
+    db,
+    users,
+    sessions,
+    audit,
+    throttle,
+    smtp: new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key'))),
+    tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
+    publicUrl: options.publicUrl ?? '',
+  };
+
+  const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
+  await sessions.start();
+  const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
+
+  const app = buildHttpServer(context, options.log);
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    sessions.stop();
+    db.close();
+    throw err;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+  const url = `http://${hostForUrl}:${port}`;
+  context.publicUrl ||= url;
+
+  return {
+    url,
+    port,
+    context,
+    generatedAdminPassword,
+    async close() {
+      clearInterval(pruneTimer);
+      await app.close();
+      sessions.stop();
+      db.close();
+    },
+  };
+}
+
+async function createFirstAdmin(users: UserStore, audit: AuditLog, password: string | undefined): Promise<string | null> {
+  if (users.count() > 0) return null;
+  const chosen = password || randomPassword();
+  const admin = await users.create({
+    email: FIRST_ADMIN_EMAIL,
+    password: chosen,
+    full_name: 'System Administrator',
+    role: 'admin',
+    max_sessions: 50,
+  });
+  audit.record(SYSTEM_ACTOR, { action: 'user.create_first_admin', target_type: 'user', target_id: admin.id });
+  return password ? null : chosen;
+}

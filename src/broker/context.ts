@@ -1,0 +1,20 @@
+// What the route modules share: the stores and services of one running broker.
+import type { AuditLog } from './audit-log.js';
+import type { Db } from './database.js';
+import type { SessionManager } from './session-manager.js';
+import type { SmtpSettingsStore } from './smtp-settings.js';
+import type { Throttle } from './throttle.js';
+import type { TokenIssuer } from './tokens.js';
+import type { UserStore } from './users.js';
+
+export interface BrokerContext {
+  db: Db;
+  users: UserStore;
+  sessions: SessionManager;
+  smtp: SmtpSettingsStore;
+  throttle: Throttle;
+  audit: AuditLog;
+  tokens: TokenIssuer;
+  /** Where customers and viewers reach this broker (for mails and messages). */
+  publicUrl: string;
+}

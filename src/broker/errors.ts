@@ -1,0 +1,59 @@
+// Every error the broker's HTTP API answers with, in one place: a machine-readable code, the HTTP
+// status and the `detail` text. Handlers throw these; the error handler in http-server.ts formats
+// them as {"detail": …} (the spec's shape) with the code in the `X-Rac-Error` header.
+
+export class BrokerError extends Error {
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'BrokerError';
+  }
+}
+
+const define =
+  <A extends unknown[]>(code: string, statusCode: number, message: (...args: A) => string) =>
+  (...args: A) =>
+    new BrokerError(code, statusCode, message(...args));
+
+export const Errors = {
+  // 400
+  validation: define('RAC_VALIDATION', 400, (detail: string) => detail),
+  userExists: define('RAC_USER_EXISTS', 400, (email: string) => `User already exists: ${email}`),
+  lastAdmin: define(
+    'RAC_LAST_ADMIN',
+    400,
+    () => 'This is the last active admin: create or enable another admin first',
+  ),
+  // 401
+  notAuthenticated: define('RAC_NOT_AUTHENTICATED', 401, () => 'Not authenticated: send Authorization: Bearer <token> (POST /api/auth/login)'),
+  invalidToken: define('RAC_INVALID_TOKEN', 401, () => 'Invalid or expired token: log in again'),
+  invalidCredentials: define('RAC_INVALID_CREDENTIALS', 401, () => 'Incorrect email or password'),
+  // 403
+  adminRequired: define('RAC_ADMIN_REQUIRED', 403, () => 'Admin access required'),
+  sessionForbidden: define('RAC_SESSION_FORBIDDEN', 403, () => 'Access denied: you can only manage your own sessions'),
+  // 404 / 410
+  userNotFound: define('RAC_USER_NOT_FOUND', 404, (id: number) => `User ${id} not found`),
+  sessionNotFound: define('RAC_SESSION_NOT_FOUND', 404, () => 'Session not found'),
+  sessionClosed: define('RAC_SESSION_CLOSED', 410, () => 'Session has been closed'),
+  routeNotFound: define('RAC_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `Not found: ${method} ${url}`),
+  // 429
+  tooManySessions: define(
+    'RAC_MAX_SESSIONS',
+    429,
+    (max: number) => `Maximum concurrent sessions reached (${max}): close a session first`,
+  ),
+  throttled: (retryAfterSeconds: number) =>
+    new BrokerError('RAC_THROTTLED', 429, `Too many failed attempts from this address: retry in ${retryAfterSeconds} s`, {
+      'retry-after': String(retryAfterSeconds),
+    }),
+  // 500
+  noUdpPort: define(
+    'RAC_NO_UDP_PORT',
+    500,
+    (range: string) => `Failed to allocate UDP port: every port in ${range} is in use; close sessions or widen --udp-ports`,
+  ),
+} as const;

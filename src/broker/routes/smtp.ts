@@ -1,0 +1,46 @@
+// POST/GET /api/smtp/config (admin only). Sending mail is mailer.ts's job.
+import type { FastifyInstance } from 'fastify';
+import { actorOf, authHooks } from '../auth.js';
+import type { BrokerContext } from '../context.js';
+import { Errors } from '../errors.js';
+import { smtpConfigBody } from '../schemas.js';
+import type { SmtpSettings } from '../smtp-settings.js';
+
+type SmtpConfigBody = Omit<SmtpSettings, 'require_auth' | 'username'> & {
+  username?: string | null;
+  password?: string | null;
+  require_auth?: boolean;
+};
+
+export function smtpRoutes(app: FastifyInstance, ctx: BrokerContext): void {
+  const { requireAdmin } = authHooks(ctx);
+
+  app.post<{ Body: SmtpConfigBody }>('/smtp/config', { preHandler: requireAdmin, schema: { body: smtpConfigBody } }, async (request) => {
+    const body = request.body;
+    const settings: SmtpSettings = {
+      smtp_host: body.smtp_host,
+      smtp_port: body.smtp_port,
+      security_type: body.security_type,
+      username: body.username || null,
+      from_email: body.from_email,
+      require_auth: body.require_auth ?? Boolean(body.username),
+    };
+    if (settings.require_auth) {
+      if (!settings.username) throw Errors.validation('username: required when require_auth is true');
+      // Leaving the password out keeps the stored one, so an admin can change other fields.
+      if (!body.password && !ctx.smtp.hasPassword()) throw Errors.validation('password: required when require_auth is true');
+    }
+    ctx.smtp.save(settings, body.password === undefined || body.password === '' ? undefined : body.password);
+    ctx.audit.record(actorOf(request), {
+      action: 'smtp.update',
+      target_type: 'smtp',
+      detail: { ...settings, password_changed: Boolean(body.password) },
+    });
+    return { message: 'SMTP configured successfully' };
+  });
+
+  app.get('/smtp/config', { preHandler: requireAdmin }, async () => {
+    const settings = ctx.smtp.get();
+    return settings ? { configured: true, ...settings } : { configured: false };
+  });
+}

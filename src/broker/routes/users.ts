@@ -1,0 +1,49 @@
+// POST/GET /api/users, PATCH /api/users/{id} (admin only)
+import type { FastifyInstance } from 'fastify';
+import { actorOf, authHooks } from '../auth.js';
+import type { BrokerContext } from '../context.js';
+import { Errors } from '../errors.js';
+import { createUserBody, updateUserBody } from '../schemas.js';
+import { type NewUser, type UserChanges, publicUser } from '../users.js';
+
+export function parseId(text: string, field: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw Errors.validation(`${field}: must be a positive integer`);
+  return Number(text);
+}
+
+export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
+  const { requireAdmin } = authHooks(ctx);
+
+  app.post<{ Body: NewUser }>('/users', { preHandler: requireAdmin, schema: { body: createUserBody } }, async (request) => {
+    const user = await ctx.users.create({ ...request.body, email: request.body.email.trim() });
+    ctx.audit.record(actorOf(request), {
+      action: 'user.create',
+      target_type: 'user',
+      target_id: user.id,
+      detail: { email: user.email, role: user.role, max_sessions: user.max_sessions },
+    });
+    return publicUser(user);
+  });
+
+  app.get('/users', { preHandler: requireAdmin }, async () => ctx.users.list());
+
+  app.patch<{ Params: { id: string }; Body: UserChanges }>(
+    '/users/:id',
+    { preHandler: requireAdmin, schema: { body: updateUserBody } },
+    async (request) => {
+      const id = parseId(request.params.id, 'user_id');
+      const changes = request.body ?? {};
+      const fields = (['is_active', 'max_sessions', 'full_name', 'role', 'password'] as const).filter((f) => changes[f] !== undefined);
+      if (fields.length === 0) throw Errors.validation('body: give at least one of is_active, max_sessions, full_name, role, password');
+      const user = await ctx.users.update(id, changes);
+      ctx.audit.record(actorOf(request), {
+        action: 'user.update',
+        target_type: 'user',
+        target_id: id,
+        // Which fields changed, and the new values of those that are not secret.
+        detail: Object.fromEntries(fields.map((f) => [f, f === 'password' ? '(changed)' : changes[f]])),
+      });
+      return publicUser(user);
+    },
+  );
+}

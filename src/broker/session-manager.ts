@@ -1,0 +1,110 @@
+// The session lifecycle: create (code + held UDP port), status changes, close, expiry of pending
+// sessions nobody joined, and re-claiming live sessions' ports after a restart. Emits 'status'
+// (session) on every change so the signalling and relay layers can follow.
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:dgram';
+import type { Actor, AuditLog } from './audit-log.js';
+import { SYSTEM_ACTOR } from './audit-log.js';
+import { isoNow } from './database.js';
+import { Errors } from './errors.js';
+import { type Session, type SessionStatus, SessionStore } from './session-store.js';
+import { type UdpPortPool, formatPortRange } from './udp-port-pool.js';
+import type { UserWithSecrets } from './users.js';
+
+export interface SessionManagerEvents {
+  status: [session: Session, previous: SessionStatus];
+}
+
+export interface SessionManagerOptions {
+  /** Pending sessions nobody joined within this many ms become closed. */
+  pendingTimeoutMs: number;
+  log?: (message: string) => void;
+}
+
+export class SessionManager extends EventEmitter<SessionManagerEvents> {
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly store: SessionStore,
+    private readonly ports: UdpPortPool,
+    private readonly audit: AuditLog,
+    private readonly options: SessionManagerOptions,
+  ) {
+    super();
+  }
+
+  /** Re-binds the ports of sessions that were live when the broker stopped, then starts expiry. */
+  async start(): Promise<void> {
+    for (const session of this.store.live()) {
+      const socket = await this.ports.claim(session.udp_port);
+      if (!socket) {
+        this.options.log?.(`session ${session.id}: UDP port ${session.udp_port} is taken by another program; closing it`);
+        this.close(session, SYSTEM_ACTOR, 'session.close_port_lost');
+        continue;
+      }
+      // Nobody is connected right after a start: the sides re-join and re-pin.
+      if (session.status === 'active') this.setStatus(session.id, 'disconnected');
+    }
+    this.expirePending();
+    const every = Math.min(30_000, Math.max(250, this.options.pendingTimeoutMs / 4));
+    this.sweepTimer = setInterval(() => this.expirePending(), every);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweepTimer);
+    this.ports.releaseAll();
+  }
+
+  socketFor(session: Session): Socket | undefined {
+    return this.ports.socket(session.udp_port);
+  }
+
+  async create(
+    owner: UserWithSecrets,
+    customer: { customer_name: string | null; customer_email: string | null },
+    actor: Actor,
+  ): Promise<Session> {
+    if (this.store.liveCountFor(owner.id) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
+    const allocated = await this.ports.allocate();
+    if (!allocated) throw Errors.noUdpPort(formatPortRange(this.ports.range));
+    try {
+      // Checked again after the await: concurrent requests must not exceed the limit together.
+      if (this.store.liveCountFor(owner.id) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
+      const session = this.store.insert({ tech_user_id: owner.id, udp_port: allocated.port, ...customer });
+      this.audit.record(actor, {
+        action: 'session.create',
+        target_type: 'session',
+        target_id: session.id,
+        detail: { session_code: session.session_code, udp_port: session.udp_port, owner_id: owner.id },
+      });
+      return session;
+    } catch (err) {
+      this.ports.release(allocated.port);
+      throw err;
+    }
+  }
+
+  setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Session | undefined {
+    const before = this.store.byId(id);
+    if (!before || before.status === status) return before;
+    const after = this.store.setStatus(id, status);
+    if (after) this.emit('status', after, before.status);
+    return after;
+  }
+
+  /** Closes a session for good and frees its port. A closed session stays closed. */
+  close(session: Session, actor: Actor, action = 'session.close'): Session {
+    const closed = this.store.setStatus(session.id, 'closed');
+    if (!closed) return this.store.byId(session.id)!;
+    this.audit.record(actor, { action, target_type: 'session', target_id: session.id, detail: { session_code: session.session_code } });
+    this.emit('status', closed, session.status);
+    this.ports.release(session.udp_port);
+    return closed;
+  }
+
+  expirePending(now = Date.now()): void {
+    const cutoff = isoNow(now - this.options.pendingTimeoutMs);
+    for (const session of this.store.pendingCreatedBefore(cutoff)) this.close(session, SYSTEM_ACTOR, 'session.expire');
+  }
+}

@@ -1,0 +1,111 @@
+// Session rows: the SQL behind the session lifecycle in session-manager.ts.
+import { randomInt } from 'node:crypto';
+import type { Db } from './database.js';
+import { isoNow } from './database.js';
+
+export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
+export const LIVE_STATUSES: readonly SessionStatus[] = ['pending', 'active', 'disconnected'];
+
+export interface Session {
+  id: number;
+  session_code: string;
+  tech_user_id: number;
+  customer_name: string | null;
+  customer_email: string | null;
+  status: SessionStatus;
+  udp_port: number;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+export interface NewSession {
+  tech_user_id: number;
+  customer_name: string | null;
+  customer_email: string | null;
+  udp_port: number;
+}
+
+/** A 9-digit code from the CSPRNG; a leading zero is fine. */
+export const randomSessionCode = (): string => String(randomInt(0, 1_000_000_000)).padStart(9, '0');
+
+export class SessionStore {
+  constructor(private readonly db: Db) {}
+
+  byId(id: number): Session | undefined {
+    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as Session | undefined;
+  }
+
+  /** The live session with this code, else the newest closed one (for 410). */
+  byCode(code: string): Session | undefined {
+    return this.db
+      .prepare(`SELECT * FROM sessions WHERE session_code = ? ORDER BY status = 'closed', id DESC LIMIT 1`)
+      .get(code) as Session | undefined;
+  }
+
+  live(): Session[] {
+    return this.db.prepare(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`).all() as Session[];
+  }
+
+  liveCountFor(userId: number): number {
+    return (
+      this.db
+        .prepare(`SELECT count(*) AS n FROM sessions WHERE tech_user_id = ? AND status <> 'closed'`)
+        .get(userId) as { n: number }
+    ).n;
+  }
+
+  /** Newest first, at most `limit`; all users' when userId is null. */
+  list(userId: number | null, limit = 100): Session[] {
+    return (
+      userId === null
+        ? this.db.prepare('SELECT * FROM sessions ORDER BY id DESC LIMIT ?').all(limit)
+        : this.db.prepare('SELECT * FROM sessions WHERE tech_user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit)
+    ) as Session[];
+  }
+
+  /** Inserts with a fresh code, retrying on the rare clash with a live session's code. */
+  insert(input: NewSession, now = Date.now()): Session {
+    const insert = this.db.prepare(
+      `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+    );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const at = isoNow(now);
+        const result = insert.run(
+          randomSessionCode(),
+          input.tech_user_id,
+          input.customer_name,
+          input.customer_email,
+          input.udp_port,
+          at,
+          at,
+        );
+        return this.byId(Number(result.lastInsertRowid))!;
+      } catch (err) {
+        const clash = (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(err).includes('session_code');
+        if (!clash || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  /** Changes a live session's status; returns the updated row, or undefined if it was closed already. */
+  setStatus(id: number, status: SessionStatus): Session | undefined {
+    const at = isoNow();
+    const result = this.db
+      .prepare(
+        `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END
+         WHERE id = ? AND status <> 'closed'`,
+      )
+      .run(status, at, status, at, id);
+    return result.changes === 0 ? undefined : this.byId(id);
+  }
+
+  /** Pending sessions created before the cutoff. */
+  pendingCreatedBefore(cutoffIso: string): Session[] {
+    return this.db
+      .prepare(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`)
+      .all(cutoffIso) as Session[];
+  }
+}

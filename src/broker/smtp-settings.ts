@@ -1,0 +1,86 @@
+// The SMTP settings the broker sends mail with. One row; the password is sealed with SecretBox
+// and never leaves this module except to the mail transport.
+import type { Db } from './database.js';
+import { isoNow } from './database.js';
+import type { SecretBox } from './secret-box.js';
+
+export type SecurityType = 'TLS' | 'SSL' | 'NONE';
+export const SECURITY_TYPES: readonly SecurityType[] = ['TLS', 'SSL', 'NONE'];
+
+export interface SmtpSettings {
+  smtp_host: string;
+  smtp_port: number;
+  security_type: SecurityType;
+  username: string | null;
+  from_email: string;
+  require_auth: boolean;
+}
+
+export interface SmtpSettingsWithPassword extends SmtpSettings {
+  password: string | null;
+}
+
+interface Row extends Omit<SmtpSettings, 'require_auth'> {
+  password: string | null;
+  require_auth: number;
+}
+
+export class SmtpSettingsStore {
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+  ) {}
+
+  /** Public view (no password), or null when not configured. */
+  get(): SmtpSettings | null {
+    const row = this.row();
+    if (!row) return null;
+    return {
+      smtp_host: row.smtp_host,
+      smtp_port: row.smtp_port,
+      security_type: row.security_type,
+      username: row.username,
+      from_email: row.from_email,
+      require_auth: row.require_auth === 1,
+    };
+  }
+
+  /** For the mail transport only. */
+  getWithPassword(): SmtpSettingsWithPassword | null {
+    const row = this.row();
+    const settings = this.get();
+    if (!row || !settings) return null;
+    return { ...settings, password: row.password === null ? null : this.box.open(row.password) };
+  }
+
+  hasPassword(): boolean {
+    return this.row()?.password != null;
+  }
+
+  /** Saves the settings; a password of undefined keeps the stored one. */
+  save(settings: SmtpSettings, password: string | null | undefined): void {
+    const sealed = password === undefined ? (this.row()?.password ?? null) : password === null ? null : this.box.seal(password);
+    this.db
+      .prepare(
+        `INSERT INTO smtp_config (id, smtp_host, smtp_port, security_type, username, password, from_email, require_auth, updated_at)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
+           security_type = excluded.security_type, username = excluded.username, password = excluded.password,
+           from_email = excluded.from_email, require_auth = excluded.require_auth, updated_at = excluded.updated_at`,
+      )
+      .run(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.security_type,
+        settings.username,
+        sealed,
+        settings.from_email,
+        Number(settings.require_auth),
+        isoNow(),
+      );
+  }
+
+  private row(): Row | undefined {
+    return this.db.prepare('SELECT * FROM smtp_config WHERE id = 1').get() as Row | undefined;
+  }
+}

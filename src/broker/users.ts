@@ -1,0 +1,155 @@
+// Users: the sysadmins and techs who log in to the broker.
+import type { Db } from './database.js';
+import { isoNow } from './database.js';
+import { Errors } from './errors.js';
+import { hashPassword } from './passwords.js';
+
+export type Role = 'admin' | 'tech';
+export const ROLES: readonly Role[] = ['admin', 'tech'];
+export const DEFAULT_MAX_SESSIONS = 10;
+
+interface UserRow {
+  id: number;
+  email: string;
+  full_name: string | null;
+  role: Role;
+  max_sessions: number;
+  is_active: number;
+  password_hash: string;
+  token_version: number;
+  created_at: string;
+}
+
+export interface User {
+  id: number;
+  email: string;
+  full_name: string | null;
+  role: Role;
+  max_sessions: number;
+  is_active: boolean;
+  created_at: string;
+}
+
+export interface UserWithSecrets extends User {
+  password_hash: string;
+  token_version: number;
+}
+
+export interface NewUser {
+  email: string;
+  password: string;
+  full_name?: string | null;
+  role?: Role;
+  max_sessions?: number;
+}
+
+export interface UserChanges {
+  is_active?: boolean;
+  max_sessions?: number;
+  full_name?: string | null;
+  role?: Role;
+  password?: string;
+}
+
+const toUser = (row: UserRow): UserWithSecrets => ({
+  id: row.id,
+  email: row.email,
+  full_name: row.full_name,
+  role: row.role,
+  max_sessions: row.max_sessions,
+  is_active: row.is_active === 1,
+  created_at: row.created_at,
+  password_hash: row.password_hash,
+  token_version: row.token_version,
+});
+
+/** The public view of a user: what the API returns. */
+export const publicUser = ({ password_hash: _h, token_version: _v, ...user }: UserWithSecrets): User => user;
+
+export class UserStore {
+  constructor(private readonly db: Db) {}
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
+  }
+
+  byId(id: number): UserWithSecrets | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  byEmail(email: string): UserWithSecrets | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+    return row && toUser(row);
+  }
+
+  list(): User[] {
+    const rows = this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[];
+    return rows.map((row) => publicUser(toUser(row)));
+  }
+
+  async create(input: NewUser): Promise<UserWithSecrets> {
+    const passwordHash = await hashPassword(input.password);
+    try {
+      const result = this.db
+        .prepare(
+          `INSERT INTO users (email, full_name, role, max_sessions, password_hash, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          input.email,
+          input.full_name ?? null,
+          input.role ?? 'tech',
+          input.max_sessions ?? DEFAULT_MAX_SESSIONS,
+          passwordHash,
+          isoNow(),
+        );
+      return this.byId(Number(result.lastInsertRowid))!;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw Errors.userExists(input.email);
+      throw err;
+    }
+  }
+
+  async update(id: number, changes: UserChanges): Promise<UserWithSecrets> {
+    const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
+    return this.db.transaction(() => {
+      const user = this.byId(id);
+      if (!user) throw Errors.userNotFound(id);
+      const losesAdmin =
+        user.role === 'admin' && user.is_active && (changes.role === 'tech' || changes.is_active === false);
+      if (losesAdmin && this.activeAdminCount() <= 1) throw Errors.lastAdmin();
+
+      // Disabling a user or changing their password revokes their tokens.
+      const revoke = passwordHash !== undefined || (changes.is_active === false && user.is_active);
+      this.db
+        .prepare(
+          `UPDATE users SET
+             is_active = coalesce(?, is_active),
+             max_sessions = coalesce(?, max_sessions),
+             full_name = CASE WHEN ? THEN ? ELSE full_name END,
+             role = coalesce(?, role),
+             password_hash = coalesce(?, password_hash),
+             token_version = token_version + ?
+           WHERE id = ?`,
+        )
+        .run(
+          changes.is_active === undefined ? null : Number(changes.is_active),
+          changes.max_sessions ?? null,
+          Number(changes.full_name !== undefined),
+          changes.full_name ?? null,
+          changes.role ?? null,
+          passwordHash ?? null,
+          Number(revoke),
+          id,
+        );
+      return this.byId(id)!;
+    })();
+  }
+
+  private activeAdminCount(): number {
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1`).get() as { n: number }
+    ).n;
+  }
+}

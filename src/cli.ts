@@ -1,0 +1,53 @@
+// The `rac` command line: one commander program, one module per command in src/commands/.
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { CliError, ExitCode } from './commands/cli-error.js';
+import { type CommandIo, processIo } from './commands/io.js';
+import { notBuiltCommand } from './commands/not-built.js';
+import { serveCommand } from './commands/serve.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(io: CommandIo): Command {
+  const program = new Command('rac')
+    .description('Remote access for IT support teams: broker, customer agent and terminal viewer')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+  program.addCommand(serveCommand(io));
+  program.addCommand(notBuiltCommand('agent', "the customer's side: consent, screen capture, input; and the Openctrol API", 8));
+  program.addCommand(notBuiltCommand('view', "the IT member's terminal viewer", 6));
+  program.addCommand(notBuiltCommand('login', 'log in to a broker and store the token', 7));
+  program.addCommand(notBuiltCommand('logout', 'forget the stored token', 7));
+  program.addCommand(notBuiltCommand('session', 'create, list, close and look up sessions', 7));
+  program.addCommand(notBuiltCommand('admin', 'manage users and SMTP settings', 7));
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */
+export async function run(argv: string[], io: CommandIo = processIo()): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`rac: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`rac: ${(err as Error).message ?? String(err)}\n`);
+    return ExitCode.failure;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await run(argv);
+}

@@ -1,0 +1,85 @@
+// rac serve: run the broker until SIGINT/SIGTERM.
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { startBroker } from '../broker/broker.js';
+import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
+import { usageError } from './cli-error.js';
+import type { CommandIo } from './io.js';
+import { defaultDataDir, parseDuration, parsePort } from './option-parsers.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  udpPorts: PortRange;
+  publicUrl?: string;
+  pendingTimeout: number;
+}
+
+export function serveCommand(io: CommandIo): Command {
+  return new Command('serve')
+    .description('run the broker: REST API, session WebSocket and UDP relay')
+    .option('--host <host>', 'address to listen on (HTTP and UDP)', '0.0.0.0')
+    .option('--port <port>', 'HTTP port', parsePort('--port'), 8080)
+    .option('--data-dir <dir>', 'where the database and keys live (default: $XDG_DATA_HOME/rac)')
+    .option('--udp-ports <first-last>', 'UDP port range for sessions', (text: string) => {
+      try {
+        return parsePortRange(text);
+      } catch (err) {
+        throw usageError(`--udp-ports: ${(err as Error).message}`);
+      }
+    })
+    .option('--public-url <url>', 'URL customers and viewers use to reach this broker (for mails)', (text: string) => {
+      if (!URL.canParse(text)) throw usageError(`--public-url: not a URL: "${text}"`);
+      return text.replace(/\/+$/, '');
+    })
+    .option('--pending-timeout <duration>', 'close pending sessions nobody joined after this long', parseDuration('--pending-timeout'), 3_600_000)
+    .action(async (opts: Partial<ServeOptions>) => {
+      await runServe(
+        {
+          host: opts.host!,
+          port: opts.port!,
+          dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
+          udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
+          publicUrl: opts.publicUrl,
+          pendingTimeout: opts.pendingTimeout!,
+        },
+        io,
+      );
+    });
+}
+
+export async function runServe(options: ServeOptions, io: CommandIo): Promise<void> {
+  const broker = await startBroker({
+    host: options.host,
+    port: options.port,
+    dataDir: options.dataDir,
+    udpPorts: options.udpPorts,
+    publicUrl: options.publicUrl,
+    pendingTimeoutMs: options.pendingTimeout,
+    adminPassword: io.env.RAC_ADMIN_PASSWORD,
+    log: (message) => io.stderr.write(`rac serve: ${message}\n`),
+  });
+  const say = (line: string) => io.stderr.write(`${line}\n`);
+  say(`rac broker listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
+  say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
+  say(`  data dir ${options.dataDir}`);
+  if (broker.generatedAdminPassword) {
+    say('');
+    say(`  First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
+    say('  This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
+    say('');
+  }
+
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      say(`rac serve: ${signal}, shutting down`);
+      broker.close().then(done, (err) => {
+        say(`rac serve: error while shutting down: ${(err as Error).message}`);
+        done();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

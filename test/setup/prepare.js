@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `npm test` must work on a fresh clone: install npm dependencies when they are missing or stale,
+// install the system packages the suite needs (as root, with apt-get), then build dist/.
+// Plain JavaScript with no dependencies, because it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const step = (msg) => process.stderr.write(`[prepare] ${msg}\n`);
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+
+// Debian package → a command it provides (checked with `command -v`).
+export const SYSTEM_PACKAGES = {
+};
+
+function installNodeModules() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  step('installing npm dependencies (npm ci)…');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function installSystemPackages() {
+  const missing = Object.entries(SYSTEM_PACKAGES)
+    .filter(([, cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0)
+    .map(([pkg]) => pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    step(`missing system packages: ${missing.join(' ')}. Install them (apt-get install ${missing.join(' ')}) or run as root.`);
+    process.exit(1);
+  }
+  step(`installing system packages: ${missing.join(' ')}…`);
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+installNodeModules();
+installSystemPackages();
+step('building dist/ (tsc)…');
+run('npx', ['tsc', '-p', 'tsconfig.json']);
