@@ -1,0 +1,119 @@
+// Starts a real `rac serve` process on loopback for a test, with its own data dir and UDP range.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const RAC_BIN = fileURLToPath(new URL('../../bin/rac.js', import.meta.url));
+export const ADMIN_EMAIL = 'admin@localhost';
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+export interface BrokerProcess {
+  url: string;
+  api: string;
+  port: number;
+  dataDir: string;
+  udpPorts: { first: number; last: number };
+  process: ChildProcess;
+  /** Everything the broker wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then waits for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface BrokerProcessOptions {
+  dataDir?: string;
+  udpPorts?: { first: number; last: number };
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+}
+
+/** A random UDP range per broker, so parallel test files do not compete for ports. */
+export function randomUdpRange(size = 40): { first: number; last: number } {
+  const first = 20000 + Math.floor(Math.random() * 2000) * 10;
+  return { first, last: first + size - 1 };
+}
+
+export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rac-broker-'));
+  const udpPorts = options.udpPorts ?? randomUdpRange();
+  const child = spawn(
+    process.execPath,
+    [RAC_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', `${udpPorts.first}-${udpPorts.last}`, ...(options.args ?? [])],
+    { env: { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rac serve did not start in 20 s:\n${stderr}`)), 20_000);
+    const onData = () => {
+      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        child.stderr!.off('data', onData);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stderr!.on('data', onData);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`rac serve exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    api: `${url}/api`,
+    port,
+    dataDir,
+    udpPorts,
+    process: child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** One JSON request; `body` is sent as JSON unless `raw` is given. */
+export async function call<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | Buffer | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(base + path, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+export async function login(api: string, email = ADMIN_EMAIL, password = ADMIN_PASSWORD): Promise<string> {
+  const res = await call(api, 'POST', '/auth/login', { body: { email, password } });
+  if (res.status !== 200) throw new Error(`login as ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.access_token as string;
+}
