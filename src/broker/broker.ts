@@ -8,7 +8,9 @@ import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
+import { SignallingServer } from './signalling-server.js';
 import { loadOrCreateSecret } from './secret-files.js';
+import { SessionHub } from './session-hub.js';
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
@@ -26,6 +28,8 @@ export interface BrokerOptions {
   udpPorts: PortRange;
   publicUrl?: string;
   pendingTimeoutMs: number;
+  /** How long an agent's UDP stream may stay silent before its session counts as disconnected. */
+  agentTimeoutMs: number;
   /** Password for the first admin; a random one is generated (and reported) when absent. */
   adminPassword?: string;
   log: (message: string) => void;
@@ -51,10 +55,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     log: options.log,
   });
   const throttle = new Throttle(db);
+  const hub = new SessionHub(sessions, { agentTimeoutMs: options.agentTimeoutMs });
   const context: BrokerContext = {
     db,
     users,
     sessions,
+    hub,
     audit,
     throttle,
     smtp: new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key'))),
@@ -64,12 +70,16 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
   await sessions.start();
+  hub.start();
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
   const app = buildHttpServer(context, options.log);
+  const signalling = new SignallingServer(context, hub, app.server);
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
+    signalling.close();
+    await hub.stop();
     sessions.stop();
     db.close();
     throw err;
@@ -86,6 +96,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     generatedAdminPassword,
     async close() {
       clearInterval(pruneTimer);
+      await hub.stop();
+      signalling.close();
       await app.close();
       sessions.stop();
       db.close();

@@ -14,6 +14,7 @@ export interface ServeOptions {
   udpPorts: PortRange;
   publicUrl?: string;
   pendingTimeout: number;
+  agentTimeout: number;
 }
 
 export function serveCommand(io: CommandIo): Command {
@@ -34,6 +35,7 @@ export function serveCommand(io: CommandIo): Command {
       return text.replace(/\/+$/, '');
     })
     .option('--pending-timeout <duration>', 'close pending sessions nobody joined after this long', parseDuration('--pending-timeout'), 3_600_000)
+    .option('--agent-timeout <duration>', "mark a session disconnected when the agent's UDP stream is silent this long", parseDuration('--agent-timeout'), 15_000)
     .action(async (opts: Partial<ServeOptions>) => {
       await runServe(
         {
@@ -43,6 +45,7 @@ export function serveCommand(io: CommandIo): Command {
           udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
           publicUrl: opts.publicUrl,
           pendingTimeout: opts.pendingTimeout!,
+          agentTimeout: opts.agentTimeout!,
         },
         io,
       );
@@ -57,6 +60,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     udpPorts: options.udpPorts,
     publicUrl: options.publicUrl,
     pendingTimeoutMs: options.pendingTimeout,
+    agentTimeoutMs: options.agentTimeout,
     adminPassword: io.env.RAC_ADMIN_PASSWORD,
     log: (message) => io.stderr.write(`rac serve: ${message}\n`),
   });

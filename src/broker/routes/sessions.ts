@@ -50,8 +50,18 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
-    ctx.sessions.close(session, actorOf(request));
+    await ctx.sessions.close(session, actorOf(request));
     return { message: 'Session closed successfully' };
+  });
+
+  // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
+  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser }, async (request) => {
+    const user = request.user!;
+    const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
+    if (!session) throw Errors.sessionNotFound();
+    if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
+    if (session.status === 'closed') throw Errors.sessionClosed();
+    return { session_id: session.id, status: session.status, relay: ctx.hub.counters(session.id) ?? null };
   });
 
   // Unauthenticated (the customer's client calls it), so guessing codes is throttled.
