@@ -13,6 +13,15 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
+  // agent tests: a real X display with two RandR monitors, input checks, a real PulseAudio daemon
+  xvfb: 'Xvfb',
+  'x11-xserver-utils': 'xrandr',
+  'x11-utils': 'xwininfo',
+  xdotool: 'xdotool',
+  xterm: 'xterm',
+  imagemagick: 'display',
+  pulseaudio: 'pulseaudio',
+  'pulseaudio-utils': 'pactl',
 };
 
 function installNodeModules() {
