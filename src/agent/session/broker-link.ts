@@ -1,0 +1,142 @@
+// The agent's two conversations with the broker over HTTP: the code lookup
+// (GET /api/sessions/{code}/info) and the customer-side WebSocket (/ws/session/{code}, no
+// credentials), which tells the agent who is connecting and when the session ends.
+import { EventEmitter } from 'node:events';
+import { request } from 'undici';
+import { WebSocket } from 'ws';
+import { Signal, type SessionStatus, parseSignalMessage } from '../../protocol/index.js';
+
+export interface SessionInfo {
+  session_code: string;
+  udp_port: number;
+  status: SessionStatus;
+}
+
+export type LookupFailure =
+  | { kind: 'not_found'; message: string }
+  | { kind: 'closed'; message: string }
+  | { kind: 'throttled'; message: string; retryAfterMs: number }
+  | { kind: 'unreachable'; message: string };
+
+export type LookupResult = { ok: true; info: SessionInfo } | { ok: false; failure: LookupFailure };
+
+const LOOKUP_TIMEOUT_MS = 10_000;
+
+/** Looks a code up; never throws. */
+export async function lookupSession(server: string, code: string): Promise<LookupResult> {
+  const url = `${server}/api/sessions/${encodeURIComponent(code)}/info`;
+  let status: number;
+  let body: unknown;
+  let retryAfter: string | string[] | undefined;
+  try {
+    const res = await request(url, { method: 'GET', headersTimeout: LOOKUP_TIMEOUT_MS, bodyTimeout: LOOKUP_TIMEOUT_MS });
+    status = res.statusCode;
+    retryAfter = res.headers['retry-after'];
+    const text = await res.body.text();
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+  } catch (err) {
+    return { ok: false, failure: { kind: 'unreachable', message: `cannot reach the broker at ${server}: ${describeNetworkError(err)}` } };
+  }
+  const detail = (body as { detail?: unknown } | undefined)?.detail;
+  if (status === 404) return { ok: false, failure: { kind: 'not_found', message: `no session with code ${code} on ${server}: check the code your IT contact gave you` } };
+  if (status === 410) return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
+  if (status === 429) {
+    const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) || 30;
+    return { ok: false, failure: { kind: 'throttled', message: `the broker refuses lookups from this address for ${seconds} s (too many wrong codes)`, retryAfterMs: seconds * 1000 } };
+  }
+  const info = body as Partial<SessionInfo> | undefined;
+  if (status !== 200 || !info || typeof info.udp_port !== 'number' || typeof info.status !== 'string') {
+    const why = typeof detail === 'string' ? `: ${detail}` : '';
+    return { ok: false, failure: { kind: 'unreachable', message: `${server} did not answer like a rac broker (HTTP ${status}${why})` } };
+  }
+  if (info.status === 'closed') return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
+  return { ok: true, info: { session_code: info.session_code ?? code, udp_port: info.udp_port, status: info.status } };
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  if (code === 'ECONNREFUSED') return 'connection refused (is the broker running?)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  return e.cause?.message ?? e.message ?? String(err);
+}
+
+/** Close codes the broker uses on the session WebSocket. */
+export const CloseCode = {
+  NORMAL: 1000,
+  POLICY: 1008, // unknown or closed session
+  RESTART: 1012, // broker shutting down: come back later
+  REPLACED: 4000, // another agent connected with this code
+} as const;
+
+export interface SignalLinkEvents {
+  open: [];
+  viewer: [viewer: { full_name: string; email: string }];
+  /** The broker ended the session (a `disconnect` message). */
+  ended: [];
+  close: [code: number, reason: string];
+}
+
+/** How long without any sign of life from the broker (its pings) before the link counts as dead. */
+export const SIGNAL_SILENCE_MS = 40_000;
+
+/** One customer-side WebSocket connection. Reconnecting is the caller's job (a new SignalLink). */
+export class SignalLink extends EventEmitter<SignalLinkEvents> {
+  private readonly ws: WebSocket;
+  private lastHeard = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+
+  constructor(server: string, code: string) {
+    super();
+    const url = new URL(`/ws/session/${encodeURIComponent(code)}`, server);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.ws = new WebSocket(url, { handshakeTimeout: LOOKUP_TIMEOUT_MS });
+    const heard = () => (this.lastHeard = Date.now());
+    this.ws.on('open', () => {
+      heard();
+      this.emit('open');
+    });
+    this.ws.on('ping', heard);
+    this.ws.on('message', (data, isBinary) => {
+      heard();
+      if (isBinary) return;
+      const parsed = parseSignalMessage(data as Buffer);
+      if (!parsed.ok) return;
+      const message = parsed.message;
+      if (message.type === 'viewer') this.emit('viewer', { full_name: message.full_name, email: message.email });
+      else if (message.type === 'disconnect') this.emit('ended');
+      else if (message.type === 'ping') this.ws.send(Signal.pong());
+    });
+    // 'error' is always followed by 'close'; handling it keeps it from being thrown.
+    this.ws.on('error', () => undefined);
+    this.ws.on('close', (code, reason) => {
+      clearInterval(this.watchdog);
+      this.emit('close', code, reason.toString());
+    });
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastHeard > SIGNAL_SILENCE_MS) this.ws.terminate();
+    }, 5000);
+    this.watchdog.unref();
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Tells the broker the customer ended it, then closes. Resolves once the message is out. */
+  async sendDisconnect(): Promise<void> {
+    if (this.ws.readyState !== WebSocket.OPEN) return this.close();
+    await new Promise<void>((resolve) => this.ws.send(Signal.disconnect(), () => resolve()));
+    this.close();
+  }
+
+  close(): void {
+    clearInterval(this.watchdog);
+    if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    else if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, 'Agent stopped');
+  }
+}

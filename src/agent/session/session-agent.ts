@@ -1,0 +1,397 @@
+// `rac agent --code`: the customer's side of a session. Looks the code up, waits on the session
+// WebSocket for the IT member, asks the customer (unless --yes), then pins its UDP socket with a
+// handshake and streams the chosen monitor while injecting the viewer's mouse and keys (unless
+// --view-only). Nothing goes out over UDP before consent. If the broker goes away it reconnects
+// with backoff and resumes; a `disconnect` from the broker or Ctrl-C ends it.
+import type { ChunkSize } from '../../protocol/index.js';
+import { type LookupFailure, CloseCode, SignalLink, lookupSession } from './broker-link.js';
+import { type ConsentPrompt, type Viewer, askConsent } from './consent.js';
+import { FramePipeline } from './frame-pipeline.js';
+import { InputHandler } from './input-handler.js';
+import type { SessionMonitor, SessionPlatform } from './platform.js';
+import { type AgentPacket, UdpLink } from './udp-link.js';
+
+export interface SessionAgentOptions {
+  code: string;
+  /** Broker base URL, e.g. https://rac.example.com (no trailing slash needed). */
+  server: string;
+  fps: number;
+  quality: number;
+  maxWidth?: number;
+  /** JPEG bytes per type-1 datagram; default: datagrams of at most 1200 bytes. */
+  chunkSize?: number;
+  yes: boolean;
+  viewOnly: boolean;
+  /** Aborting it is Ctrl-C: tell the broker, let go of the desktop, end. */
+  signal?: AbortSignal;
+}
+
+export interface SessionAgentIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+}
+
+/** How the agent ended: the process exit code and the line to print. */
+export interface SessionEnd {
+  exitCode: number;
+  message: string;
+}
+
+/** Reconnect delays: 0.5 s doubling to 10 s. */
+export const RECONNECT_BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10_000];
+
+const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 4 } as const;
+
+export async function runSessionAgent(
+  options: SessionAgentOptions,
+  io: SessionAgentIo,
+  loadPlatform: () => Promise<SessionPlatform>,
+): Promise<SessionEnd> {
+  if (!options.yes && io.stdin.isTTY !== true) {
+    return {
+      exitCode: EXIT.usage,
+      message: 'cannot ask for your permission: stdin is not a terminal. Run this in a terminal, or add --yes to allow the session without asking',
+    };
+  }
+  const first = await lookupSession(options.server, options.code);
+  if (!first.ok) return lookupEnd(first.failure);
+  return new SessionAgent(options, io, loadPlatform, first.info.udp_port).run();
+}
+
+function lookupEnd(failure: LookupFailure): SessionEnd {
+  return { exitCode: failure.kind === 'not_found' ? EXIT.notFound : EXIT.failure, message: failure.message };
+}
+
+function brokerHost(server: string): string {
+  return new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+class SessionAgent {
+  private readonly udp: UdpLink;
+  private readonly inputs: InputHandler;
+  private platform: SessionPlatform | undefined;
+  private pipeline: FramePipeline | undefined;
+  private monitor: SessionMonitor | undefined;
+  private link: SignalLink | undefined;
+  private udpPort: number;
+  private fps: number;
+
+  private readonly consented = new Set<string>();
+  private prompt: ConsentPrompt | undefined;
+  private readonly waitingViewers: Viewer[] = [];
+  private streaming = false;
+  private starting: Promise<void> | undefined;
+  private frameTimer: NodeJS.Timeout | undefined;
+  private sendingFrame = false;
+  private captureError: string | undefined;
+  private unknownControl = 0;
+
+  private reconnectAttempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private everOpened = false;
+  private ended: SessionEnd | undefined;
+  private resolveEnd: (end: SessionEnd) => void = () => undefined;
+
+  constructor(
+    private readonly options: SessionAgentOptions,
+    private readonly io: SessionAgentIo,
+    private readonly loadPlatform: () => Promise<SessionPlatform>,
+    udpPort: number,
+  ) {
+    this.udpPort = udpPort;
+    this.fps = options.fps;
+    this.udp = new UdpLink(brokerHost(options.server), options.code);
+    this.udp.on('packet', (packet) => this.onPacket(packet));
+    this.udp.on('disconnect', (reason) => this.onUdpDisconnect(reason));
+    this.inputs = new InputHandler(options.viewOnly ? undefined : () => this.platform!.input());
+  }
+
+  run(): Promise<SessionEnd> {
+    const done = new Promise<SessionEnd>((resolve) => (this.resolveEnd = resolve));
+    const signal = this.options.signal;
+    if (signal?.aborted) return Promise.resolve({ exitCode: EXIT.ok, message: 'Stopped before connecting.' });
+    signal?.addEventListener('abort', () => void this.stopByCustomer(), { once: true });
+    this.say(`Session ${this.options.code}: waiting for your IT contact to connect. Press Ctrl-C to cancel.`);
+    this.connect();
+    return done;
+  }
+
+  // ------------------------------------------------------------------------------ signalling
+
+  private connect(): void {
+    const link = new SignalLink(this.options.server, this.options.code);
+    this.link = link;
+    link.on('open', () => {
+      this.reconnectAttempt = 0;
+      if (this.everOpened) this.say('Reconnected to the broker.');
+      this.everOpened = true;
+      // A viewer this customer already allowed is announced again by the broker; it resumes then.
+    });
+    link.on('viewer', (viewer) => this.onViewer(viewer));
+    link.on('ended', () => this.finish({ exitCode: EXIT.ok, message: 'Your IT contact ended the session.' }));
+    link.on('close', (code, reason) => {
+      if (this.link !== link || this.ended) return;
+      this.link = undefined;
+      if (code === CloseCode.POLICY && /not found/i.test(reason)) {
+        return this.finish({ exitCode: EXIT.notFound, message: `session ${this.options.code} no longer exists on the broker` });
+      }
+      if (code === CloseCode.POLICY || (code === CloseCode.NORMAL && /closed/i.test(reason))) {
+        return this.finish({ exitCode: EXIT.ok, message: 'The session has been closed.' });
+      }
+      if (code === CloseCode.REPLACED) {
+        return this.finish({ exitCode: EXIT.failure, message: 'another agent connected with this session code; this one stops' });
+      }
+      this.pause();
+      this.scheduleReconnect(code === CloseCode.RESTART ? 'the broker is restarting' : 'lost the connection to the broker');
+    });
+  }
+
+  private scheduleReconnect(why: string, minDelayMs = 0): void {
+    if (this.ended) return;
+    const delay = Math.max(minDelayMs, RECONNECT_BACKOFF_MS[Math.min(this.reconnectAttempt, RECONNECT_BACKOFF_MS.length - 1)]!);
+    this.reconnectAttempt++;
+    this.say(`${capitalize(why)}; reconnecting in ${formatSeconds(delay)}…`);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    this.reconnectTimer = undefined;
+    if (this.ended) return;
+    const lookup = await lookupSession(this.options.server, this.options.code);
+    if (this.ended) return;
+    if (!lookup.ok) {
+      const failure = lookup.failure;
+      if (failure.kind === 'not_found') return this.finish(lookupEnd(failure));
+      if (failure.kind === 'closed') return this.finish({ exitCode: EXIT.ok, message: 'The session has been closed.' });
+      return this.scheduleReconnect(failure.message, failure.kind === 'throttled' ? failure.retryAfterMs : 0);
+    }
+    // Ports survive a broker restart, but follow the broker if it hands out another one.
+    this.udpPort = lookup.info.udp_port;
+    this.connect();
+  }
+
+  // ---------------------------------------------------------------------------------- consent
+
+  private onViewer(viewer: Viewer): void {
+    if (this.ended) return;
+    if (this.consented.has(viewer.email)) {
+      void this.startStreaming(viewer);
+      return;
+    }
+    if (this.options.yes) {
+      this.consented.add(viewer.email);
+      this.say(`Allowed without asking (--yes): ${describe(viewer)}.`);
+      void this.startStreaming(viewer);
+      return;
+    }
+    if (this.prompt) {
+      if (!this.waitingViewers.some((v) => v.email === viewer.email)) this.waitingViewers.push(viewer);
+      return;
+    }
+    // Someone new: nothing is shown or controlled until the customer says yes.
+    this.pause();
+    this.ask(viewer);
+  }
+
+  private ask(viewer: Viewer): void {
+    const prompt = askConsent(this.io.stdin, this.io.stderr, viewer, this.options.viewOnly);
+    this.prompt = prompt;
+    void prompt.answer.then((allowed) => {
+      this.prompt = undefined;
+      if (this.ended) return;
+      if (!allowed) {
+        void this.link?.sendDisconnect();
+        this.finish({ exitCode: EXIT.failure, message: `You did not allow ${describe(viewer)}: nothing was shared.` });
+        return;
+      }
+      this.consented.add(viewer.email);
+      const next = this.waitingViewers.shift();
+      if (next && !this.consented.has(next.email)) return this.ask(next);
+      void this.startStreaming(viewer);
+    });
+  }
+
+  // -------------------------------------------------------------------------------- streaming
+
+  private startStreaming(viewer: Viewer): Promise<void> {
+    if (this.streaming || this.ended || this.prompt || !this.link?.isOpen) return Promise.resolve();
+    this.starting ??= this.beginStream(viewer)
+      .catch((err: Error) => this.finish({ exitCode: EXIT.failure, message: `cannot share the screen: ${err.message}` }))
+      .finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async beginStream(viewer: Viewer): Promise<void> {
+    this.platform ??= await this.loadPlatform();
+    if (!this.monitor) {
+      const monitors = await this.platform.monitors();
+      this.monitor = monitors.find((m) => m.isPrimary) ?? monitors[0];
+      if (!this.monitor) throw new Error('no monitor to capture');
+    }
+    this.pipeline ??= new FramePipeline({
+      capture: this.platform.capture,
+      encoder: this.platform.encoder,
+      area: this.monitor,
+      quality: this.options.quality,
+      maxWidth: this.options.maxWidth,
+      chunkSize: chunkSizeOf(this.options.chunkSize),
+    });
+    await this.udp.open(this.udpPort);
+    if (this.ended || !this.link?.isOpen) return;
+    await this.udp.handshake(this.monitor);
+    await this.udp.control({ type: 'screen', width: this.monitor.width, height: this.monitor.height });
+    this.udp.startKeepalive();
+    this.inputs.enable(this.monitor);
+    this.pipeline.requestKeyframe();
+    this.streaming = true;
+    this.startFrameTimer();
+    const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';
+    this.say(`Connected: ${describe(viewer)} ${what}. Press Ctrl-C to stop sharing.`);
+  }
+
+  /** Stops capture and input (held keys released); the UDP socket stays for the resume. */
+  private pause(): void {
+    this.streaming = false;
+    this.stopFrameTimer();
+    this.udp.stopKeepalive();
+    this.inputs.disable();
+  }
+
+  private startFrameTimer(): void {
+    this.stopFrameTimer();
+    this.frameTimer = setInterval(() => void this.tick(), Math.max(1, Math.round(1000 / this.fps)));
+  }
+
+  private stopFrameTimer(): void {
+    if (this.frameTimer) clearInterval(this.frameTimer);
+    this.frameTimer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue.
+    if (!this.streaming || this.sendingFrame || !this.pipeline) return;
+    this.sendingFrame = true;
+    try {
+      const frame = this.pipeline.next();
+      this.captureError = undefined;
+      if (frame) await this.udp.sendAll(frame.datagrams);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== this.captureError) this.say(`Screen capture failed: ${message} (retrying)`);
+      this.captureError = message;
+    } finally {
+      this.sendingFrame = false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------ UDP packets
+
+  private onPacket(packet: AgentPacket): void {
+    if (this.ended) return;
+    switch (packet.type) {
+      case 'mouse':
+        return this.inputs.mouse(packet);
+      case 'keyboard':
+        return this.inputs.key(packet);
+      case 'control':
+        return this.onControl(packet.message);
+    }
+  }
+
+  private onControl(message: Extract<AgentPacket, { type: 'control' }>['message']): void {
+    switch (message.type) {
+      case 'request_keyframe':
+        this.pipeline?.requestKeyframe();
+        return;
+      case 'set_quality':
+        this.pipeline?.setQuality(message.quality);
+        if (message.fps !== this.fps) {
+          this.fps = message.fps;
+          if (this.frameTimer) this.startFrameTimer();
+        }
+        return;
+      case 'select_monitor':
+        void this.selectMonitor(message.monitor_id);
+        return;
+      case 'keepalive':
+      case 'viewer_ack':
+        return;
+      default:
+        this.unknownControl++;
+    }
+  }
+
+  private async selectMonitor(id: string): Promise<void> {
+    if (!this.platform || !this.streaming) return;
+    const monitor = (await this.platform.monitors()).find((m) => m.id === id);
+    if (!monitor || !this.streaming) {
+      this.unknownControl++;
+      return;
+    }
+    this.monitor = monitor;
+    this.pipeline?.setArea(monitor);
+    this.inputs.setArea(monitor);
+    // The handshake carries the size mouse coordinates refer to; `screen` tells viewers directly.
+    await this.udp.handshake(monitor);
+    await this.udp.control({ type: 'screen', width: monitor.width, height: monitor.height });
+  }
+
+  private onUdpDisconnect(reason: string | undefined): void {
+    if (this.ended) return;
+    // A restarting broker says so; its WebSocket closes with 1012 and the reconnect loop takes over.
+    if (reason === 'shutdown') return this.pause();
+    this.finish({ exitCode: EXIT.ok, message: 'Your IT contact ended the session.' });
+  }
+
+  // ---------------------------------------------------------------------------------- the end
+
+  private async stopByCustomer(): Promise<void> {
+    if (this.ended) return;
+    this.prompt?.cancel();
+    const wasStreaming = this.streaming;
+    this.pause();
+    // Both sides hear it at once: the viewer over UDP (relayed), the broker over the WebSocket.
+    const told = Promise.all([wasStreaming ? this.udp.control({ type: 'disconnect' }) : undefined, this.link?.sendDisconnect()]);
+    await Promise.race([told, new Promise((resolve) => setTimeout(resolve, 500))]);
+    this.finish({ exitCode: EXIT.ok, message: wasStreaming ? 'Stopped: your screen is no longer shared.' : 'Stopped.' });
+  }
+
+  private finish(end: SessionEnd): void {
+    if (this.ended) return;
+    this.ended = end;
+    this.prompt?.cancel();
+    this.pause();
+    this.inputs.close();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.link?.close();
+    this.udp.close();
+    if (this.pipeline) this.say(this.summary());
+    this.resolveEnd(end);
+  }
+
+  private summary(): string {
+    const frames = this.pipeline!.stats;
+    const input = this.inputs.stats;
+    const udp = this.udp.stats;
+    return (
+      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.unchanged} unchanged captures skipped); ` +
+      `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
+      `${this.unknownControl} unknown control messages, ${udp.malformed} malformed datagrams.`
+    );
+  }
+
+  private say(line: string): void {
+    this.io.stderr.write(`${line}\n`);
+  }
+}
+
+function chunkSizeOf(payloadBytes: number | undefined): ChunkSize | undefined {
+  return payloadBytes === undefined ? undefined : { payloadBytes };
+}
+
+function describe(viewer: Viewer): string {
+  return viewer.full_name && viewer.full_name !== viewer.email ? `${viewer.full_name} (${viewer.email})` : viewer.email;
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+const formatSeconds = (ms: number) => `${(ms / 1000).toFixed(ms < 1000 ? 1 : 0)} s`;
