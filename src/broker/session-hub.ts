@@ -38,6 +38,8 @@ export class SessionHub {
   private readonly live = new Map<number, LiveSession>();
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
+  /** Set by stop(): WebSocket close events that arrive after it must not touch the (closed) database. */
+  private stopped = false;
 
   constructor(
     private readonly sessions: SessionManager,
@@ -59,6 +61,7 @@ export class SessionHub {
 
   /** On broker shutdown: tell both sides over UDP and WebSocket, so they reconnect when it is back. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await Promise.all(
       [...this.live.values()].map(async (live) => {
@@ -150,6 +153,7 @@ export class SessionHub {
   }
 
   private updateStatus(live: LiveSession): void {
+    if (this.stopped) return;
     const current = this.sessions.store.byId(live.id);
     if (!current || current.status === 'closed') return;
     const connected = live.agent !== undefined && !this.udpSilent(live);
