@@ -52,6 +52,50 @@ t.test('consent, view-only and endings', async (t) => {
     t.match(agent.stderr(), /Your IT contact ended the session\./);
   });
 
+  await t.test('someone new joining pauses the stream and asks again; a refusal ends the session', async (t) => {
+    const session = await createSession(broker.api, token);
+    const created = await call(broker.api, 'POST', '/users', {
+      token,
+      body: { email: 'second@example.com', password: 'second-password', full_name: 'Second Admin', role: 'admin' },
+    });
+    t.equal(created.status, 200);
+    const secondToken = await login(broker.api, 'second@example.com', 'second-password');
+    const agent = startAgent(['--code', session.session_code, '--server', broker.url], xvfb.env, { viaPty: true });
+    t.teardown(() => agent.stop('SIGKILL'));
+    await agent.waitFor(/waiting for your IT contact/);
+    const viewer = await connectViewer(broker.url, session.session_code, token);
+    t.teardown(() => viewer.close());
+    await agent.waitFor(/Allow\? \[y\/N\] /);
+    agent.process.stdin!.write('y\r');
+    await viewer.nextFrame();
+
+    const second = await connectViewer(broker.url, session.session_code, secondToken);
+    t.teardown(() => second.close());
+    await agent.waitFor(/Second Admin \(second@example\.com\) wants to see and control this computer\. Allow\? \[y\/N\] /);
+    // While the question is open nothing new is captured: no frame arrives at either viewer.
+    const framesBefore = viewer.frames.length + second.frames.length;
+    await viewer.control({ type: 'request_keyframe' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    t.equal(viewer.frames.length + second.frames.length, framesBefore, 'paused while asking');
+    agent.process.stdin!.write('n\r');
+    t.equal(await agent.exited, 1);
+    t.match(agent.stderr(), /You did not allow Second Admin \(second@example\.com\): nothing was shared\./);
+  });
+
+  await t.test('Ctrl-C at the question stops the agent', async (t) => {
+    const session = await createSession(broker.api, token);
+    const agent = startAgent(['--code', session.session_code, '--server', broker.url], xvfb.env, { viaPty: true });
+    t.teardown(() => agent.stop('SIGKILL'));
+    await agent.waitFor(/waiting for your IT contact/);
+    const viewer = await connectViewer(broker.url, session.session_code, token);
+    t.teardown(() => viewer.close());
+    await agent.waitFor(/Allow\? \[y\/N\] /);
+    agent.process.stdin!.write('\x03');
+    t.equal(await agent.exited, 0);
+    t.match(agent.stderr(), /Stopped\./);
+    t.equal((await stats(session.id)).agent_pinned, false, 'nothing was shared');
+  });
+
   await t.test('without a terminal and without --yes nothing is asked and nothing is shared', async (t) => {
     const session = await createSession(broker.api, token);
     const agent = startAgent(['--code', session.session_code, '--server', broker.url], xvfb.env);

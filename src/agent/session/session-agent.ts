@@ -90,6 +90,8 @@ class SessionAgent {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private everOpened = false;
   private ended: SessionEnd | undefined;
+  /** Ctrl-C was pressed: answers and events still in flight no longer decide how it ends. */
+  private stopping = false;
   private resolveEnd: (end: SessionEnd) => void = () => undefined;
 
   constructor(
@@ -198,7 +200,7 @@ class SessionAgent {
     this.prompt = prompt;
     void prompt.answer.then((allowed) => {
       this.prompt = undefined;
-      if (this.ended) return;
+      if (this.ended || this.stopping) return;
       if (!allowed) {
         void this.link?.sendDisconnect();
         this.finish({ exitCode: EXIT.failure, message: `You did not allow ${describe(viewer)}: nothing was shared.` });
@@ -346,7 +348,8 @@ class SessionAgent {
   // ---------------------------------------------------------------------------------- the end
 
   private async stopByCustomer(): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.stopping) return;
+    this.stopping = true;
     this.prompt?.cancel();
     const wasStreaming = this.streaming;
     this.pause();
