@@ -94,7 +94,10 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
   });
 
   await t.test('a changed picture is sent', async (t) => {
-    await xvfb.paint([{ x: 0, y: 0, width: 1920, height: 1080, color: hex(YELLOW) }]);
+    await xvfb.paint([
+      { x: 0, y: 0, width: 1920, height: 1080, color: hex(YELLOW) },
+      { x: 1920, y: 0, width: 1280, height: 1080, color: hex(MAGENTA) },
+    ]);
     let image: { data: Buffer; width: number } | undefined;
     for (let i = 0; i < 20 && !(image && near(pixel(image, 480, 270), YELLOW)); i++) {
       image = turbo.decompressSync((await viewer.nextFrame()).jpeg, { format: turbo.FORMAT_RGB });
@@ -107,6 +110,23 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
     t.ok(await waitFor2(async () => same(await xvfb.mouse(), { x: 1500, y: 700 })), 'pointer at 1500,700');
     await viewer.mouse(5000, -20);
     t.ok(await waitFor2(async () => same(await xvfb.mouse(), { x: 1919, y: 0 })), 'clamped to the shared monitor');
+  });
+
+  await t.test('select_monitor switches the picture, the screen size and the mouse area', async (t) => {
+    const since = viewer.controls.length;
+    await viewer.control({ type: 'select_monitor', monitor_id: 'DISPLAY2' });
+    t.same(await viewer.waitControl('screen', 10_000, since), { type: 'screen', width: 1280, height: 1024 });
+    let image: { data: Buffer; width: number; height: number } | undefined;
+    for (let i = 0; i < 20 && !(image && image.width === 960 && image.height === 768); i++) {
+      image = turbo.decompressSync((await viewer.nextFrame()).jpeg, { format: turbo.FORMAT_RGB });
+    }
+    t.equal(image?.height, 768, 'HDMI-1 (1280×1024) shrunk to 960×768');
+    t.ok(near(pixel(image!, 480, 384), MAGENTA), `magenta, got ${pixel(image!, 480, 384)}`);
+    await viewer.mouse(100, 100);
+    t.ok(await waitFor2(async () => same(await xvfb.mouse(), { x: 2020, y: 100 })), 'mouse coordinates are relative to HDMI-1');
+    const back = viewer.controls.length;
+    await viewer.control({ type: 'select_monitor', monitor_id: 'DISPLAY1' });
+    t.same(await viewer.waitControl('screen', 10_000, back), { type: 'screen', width: 1920, height: 1080 });
   });
 
   await t.test('clicks and the wheel reach an X client', async (t) => {
