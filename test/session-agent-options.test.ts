@@ -78,6 +78,13 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     t.equal(await bad.exited, 2, 'a malformed code is a usage error');
     t.match(bad.stderr(), /--code: expected the 9-digit session code, got "12345"/);
 
+    const live = await createSession(broker.api, token);
+    const { DISPLAY: _display, ...noDisplay } = xvfb.env;
+    const headless = startAgent(['--code', live.session_code, '--server', broker.url, '--yes'], noDisplay);
+    t.equal(await headless.exited, 1, 'no desktop: exit 1');
+    t.match(headless.stderr(), /rac: cannot share the screen: DISPLAY is not set/);
+    t.equal((await call(broker.api, 'GET', `/sessions/${live.session_code}/info`)).body.status, 'pending', 'before connecting');
+
     const noServer = startAgent(['--code', '123456789', '--yes'], { ...xvfb.env, RAC_SERVER: '' });
     t.equal(await noServer.exited, 2);
     t.match(noServer.stderr(), /--server is required \(or set RAC_SERVER\)/);

@@ -55,7 +55,14 @@ export async function runSessionAgent(
   }
   const first = await lookupSession(options.server, options.code);
   if (!first.ok) return lookupEnd(first.failure);
-  return new SessionAgent(options, io, loadPlatform, first.info.udp_port).run();
+  // Find out now, not after the customer said yes, whether there is a desktop to share.
+  let platform: SessionPlatform;
+  try {
+    platform = await loadPlatform();
+  } catch (err) {
+    return { exitCode: EXIT.failure, message: `cannot share the screen: ${(err as Error).message}` };
+  }
+  return new SessionAgent(options, io, platform, first.info.udp_port).run();
 }
 
 function lookupEnd(failure: LookupFailure): SessionEnd {
@@ -69,7 +76,6 @@ function brokerHost(server: string): string {
 class SessionAgent {
   private readonly udp: UdpLink;
   private readonly inputs: InputHandler;
-  private platform: SessionPlatform | undefined;
   private pipeline: FramePipeline | undefined;
   private monitor: SessionMonitor | undefined;
   private link: SignalLink | undefined;
@@ -97,7 +103,7 @@ class SessionAgent {
   constructor(
     private readonly options: SessionAgentOptions,
     private readonly io: SessionAgentIo,
-    private readonly loadPlatform: () => Promise<SessionPlatform>,
+    private readonly platform: SessionPlatform,
     udpPort: number,
   ) {
     this.udpPort = udpPort;
@@ -105,7 +111,7 @@ class SessionAgent {
     this.udp = new UdpLink(brokerHost(options.server), options.code);
     this.udp.on('packet', (packet) => this.onPacket(packet));
     this.udp.on('disconnect', (reason) => this.onUdpDisconnect(reason));
-    this.inputs = new InputHandler(options.viewOnly ? undefined : () => this.platform!.input());
+    this.inputs = new InputHandler(options.viewOnly ? undefined : () => platform.input());
   }
 
   run(): Promise<SessionEnd> {
@@ -224,7 +230,6 @@ class SessionAgent {
   }
 
   private async beginStream(viewer: Viewer): Promise<void> {
-    this.platform ??= await this.loadPlatform();
     if (!this.monitor) {
       const monitors = await this.platform.monitors();
       this.monitor = monitors.find((m) => m.isPrimary) ?? monitors[0];
@@ -324,7 +329,7 @@ class SessionAgent {
   }
 
   private async selectMonitor(id: string): Promise<void> {
-    if (!this.platform || !this.streaming) return;
+    if (!this.streaming) return;
     const monitor = (await this.platform.monitors()).find((m) => m.id === id);
     if (!monitor || !this.streaming) {
       this.unknownControl++;
