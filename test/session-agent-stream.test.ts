@@ -158,6 +158,8 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
       [VK.RETURN, 1], [VK.RETURN, 0],
     ];
     for (const [vk, state] of keys) await viewer.key(vk, state);
+    // A control message the agent does not know is passed on by the relay, counted and ignored.
+    await viewer.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"type":"make_coffee","sugar":2}')]));
     t.ok(await waitFor2(async () => cat.read() === 'Hi!-\n'), `typed "Hi!-\\n", file has ${JSON.stringify(cat.read())}`);
 
     // Shift pressed and its key-up lost: after 5 s without input the agent lets go of it.
@@ -189,6 +191,7 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
     const [, sent, unchanged, , , , unknown] = summary!.map(Number);
     t.ok(unchanged! > 0, `unchanged captures were skipped (${sent} sent, ${unchanged} skipped)`);
     t.equal(unknown, 2, `the unassigned key code (down and up) was counted: ${summary![0]}`);
+    t.match(agent.stderr(), /1 unknown control messages/);
   });
 });
 

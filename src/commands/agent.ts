@@ -40,8 +40,8 @@ export function agentCommand(io: CommandIo): Command {
         intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES),
       ),
     )
-    .option('--yes', 'allow the session without asking (unattended use)', false)
-    .option('--view-only', 'share the screen but never inject mouse or keyboard input', false)
+    .option('--yes', 'allow the session without asking (unattended use)')
+    .option('--view-only', 'share the screen but never inject mouse or keyboard input')
     .action(async (opts: Partial<AgentSessionOptions>) => {
       if (!opts.code) throw usageError('--code is required (the Openctrol API mode without --code is not in this build)');
       const code = opts.code.replace(/[\s-]/g, '');
@@ -49,7 +49,7 @@ export function agentCommand(io: CommandIo): Command {
       const server = (opts.server ?? io.env.RAC_SERVER)?.replace(/\/+$/, '');
       if (!server) throw usageError('--server is required (or set RAC_SERVER)');
       if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) throw usageError(`--server: expected an http(s) URL, got "${server}"`);
-      await runAgentSession({ ...(opts as AgentSessionOptions), code, server }, io);
+      await runAgentSession({ ...(opts as AgentSessionOptions), code, server, yes: opts.yes === true, viewOnly: opts.viewOnly === true }, io);
     });
 }
 
