@@ -132,7 +132,8 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
   await t.test('clicks and the wheel reach an X client', async (t) => {
     const xev = startXev(xvfb.env, '300x300+1000+300');
     t.teardown(() => xev.stop());
-    await waitFor2(async () => (await xvfb.run('xdotool', ['search', '--name', 'rac-xev']).catch(() => '')).trim() !== '');
+    // Mapped and viewable before any click, or the clicks land on the root window.
+    await xvfb.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', 'rac-xev']);
     await viewer.mouse(1150, 450);
     for (const button of [1, 2, 3, 4, 5]) {
       await viewer.mouse(1150, 450, button, 1);
