@@ -1,0 +1,78 @@
+// The --code half of `rac agent` (the customer's side of a support session), kept apart from the
+// command's other mode (the Openctrol API) so the two merge as: add these options, and call
+// runAgentSession when --code is given.
+import { type Command, Option } from 'commander';
+import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
+import { loadSessionPlatform } from '../agent/session/robot-platform.js';
+import { runSessionAgent } from '../agent/session/session-agent.js';
+import { MAX_CHUNK_PAYLOAD_BYTES } from '../protocol/index.js';
+import { CliError, usageError } from './cli-error.js';
+import type { CommandIo } from './io.js';
+
+export interface AgentSessionOptions {
+  code: string;
+  server: string;
+  fps: number;
+  quality: number;
+  maxWidth?: number;
+  chunkSize?: number;
+  yes: boolean;
+  viewOnly: boolean;
+}
+
+export const intIn = (option: string, min: number, max: number) => (text: string) => {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max) throw usageError(`${option}: expected a whole number ${min}–${max}, got "${text}"`);
+  return n;
+};
+
+/** The options only the session mode has (--code, --server, --fps, --quality, --yes, --view-only are shared). */
+export function addSessionOnlyOptions(command: Command): Command {
+  return command
+    .option('--max-width <pixels>', 'with --code: shrink frames wider than this before sending', intIn('--max-width', 16, 16384))
+    .addOption(
+      new Option('--chunk-size <bytes>', 'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)').argParser(
+        intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES),
+      ),
+    );
+}
+
+/** Validates what the command line gave for a session; usage errors name the option. */
+export function sessionOptions(
+  opts: { code?: string; server?: string; fps?: number; quality?: number; maxWidth?: number; chunkSize?: number; yes?: boolean; viewOnly?: boolean },
+  env: NodeJS.ProcessEnv,
+): AgentSessionOptions {
+  const code = (opts.code ?? '').replace(/[\s-]/g, '');
+  if (!/^\d{9}$/.test(code)) throw usageError(`--code: expected the 9-digit session code, got "${opts.code}"`);
+  const server = (opts.server || env.RAC_SERVER)?.replace(/\/+$/, '');
+  if (!server) throw usageError('--server is required (or set RAC_SERVER)');
+  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) throw usageError(`--server: expected an http(s) URL, got "${server}"`);
+  return {
+    code,
+    server,
+    fps: opts.fps ?? DEFAULT_FPS,
+    quality: opts.quality ?? DEFAULT_QUALITY,
+    maxWidth: opts.maxWidth,
+    chunkSize: opts.chunkSize,
+    yes: opts.yes === true,
+    viewOnly: opts.viewOnly === true,
+  };
+}
+
+/** Runs the session until it ends; Ctrl-C (SIGINT) and SIGTERM stop it. Failures throw CliError. */
+export async function runAgentSession(options: AgentSessionOptions, io: CommandIo): Promise<void> {
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const end = await runSessionAgent({ ...options, signal: abort.signal }, io, () =>
+      loadSessionPlatform(io.env, (warning) => io.stderr.write(`rac agent: ${warning}\n`)),
+    );
+    if (end.exitCode !== 0) throw new CliError(end.message, end.exitCode);
+    io.stderr.write(`${end.message}\n`);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
