@@ -60,33 +60,30 @@ t.test('no terminal, view-only, bad codes', async (t) => {
   });
 
   await t.test('unknown, closed and unreachable sessions get a clear message', async (t) => {
-    const unknown = startAgent(['--code', '123 456 789', '--server', broker.url, '--yes'], xvfb.env);
-    t.equal(await unknown.exited, 4, 'unknown code: exit 4');
-    t.match(unknown.stderr(), /rac: no session with code 123456789 on http:\/\/127\.0\.0\.1:\d+: check the code your IT contact gave you/);
-
-    const session = await createSession(broker.api, token);
-    await call(broker.api, 'DELETE', `/sessions/${session.id}`, { token });
-    const closed = startAgent(['--code', session.session_code, '--server', broker.url, '--yes'], xvfb.env);
-    t.equal(await closed.exited, 1, 'closed session: exit 1');
-    t.match(closed.stderr(), /rac: session \d{9} has been closed: ask your IT contact for a new code/);
-
-    const nobody = startAgent(['--code', '123456789', '--server', 'http://127.0.0.1:9', '--yes'], xvfb.env);
-    t.equal(await nobody.exited, 1, 'unreachable broker: exit 1');
-    t.match(nobody.stderr(), /rac: cannot reach the broker at http:\/\/127\.0\.0\.1:9: connection refused/);
-
-    const bad = startAgent(['--code', '12345', '--server', broker.url, '--yes'], xvfb.env);
-    t.equal(await bad.exited, 2, 'a malformed code is a usage error');
-    t.match(bad.stderr(), /--code: expected the 9-digit session code, got "12345"/);
-
+    const closedSession = await createSession(broker.api, token);
+    await call(broker.api, 'DELETE', `/sessions/${closedSession.id}`, { token });
     const live = await createSession(broker.api, token);
     const { DISPLAY: _display, ...noDisplay } = xvfb.env;
-    const headless = startAgent(['--code', live.session_code, '--server', broker.url, '--yes'], noDisplay);
-    t.equal(await headless.exited, 1, 'no desktop: exit 1');
-    t.match(headless.stderr(), /rac: cannot share the screen: DISPLAY is not set/);
-    t.equal((await call(broker.api, 'GET', `/sessions/${live.session_code}/info`)).body.status, 'pending', 'before connecting');
-
-    const noServer = startAgent(['--code', '123456789', '--yes'], { ...xvfb.env, RAC_SERVER: '' });
-    t.equal(await noServer.exited, 2);
-    t.match(noServer.stderr(), /--server is required \(or set RAC_SERVER\)/);
+    // All at once: each is a process that ends by itself.
+    const cases = [
+      { name: 'unknown code', args: ['--code', '123 456 789', '--server', broker.url, '--yes'], env: xvfb.env, exit: 4,
+        message: /rac: no session with code 123456789 on http:\/\/127\.0\.0\.1:\d+: check the code your IT contact gave you/ },
+      { name: 'closed session', args: ['--code', closedSession.session_code, '--server', broker.url, '--yes'], env: xvfb.env, exit: 1,
+        message: /rac: session \d{9} has been closed: ask your IT contact for a new code/ },
+      { name: 'unreachable broker', args: ['--code', '123456789', '--server', 'http://127.0.0.1:9', '--yes'], env: xvfb.env, exit: 1,
+        message: /rac: cannot reach the broker at http:\/\/127\.0\.0\.1:9: connection refused/ },
+      { name: 'no desktop', args: ['--code', live.session_code, '--server', broker.url, '--yes'], env: noDisplay, exit: 1,
+        message: /rac: cannot share the screen: DISPLAY is not set/ },
+      { name: 'malformed code', args: ['--code', '12345', '--server', broker.url, '--yes'], env: xvfb.env, exit: 2,
+        message: /--code: expected the 9-digit session code, got "12345"/ },
+      { name: 'no server', args: ['--code', '123456789', '--yes'], env: { ...xvfb.env, RAC_SERVER: '' }, exit: 2,
+        message: /--server is required \(or set RAC_SERVER\)/ },
+    ];
+    const agents = cases.map((c) => startAgent(c.args, c.env));
+    for (const [i, c] of cases.entries()) {
+      t.equal(await agents[i]!.exited, c.exit, `${c.name}: exit ${c.exit}`);
+      t.match(agents[i]!.stderr(), c.message, `${c.name}: says why`);
+    }
+    t.equal((await call(broker.api, 'GET', `/sessions/${live.session_code}/info`)).body.status, 'pending', 'no desktop: found out before connecting');
   });
 });
