@@ -1,15 +1,11 @@
 // `rac agent --code`: the customer's side of a session. Looks the code up, waits on the session
-// WebSocket for the IT member, asks the customer (unless --yes), then pins its UDP socket with a
-// handshake and streams the chosen monitor while injecting the viewer's mouse and keys (unless
-// --view-only). Nothing goes out over UDP before consent. If the broker goes away it reconnects
-// with backoff and resumes; a `disconnect` from the broker or Ctrl-C ends it.
-import type { ChunkSize } from '../../protocol/index.js';
+// WebSocket for the IT member, asks the customer (unless --yes), then hands over to ScreenStream
+// (UDP handshake, frames, input). Nothing goes out over UDP before consent. If the broker goes away
+// it reconnects with backoff and resumes; a `disconnect` from the broker or Ctrl-C ends it.
 import { type LookupFailure, CloseCode, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, type Viewer, askConsent } from './consent.js';
-import { FramePipeline } from './frame-pipeline.js';
-import { InputHandler } from './input-handler.js';
-import type { SessionMonitor, SessionPlatform } from './platform.js';
-import { type AgentPacket, UdpLink } from './udp-link.js';
+import type { SessionPlatform } from './platform.js';
+import { ScreenStream } from './screen-stream.js';
 
 export interface SessionAgentOptions {
   code: string;
@@ -74,23 +70,14 @@ function brokerHost(server: string): string {
 }
 
 class SessionAgent {
-  private readonly udp: UdpLink;
-  private readonly inputs: InputHandler;
-  private pipeline: FramePipeline | undefined;
-  private monitor: SessionMonitor | undefined;
+  private readonly stream: ScreenStream;
   private link: SignalLink | undefined;
   private udpPort: number;
-  private fps: number;
 
   private readonly consented = new Set<string>();
   private prompt: ConsentPrompt | undefined;
   private readonly waitingViewers: Viewer[] = [];
-  private streaming = false;
   private starting: Promise<void> | undefined;
-  private frameTimer: NodeJS.Timeout | undefined;
-  private sendingFrame = false;
-  private captureError: string | undefined;
-  private unknownControl = 0;
 
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -103,15 +90,22 @@ class SessionAgent {
   constructor(
     private readonly options: SessionAgentOptions,
     private readonly io: SessionAgentIo,
-    private readonly platform: SessionPlatform,
+    platform: SessionPlatform,
     udpPort: number,
   ) {
     this.udpPort = udpPort;
-    this.fps = options.fps;
-    this.udp = new UdpLink(brokerHost(options.server), options.code);
-    this.udp.on('packet', (packet) => this.onPacket(packet));
-    this.udp.on('disconnect', (reason) => this.onUdpDisconnect(reason));
-    this.inputs = new InputHandler(options.viewOnly ? undefined : () => platform.input());
+    this.stream = new ScreenStream({
+      platform,
+      brokerHost: brokerHost(options.server),
+      sessionCode: options.code,
+      fps: options.fps,
+      quality: options.quality,
+      maxWidth: options.maxWidth,
+      chunkSize: options.chunkSize,
+      viewOnly: options.viewOnly,
+      say: (line) => this.say(line),
+      onBrokerDisconnect: (reason) => this.onUdpDisconnect(reason),
+    });
   }
 
   run(): Promise<SessionEnd> {
@@ -149,7 +143,7 @@ class SessionAgent {
       if (code === CloseCode.REPLACED) {
         return this.finish({ exitCode: EXIT.failure, message: 'another agent connected with this session code; this one stops' });
       }
-      this.pause();
+      this.stream.pause();
       this.scheduleReconnect(code === CloseCode.RESTART ? 'the broker is restarting' : 'lost the connection to the broker');
     });
   }
@@ -197,7 +191,7 @@ class SessionAgent {
       return;
     }
     // Someone new: nothing is shown or controlled until the customer says yes.
-    this.pause();
+    this.stream.pause();
     this.ask(viewer);
   }
 
@@ -222,131 +216,23 @@ class SessionAgent {
   // -------------------------------------------------------------------------------- streaming
 
   private startStreaming(viewer: Viewer): Promise<void> {
-    if (this.streaming || this.ended || this.prompt || !this.link?.isOpen) return Promise.resolve();
-    this.starting ??= this.beginStream(viewer)
+    if (this.stream.active || this.ended || this.prompt || !this.link?.isOpen) return Promise.resolve();
+    this.starting ??= this.stream
+      .start(this.udpPort, () => !this.ended && !this.prompt && this.link?.isOpen === true)
+      .then((live) => {
+        if (!live) return;
+        const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';
+        this.say(`Connected: ${describe(viewer)} ${what}. Press Ctrl-C to stop sharing.`);
+      })
       .catch((err: Error) => this.finish({ exitCode: EXIT.failure, message: `cannot share the screen: ${err.message}` }))
       .finally(() => (this.starting = undefined));
     return this.starting;
   }
 
-  private async beginStream(viewer: Viewer): Promise<void> {
-    if (!this.monitor) {
-      const monitors = await this.platform.monitors();
-      this.monitor = monitors.find((m) => m.isPrimary) ?? monitors[0];
-      if (!this.monitor) throw new Error('no monitor to capture');
-    }
-    this.pipeline ??= new FramePipeline({
-      capture: this.platform.capture,
-      encoder: this.platform.encoder,
-      area: this.monitor,
-      quality: this.options.quality,
-      maxWidth: this.options.maxWidth,
-      chunkSize: chunkSizeOf(this.options.chunkSize),
-    });
-    await this.udp.open(this.udpPort);
-    if (this.ended || !this.link?.isOpen) return;
-    await this.udp.handshake(this.monitor);
-    await this.udp.control({ type: 'screen', width: this.monitor.width, height: this.monitor.height });
-    this.udp.startKeepalive();
-    this.inputs.enable(this.monitor);
-    this.pipeline.requestKeyframe();
-    this.streaming = true;
-    this.startFrameTimer();
-    const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';
-    this.say(`Connected: ${describe(viewer)} ${what}. Press Ctrl-C to stop sharing.`);
-  }
-
-  /** Stops capture and input (held keys released); the UDP socket stays for the resume. */
-  private pause(): void {
-    this.streaming = false;
-    this.stopFrameTimer();
-    this.udp.stopKeepalive();
-    this.inputs.disable();
-  }
-
-  private startFrameTimer(): void {
-    this.stopFrameTimer();
-    this.frameTimer = setInterval(() => void this.tick(), Math.max(1, Math.round(1000 / this.fps)));
-  }
-
-  private stopFrameTimer(): void {
-    if (this.frameTimer) clearInterval(this.frameTimer);
-    this.frameTimer = undefined;
-  }
-
-  private async tick(): Promise<void> {
-    // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue.
-    if (!this.streaming || this.sendingFrame || !this.pipeline) return;
-    this.sendingFrame = true;
-    try {
-      const frame = this.pipeline.next();
-      this.captureError = undefined;
-      if (frame) await this.udp.sendAll(frame.datagrams);
-    } catch (err) {
-      const message = (err as Error).message;
-      if (message !== this.captureError) this.say(`Screen capture failed: ${message} (retrying)`);
-      this.captureError = message;
-    } finally {
-      this.sendingFrame = false;
-    }
-  }
-
-  // ------------------------------------------------------------------------------ UDP packets
-
-  private onPacket(packet: AgentPacket): void {
-    if (this.ended) return;
-    switch (packet.type) {
-      case 'mouse':
-        return this.inputs.mouse(packet);
-      case 'keyboard':
-        return this.inputs.key(packet);
-      case 'control':
-        return this.onControl(packet.message);
-    }
-  }
-
-  private onControl(message: Extract<AgentPacket, { type: 'control' }>['message']): void {
-    switch (message.type) {
-      case 'request_keyframe':
-        this.pipeline?.requestKeyframe();
-        return;
-      case 'set_quality':
-        this.pipeline?.setQuality(message.quality);
-        if (message.fps !== this.fps) {
-          this.fps = message.fps;
-          if (this.frameTimer) this.startFrameTimer();
-        }
-        return;
-      case 'select_monitor':
-        void this.selectMonitor(message.monitor_id);
-        return;
-      case 'keepalive':
-      case 'viewer_ack':
-        return;
-      default:
-        this.unknownControl++;
-    }
-  }
-
-  private async selectMonitor(id: string): Promise<void> {
-    if (!this.streaming) return;
-    const monitor = (await this.platform.monitors()).find((m) => m.id === id);
-    if (!monitor || !this.streaming) {
-      this.unknownControl++;
-      return;
-    }
-    this.monitor = monitor;
-    this.pipeline?.setArea(monitor);
-    this.inputs.setArea(monitor);
-    // The handshake carries the size mouse coordinates refer to; `screen` tells viewers directly.
-    await this.udp.handshake(monitor);
-    await this.udp.control({ type: 'screen', width: monitor.width, height: monitor.height });
-  }
-
   private onUdpDisconnect(reason: string | undefined): void {
     if (this.ended) return;
     // A restarting broker says so; its WebSocket closes with 1012 and the reconnect loop takes over.
-    if (reason === 'shutdown') return this.pause();
+    if (reason === 'shutdown') return this.stream.pause();
     this.finish({ exitCode: EXIT.ok, message: 'Your IT contact ended the session.' });
   }
 
@@ -356,10 +242,10 @@ class SessionAgent {
     if (this.ended || this.stopping) return;
     this.stopping = true;
     this.prompt?.cancel();
-    const wasStreaming = this.streaming;
-    this.pause();
+    const wasStreaming = this.stream.active;
+    this.stream.pause();
     // Both sides hear it at once: the viewer over UDP (relayed), the broker over the WebSocket.
-    const told = Promise.all([wasStreaming ? this.udp.control({ type: 'disconnect' }) : undefined, this.link?.sendDisconnect()]);
+    const told = Promise.all([this.stream.sendDisconnect(), this.link?.sendDisconnect()]);
     await Promise.race([told, new Promise((resolve) => setTimeout(resolve, 500))]);
     this.finish({ exitCode: EXIT.ok, message: wasStreaming ? 'Stopped: your screen is no longer shared.' : 'Stopped.' });
   }
@@ -368,33 +254,16 @@ class SessionAgent {
     if (this.ended) return;
     this.ended = end;
     this.prompt?.cancel();
-    this.pause();
-    this.inputs.close();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.link?.close();
-    this.udp.close();
-    if (this.pipeline) this.say(this.summary());
+    this.stream.close();
+    if (this.stream.everStarted) this.say(this.stream.summary());
     this.resolveEnd(end);
-  }
-
-  private summary(): string {
-    const frames = this.pipeline!.stats;
-    const input = this.inputs.stats;
-    const udp = this.udp.stats;
-    return (
-      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.unchanged} unchanged captures skipped); ` +
-      `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
-      `${this.unknownControl} unknown control messages, ${udp.malformed} malformed datagrams.`
-    );
   }
 
   private say(line: string): void {
     this.io.stderr.write(`${line}\n`);
   }
-}
-
-function chunkSizeOf(payloadBytes: number | undefined): ChunkSize | undefined {
-  return payloadBytes === undefined ? undefined : { payloadBytes };
 }
 
 function describe(viewer: Viewer): string {
