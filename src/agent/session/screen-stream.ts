@@ -86,11 +86,15 @@ export class ScreenStream {
     return true;
   }
 
-  /** Stops capture and input (held keys released); the socket stays for the resume. */
-  pause(): void {
+  /**
+   * Stops capture and input (held keys released); the socket stays for the resume. `keepalive`
+   * keeps the relay's pin and the session's status alive meanwhile (while the customer is asked
+   * about someone new), without sending anything of the screen.
+   */
+  pause(options: { keepalive?: boolean } = {}): void {
     this.streaming = false;
     this.stopFrameTimer();
-    this.udp.stopKeepalive();
+    if (!options.keepalive) this.udp.stopKeepalive();
     this.inputs.disable();
   }
 

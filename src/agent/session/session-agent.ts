@@ -191,7 +191,7 @@ class SessionAgent {
       return;
     }
     // Someone new: nothing is shown or controlled until the customer says yes.
-    this.stream.pause();
+    this.stream.pause({ keepalive: true });
     this.ask(viewer);
   }
 
