@@ -1,6 +1,6 @@
 // rac agent: without --code, the always-on Openctrol API (Home Assistant) on port 44325; with
 // --code, the customer's side of a session (issue #8, not built yet).
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadAgentConfig } from '../agent/agent-config.js';
@@ -29,6 +29,8 @@ export interface AgentOptions {
   powerDryRun: boolean;
   fps: number;
   quality: number;
+  /** Failed authentications per address per minute before it must wait. */
+  authFailLimit: number;
 }
 
 const intIn = (option: string, min: number, max: number) => (text: string) => {
@@ -67,6 +69,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
     .option('--power-dry-run', 'print the restart/shutdown command instead of running it', false)
     .option('--fps <n>', 'frames per second for remote desktop', intIn('--fps', 1, 60), 15)
     .option('--quality <n>', 'JPEG quality 1-100', intIn('--quality', 1, 100), 60)
+    .addOption(new Option('--auth-fail-limit <n>', 'failed authentications per address per minute').argParser(intIn('--auth-fail-limit', 1, 1_000_000)).default(20).hideHelp())
     .action(async (opts: Partial<AgentOptions>) => {
       await runAgent(
         {
@@ -87,6 +90,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
           powerDryRun: opts.powerDryRun ?? false,
           fps: opts.fps ?? 15,
           quality: opts.quality ?? 60,
+          authFailLimit: opts.authFailLimit ?? 20,
         },
         io,
         version,
@@ -129,6 +133,7 @@ export async function runAgent(options: AgentOptions, io: CommandIo, version: st
     powerExecutor: options.powerDryRun ? dryRunExecutor(say) : runPowerCommand,
     fps: options.fps,
     quality: options.quality,
+    authFailLimit: options.authFailLimit,
     env: io.env,
     log,
   });

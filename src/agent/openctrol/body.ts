@@ -16,11 +16,12 @@ export function snakeCase(name: string): string {
 
 /** A JSON object with snake_case keys; anything else (array, string, null) is a 400. */
 export function normalizeBody(body: unknown, allowEmpty = true): Body {
-  if (body === undefined || body === null || body === '') {
+  // undefined = no body at all (fine for calls whose fields are optional); JSON null is not an object.
+  if (body === undefined) {
     if (allowEmpty) return {};
     throw Errors.badRequest('body: expected a JSON object');
   }
-  if (typeof body !== 'object' || Array.isArray(body)) throw Errors.badRequest('body: expected a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw Errors.badRequest('body: expected a JSON object');
   const out: Body = {};
   for (const [key, value] of Object.entries(body as Body)) out[snakeCase(key)] = value;
   return out;

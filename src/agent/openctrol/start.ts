@@ -10,7 +10,7 @@ import { type PowerExecutor, PowerManager } from '../power.js';
 import { loadRobot } from '../robot.js';
 import { RobotScreenCapture } from '../screen-capture.js';
 import type { WolTarget } from '../wake-on-lan.js';
-import { ApiKeyAuth } from './auth.js';
+import { ApiKeyAuth, AuthThrottle } from './auth.js';
 import type { OpenctrolContext } from './context.js';
 import { DesktopSessions } from './desktop-sessions.js';
 import { type RunningOpenctrolServer, startOpenctrolServer } from './server.js';
@@ -26,6 +26,7 @@ export interface OpenctrolAgentOptions {
   powerExecutor: PowerExecutor;
   fps: number;
   quality: number;
+  authFailLimit: number;
   env: NodeJS.ProcessEnv;
   log: (message: string) => void;
 }
@@ -42,7 +43,7 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
     agentId: options.agentId,
     version: options.version,
     startedAt: Date.now(),
-    auth: new ApiKeyAuth(options.apiKey),
+    auth: new ApiKeyAuth(options.apiKey, new AuthThrottle({ failures: options.authFailLimit, windowMs: 60_000 })),
     engine: desktop.engine,
     engineUnavailableReason: desktop.reason,
     audio,
