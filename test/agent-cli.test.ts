@@ -1,0 +1,120 @@
+// `rac agent` as a command: usage errors, the --code placeholder, HTTPS/WSS with --tls-cert, and
+// honest 503s on a machine with no display and no sound server.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { Agent } from 'undici';
+import WebSocket from 'ws';
+import { RAC_BIN, call } from './helpers/broker-process.js';
+import { startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
+
+const execFileAsync = promisify(execFile);
+
+async function rac(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RAC_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
+  });
+}
+
+t.test('usage errors and the --code placeholder', async (t) => {
+  const config = mkdtempSync(join(tmpdir(), 'rac-agent-cli-'));
+  const cases: [string[], number, RegExp][] = [
+    [['agent', '--code', '123456', '--server', 'http://127.0.0.1:1', '--yes'], 1, /rac agent --code: the session stream is not built yet \(issue #8\)/],
+    [['agent', '--no-openctrol'], 2, /nothing to do/],
+    [['agent', '--tls-cert', '/nonexistent.pem'], 2, /--tls-cert and --tls-key go together/],
+    [['agent', '--wol-mac', '01:02:03'], 2, /--wol-mac: not a MAC address/],
+    [['agent', '--wol-broadcast', 'everyone'], 2, /--wol-broadcast: not an IPv4/],
+    [['agent', '--openctrol-port', '70000'], 2, /--openctrol-port: expected a port number/],
+    [['agent', '--fps', '0'], 2, /--fps: expected a whole number 1-60/],
+    [['agent', '--quality', '101'], 2, /--quality/],
+    [['agent', '--api-key', 'a', '--api-key-file', '/etc/hostname'], 2, /not both/],
+  ];
+  for (const [args, code, message] of cases) {
+    // Every case fails before listening, so the default port is never bound.
+    const res = await rac([...args, '--config-dir', config]);
+    t.equal(res.code, code, args.join(' '));
+    t.match(res.stderr, message);
+    t.notMatch(res.stderr, /listening/, 'nothing was served');
+  }
+  const help = await new Promise<string>((resolve) => {
+    const child = spawn(process.execPath, [RAC_BIN, 'agent', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', () => resolve(out));
+  });
+  for (const option of ['--openctrol-port', '--openctrol-host', '--api-key-file', '--tls-cert', '--wol-mac', '--wol-broadcast', '--power-dry-run', '--no-openctrol', '--fps', '--quality']) {
+    t.match(help, option);
+  }
+});
+
+t.test('no display, no sound server: 503 where the spec says, health says degraded', async (t) => {
+  const env: NodeJS.ProcessEnv = { DISPLAY: '', PULSE_SERVER: 'unix:/nonexistent/pulse/native' };
+  const agent = await startAgentProcess({ env });
+  t.teardown(() => agent.stop());
+  const headers = { 'x-openctrol-key': TEST_API_KEY };
+  t.match(agent.stderr(), /remote desktop: unavailable \(no X display/);
+  const health = await call(agent.url, 'GET', '/api/v1/health');
+  t.match(health.body.remote_desktop, { is_running: false, last_frame_at: null, desktop_state: 'unknown', degraded: true });
+  for (const [method, path, body] of [
+    ['GET', '/api/v1/rd/monitors'],
+    ['POST', '/api/v1/rd/monitor', { monitor_id: 'DISPLAY1' }],
+    ['POST', '/api/v1/sessions/desktop', {}],
+  ] as const) {
+    const res = await call(agent.url, method, path, { headers, body });
+    t.same([res.status, res.body.error], [503, 'remote_desktop_unavailable'], `${method} ${path}`);
+  }
+  for (const [method, path, body] of [
+    ['GET', '/api/v1/audio/status'],
+    ['POST', '/api/v1/audio/master', { volume: 10 }],
+    ['POST', '/api/v1/audio/default', { device_id: 'speakers' }],
+  ] as const) {
+    const res = await call(agent.url, method, path, { headers, body });
+    t.same([res.status, res.body.error], [503, 'audio_unavailable'], `${method} ${path}`);
+  }
+  const ws = await new Promise<number>((resolve) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${agent.port}/api/v1/rd/session?api_key=${TEST_API_KEY}`);
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.on('open', () => resolve(101));
+  });
+  t.equal(ws, 503, 'the input WebSocket answers 503 without a display');
+  t.equal(agent.process.exitCode, null, 'still running');
+});
+
+t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rac-agent-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1']);
+  const agent = await startAgentProcess({ env: { DISPLAY: '' }, args: ['--tls-cert', cert, '--tls-key', key] });
+  t.teardown(() => agent.stop());
+  t.match(agent.stderr(), /listening on https:\/\//);
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+  t.teardown(() => dispatcher.close());
+  const url = `https://127.0.0.1:${agent.port}`;
+  const health = await fetch(`${url}/api/v1/health`, { dispatcher } as RequestInit);
+  t.equal(health.status, 200);
+  const denied = await fetch(`${url}/api/v1/audio/status`, { dispatcher } as RequestInit);
+  t.equal(denied.status, 401);
+  const session = await fetch(`${url}/api/v1/sessions/desktop`, {
+    dispatcher,
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+    body: '{}',
+  } as RequestInit);
+  t.equal(session.status, 503, 'no display here, but the request went through TLS and auth');
+  const ws = await new Promise<number>((resolve) => {
+    const socket = new WebSocket(`wss://127.0.0.1:${agent.port}/api/v1/rd/session`, { headers: { 'x-openctrol-key': 'wrong' }, rejectUnauthorized: false });
+    socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.on('open', () => resolve(101));
+    socket.on('error', () => resolve(-1));
+  });
+  t.equal(ws, 401, 'WSS upgrade is authenticated');
+  const plain = await fetch(`http://127.0.0.1:${agent.port}/api/v1/health`).then((r) => r.status, () => 'refused');
+  t.not(plain, 200, 'plain HTTP is not served on the TLS port');
+});
