@@ -31,13 +31,20 @@ export interface DesktopEngineOptions {
 
 export class DesktopUnavailableError extends Error {}
 
+/** An unchanged screen is still sent this often, so a client that missed a frame catches up. */
+export const KEYFRAME_INTERVAL_MS = 2000;
+
 export class DesktopEngine {
   private monitorList: Monitor[] = [];
   private selectedId: string | undefined;
   private readonly listeners = new Set<FrameListener>();
   private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
   private lastFrameAt: Date | null = null;
+  /** Why the last capture failed; null after a good one. */
   private lastError: string | null = null;
+  /** The last frame sent, to skip encoding a screen that did not change. */
+  private previous: { data: Buffer; monitorId: string; sentAt: number } | null = null;
   private fps: number;
   quality: number;
 
@@ -54,9 +61,7 @@ export class DesktopEngine {
   async monitors(): Promise<Monitor[]> {
     try {
       this.monitorList = await this.options.monitors.list();
-      this.lastError = null;
     } catch (err) {
-      this.lastError = (err as Error).message;
       throw new DesktopUnavailableError((err as Error).message);
     }
     if (!this.monitorList.some((m) => m.id === this.selectedId)) this.select(this.monitorList[0]!.id);
@@ -88,7 +93,8 @@ export class DesktopEngine {
   /** Starts the capture loop with the first listener; returns the unsubscribe function. */
   subscribe(listener: FrameListener): () => void {
     this.listeners.add(listener);
-    if (!this.timer) this.schedule(0);
+    this.previous = null; // the newcomer needs a frame now, changed or not
+    if (!this.timer && !this.ticking) this.schedule(0);
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0 && this.timer) {
@@ -104,7 +110,7 @@ export class DesktopEngine {
   }
 
   get isRunning(): boolean {
-    return this.timer !== undefined;
+    return this.listeners.size > 0;
   }
 
   async health(): Promise<{ is_running: boolean; last_frame_at: string | null; state: string; desktop_state: DesktopState; degraded: boolean }> {
@@ -135,23 +141,33 @@ export class DesktopEngine {
 
   private async tick(): Promise<void> {
     const started = Date.now();
+    this.timer = undefined;
+    this.ticking = true;
     try {
       if (!this.currentMonitor) await this.monitors();
       const monitor = this.currentMonitor!;
       const frame = this.options.capture.capture(monitor);
-      const jpeg = this.options.encoder.encode(frame, this.quality);
       this.lastFrameAt = new Date();
       this.lastError = null;
+      const prev = this.previous;
+      if (prev && prev.monitorId === monitor.id && Date.now() - prev.sentAt < KEYFRAME_INTERVAL_MS && prev.data.equals(frame.data)) {
+        return this.scheduleNext(started);
+      }
+      // robotjs hands out a fresh buffer per capture, so keeping it is safe.
+      this.previous = { data: frame.data, monitorId: monitor.id, sentAt: Date.now() };
+      const jpeg = this.options.encoder.encode(frame, this.quality);
       const encoded: EncodedFrame = { width: frame.width, height: frame.height, jpeg, monitorId: monitor.id };
       for (const listener of this.listeners) listener(encoded);
     } catch (err) {
       if (this.lastError !== (err as Error).message) this.options.log?.(`capture failed: ${(err as Error).message}`);
       this.lastError = (err as Error).message;
     }
-    if (this.listeners.size === 0) {
-      this.timer = undefined;
-      return;
-    }
+    this.scheduleNext(started);
+  }
+
+  private scheduleNext(started: number): void {
+    this.ticking = false;
+    if (this.listeners.size === 0) return;
     // Back off to one try per second while capture fails.
     const period = this.lastError ? 1000 : 1000 / this.fps;
     this.schedule(Math.max(0, period - (Date.now() - started)));

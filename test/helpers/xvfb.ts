@@ -127,7 +127,7 @@ export async function startCatTerminal(xvfb: Xvfb, geometry = '80x10+0+0'): Prom
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const window = (await xvfb.run('xdotool', ['search', '--sync', '--name', title])).trim().split('\n')[0]!;
+  const window = (await xvfb.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title])).trim().split('\n')[0]!;
   await xvfb.run('xdotool', ['windowfocus', '--sync', window]);
   await waitFor(() => existsSync(file), 10_000);
   return {
