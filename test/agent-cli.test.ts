@@ -1,6 +1,7 @@
 // `rac agent` as a command: usage errors, the --code placeholder, HTTPS/WSS with --tls-cert, and
 // honest 503s on a machine with no display and no sound server.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { PassThrough, Readable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,18 +9,22 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { Agent } from 'undici';
 import WebSocket from 'ws';
-import { RAC_BIN, call } from './helpers/broker-process.js';
+import { run } from '../src/cli.js';
+import { call } from './helpers/broker-process.js';
 import { startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
 
 const execFileAsync = promisify(execFile);
 
-async function rac(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [RAC_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
-  });
+/** The rac program in-process: every case here fails before anything is served. */
+async function rac(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+  const stderr = new PassThrough();
+  const stdout = new PassThrough();
+  let err = '';
+  let out = '';
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await run(['node', 'rac', ...args], { stdout, stderr, stdin: Readable.from([]), env: { ...process.env } });
+  return { code, stderr: err, stdout: out };
 }
 
 t.test('usage errors and the --code placeholder', async (t) => {
@@ -42,12 +47,7 @@ t.test('usage errors and the --code placeholder', async (t) => {
     t.match(res.stderr, message);
     t.notMatch(res.stderr, /listening/, 'nothing was served');
   }
-  const help = await new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, [RAC_BIN, 'agent', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', () => resolve(out));
-  });
+  const help = (await rac(['agent', '--help'])).stdout;
   for (const option of ['--openctrol-port', '--openctrol-host', '--api-key-file', '--tls-cert', '--wol-mac', '--wol-broadcast', '--power-dry-run', '--no-openctrol', '--fps', '--quality']) {
     t.match(help, option);
   }

@@ -36,6 +36,7 @@ export const KEYFRAME_INTERVAL_MS = 2000;
 
 export class DesktopEngine {
   private monitorList: Monitor[] = [];
+  private listedAt = 0;
   private selectedId: string | undefined;
   private readonly listeners = new Set<FrameListener>();
   private timer: NodeJS.Timeout | undefined;
@@ -57,11 +58,17 @@ export class DesktopEngine {
     return this.options.input;
   }
 
-  /** Lists the monitors again (they change when screens are plugged in); throws when there is no display. */
-  async monitors(): Promise<Monitor[]> {
+  /**
+   * Lists the monitors again (they change when screens are plugged in); throws when there is no
+   * display. `maxAgeMs` accepts a list that recent, so the public health check spawns no process per call.
+   */
+  async monitors(maxAgeMs = 0): Promise<Monitor[]> {
+    if (maxAgeMs > 0 && this.listedAt > 0 && Date.now() - this.listedAt < maxAgeMs) return this.monitorList;
     try {
       this.monitorList = await this.options.monitors.list();
+      this.listedAt = Date.now();
     } catch (err) {
+      this.listedAt = 0;
       throw new DesktopUnavailableError((err as Error).message);
     }
     if (!this.monitorList.some((m) => m.id === this.selectedId)) this.select(this.monitorList[0]!.id);
@@ -116,7 +123,7 @@ export class DesktopEngine {
   async health(): Promise<{ is_running: boolean; last_frame_at: string | null; state: string; desktop_state: DesktopState; degraded: boolean }> {
     let reachable = true;
     try {
-      await this.monitors();
+      await this.monitors(5000);
     } catch {
       reachable = false;
     }
