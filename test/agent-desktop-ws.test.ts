@@ -230,6 +230,12 @@ t.test('/ws/desktop: bad messages get an error frame, the connection lives; caps
   t.match(await client.nextText((m) => m.type === 'error' && /Rate limit/.test(m.message)), { message: /1000 input events per second/ });
   t.equal(client.ws.readyState, WebSocket.OPEN, 'over the rate cap events are dropped, not the connection');
 
+  const typist = await connect((await newSession()).websocket_url.replace('localhost', '127.0.0.1'));
+  t.teardown(() => typist.ws.close());
+  await typist.nextText((m) => m.type === 'hello');
+  typist.send({ type: 'text', text: 'x'.repeat(1500) });
+  t.match(await typist.nextText((m) => m.type === 'error'), { message: /Rate limit/ }, 'a text message counts one event per character');
+
   client.ws.send(JSON.stringify({ type: 'text', text: 'x'.repeat(70 * 1024) }));
   const closed = await client.closed;
   t.equal(closed.code, 1009, 'a message over 64 KB closes with 1009 (too big)');

@@ -135,17 +135,18 @@ export class EventRateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  allow(): boolean {
+  /** `cost`: how many events the message stands for (a text message is one per character). */
+  allow(cost = 1): boolean {
     const t = this.now();
     if (t - this.windowStart >= 1000) {
       this.windowStart = t;
       this.count = 0;
     }
-    if (this.count >= this.perSecond) {
+    if (this.count + cost > this.perSecond) {
       this.dropped++;
       return false;
     }
-    this.count++;
+    this.count += cost;
     return true;
   }
 }

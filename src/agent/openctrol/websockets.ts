@@ -88,25 +88,34 @@ const sendJson = (ws: WebSocket, message: object) => {
   if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
 };
 
-/** Text messages only, within the rate cap; each is handed to `handle`, errors answered in place. */
-function inputLoop(ws: WebSocket, handle: (text: string) => Promise<void> | void, errorMessage: (text: string) => object): void {
+/**
+ * Text messages only, within the rate cap; each is handed to `handle`, errors answered in place.
+ * `handle` may charge more events for one message (`charge(n)`, false when over the cap).
+ */
+function inputLoop(
+  ws: WebSocket,
+  handle: (text: string, charge: (events: number) => boolean) => Promise<void> | void,
+  errorMessage: (text: string) => object,
+): void {
   const limiter = new EventRateLimiter(MAX_EVENTS_PER_SECOND);
   let warnedAt = 0;
   let queue = Promise.resolve();
+  const charge = (events: number) => {
+    if (limiter.allow(events)) return true;
+    if (Date.now() - warnedAt >= 1000) {
+      warnedAt = Date.now();
+      sendJson(ws, errorMessage(`Rate limit: more than ${MAX_EVENTS_PER_SECOND} input events per second, extra events dropped`));
+    }
+    return false;
+  };
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) return sendJson(ws, errorMessage('Invalid message format: send JSON text frames'));
-    if (!limiter.allow()) {
-      if (Date.now() - warnedAt >= 1000) {
-        warnedAt = Date.now();
-        sendJson(ws, errorMessage(`Rate limit: more than ${MAX_EVENTS_PER_SECOND} input events per second, extra events dropped`));
-      }
-      return;
-    }
+    if (!charge(1)) return;
     const text = data.toString();
     // One at a time, in order: a click must not overtake the move before it.
     queue = queue.then(async () => {
       try {
-        await handle(text);
+        await handle(text, charge);
       } catch (err) {
         sendJson(ws, errorMessage(`Input failed: ${(err as Error).message}`));
       }
@@ -132,7 +141,7 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
   });
   inputLoop(
     ws,
-    async (text) => {
+    async (text, charge) => {
       if (!(await ready)) return;
       const parsed = parseDesktopInput(text);
       if (!parsed.ok) return sendJson(ws, error(parsed.error));
@@ -151,7 +160,9 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
           if (!input.virtualKey(m.keyCode, m.down, m)) sendJson(ws, error(`Unknown key code ${m.keyCode}: ignored`));
           return;
         case 'text':
-          return input.text(m.text);
+          // One event per character beyond the message itself.
+          if (charge(Math.max(0, [...m.text].length - 1))) input.text(m.text);
+          return;
         case 'monitor_select': {
           if (!(await engine.selectMonitor(m.monitorId))) return sendJson(ws, error(`Monitor not found: ${m.monitorId}`));
           const monitor = engine.currentMonitor!;
