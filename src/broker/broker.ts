@@ -6,6 +6,8 @@ import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { BrokerContext } from './context.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
+import { MailNotifier } from './mail-notifier.js';
+import { Mailer, readCaFile } from './mailer.js';
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
 import { loadOrCreateSecret } from './secret-files.js';
@@ -28,6 +30,10 @@ export interface BrokerOptions {
   pendingTimeoutMs: number;
   /** Password for the first admin; a random one is generated (and reported) when absent. */
   adminPassword?: string;
+  /** PEM file of extra CAs trusted for the SMTP server's certificate (self-hosted relays). */
+  smtpCaFile?: string;
+  /** Connect/greeting/idle limit for the SMTP server (default 15 s). */
+  smtpTimeoutMs?: number;
   log: (message: string) => void;
 }
 
@@ -40,7 +46,13 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/** Mails still on their way get this long at shutdown; the rest are marked failed at the next start. */
+const MAIL_SETTLE_MS = 2_000;
+const MAIL_INTERRUPTED = 'the broker stopped before the mail was sent';
+
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
+  const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(options.dataDir);
   const audit = new AuditLog(db);
@@ -51,13 +63,24 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     log: options.log,
   });
   const throttle = new Throttle(db);
+  const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
+  const mail = new MailNotifier({
+    smtp,
+    mailer: new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs }),
+    sessions: sessions.store,
+    audit,
+    publicUrl: () => context.publicUrl,
+    log: options.log,
+  });
+  sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
   const context: BrokerContext = {
     db,
     users,
     sessions,
     audit,
     throttle,
-    smtp: new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key'))),
+    smtp,
+    mail,
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
   };
@@ -87,6 +110,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     async close() {
       clearInterval(pruneTimer);
       await app.close();
+      await Promise.race([mail.settle(), new Promise((done) => setTimeout(done, MAIL_SETTLE_MS).unref())]);
       sessions.stop();
       db.close();
     },

@@ -1,6 +1,7 @@
 // What the route modules share: the stores and services of one running broker.
 import type { AuditLog } from './audit-log.js';
 import type { Db } from './database.js';
+import type { MailNotifier } from './mail-notifier.js';
 import type { SessionManager } from './session-manager.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { Throttle } from './throttle.js';
@@ -12,6 +13,7 @@ export interface BrokerContext {
   users: UserStore;
   sessions: SessionManager;
   smtp: SmtpSettingsStore;
+  mail: MailNotifier;
   throttle: Throttle;
   audit: AuditLog;
   tokens: TokenIssuer;
