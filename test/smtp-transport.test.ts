@@ -45,6 +45,7 @@ t.test('TLS = STARTTLS: a self-signed certificate is refused without the CA file
   const res = await sendTestMail(plainBroker.api, plainToken);
   t.equal(res.status, 502);
   t.match(res.body.detail, /self[- ]signed certificate/i, 'says why');
+  t.match(res.body.detail, /--smtp-ca-file/, 'and what to do');
   t.equal(starttls.messages.length, before, 'nothing delivered');
   t.equal(starttls.logins.length, 1, 'the password never reached the untrusted server');
 });
@@ -71,6 +72,13 @@ t.test('SSL = implicit TLS: delivered when the CA is trusted, refused without it
   t.equal(refused.status, 502);
   t.match(refused.body.detail, /self[- ]signed certificate/i);
   t.equal(implicit.messages.length, 1, 'nothing more delivered');
+});
+
+t.test('SSL against a STARTTLS port: a readable TLS error with a hint, not an OpenSSL dump', async (t) => {
+  await configureSmtp(trusting.api, trustingToken, { smtp_port: starttls.port, security_type: 'SSL', ...login465 });
+  const res = await sendTestMail(trusting.api, trustingToken);
+  t.equal(res.status, 502);
+  t.match(res.body.detail, /^TLS handshake failed: wrong version number \(.*security_type TLS/);
 });
 
 t.test('NONE = plain SMTP to a server without TLS', async (t) => {

@@ -111,9 +111,36 @@ export class Mailer {
 
 /** nodemailer's error → one line: its message usually quotes the server's reply; add it when it does not. */
 export function toMailError(err: unknown): MailError {
-  const e = err as { message?: string; response?: string; code?: string };
+  const e = err as { message?: string; response?: string; code?: string; originalCode?: string };
   let message = (e.message ?? String(err)).replace(/\s+/g, ' ').trim();
   const reply = e.response?.replace(/\s+/g, ' ').trim();
   if (reply && !message.includes(reply)) message = `${message}: ${reply}`;
-  return new MailError(message || 'unknown error', e.code ?? null);
+  // OpenSSL's "8080…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…file:line:"
+  message = message.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):.*$/, 'TLS handshake failed: $1');
+  const hint = hintFor(e.originalCode ?? '', message);
+  return new MailError((message || 'unknown error') + (hint ? ` (${hint})` : ''), e.code ?? null);
+}
+
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** What to change when the error text alone does not say it. */
+function hintFor(originalCode: string, message: string): string | null {
+  if (UNTRUSTED_CERT.has(originalCode) || /self[- ]signed certificate|unable to (verify|get local issuer)/i.test(message)) {
+    return "the server's certificate is not signed by a trusted CA: start rac serve with --smtp-ca-file <its CA in PEM>";
+  }
+  if (originalCode === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/i.test(message)) {
+    return 'the certificate is for another host name: set smtp_host to the name in the certificate';
+  }
+  if (/Error upgrading connection with STARTTLS/.test(message)) {
+    return 'the server does not offer STARTTLS on this port: check the port, or use security_type SSL with port 465';
+  }
+  if (/wrong version number|packet length too long|unknown protocol/i.test(message)) {
+    return 'this port does not speak implicit TLS: use security_type TLS (STARTTLS, usually port 587), or the SSL port (usually 465)';
+  }
+  return null;
 }
