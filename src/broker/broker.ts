@@ -7,7 +7,7 @@ import type { BrokerContext } from './context.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
 import { MailNotifier } from './mail-notifier.js';
-import { Mailer, readCaFile } from './mailer.js';
+import { MAIL_INTERRUPTED, Mailer, readCaFile } from './mailer.js';
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
 import { loadOrCreateSecret } from './secret-files.js';
@@ -46,9 +46,8 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-/** Mails still on their way get this long at shutdown; the rest are marked failed at the next start. */
+/** Mails still on their way get this long at shutdown; then their connections are dropped. */
 const MAIL_SETTLE_MS = 2_000;
-const MAIL_INTERRUPTED = 'the broker stopped before the mail was sent';
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
@@ -64,14 +63,16 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   });
   const throttle = new Throttle(db);
   const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
+  const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });
   const mail = new MailNotifier({
     smtp,
-    mailer: new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs }),
+    mailer,
     sessions: sessions.store,
     audit,
     publicUrl: () => context.publicUrl,
     log: options.log,
   });
+  // A crash can leave mails marked "sending" that nobody is sending any more.
   sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
   const context: BrokerContext = {
     db,
@@ -111,6 +112,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       clearInterval(pruneTimer);
       await app.close();
       await Promise.race([mail.settle(), new Promise((done) => setTimeout(done, MAIL_SETTLE_MS).unref())]);
+      mailer.abortAll();
+      await mail.settle();
       sessions.stop();
       db.close();
     },

@@ -85,11 +85,21 @@ export function transportOptions(settings: SmtpSettingsWithPassword, options: Ma
   }
 }
 
+export const MAIL_INTERRUPTED = 'the broker stopped before the mail was sent';
+
 export class Mailer {
+  private readonly stopping = new AbortController();
+
   constructor(private readonly options: MailerOptions = {}) {}
+
+  /** Drops every connection still in progress (shutdown): their sends fail with MAIL_INTERRUPTED. */
+  abortAll(): void {
+    this.stopping.abort();
+  }
 
   /** Sends one message; resolves when the server accepted it, rejects with a MailError otherwise. */
   async send(settings: SmtpSettingsWithPassword, mail: OutgoingMail): Promise<void> {
+    if (this.stopping.signal.aborted) throw new MailError(MAIL_INTERRUPTED, 'EABORT');
     const transport = nodemailer.createTransport(transportOptions(settings, this.options));
     try {
       const info = await transport.sendMail({
@@ -99,9 +109,11 @@ export class Mailer {
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
+        signal: this.stopping.signal,
       });
       if (info.rejected.length > 0) throw new MailError(`the server refused ${mail.to}: ${info.response}`, 'EENVELOPE');
     } catch (err) {
+      if (this.stopping.signal.aborted) throw new MailError(MAIL_INTERRUPTED, 'EABORT');
       throw err instanceof MailError ? err : toMailError(err);
     } finally {
       transport.close();
