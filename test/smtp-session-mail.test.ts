@@ -2,7 +2,14 @@
 // the session (email_status, email_error) and in the audit log. Also the welcome mail.
 import t from 'tap';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
-import { deadPort, makeSelfSignedCert, parseMail, startSilentServer, startTestSmtpServer } from './helpers/smtp-server.js';
+import {
+  deadPort,
+  makeSelfSignedCert,
+  parseMail,
+  startSilentServer,
+  startTestSmtpServer,
+  startTricklingServer,
+} from './helpers/smtp-server.js';
 import { SMTP_PASSWORD, SMTP_USER, auditLog, configureSmtp, eventually } from './helpers/smtp-setup.js';
 
 const PUBLIC_URL = 'https://support.example.test';
@@ -127,6 +134,15 @@ t.test('a server that never answers fails the mail after --smtp-timeout, not the
   const test = await call(broker.api, 'POST', '/smtp/test', { token: admin, body: { to: 'x@example.test' } });
   t.equal(test.status, 502);
   t.match(test.body.detail, /greeting|timeout/i);
+});
+
+t.test('a server that keeps talking but never finishes cannot hold a send forever', async (t) => {
+  const trickle = await startTricklingServer();
+  t.teardown(() => trickle.close());
+  await configureSmtp(broker.api, admin, { smtp_port: trickle.port, security_type: 'NONE' });
+  const test = await call(broker.api, 'POST', '/smtp/test', { token: admin, body: { to: 'x@example.test' } });
+  t.equal(test.status, 502);
+  t.match(test.body.detail, /did not finish within 4 s/);
 });
 
 t.test('welcome mail: broker URL and how to log in, never the password', async (t) => {

@@ -18,14 +18,14 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { SmtpSettingsWithPassword } from './smtp-settings.js';
 
 export const DEFAULT_SMTP_TIMEOUT_MS = 15_000;
+/** A whole send may take this many times the timeout: a server that trickles bytes cannot hold a send forever. */
+const WHOLE_SEND_FACTOR = 4;
 
 export interface MailerOptions {
   /** Extra trusted CA certificates (PEM), added to the bundled roots. */
   extraCa?: string;
   /** Limit for connecting, for the greeting, and for each silence of the server afterwards. */
   timeoutMs?: number;
-  /** The name this broker introduces itself with (EHLO). */
-  clientName?: string;
 }
 
 export interface OutgoingMail {
@@ -66,7 +66,6 @@ export function transportOptions(settings: SmtpSettingsWithPassword, options: Ma
   const base: SMTPTransport.Options = {
     host: settings.smtp_host,
     port: settings.smtp_port,
-    name: options.clientName,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
@@ -100,6 +99,8 @@ export class Mailer {
   /** Sends one message; resolves when the server accepted it, rejects with a MailError otherwise. */
   async send(settings: SmtpSettingsWithPassword, mail: OutgoingMail): Promise<void> {
     if (this.stopping.signal.aborted) throw new MailError(MAIL_INTERRUPTED, 'EABORT');
+    const limitMs = (this.options.timeoutMs ?? DEFAULT_SMTP_TIMEOUT_MS) * WHOLE_SEND_FACTOR;
+    const deadline = AbortSignal.timeout(limitMs);
     const transport = nodemailer.createTransport(transportOptions(settings, this.options));
     try {
       const info = await transport.sendMail({
@@ -109,11 +110,12 @@ export class Mailer {
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
-        signal: this.stopping.signal,
+        signal: AbortSignal.any([this.stopping.signal, deadline]),
       });
       if (info.rejected.length > 0) throw new MailError(`the server refused ${mail.to}: ${info.response}`, 'EENVELOPE');
     } catch (err) {
       if (this.stopping.signal.aborted) throw new MailError(MAIL_INTERRUPTED, 'EABORT');
+      if (deadline.aborted) throw new MailError(`the SMTP server did not finish within ${limitMs / 1000} s`, 'ETIMEDOUT');
       throw err instanceof MailError ? err : toMailError(err);
     } finally {
       transport.close();

@@ -139,6 +139,33 @@ export async function startSilentServer(): Promise<{ port: number; close(): Prom
   };
 }
 
+/** A server that greets, then answers EHLO one "250-" line at a time, forever: never silent, never done. */
+export async function startTricklingServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.write('220 trickle.test ESMTP\r\n');
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('data', () => {
+      timer ??= setInterval(() => socket.write('250-still thinking\r\n'), 200);
+    });
+    socket.on('close', () => {
+      clearInterval(timer);
+      sockets.delete(socket);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** A port nobody listens on (bound, then released). */
 export async function deadPort(): Promise<number> {
   const server = createServer();
