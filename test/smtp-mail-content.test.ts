@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { rootCertificates } from 'node:tls';
 import t from 'tap';
 import { agentCommand, escapeHtml, sessionCodeMail, welcomeMail } from '../src/broker/mail-templates.js';
-import { toMailError, transportOptions } from '../src/broker/mailer.js';
+import { ehloNameFor, toMailError, transportOptions } from '../src/broker/mailer.js';
 import type { SmtpSettingsWithPassword } from '../src/broker/smtp-settings.js';
 
 const settings = (over: Partial<SmtpSettingsWithPassword>): SmtpSettingsWithPassword => ({
@@ -35,6 +35,15 @@ t.test('security types map to nodemailer options', async (t) => {
   t.notOk(none.requireTLS);
   t.notOk(none.ignoreTLS, 'STARTTLS is used when offered');
   t.equal(none.tls?.rejectUnauthorized, false, 'opportunistic: an unverifiable certificate is still better than plain text');
+});
+
+t.test('EHLO name: the public host name when it is a real DNS name', async (t) => {
+  t.equal(ehloNameFor('https://support.example.com'), 'support.example.com');
+  t.equal(ehloNameFor('https://rac.example.com:8443/base'), 'rac.example.com');
+  t.equal(ehloNameFor('http://127.0.0.1:8080'), undefined);
+  t.equal(ehloNameFor('http://[::1]:8080'), undefined);
+  t.equal(ehloNameFor('http://localhost:8080'), undefined);
+  t.equal(ehloNameFor(''), undefined);
 });
 
 t.test('error texts keep the server reply and add a hint where it helps', async (t) => {

@@ -60,6 +60,7 @@ t.test('the customer gets the code, the exact agent command and who is asking', 
   const mail = await next;
   t.same(mail.to, ['bob@customer.test']);
   t.equal(mail.secure, true);
+  t.equal(mail.helo, 'support.example.test', 'greets with the public host name');
   const parts = parseMail(mail.raw);
   const command = `npx rac agent --code ${code} --server ${PUBLIC_URL}`;
   t.match(parts.headers.subject, code);

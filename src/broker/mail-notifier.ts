@@ -3,7 +3,7 @@
 // the admin's test mail. Nothing here ever throws into a request that did not ask for the mail.
 import type { Actor, AuditLog } from './audit-log.js';
 import { type MailContent, type Person, sessionCodeMail, testMail, welcomeMail } from './mail-templates.js';
-import { MailError, type Mailer, toMailError } from './mailer.js';
+import { MailError, type Mailer, ehloNameFor, toMailError } from './mailer.js';
 import type { Session, SessionStore } from './session-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 
@@ -109,7 +109,7 @@ export class MailNotifier {
     const settings = this.deps.smtp.getWithPassword();
     if (!settings) throw new MailError(NOT_CONFIGURED, 'ENOTCONFIGURED');
     try {
-      await this.deps.mailer.send(settings, { to, replyTo, ...content });
+      await this.deps.mailer.send(settings, { to, replyTo, ehloName: ehloNameFor(this.deps.publicUrl()), ...content });
     } catch (err) {
       throw err instanceof MailError ? err : toMailError(err);
     }

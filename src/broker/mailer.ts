@@ -29,6 +29,8 @@ export interface MailerOptions {
 }
 
 export interface OutgoingMail {
+  /** The name to greet the server with (EHLO); nodemailer's default when absent. */
+  ehloName?: string;
   to: string;
   subject: string;
   text: string;
@@ -45,6 +47,17 @@ export class MailError extends Error {
     super(message);
     this.name = 'MailError';
   }
+}
+
+/**
+ * The EHLO name for a broker reached at this URL: its host name when that is a fully qualified DNS
+ * name (strict relays reject a bare machine name), else undefined (nodemailer then uses the
+ * machine's FQDN or the [127.0.0.1] literal).
+ */
+export function ehloNameFor(publicUrl: string): string | undefined {
+  if (!URL.canParse(publicUrl)) return undefined;
+  const host = new URL(publicUrl).hostname;
+  return /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(host) ? host : undefined;
 }
 
 /** Reads and checks a PEM CA file for --smtp-ca-file; throws a one-line message when it is not usable. */
@@ -101,7 +114,7 @@ export class Mailer {
     if (this.stopping.signal.aborted) throw new MailError(MAIL_INTERRUPTED, 'EABORT');
     const limitMs = (this.options.timeoutMs ?? DEFAULT_SMTP_TIMEOUT_MS) * WHOLE_SEND_FACTOR;
     const deadline = AbortSignal.timeout(limitMs);
-    const transport = nodemailer.createTransport(transportOptions(settings, this.options));
+    const transport = nodemailer.createTransport({ ...transportOptions(settings, this.options), name: mail.ehloName });
     try {
       const info = await transport.sendMail({
         from: { name: 'rac remote support', address: settings.from_email },

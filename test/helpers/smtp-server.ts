@@ -38,6 +38,8 @@ export interface ReceivedMail {
   secure: boolean;
   /** The user that logged in, if any. */
   user: string | null;
+  /** The name the client greeted with (EHLO). */
+  helo: string;
 }
 
 export interface TestSmtpServer {
@@ -93,6 +95,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions): Promise<Tes
           raw: Buffer.concat(chunks).toString('utf8'),
           secure: session.secure,
           user: typeof session.user === 'string' ? session.user : null,
+          helo: session.hostNameAppearsAs,
         });
         waiters.splice(0).forEach((wake) => wake());
         callback();
