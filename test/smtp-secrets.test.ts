@@ -74,6 +74,16 @@ t.test('SMTP settings validation: 400 naming the field', async (t) => {
   const broker = await startBrokerProcess();
   t.teardown(() => broker.stop());
   const admin = await login(broker.api);
+  // Before any configuration: a mailed code fails cleanly, the session is made all the same.
+  const early = await call(broker.api, 'POST', '/sessions', { token: admin, body: { customer_email: 'early@customer.test' } });
+  t.equal(early.status, 200);
+  const earlyAfter = await eventually(async () => {
+    const list = await call(broker.api, 'GET', '/sessions', { token: admin });
+    const found = (list.body as { id: number; email_status: string }[]).find((s) => s.id === early.body.id);
+    return found?.email_status === 'sending' ? undefined : found;
+  }, 'the unconfigured mail');
+  t.match(earlyAfter, { email_status: 'failed', email_error: /^SMTP is not configured/ });
+
   const good = { smtp_host: 'smtp.example.test', smtp_port: 587, security_type: 'TLS', from_email: 'noreply@example.test' };
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ ...good, smtp_port: 0 }, /^smtp_port: /],
