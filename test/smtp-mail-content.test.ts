@@ -59,6 +59,9 @@ t.test('error texts keep the server reply and add a hint where it helps', async 
     }),
   );
   t.match(host.message, /set smtp_host to the name in the certificate/);
+  const greeting = Object.assign(new Error('Greeting never received'), { code: 'ETIMEDOUT', timeoutType: 'GREETING_TIMEOUT' });
+  t.match(toMailError(greeting, { smtp_port: 465, security_type: 'TLS' }).message, /use security_type SSL/);
+  t.equal(toMailError(greeting, { smtp_port: 587, security_type: 'TLS' }).message, 'Greeting never received');
   t.equal(toMailError(new Error('multi\r\nline')).message, 'multi line', 'one line');
 });
 

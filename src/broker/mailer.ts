@@ -129,7 +129,7 @@ export class Mailer {
     } catch (err) {
       if (this.stopping.signal.aborted) throw new MailError(MAIL_INTERRUPTED, 'EABORT');
       if (deadline.aborted) throw new MailError(`the SMTP server did not finish within ${limitMs / 1000} s`, 'ETIMEDOUT');
-      throw err instanceof MailError ? err : toMailError(err);
+      throw err instanceof MailError ? err : toMailError(err, settings);
     } finally {
       transport.close();
     }
@@ -137,14 +137,17 @@ export class Mailer {
 }
 
 /** nodemailer's error → one line: its message usually quotes the server's reply; add it when it does not. */
-export function toMailError(err: unknown): MailError {
-  const e = err as { message?: string; response?: string; code?: string; originalCode?: string };
+export function toMailError(err: unknown, settings?: Pick<SmtpSettingsWithPassword, 'smtp_port' | 'security_type'>): MailError {
+  const e = err as { message?: string; response?: string; code?: string; originalCode?: string; timeoutType?: string };
   let message = (e.message ?? String(err)).replace(/\s+/g, ' ').trim();
   const reply = e.response?.replace(/\s+/g, ' ').trim();
   if (reply && !message.includes(reply)) message = `${message}: ${reply}`;
   // OpenSSL's "8080…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…file:line:"
   message = message.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):.*$/, 'TLS handshake failed: $1');
-  const hint = hintFor(e.originalCode ?? '', message);
+  const hint =
+    e.timeoutType === 'GREETING_TIMEOUT' && settings?.smtp_port === 465 && settings.security_type !== 'SSL'
+      ? 'port 465 usually expects TLS from the first byte: use security_type SSL'
+      : hintFor(e.originalCode ?? '', message);
   return new MailError((message || 'unknown error') + (hint ? ` (${hint})` : ''), e.code ?? null);
 }
 
