@@ -13,6 +13,7 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
+  openssl: 'openssl', // the SMTP tests make a self-signed certificate
 };
 
 function installNodeModules() {
