@@ -22,7 +22,7 @@ export const SYSTEM_PACKAGES = {
   imagemagick: 'display',
   pulseaudio: 'pulseaudio',
   'pulseaudio-utils': 'pactl',
-  openssl: 'openssl', // a self-signed certificate for the agent's HTTPS test
+  openssl: 'openssl', // self-signed certificates: the SMTP tests and the agent's HTTPS test
 };
 
 function installNodeModules() {
