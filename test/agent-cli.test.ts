@@ -86,6 +86,21 @@ t.test('no display, no sound server: 503 where the spec says, health says degrad
   t.equal(agent.process.exitCode, null, 'still running');
 });
 
+t.test('a display that does not answer: 503, health says no_display', async (t) => {
+  const agent = await startAgentProcess({ env: { DISPLAY: ':999', PULSE_SERVER: 'unix:/nonexistent/pulse/native' } });
+  t.teardown(() => agent.stop());
+  const headers = { 'x-openctrol-key': TEST_API_KEY };
+  const health = await call(agent.url, 'GET', '/api/v1/health');
+  t.match(health.body.remote_desktop, { is_running: false, state: 'no_display', desktop_state: 'unknown', degraded: true });
+  const monitors = await call(agent.url, 'GET', '/api/v1/rd/monitors', { headers });
+  t.same([monitors.status, monitors.body.error], [503, 'remote_desktop_unavailable']);
+  t.match(monitors.body.details, /cannot reach X display :999/);
+  const session = await call(agent.url, 'POST', '/api/v1/sessions/desktop', { headers, body: {} });
+  t.same([session.status, session.body.error], [503, 'remote_desktop_unavailable'], 'no session for a dead display');
+  t.equal((await call(agent.url, 'GET', '/api/v1/health')).body.active_sessions, 0);
+  t.equal(agent.process.exitCode, null, 'still running');
+});
+
 t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rac-agent-tls-'));
   const cert = join(dir, 'cert.pem');

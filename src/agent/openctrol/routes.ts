@@ -103,7 +103,8 @@ export function openctrolRoutes(app: FastifyInstance, ctx: OpenctrolContext): vo
     }
     const ttl = b.ttl_seconds ?? DEFAULT_TTL_SECONDS;
     if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) throw Errors.badRequest('ttl_seconds: expected a number of seconds (60–3600)');
-    requireEngine(ctx);
+    const engine = requireEngine(ctx);
+    await desktopCall(() => engine.monitors(5000)); // no session for a display that does not answer
     const session = ctx.sessions.create((b.ha_id as string | undefined) ?? null, ttl);
     const scheme = request.protocol === 'https' ? 'wss' : 'ws';
     const host = request.headers.host ?? `${request.hostname}`;
