@@ -2,7 +2,7 @@
 // Screen capture and JPEG encoding cost of the agent, at 1280×720 and 1920×1080, on a real Xvfb
 // showing a photo-like picture (ImageMagick plasma): robotjs capture of a monitor rectangle next to
 // ImageMagick `import` (a shell baseline), and libjpeg-turbo next to jpeg-js (the pure-JS fallback)
-// at quality 60. Run after `npx tsc -p .`: node bench/capture.js
+// at quality 60. Run after `npx tsc -p .`: node bench/capture.bench.js (or npm run bench)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ const QUALITY = 60;
 
 for (const cmd of ['Xvfb', 'display', 'import']) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
-    console.log(`bench/capture.js: needs ${cmd} (apt install xvfb imagemagick); skipped`);
+    console.log(`bench/capture.bench.js: needs ${cmd} (apt install xvfb imagemagick); skipped`);
     process.exit(0);
   }
 }
