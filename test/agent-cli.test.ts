@@ -99,6 +99,8 @@ t.test('a display that does not answer: 503, health says no_display', async (t) 
   t.same([session.status, session.body.error], [503, 'remote_desktop_unavailable'], 'no session for a dead display');
   t.equal((await call(agent.url, 'GET', '/api/v1/health')).body.active_sessions, 0);
   t.equal(agent.process.exitCode, null, 'still running');
+  t.equal(await agent.stop(), 0, 'SIGTERM: exit 0');
+  t.match(agent.stderr(), /rac agent: SIGTERM, shutting down/);
 });
 
 t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {

@@ -99,9 +99,23 @@ export function agentCommand(io: CommandIo, version: string): Command {
 }
 
 export async function runAgent(options: AgentOptions, io: CommandIo, version: string): Promise<void> {
-  const say = (line: string) => io.stderr.write(`${line}\n`);
   if (options.code !== undefined) throw new CliError('rac agent --code: the session stream is not built yet (issue #8)');
   if (!options.openctrol) throw usageError('nothing to do: --no-openctrol without --code');
+  const api = await startOpenctrolApi(options, io, version);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  io.stderr.write(`rac agent: ${signal}, shutting down\n`);
+  await api.close();
+}
+
+/**
+ * Starts the Openctrol API from the command's options and prints where it listens and how it is
+ * secured; `close()` releases held input and stops it. The --code mode can run it alongside.
+ */
+export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, version: string): Promise<{ close(): Promise<void> }> {
+  const say = (line: string) => io.stderr.write(`${line}\n`);
   if (options.apiKey !== undefined && options.apiKeyFile !== undefined) throw usageError('give --api-key or --api-key-file, not both');
   if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw usageError('--tls-cert and --tls-key go together');
 
@@ -151,16 +165,10 @@ export async function runAgent(options: AgentOptions, io: CommandIo, version: st
     say('  note: plain HTTP: the API key crosses the network unencrypted; use --tls-cert/--tls-key outside a trusted LAN');
   }
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      say(`rac agent: ${signal}, shutting down`);
+  return {
+    async close() {
       ctx.engine?.input.releaseAll();
-      agent.close().then(done, (err) => {
-        say(`rac agent: error while shutting down: ${(err as Error).message}`);
-        done();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+      await agent.close().catch((err: Error) => say(`rac agent: error while shutting down: ${err.message}`));
+    },
+  };
 }
