@@ -19,7 +19,7 @@ await xvfb.paint([
   { ...MONITORS[0]!, color: '#ff0000' },
   { ...MONITORS[1]!, color: '#0000ff' },
 ]);
-const agent = await startAgentProcess({ env: xvfb.env, args: ['--fps', '10', '--auth-fail-limit', '100000'] });
+const agent = await startAgentProcess({ env: xvfb.env, args: ['--fps', '10', '--auth-fail-limit', '100000', '--ws-heartbeat', '500'] });
 t.teardown(() => agent.stop());
 const headers = { 'x-openctrol-key': TEST_API_KEY };
 
@@ -211,6 +211,33 @@ t.test('/ws/desktop: keys and text type into an X client; held keys are released
   again.send({ type: 'key', key_code: 0x5a, action: 'down' }); // …so this z stays lower case
   again.send({ type: 'key', key_code: 0x5a, action: 'up' });
   t.ok(await waitFor(() => term.read() === 'Hi there, 42!.z', 5000), `no stuck Shift: "${term.read()}"`);
+});
+
+t.test('a peer that stops answering pings is dropped and its held keys released', async (t) => {
+  await call(agent.url, 'POST', '/api/v1/rd/monitor', { headers, body: { monitor_id: 'DISPLAY1' } });
+  const term = await startCatTerminal(xvfb);
+  t.teardown(() => term.stop());
+  // autoPong off: to the agent this peer looks like a network that went away.
+  const silent = await connect((await newSession()).websocket_url.replace('localhost', '127.0.0.1'), { autoPong: false });
+  await silent.nextText((m) => m.type === 'hello');
+  silent.send({ type: 'key', key_code: 0x10, action: 'down' }); // Shift
+  silent.send({ type: 'key', key_code: 0x51, action: 'down' }); // q, with Shift held
+  silent.send({ type: 'key', key_code: 0x51, action: 'up' });
+  t.ok(await waitFor(() => term.read() === 'Q', 5000), 'Shift was down');
+  const closed = await silent.closed;
+  t.equal(closed.code, 1006, 'the agent dropped the silent peer');
+
+  const next = await connect((await newSession()).websocket_url.replace('localhost', '127.0.0.1'));
+  t.teardown(() => next.ws.close());
+  await next.nextText((m) => m.type === 'hello');
+  next.send({ type: 'key', key_code: 0x51, action: 'down' });
+  next.send({ type: 'key', key_code: 0x51, action: 'up' });
+  t.ok(await waitFor(() => term.read() === 'Qq', 5000), `Shift was released: "${term.read()}"`);
+  // A peer that answers pings stays, interval after interval.
+  let pings = 0;
+  next.ws.on('ping', () => pings++);
+  t.ok(await waitFor(() => pings >= 3, 10_000), 'pinged three times');
+  t.equal(next.ws.readyState, WebSocket.OPEN, 'and still connected');
 });
 
 t.test('/ws/desktop: bad messages get an error frame, the connection lives; caps hold', async (t) => {

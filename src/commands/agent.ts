@@ -31,6 +31,8 @@ export interface AgentOptions {
   quality: number;
   /** Failed authentications per address per minute before it must wait. */
   authFailLimit: number;
+  /** WebSocket ping interval in ms (peers that miss one are dropped). */
+  wsHeartbeat: number;
 }
 
 const intIn = (option: string, min: number, max: number) => (text: string) => {
@@ -69,6 +71,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
     .option('--power-dry-run', 'print the restart/shutdown command instead of running it', false)
     .option('--fps <n>', 'frames per second for remote desktop', intIn('--fps', 1, 60), 15)
     .option('--quality <n>', 'JPEG quality 1-100', intIn('--quality', 1, 100), 60)
+    .addOption(new Option('--ws-heartbeat <ms>', 'WebSocket ping interval; a silent peer is dropped').argParser(intIn('--ws-heartbeat', 100, 3_600_000)).default(15_000).hideHelp())
     .addOption(new Option('--auth-fail-limit <n>', 'failed authentications per address per minute').argParser(intIn('--auth-fail-limit', 1, 1_000_000)).default(20).hideHelp())
     .action(async (opts: Partial<AgentOptions>) => {
       await runAgent(
@@ -91,6 +94,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
           fps: opts.fps ?? 15,
           quality: opts.quality ?? 60,
           authFailLimit: opts.authFailLimit ?? 20,
+          wsHeartbeat: opts.wsHeartbeat ?? 15_000,
         },
         io,
         version,
@@ -148,6 +152,7 @@ export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, ve
     fps: options.fps,
     quality: options.quality,
     authFailLimit: options.authFailLimit,
+    heartbeatMs: options.wsHeartbeat,
     env: io.env,
     log,
   });

@@ -16,6 +16,8 @@ export interface OpenctrolServerOptions {
   host: string;
   port: number;
   tls?: { cert: Buffer; key: Buffer };
+  /** WebSocket ping interval; a peer silent for one interval is dropped. */
+  heartbeatMs?: number;
 }
 
 export interface RunningOpenctrolServer {
@@ -73,7 +75,7 @@ export function buildOpenctrolApp(ctx: OpenctrolContext, tls?: { cert: Buffer; k
 
 export async function startOpenctrolServer(ctx: OpenctrolContext, options: OpenctrolServerOptions): Promise<RunningOpenctrolServer> {
   const app = buildOpenctrolApp(ctx, options.tls);
-  const sockets = attachWebSockets(app.server as Server, ctx);
+  const sockets = attachWebSockets(app.server as Server, ctx, options.heartbeatMs);
   const pruneTimer = setInterval(() => {
     ctx.sessions.prune();
     ctx.auth.throttle.prune();

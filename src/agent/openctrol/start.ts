@@ -27,6 +27,7 @@ export interface OpenctrolAgentOptions {
   fps: number;
   quality: number;
   authFailLimit: number;
+  heartbeatMs?: number;
   env: NodeJS.ProcessEnv;
   log: (message: string) => void;
 }
@@ -53,7 +54,7 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
     sessions: new DesktopSessions(),
     log: options.log,
   };
-  const server = await startOpenctrolServer(context, { host: options.host, port: options.port, tls: options.tls });
+  const server = await startOpenctrolServer(context, { host: options.host, port: options.port, tls: options.tls, heartbeatMs: options.heartbeatMs });
   return { ...server, context, encoder: desktop.engine ? desktop.encoder : null };
 }
 

@@ -27,8 +27,27 @@ export function ofraFrame(frame: { width: number; height: number; jpeg: Buffer }
   return Buffer.concat([header, frame.jpeg]);
 }
 
-export function attachWebSockets(server: Server, ctx: OpenctrolContext): { close(): void } {
+/** A peer that has not answered a ping within this long is dropped (and its held keys released). */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbeatMs = DEFAULT_HEARTBEAT_MS): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  // A network that vanishes without a FIN leaves a socket open for minutes: ping, and drop the silent.
+  const alive = new WeakMap<WebSocket, boolean>();
+  wss.on('connection', (ws) => {
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
+  });
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, heartbeatMs).unref();
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
@@ -38,12 +57,18 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext): { close
         const session = authenticateDesktop(ctx, request, url, address);
         const engine = ctx.engine;
         if (!engine) throw Errors.desktopUnavailable(ctx.engineUnavailableReason);
-        wss.handleUpgrade(request, socket, head, (ws) => void desktopConnection(ctx, engine, session, ws));
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          wss.emit('connection', ws, request);
+          void desktopConnection(ctx, engine, session, ws);
+        });
       } else if (url.pathname === '/api/v1/rd/session') {
         ctx.auth.verify(address, presentedKey(request.headers, url.searchParams));
         const engine = ctx.engine;
         if (!engine) throw Errors.desktopUnavailable(ctx.engineUnavailableReason);
-        wss.handleUpgrade(request, socket, head, (ws) => void legacyConnection(ctx, engine, ws));
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          wss.emit('connection', ws, request);
+          void legacyConnection(ctx, engine, ws);
+        });
       } else {
         throw Errors.routeNotFound('GET', url.pathname);
       }
@@ -53,6 +78,7 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext): { close
   });
   return {
     close() {
+      clearInterval(heartbeat);
       for (const ws of wss.clients) ws.close(1001, 'Agent shutting down');
       wss.close();
     },
