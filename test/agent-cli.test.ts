@@ -2,7 +2,7 @@
 // honest 503s on a machine with no display and no sound server.
 import { execFile } from 'node:child_process';
 import { PassThrough, Readable } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -101,6 +101,22 @@ t.test('a display that does not answer: 503, health says no_display', async (t) 
   t.equal(agent.process.exitCode, null, 'still running');
   t.equal(await agent.stop(), 0, 'SIGTERM: exit 0');
   t.match(agent.stderr(), /rac agent: SIGTERM, shutting down/);
+});
+
+t.test('--api-key-file: the key from a file, never stored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rac-agent-keyfile-'));
+  const file = join(dir, 'key');
+  writeFileSync(file, 'key-from-a-file-0123456789abcdef\n', { mode: 0o600 });
+  const agent = await startAgentProcess({ key: null, env: { DISPLAY: '' }, args: ['--api-key-file', file] });
+  t.teardown(() => agent.stop());
+  t.match(agent.stderr(), `API key: from ${file}`);
+  const sessions = (key: string) => call(agent.url, 'POST', '/api/v1/sessions/desktop/x/end', { headers: { 'x-openctrol-key': key } });
+  t.equal((await sessions('key-from-a-file-0123456789abcdef')).status, 404, 'the file’s key (trimmed) is accepted');
+  t.equal((await sessions('key-from-a-file')).status, 401, 'a prefix of it is not');
+  t.equal(JSON.parse(readFileSync(join(agent.configDir, 'agent.json'), 'utf8')).api_key, undefined, 'not copied into agent.json');
+  const missing = await rac(['agent', '--api-key-file', join(dir, 'nope'), '--config-dir', dir]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /config: .*ENOENT/);
 });
 
 t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {
