@@ -2,9 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CliError, ExitCode } from './commands/cli-error.js';
+import { agentCommand } from './commands/agent.js';
 import { type CommandIo, processIo } from './commands/io.js';
 import { notBuiltCommand } from './commands/not-built.js';
-import { agentCommand } from './commands/agent.js';
 import { serveCommand } from './commands/serve.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,7 +20,7 @@ export function buildProgram(io: CommandIo): Command {
       writeErr: (text) => io.stderr.write(text),
     });
   program.addCommand(serveCommand(io));
-  program.addCommand(agentCommand(io));
+  program.addCommand(agentCommand(io, version));
   program.addCommand(notBuiltCommand('view', "the IT member's terminal viewer", 6));
   program.addCommand(notBuiltCommand('login', 'log in to a broker and store the token', 7));
   program.addCommand(notBuiltCommand('logout', 'forget the stored token', 7));

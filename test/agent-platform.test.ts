@@ -184,3 +184,18 @@ t.test('on a real X display with two monitors', async (t) => {
     t.ok(await waitFor(() => term.read() === 'hiX Ok:1!z', 5000), `typed "${term.read()}"`);
   });
 });
+
+t.test('Windows audio backend: loads only on win32; maps the mixer to one default device', async (t) => {
+  const { loadWindowsBackend, WindowsMixerBackend } = await import('../src/agent/audio/windows.js');
+  const { loadAudioBackend } = await import('../src/agent/audio/index.js');
+  t.equal(await loadWindowsBackend(), null, 'not on this platform');
+  t.equal((await loadAudioBackend())?.name, 'pulseaudio', 'Linux uses pactl');
+  // node-audio-volume-mixer cannot load off Windows: a stand-in with its four calls.
+  const mixer = { level: 0.25, muted: false, getMasterVolumeLevelScalar() { return this.level; }, setMasterVolumeLevelScalar(v: number) { this.level = v; }, isMasterMuted() { return this.muted; }, muteMaster(m: boolean) { this.muted = m; } };
+  const audio = new WindowsMixerBackend(mixer);
+  t.same(await audio.status(), { master: { volume: 25, muted: false }, devices: [{ id: 'default', name: 'Default output', isDefault: true, volume: 25, muted: false }] });
+  await audio.setDevice('default', { volume: 70, muted: true });
+  t.same([mixer.level, mixer.muted], [0.7, true]);
+  await t.rejects(audio.setDevice('other', { volume: 1 }), { kind: 'device_not_found' });
+  await t.rejects(audio.setDefault('default'), { kind: 'not_supported' }, '501: no default-device switch');
+});

@@ -57,7 +57,14 @@ export class RandrMonitorSource implements MonitorSource {
 
   async list(): Promise<Monitor[]> {
     if (!this.env.DISPLAY) throw new Error('DISPLAY is not set: no X display to capture');
-    const { stdout } = await execFileAsync('xrandr', ['--listmonitors'], { env: this.env, timeout: 5000 });
+    let stdout: string;
+    try {
+      ({ stdout } = await execFileAsync('xrandr', ['--listmonitors'], { env: this.env, timeout: 5000 }));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT') throw new Error('xrandr is not installed (apt install x11-xserver-utils)');
+      throw new Error(`cannot reach X display ${this.env.DISPLAY}: ${(e.stderr || e.message).trim().split('\n')[0]}`);
+    }
     const monitors = parseListMonitors(stdout);
     if (monitors.length === 0) throw new Error(`xrandr --listmonitors reported no monitors on ${this.env.DISPLAY}`);
     return monitors;

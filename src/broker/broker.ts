@@ -6,6 +6,8 @@ import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { BrokerContext } from './context.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
+import { MailNotifier } from './mail-notifier.js';
+import { MAIL_INTERRUPTED, Mailer, readCaFile } from './mailer.js';
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
 import { SignallingServer } from './signalling-server.js';
@@ -32,6 +34,10 @@ export interface BrokerOptions {
   agentTimeoutMs: number;
   /** Password for the first admin; a random one is generated (and reported) when absent. */
   adminPassword?: string;
+  /** PEM file of extra CAs trusted for the SMTP server's certificate (self-hosted relays). */
+  smtpCaFile?: string;
+  /** Connect/greeting/idle limit for the SMTP server (default 15 s). */
+  smtpTimeoutMs?: number;
   log: (message: string) => void;
 }
 
@@ -44,7 +50,12 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/** Mails still on their way get this long at shutdown; then their connections are dropped. */
+const MAIL_SETTLE_MS = 2_000;
+
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
+  const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(options.dataDir);
   const audit = new AuditLog(db);
@@ -56,6 +67,18 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   });
   const throttle = new Throttle(db);
   const hub = new SessionHub(sessions, { agentTimeoutMs: options.agentTimeoutMs });
+  const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
+  const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });
+  const mail = new MailNotifier({
+    smtp,
+    mailer,
+    sessions: sessions.store,
+    audit,
+    publicUrl: () => context.publicUrl,
+    log: options.log,
+  });
+  // A crash can leave mails marked "sending" that nobody is sending any more.
+  sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
   const context: BrokerContext = {
     db,
     users,
@@ -63,7 +86,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     hub,
     audit,
     throttle,
-    smtp: new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key'))),
+    smtp,
+    mail,
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
   };
@@ -99,6 +123,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       await hub.stop();
       signalling.close();
       await app.close();
+      await Promise.race([mail.settle(), new Promise((done) => setTimeout(done, MAIL_SETTLE_MS).unref())]);
+      mailer.abortAll();
+      await mail.settle();
       sessions.stop();
       db.close();
     },

@@ -2,6 +2,7 @@
 import type { AuditLog } from './audit-log.js';
 import type { Db } from './database.js';
 import type { SessionHub } from './session-hub.js';
+import type { MailNotifier } from './mail-notifier.js';
 import type { SessionManager } from './session-manager.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { Throttle } from './throttle.js';
@@ -15,6 +16,7 @@ export interface BrokerContext {
   /** Live state of open sessions: relays and WebSockets. */
   hub: SessionHub;
   smtp: SmtpSettingsStore;
+  mail: MailNotifier;
   throttle: Throttle;
   audit: AuditLog;
   tokens: TokenIssuer;

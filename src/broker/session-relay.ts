@@ -180,7 +180,7 @@ export class SessionRelay {
         return;
       }
       if (packet.type !== 'control') this.counters.input_forwarded++;
-      void this.send(datagram, this.agent);
+      this.forward(datagram, this.agent);
       return;
     }
     this.counters.dropped_not_allowed++;
@@ -191,8 +191,21 @@ export class SessionRelay {
       this.counters.dropped_no_peer++;
       return;
     }
-    for (const viewer of this.viewers.values()) void this.send(datagram, viewer);
+    for (const viewer of this.viewers.values()) this.forward(datagram, viewer);
   }
+
+  /** The hot path: no promise per datagram. */
+  private forward(datagram: Buffer, to: Endpoint): void {
+    try {
+      this.socket.send(datagram, to.port, to.address, this.afterForward);
+      this.counters.datagrams_out++;
+      this.counters.bytes_out += datagram.length;
+    } catch {
+      // The socket was closed under us (session closing).
+    }
+  }
+
+  private readonly afterForward = (): void => {};
 
   private send(datagram: Buffer, to: Endpoint): Promise<void> {
     return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 // The --code half of `rac agent` (the customer's side of a support session), kept apart from the
-// command's other mode (the Openctrol API) so the two merge as: add these options, and call
+// command's other mode (the Openctrol API, agent.ts): agent.ts adds these options and calls
 // runAgentSession when --code is given.
-import { type Command, Option } from 'commander';
+import { Option } from 'commander';
 import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
 import { loadSessionPlatform } from '../agent/session/robot-platform.js';
 import { runSessionAgent } from '../agent/session/session-agent.js';
@@ -27,14 +27,13 @@ export const intIn = (option: string, min: number, max: number) => (text: string
 };
 
 /** The options only the session mode has (--code, --server, --fps, --quality, --yes, --view-only are shared). */
-export function addSessionOnlyOptions(command: Command): Command {
-  return command
-    .option('--max-width <pixels>', 'with --code: shrink frames wider than this before sending', intIn('--max-width', 16, 16384))
-    .addOption(
-      new Option('--chunk-size <bytes>', 'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)').argParser(
-        intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES),
-      ),
-    );
+export function sessionOnlyOptions(): Option[] {
+  return [
+    new Option('--max-width <pixels>', 'with --code: shrink frames wider than this before sending').argParser(intIn('--max-width', 16, 16384)),
+    new Option('--chunk-size <bytes>', 'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)').argParser(
+      intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES),
+    ),
+  ];
 }
 
 /** Validates what the command line gave for a session; usage errors name the option. */

@@ -139,3 +139,46 @@ export async function startCatTerminal(xvfb: Xvfb, geometry = '80x10+0+0'): Prom
     },
   };
 }
+
+export interface ButtonEvent {
+  kind: 'press' | 'release';
+  button: number;
+  x: number;
+  y: number;
+}
+
+/** Records button presses and releases on the root window (`xev -root`): where clicks land. */
+export async function watchRootButtons(xvfb: Xvfb): Promise<{ events: ButtonEvent[]; stop(): Promise<void> }> {
+  const child = spawn('xev', ['-root', '-event', 'button'], { env: xvfb.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const events: ButtonEvent[] = [];
+  let text = '';
+  // An event is complete at its "same_screen" line (xev separates events by a blank line *before* each).
+  const EVENT = /Button(Press|Release) event[^]*?root:\((-?\d+),(-?\d+)\)[^]*?button (\d+), same_screen \w+\n/g;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    let m: RegExpExecArray | null;
+    let consumed = 0;
+    EVENT.lastIndex = 0;
+    while ((m = EVENT.exec(text))) {
+      events.push({ kind: m[1] === 'Press' ? 'press' : 'release', x: Number(m[2]), y: Number(m[3]), button: Number(m[4]) });
+      consumed = EVENT.lastIndex;
+    }
+    text = text.slice(consumed);
+  });
+  // Ready once a probe click in the bottom-right corner shows up; then forget the probe.
+  const ready = await waitForAsync(async () => {
+    await xvfb.run('xdotool', ['mousemove', String(ROOT.width - 1), String(ROOT.height - 1), 'click', '3']);
+    return waitFor(() => events.length > 0, 300);
+  }, 10_000);
+  if (!ready) throw new Error('xev did not report the probe click');
+  await waitFor(() => events.filter((e) => e.kind === 'release').length > 0, 1000);
+  events.length = 0;
+  return {
+    events,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

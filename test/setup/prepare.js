@@ -22,6 +22,7 @@ export const SYSTEM_PACKAGES = {
   imagemagick: 'display',
   pulseaudio: 'pulseaudio',
   'pulseaudio-utils': 'pactl',
+  openssl: 'openssl', // self-signed certificates: the SMTP tests and the agent's HTTPS test
 };
 
 function installNodeModules() {

@@ -3,7 +3,7 @@
 // answers 501. Loaded with a guarded dynamic import, only on win32; absent → no backend (503).
 import { AudioError, type AudioBackend, type AudioStatus, type VolumeChange } from './backend.js';
 
-interface VolumeMixer {
+export interface VolumeMixer {
   getMasterVolumeLevelScalar(): number;
   setMasterVolumeLevelScalar(level: number): void;
   isMasterMuted(): boolean;
@@ -24,7 +24,8 @@ export async function loadWindowsBackend(): Promise<AudioBackend | null> {
   }
 }
 
-class WindowsMixerBackend implements AudioBackend {
+/** Exported for tests, which drive it with a stand-in mixer: the real addon only loads on Windows. */
+export class WindowsMixerBackend implements AudioBackend {
   readonly name = 'node-audio-volume-mixer';
 
   constructor(private readonly mixer: VolumeMixer) {}

@@ -21,6 +21,10 @@ export const publicSession = (s: Session) => ({
   created_at: s.created_at,
   updated_at: s.updated_at,
   closed_at: s.closed_at,
+  // Mailing the code to customer_email: null (no mail asked for), "sending", "sent" or "failed";
+  // email_error says why it failed (the SMTP server's reply when it gave one).
+  email_status: s.email_status,
+  email_error: s.email_error,
 });
 
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
@@ -36,6 +40,8 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
         { customer_name: body.customer_name?.trim() || null, customer_email: body.customer_email?.trim() || null },
         actorOf(request),
       );
+      // Never delays or fails the creation: the mail goes out after this response.
+      ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
       return publicSession(session);
     },
   );
