@@ -1,5 +1,9 @@
 // No question without a terminal, --view-only injecting nothing, and clear messages and exit
 // codes for unknown, closed and unreachable sessions and malformed options.
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { VK } from '../src/protocol/index.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
@@ -57,6 +61,39 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     t.ok(sizes.every((n) => n <= 60021), `--chunk-size 60000: datagrams of at most 60021 bytes (largest ${Math.max(...sizes)})`);
     t.equal(await agent.stop('SIGTERM'), 0);
     t.match(agent.stderr(), new RegExp(`input: 0 mouse, 0 keys, ${input.length} ignored`));
+  });
+
+  await t.test('--code serves the Openctrol API alongside, and goes on without it when it cannot', async (t) => {
+    const config = mkdtempSync(join(tmpdir(), 'rac-agent-config-'));
+    const session = await createSession(broker.api, token);
+    const api = ['--openctrol-host', '127.0.0.1', '--openctrol-port', '0', '--config-dir', config];
+    const agent = startAgent(['--code', session.session_code, '--server', broker.url, '--yes', ...api], xvfb.env, { openctrol: true });
+    t.teardown(() => agent.stop('SIGKILL'));
+    const [, url] = await agent.waitFor(/Openctrol API listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    t.equal((await fetch(`${url}/api/v1/health`)).status, 200, 'the API answers');
+    const viewer = await connectViewer(broker.url, session.session_code, token);
+    t.teardown(() => viewer.close());
+    await viewer.nextFrame();
+    t.equal(await agent.stop('SIGINT'), 0);
+    await t.rejects(fetch(`${url}/api/v1/health`), 'the API stopped with the session');
+
+    // Port taken (say, by the always-on agent): the session still works.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => blocker.close());
+    const busy = String((blocker.address() as { port: number }).port);
+    const second = await createSession(broker.api, token);
+    const agent2 = startAgent(
+      ['--code', second.session_code, '--server', broker.url, '--yes', '--openctrol-host', '127.0.0.1', '--openctrol-port', busy, '--config-dir', config],
+      xvfb.env,
+      { openctrol: true },
+    );
+    t.teardown(() => agent2.stop('SIGKILL'));
+    await agent2.waitFor(/rac agent: the Openctrol API is not served \(.*\); the session goes on without it/);
+    const viewer2 = await connectViewer(broker.url, second.session_code, token);
+    t.teardown(() => viewer2.close());
+    t.ok((await viewer2.nextFrame()).jpeg.length > 0, 'frames flow');
+    t.equal(await agent2.stop('SIGINT'), 0);
   });
 
   await t.test('unknown, closed and unreachable sessions get a clear message', async (t) => {

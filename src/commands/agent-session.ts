@@ -6,7 +6,7 @@ import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
 import { loadSessionPlatform } from '../agent/session/robot-platform.js';
 import { runSessionAgent } from '../agent/session/session-agent.js';
 import { MAX_CHUNK_PAYLOAD_BYTES } from '../protocol/index.js';
-import { CliError, usageError } from './cli-error.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
 export interface AgentSessionOptions {
@@ -58,20 +58,42 @@ export function sessionOptions(
   };
 }
 
-/** Runs the session until it ends; Ctrl-C (SIGINT) and SIGTERM stop it. Failures throw CliError. */
-export async function runAgentSession(options: AgentSessionOptions, io: CommandIo): Promise<void> {
+export interface Companion {
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the session until it ends; Ctrl-C (SIGINT) and SIGTERM stop it. Failures throw CliError.
+ * `companion` (the Openctrol API) starts once the code and the desktop checked out and stops with
+ * the session; if it cannot start the session goes on without it (usage errors still end it).
+ */
+export async function runAgentSession(options: AgentSessionOptions, io: CommandIo, companion?: () => Promise<Companion>): Promise<void> {
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let running: Companion | undefined;
+  const startCompanion = async () => {
+    if (!companion) return;
+    try {
+      running = await companion();
+    } catch (err) {
+      if (err instanceof CliError && err.exitCode === ExitCode.usage) throw err;
+      io.stderr.write(`rac agent: the Openctrol API is not served (${(err as Error).message}); the session goes on without it\n`);
+    }
+  };
   try {
-    const end = await runSessionAgent({ ...options, signal: abort.signal }, io, () =>
-      loadSessionPlatform(io.env, (warning) => io.stderr.write(`rac agent: ${warning}\n`)),
+    const end = await runSessionAgent(
+      { ...options, signal: abort.signal },
+      io,
+      () => loadSessionPlatform(io.env, (warning) => io.stderr.write(`rac agent: ${warning}\n`)),
+      startCompanion,
     );
     if (end.exitCode !== 0) throw new CliError(end.message, end.exitCode);
     io.stderr.write(`${end.message}\n`);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await running?.close();
   }
 }

@@ -111,8 +111,11 @@ export function agentCommand(io: CommandIo, version: string): Command {
 }
 
 export async function runAgent(options: AgentOptions, io: CommandIo, version: string): Promise<void> {
-  // A customer joining a support session gets only that: no Openctrol API port is opened for it.
-  if (options.code !== undefined) return runAgentSession(sessionOptions(options, io.env), io);
+  if (options.code !== undefined) {
+    // The Openctrol API runs alongside the session unless --no-openctrol (DESIGN.md's synopsis).
+    const companion = options.openctrol ? () => startOpenctrolApi(options, io, version) : undefined;
+    return runAgentSession(sessionOptions(options, io.env), io, companion);
+  }
   if (!options.openctrol) throw usageError('nothing to do: --no-openctrol without --code');
   const api = await startOpenctrolApi(options, io, version);
   const signal = await new Promise<string>((resolve) => {

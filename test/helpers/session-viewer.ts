@@ -144,9 +144,12 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `rac agent` as a process. `viaPty` runs it under script(1), so its stdin is a terminal. */
-export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { viaPty?: boolean } = {}): AgentProcess {
-  const argv = [RAC_BIN, 'agent', ...args];
+/**
+ * `rac agent` as a process. `viaPty` runs it under script(1), so its stdin is a terminal. Unless
+ * `openctrol` is set, it runs with --no-openctrol (the API alongside would want port 44325).
+ */
+export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { viaPty?: boolean; openctrol?: boolean } = {}): AgentProcess {
+  const argv = [RAC_BIN, 'agent', ...args, ...(options.openctrol ? [] : ['--no-openctrol'])];
   const child = options.viaPty
     ? spawn('script', ['-qefc', [process.execPath, ...argv].map(shellQuote).join(' '), '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn(process.execPath, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -42,6 +42,8 @@ export async function runSessionAgent(
   options: SessionAgentOptions,
   io: SessionAgentIo,
   loadPlatform: () => Promise<SessionPlatform>,
+  /** Runs once the code and the desktop checked out, before connecting (e.g. start a companion service). */
+  beforeConnect?: () => Promise<void>,
 ): Promise<SessionEnd> {
   if (!options.yes && io.stdin.isTTY !== true) {
     return {
@@ -58,6 +60,7 @@ export async function runSessionAgent(
   } catch (err) {
     return { exitCode: EXIT.failure, message: `cannot share the screen: ${(err as Error).message}` };
   }
+  await beforeConnect?.();
   return new SessionAgent(options, io, platform, first.info.udp_port).run();
 }
 
