@@ -27,7 +27,7 @@ export interface EncodedFrame {
   datagrams: Buffer[];
   width: number;
   height: number;
-  /** Sent because it was due or requested, not because the picture changed. */
+  /** Sent because it was due or requested (the picture may or may not have changed). */
   forced: boolean;
   captureMs: number;
   encodeMs: number;
@@ -102,7 +102,8 @@ export class FramePipeline {
     const captured = this.now();
     this.stats.captured++;
     const forced = this.keyframeRequested || captured - this.lastSentAt >= this.keyframeIntervalMs;
-    const changed = this.previous === undefined || raw.data === this.previous || !raw.data.equals(this.previous);
+    // A frame that goes out anyway needs no comparison.
+    const changed = forced || this.previous === undefined || raw.data === this.previous || !raw.data.equals(this.previous);
     if (!changed && !forced) {
       this.stats.unchanged++;
       return undefined;
@@ -125,7 +126,7 @@ export class FramePipeline {
       datagrams,
       width: size.width,
       height: size.height,
-      forced: forced && !changed,
+      forced,
       captureMs: captured - started,
       encodeMs: encoded - captured,
     };
