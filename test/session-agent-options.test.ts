@@ -1,14 +1,18 @@
 // No question without a terminal, --view-only injecting nothing, and clear messages and exit
 // codes for unknown, closed and unreachable sessions and malformed options.
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { VK } from '../src/protocol/index.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { connectViewer, createSession, startAgent } from './helpers/session-viewer.js';
 import { startCatTerminal, startXvfb } from './helpers/xvfb.js';
+
+const execFileAsync = promisify(execFile);
 
 t.test('no terminal, view-only, bad codes', async (t) => {
   const xvfb = await startXvfb();
@@ -29,6 +33,10 @@ t.test('no terminal, view-only, bad codes', async (t) => {
 
   await t.test('--view-only streams but injects nothing', async (t) => {
     const session = await createSession(broker.api, token);
+    // A noisy picture, so a frame needs more than one 60000-byte chunk.
+    const picture = join(mkdtempSync(join(tmpdir(), 'rac-noise-')), 'noise.png');
+    await execFileAsync('convert', ['-size', '1920x1080', 'plasma:fractal', picture]);
+    await xvfb.run('display', ['-window', 'root', picture]).catch(() => undefined);
     const cat = await startCatTerminal(xvfb);
     t.teardown(() => cat.stop());
     await xvfb.run('xdotool', ['mousemove', '700', '600']);
@@ -59,6 +67,8 @@ t.test('no terminal, view-only, bad codes', async (t) => {
 
     const sizes = viewer.datagrams.filter((d) => d[0] === 1).map((d) => d.length);
     t.ok(sizes.every((n) => n <= 60021), `--chunk-size 60000: datagrams of at most 60021 bytes (largest ${Math.max(...sizes)})`);
+    t.ok(sizes.includes(60021), 'full chunks carry exactly 60000 JPEG bytes, as the reference client sends them');
+    t.ok(viewer.frames.some((f) => f.chunks > 1), `multi-chunk frames reassemble (${viewer.frames.map((f) => f.chunks)})`);
     t.equal(await agent.stop('SIGTERM'), 0);
     t.match(agent.stderr(), new RegExp(`input: 0 mouse, 0 keys, ${input.length} ignored`));
   });
