@@ -1,0 +1,79 @@
+// An RGB picture (3 bytes per pixel, rows packed) and the area-average scaler every encoder uses.
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** R,G,B per pixel, `width * 3` bytes per row, no padding. */
+  data: Uint8Array;
+}
+
+/** Target pixel i covers source pixels `start[i] .. end[i]-1` (at least one). */
+function spans(source: number, target: number): { start: Uint32Array; end: Uint32Array } {
+  const start = new Uint32Array(target);
+  const end = new Uint32Array(target);
+  for (let i = 0; i < target; i++) {
+    start[i] = Math.floor((i * source) / target);
+    end[i] = Math.max(start[i]! + 1, Math.floor(((i + 1) * source) / target));
+  }
+  return { start, end };
+}
+
+/**
+ * Scales to `width × height` by averaging the source pixels under each target pixel (a box
+ * filter): downscaling a desktop keeps thin text legible, unlike nearest-neighbour.
+ * Upscaling repeats pixels. Returns the source itself when the size already matches.
+ */
+export function scaleImage(src: RgbImage, width: number, height: number): RgbImage {
+  if (width === src.width && height === src.height) return src;
+  if (width <= 0 || height <= 0) return { width: Math.max(0, width), height: Math.max(0, height), data: new Uint8Array(0) };
+  const xs = spans(src.width, width);
+  const ys = spans(src.height, height);
+  const out = new Uint8Array(width * height * 3);
+  const sums = new Uint32Array(width * 3);
+  const counts = new Uint32Array(width);
+  for (let x = 0; x < width; x++) counts[x] = xs.end[x]! - xs.start[x]!;
+  const stride = src.width * 3;
+  const data = src.data;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    sums.fill(0);
+    const y0 = ys.start[y]!;
+    const y1 = ys.end[y]!;
+    for (let sy = y0; sy < y1; sy++) {
+      const row = sy * stride;
+      for (let x = 0; x < width; x++) {
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let sx = xs.start[x]!, end = xs.end[x]!, i = row + sx * 3; sx < end; sx++, i += 3) {
+          r += data[i]!;
+          g += data[i + 1]!;
+          b += data[i + 2]!;
+        }
+        sums[x * 3]! += r;
+        sums[x * 3 + 1]! += g;
+        sums[x * 3 + 2]! += b;
+      }
+    }
+    const rows = y1 - y0;
+    for (let x = 0; x < width; x++) {
+      const n = counts[x]! * rows;
+      const half = n >> 1;
+      out[o++] = ((sums[x * 3]! + half) / n) | 0;
+      out[o++] = ((sums[x * 3 + 1]! + half) / n) | 0;
+      out[o++] = ((sums[x * 3 + 2]! + half) / n) | 0;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** A solid-colour image, handy for tests and placeholders. */
+export function solidImage(width: number, height: number, rgb: [number, number, number]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i += 3) {
+    data[i] = rgb[0];
+    data[i + 1] = rgb[1];
+    data[i + 2] = rgb[2];
+  }
+  return { width, height, data };
+}
