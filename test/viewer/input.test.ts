@@ -1,7 +1,8 @@
 import t from 'tap';
 import { mapMouse } from '../../src/viewer-tty/input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from '../../src/viewer-tty/input/terminal-input.js';
-import { VK, keyStrokes, virtualKey } from '../../src/viewer-tty/input/windows-keys.js';
+import { VK } from '../../src/protocol/virtual-keys.js';
+import { keyStrokes, virtualKey } from '../../src/viewer-tty/input/windows-keys.js';
 
 const parse = (s: string) => new TerminalInputParser().parse(s);
 const keys = (s: string) => parse(s).map((e) => (e.kind === 'key' ? { name: e.name, ctrl: e.ctrl, alt: e.alt, shift: e.shift } : e));

@@ -1,15 +1,9 @@
 // Terminal keys → Windows virtual-key codes (what the agent injects), with the modifier keys
 // pressed around them. Shifted symbols are sent as Shift + the unshifted key of a US layout,
 // which is how Windows names them (VK_OEM_*).
+import { VK } from '../../protocol/virtual-keys.js';
 import type { KeyEvent } from './terminal-input.js';
 
-export const VK = {
-  BACK: 0x08, TAB: 0x09, CLEAR: 0x0c, RETURN: 0x0d, SHIFT: 0x10, CONTROL: 0x11, MENU: 0x12, ESCAPE: 0x1b,
-  SPACE: 0x20, PRIOR: 0x21, NEXT: 0x22, END: 0x23, HOME: 0x24, LEFT: 0x25, UP: 0x26, RIGHT: 0x27, DOWN: 0x28,
-  INSERT: 0x2d, DELETE: 0x2e, LWIN: 0x5b, F1: 0x70,
-  OEM_1: 0xba, OEM_PLUS: 0xbb, OEM_COMMA: 0xbc, OEM_MINUS: 0xbd, OEM_PERIOD: 0xbe, OEM_2: 0xbf, OEM_3: 0xc0,
-  OEM_4: 0xdb, OEM_5: 0xdc, OEM_6: 0xdd, OEM_7: 0xde,
-} as const;
 
 const NAMED: Record<string, number> = {
   enter: VK.RETURN, tab: VK.TAB, backspace: VK.BACK, escape: VK.ESCAPE, clear: VK.CLEAR,
