@@ -9,6 +9,7 @@ import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
 import { notBuiltCommand } from './commands/not-built.js';
 import { serveCommand } from './commands/serve.js';
+import { viewCommand } from './commands/view.js';
 import { sessionCommand } from './commands/session.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -25,7 +26,7 @@ export function buildProgram(io: CommandIo): Command {
     });
   program.addCommand(serveCommand(io));
   program.addCommand(notBuiltCommand('agent', "the customer's side: consent, screen capture, input; and the Openctrol API", 8));
-  program.addCommand(notBuiltCommand('view', "the IT member's terminal viewer", 6));
+  program.addCommand(viewCommand(io));
   program.addCommand(loginCommand(io));
   program.addCommand(logoutCommand(io));
   program.addCommand(sessionCommand(io));
