@@ -4,7 +4,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import WebSocket from 'ws';
-import { FrameAssembler, decodeDatagram, encodeControl, encodeKey, encodeMouse } from './udp-packets.js';
+import { decodeDatagram, encodeControl, encodeKeyboard, encodeMouse } from '../protocol/datagram.js';
+import { FrameReassembler } from '../protocol/frame-reassembler.js';
+import { unixMsFromTicks } from '../protocol/frame-ids.js';
+import type { MouseButtonCode } from '../protocol/datagram.js';
+import { type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 
 export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'ended';
 
@@ -16,7 +20,7 @@ export interface SessionConnectionEvents {
   /** The broker's session status: pending, active, disconnected, closed. */
   status?(status: string): void;
   /** Control messages from the agent (screen size, ...), other than keepalive/disconnect. */
-  control?(message: { type: string; [key: string]: unknown }): void;
+  control?(message: { type: 'screen'; width: number; height: number }): void;
 }
 
 export interface SessionConnectionOptions {
@@ -38,7 +42,10 @@ export interface LinkStats {
   kbps: number;
   /** Lost frames / all frames in the last window, 0..1. */
   frameLoss: number;
-  /** WebSocket ping round trip, when the broker answers pings. */
+  /**
+   * How old frames are when they arrive (their id is the capture time in .NET ticks) when the
+   * clocks agree; otherwise the WebSocket ping round trip, when the broker answers pings.
+   */
   latencyMs?: number;
   framesShown: number;
 }
@@ -55,8 +62,10 @@ export class SessionConnection {
   private keepaliveTimer?: NodeJS.Timeout;
   private helloTimer?: NodeJS.Timeout;
   private pingSentAt?: number;
-  private readonly assembler = new FrameAssembler();
-  private window = { start: Date.now(), frames: 0, bytes: 0, lost: 0 };
+  private rttMs?: number;
+  private frameAgeMs?: number;
+  private readonly assembler = new FrameReassembler();
+  private window = { start: Date.now(), frames: 0, bytes: 0, droppedAtStart: 0 };
   private current: LinkStats = { fps: 0, kbps: 0, frameLoss: 0, framesShown: 0 };
   state: LinkState = 'connecting';
   /** Datagrams dropped as malformed: never fatal, only counted. */
@@ -104,13 +113,8 @@ export class SessionConnection {
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      let message: { type?: unknown; [key: string]: unknown };
-      try {
-        message = JSON.parse(data.toString());
-      } catch {
-        return;
-      }
-      this.onSignal(message);
+      const parsed = parseSignalMessage(data as Buffer);
+      if (parsed.ok) this.onSignal(parsed.message);
     });
     ws.on('error', () => {}); // 'close' follows and decides
     ws.on('close', (code, reason) => {
@@ -139,22 +143,18 @@ export class SessionConnection {
     this.timers.add(t);
   }
 
-  private onSignal(message: { type?: unknown; [key: string]: unknown }) {
+  private onSignal(message: SignalMessage) {
     switch (message.type) {
       case 'udp_ticket':
-        if (typeof message.ticket === 'string' && Number.isInteger(message.udp_port)) {
-          this.ticket = message.ticket;
-          void this.joinUdp(message.udp_port as number);
-        }
+        this.ticket = message.ticket;
+        void this.joinUdp(message.udp_port);
         break;
       case 'status':
-        if (typeof message.status === 'string') {
-          this.options.events.status?.(message.status);
-          if (message.status === 'closed') this.end('the session was closed');
-        }
+        this.options.events.status?.(message.status);
+        if (message.status === 'closed') this.end('the session was closed');
         break;
       case 'pong':
-        if (this.pingSentAt !== undefined) this.current.latencyMs = Date.now() - this.pingSentAt;
+        if (this.pingSentAt !== undefined) this.rttMs = Date.now() - this.pingSentAt;
         this.pingSentAt = undefined;
         break;
       case 'disconnect':
@@ -213,13 +213,14 @@ export class SessionConnection {
   }
 
   private onDatagram(msg: Buffer) {
-    const datagram = decodeDatagram(msg);
-    if (datagram.type === 'invalid') {
+    const decoded = decodeDatagram(msg);
+    if (!decoded.ok) {
       this.invalidDatagrams++;
       return;
     }
-    if (datagram.type === 'control') {
-      const { message } = datagram;
+    const packet = decoded.packet;
+    if (packet.type === 'control') {
+      const { message } = packet;
       if (message.type === 'viewer_ack') {
         if (!this.acked) {
           this.acked = true;
@@ -229,33 +230,44 @@ export class SessionConnection {
         }
       } else if (message.type === 'disconnect') {
         this.end('the session was closed');
-      } else if (message.type !== 'keepalive') {
+      } else if (message.type === 'screen') {
         this.options.events.control?.(message);
       }
       return;
     }
+    if (packet.type !== 'frame_chunk') {
+      this.invalidDatagrams++; // mouse, keyboard and handshakes are for the agent, never for us
+      return;
+    }
     this.window.bytes += msg.length;
-    const lostBefore = this.assembler.lost;
-    const jpeg = this.assembler.add(datagram.chunk);
-    this.window.lost += this.assembler.lost - lostBefore;
-    if (jpeg) {
+    const frame = this.assembler.push(packet);
+    if (frame) {
       this.window.frames++;
       this.current.framesShown++;
-      this.options.events.frame?.(jpeg, datagram.chunk.frameId);
+      const age = Date.now() - unixMsFromTicks(frame.frameId);
+      this.frameAgeMs = age >= 0 && age < 10_000 ? age : undefined;
+      this.options.events.frame?.(frame.jpeg, frame.frameId);
     }
+  }
+
+  private dropped(): number {
+    return Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
   }
 
   private rollStats() {
     const now = Date.now();
     const seconds = Math.max(0.001, (now - this.window.start) / 1000);
-    const all = this.window.frames + this.window.lost;
+    const droppedNow = this.dropped();
+    const lost = droppedNow - this.window.droppedAtStart;
+    const all = this.window.frames + lost;
     this.current = {
       ...this.current,
       fps: this.window.frames / seconds,
       kbps: (this.window.bytes * 8) / 1000 / seconds,
-      frameLoss: all ? this.window.lost / all : 0,
+      frameLoss: all ? lost / all : 0,
+      latencyMs: this.frameAgeMs ?? this.rttMs,
     };
-    this.window = { start: now, frames: 0, bytes: 0, lost: 0 };
+    this.window = { start: now, frames: 0, bytes: 0, droppedAtStart: droppedNow };
   }
 
   stats(): LinkStats {
@@ -263,11 +275,11 @@ export class SessionConnection {
   }
 
   sendMouse(x: number, y: number, button: number, state: number): void {
-    if (this.acked) this.sendUdp(encodeMouse(x, y, button, state));
+    if (this.acked) this.sendUdp(encodeMouse({ x, y, button: button as MouseButtonCode, state: state ? 1 : 0 }));
   }
 
   sendKey(vk: number, down: boolean): void {
-    if (this.acked) this.sendUdp(encodeKey(vk, down));
+    if (this.acked && vk >= 0x01 && vk <= 0xfe) this.sendUdp(encodeKeyboard({ vk, state: down ? 1 : 0 }));
   }
 
   requestKeyframe(): void {
