@@ -1,0 +1,110 @@
+// The viewer's transport against a peer speaking DESIGN.md's broker side over real sockets.
+import t from 'tap';
+import { SessionConnection, type LinkState } from '../../src/viewer-tty/session-connection.js';
+import { PEER_TOKEN, startRelayPeer } from '../helpers/relay-peer.js';
+
+async function connect(t: Tap.Test, peerOptions = {}, extra: { token?: string } = {}) {
+  const peer = await startRelayPeer(peerOptions);
+  t.teardown(() => peer.close());
+  const frames: Buffer[] = [];
+  const states: Array<[LinkState, string | undefined]> = [];
+  const statuses: string[] = [];
+  const controls: unknown[] = [];
+  const conn = new SessionConnection({
+    webSocketUrl: `${peer.url.replace('http', 'ws')}/ws/session/${peer.code}`,
+    token: extra.token ?? PEER_TOKEN,
+    keepaliveMs: 100,
+    helloRetryMs: 50,
+    reconnectBaseMs: 20,
+    events: {
+      frame: (jpeg) => frames.push(jpeg),
+      state: (s, d) => states.push([s, d]),
+      status: (s) => statuses.push(s),
+      control: (m) => controls.push(m),
+    },
+  });
+  t.teardown(() => conn.close());
+  conn.start();
+  return { peer, conn, frames, states, statuses, controls };
+}
+
+t.test('joins with the ticket, reassembles frames, sends input and keepalives', async (t) => {
+  const { peer, conn, frames, states, statuses, controls } = await connect(t);
+  await peer.waitFor('viewer_ack', () => conn.state === 'connected');
+  t.same(states.map((s) => s[0]), ['joining', 'connected']);
+  t.same(statuses, ['active']);
+  await peer.waitFor('a keyframe request', () => peer.received.some((p) => p.type === 'control' && p.message.type === 'request_keyframe'));
+
+  const jpeg = Buffer.alloc(5000).map((_, i) => i % 251);
+  peer.sendFrame(jpeg);
+  await peer.waitFor('the frame', () => frames.length === 1);
+  t.same(frames[0], jpeg, 'the chunks come back as the whole frame');
+
+  peer.sendControl({ type: 'screen', width: 1920, height: 1080 });
+  await peer.waitFor('the screen message', () => controls.length === 1);
+  t.same(controls[0], { type: 'screen', width: 1920, height: 1080 });
+
+  conn.sendMouse(100, 200, 1, 1);
+  conn.sendKey(0x41, true);
+  conn.sendKey(0x41, false);
+  await peer.waitFor('input packets', () => peer.received.filter((p) => p.type === 'keyboard').length === 2);
+  t.same(peer.received.find((p) => p.type === 'mouse'), { type: 'mouse', x: 100, y: 200, button: 1, state: 1 });
+  t.same(peer.received.filter((p) => p.type === 'keyboard'), [
+    { type: 'keyboard', vk: 0x41, state: 1 },
+    { type: 'keyboard', vk: 0x41, state: 0 },
+  ]);
+  await peer.waitFor('keepalives', () => peer.received.filter((p) => p.type === 'control' && p.message.type === 'keepalive').length >= 2);
+
+  peer.sendRaw(Buffer.from([9, 9, 9]));
+  peer.sendRaw(Buffer.from([1, 2]));
+  peer.sendRaw(Buffer.from('\x04not json'));
+  await peer.waitFor('invalid datagrams counted', () => conn.invalidDatagrams === 3);
+  peer.sendFrame(jpeg.subarray(0, 100));
+  await peer.waitFor('a frame after garbage', () => frames.length === 2);
+
+  peer.setStatus('disconnected');
+  await peer.waitFor('status update', () => statuses.includes('disconnected'));
+});
+
+t.test('reconnects with a new ticket when the WebSocket drops', async (t) => {
+  const { peer, conn, frames, states } = await connect(t);
+  await peer.waitFor('connected', () => conn.state === 'connected');
+  peer.dropWebSocket();
+  await peer.waitFor('reconnecting', () => states.some(([s]) => s === 'reconnecting'));
+  await peer.waitFor('connected again', () => peer.connections === 2 && conn.state === 'connected');
+  t.same(peer.tickets, ['ticket-1', 'ticket-2']);
+  peer.sendFrame(Buffer.from('after reconnect'));
+  await peer.waitFor('a frame after reconnecting', () => frames.length === 1);
+  t.equal(frames[0]!.toString(), 'after reconnect');
+});
+
+t.test('ends for good when the broker refuses or closes the session', async (t) => {
+  const refused = await connect(t, {}, { token: 'wrong' });
+  await refused.peer.waitFor('ended', () => refused.conn.state === 'ended');
+  t.match(refused.states.at(-1)![1], 'HTTP 403');
+  t.equal(refused.peer.connections, 0);
+
+  const closed = await connect(t);
+  await closed.peer.waitFor('connected', () => closed.conn.state === 'connected');
+  closed.peer.dropWebSocket(1008, 'Session closed');
+  await closed.peer.waitFor('ended', () => closed.conn.state === 'ended');
+  t.equal(closed.states.at(-1)![1], 'Session closed');
+
+  const bye = await connect(t);
+  await bye.peer.waitFor('connected', () => bye.conn.state === 'connected');
+  bye.peer.sendControl({ type: 'disconnect' });
+  await bye.peer.waitFor('ended', () => bye.conn.state === 'ended');
+  t.equal(bye.states.at(-1)![1], 'the session was closed');
+});
+
+t.test('stats: fps, kbit/s and latency from the frame ids', async (t) => {
+  const { peer, conn } = await connect(t);
+  await peer.waitFor('connected', () => conn.state === 'connected');
+  for (let i = 0; i < 5; i++) peer.sendFrame(Buffer.alloc(2000, i));
+  await peer.waitFor('frames', () => conn.stats().framesShown === 5);
+  await peer.waitFor('a stats window', () => conn.stats().fps > 0, 3000);
+  const stats = conn.stats();
+  t.ok(stats.kbps > 0);
+  t.equal(stats.frameLoss, 0);
+  t.ok(stats.latencyMs !== undefined && stats.latencyMs >= 0 && stats.latencyMs < 5000, `latency ${stats.latencyMs}`);
+});
