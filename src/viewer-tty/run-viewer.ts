@@ -41,7 +41,7 @@ async function pickSession(options: RunViewerOptions): Promise<Session | undefin
 
 export async function runViewer(options: RunViewerOptions): Promise<void> {
   const { stdin, stdout } = options;
-  const guard = guardTerminal(stdout, stdin, ENTER_ALT_SCREEN + HIDE_CURSOR, RESET_ATTRIBUTES + MOUSE_OFF + SHOW_CURSOR + LEAVE_ALT_SCREEN);
+  const guard = guardTerminal(stdout, stdin, ENTER_ALT_SCREEN + HIDE_CURSOR, RESET_ATTRIBUTES + MOUSE_OFF + LEAVE_ALT_SCREEN + SHOW_CURSOR);
   try {
     stdin.resume();
     const detected = await detectGraphics({ stdin, stdout, env: options.env });
