@@ -13,6 +13,8 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
+  tmux: 'tmux', // rac view end-to-end tests
+  procps: 'pgrep',
 };
 
 function installNodeModules() {
