@@ -36,6 +36,15 @@ export function parseReplies(input: string): TerminalReplies {
   return replies;
 }
 
+/**
+ * The cell size when the terminal does not say (xterm answers CSI 16 t only with allowWindowOps):
+ * xterm's default font is 6×13; elsewhere a common 10×20.
+ */
+export function guessCellSize(env: NodeJS.ProcessEnv): CellSize {
+  if (env.XTERM_VERSION) return { width: 6, height: 13 };
+  return DEFAULT_CELL;
+}
+
 /** Mode from environment variables alone, when they are conclusive. */
 export function hintFromEnv(env: NodeJS.ProcessEnv): GraphicsMode | undefined {
   if (env.TMUX || env.TERM?.startsWith('tmux') || env.TERM?.startsWith('screen')) return 'blocks';
@@ -78,7 +87,7 @@ export async function detectGraphics(options: DetectOptions): Promise<{ mode: Gr
     stdin.on('data', onData);
     stdout.write(KITTY_QUERY + CELL_SIZE_QUERY + DA1_QUERY);
   });
-  return { mode: chooseMode(replies, env), cell: replies.cell ?? DEFAULT_CELL, replies };
+  return { mode: chooseMode(replies, env), cell: replies.cell ?? guessCellSize(env), replies };
 }
 
 /** Only the cell size (for --graphics kitty|sixel chosen by hand). */

@@ -60,6 +60,15 @@ export function guardTerminal(stdout: NodeJS.WritableStream, stdin: RawTty, ente
     process.stderr.write(`rac view: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(1);
   };
+  // The terminal went away (its window closed): nothing to restore, and exiting normally would make
+  // Node reset the vanished TTY and abort. End the way a hang-up does.
+  const onTerminalError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO' && err.code !== 'EPIPE') return onCrash(err);
+    restored = true;
+    dispose();
+    process.kill(process.pid, 'SIGHUP');
+  };
+  stdout.on('error', onTerminalError);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.once(s, onSignal);
   process.on('exit', restore);
@@ -70,6 +79,7 @@ export function guardTerminal(stdout: NodeJS.WritableStream, stdin: RawTty, ente
     process.off('exit', restore);
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);
+    stdout.off('error', onTerminalError);
   };
   return { setCleanup: (bytes) => (cleanup = bytes), restore, dispose };
 }

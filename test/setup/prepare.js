@@ -15,6 +15,10 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 export const SYSTEM_PACKAGES = {
   tmux: 'tmux', // rac view end-to-end tests
   procps: 'pgrep',
+  xvfb: 'Xvfb', // rac view in real terminals: sixel in xterm -ti vt340, kitty graphics in kitty
+  xterm: 'xterm',
+  kitty: 'kitty',
+  imagemagick: 'import',
 };
 
 function installNodeModules() {
