@@ -26,6 +26,7 @@ function spans(source: number, target: number): { start: Uint32Array; end: Uint3
 export function scaleImage(src: RgbImage, width: number, height: number): RgbImage {
   if (width === src.width && height === src.height) return src;
   if (width <= 0 || height <= 0) return { width: Math.max(0, width), height: Math.max(0, height), data: new Uint8Array(0) };
+  if (width >= src.width && height >= src.height) return enlarge(src, width, height);
   const xs = spans(src.width, width);
   const ys = spans(src.height, height);
   const out = new Uint8Array(width * height * 3);
@@ -62,6 +63,32 @@ export function scaleImage(src: RgbImage, width: number, height: number): RgbIma
       out[o++] = ((sums[x * 3]! + half) / n) | 0;
       out[o++] = ((sums[x * 3 + 1]! + half) / n) | 0;
       out[o++] = ((sums[x * 3 + 2]! + half) / n) | 0;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Upscaling: each target pixel takes the source pixel it falls in (nothing to average). */
+function enlarge(src: RgbImage, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const sourceX = new Uint32Array(width);
+  for (let x = 0; x < width; x++) sourceX[x] = Math.floor((x * src.width) / width) * 3;
+  const rowBytes = width * 3;
+  let previousSourceRow = -1;
+  for (let y = 0; y < height; y++) {
+    const sy = Math.floor((y * src.height) / height);
+    const o = y * rowBytes;
+    if (sy === previousSourceRow) {
+      out.copyWithin(o, o - rowBytes, o);
+      continue;
+    }
+    previousSourceRow = sy;
+    const row = sy * src.width * 3;
+    for (let x = 0, i = o; x < width; x++, i += 3) {
+      const s = row + sourceX[x]!;
+      out[i] = src.data[s]!;
+      out[i + 1] = src.data[s + 1]!;
+      out[i + 2] = src.data[s + 2]!;
     }
   }
   return { width, height, data: out };

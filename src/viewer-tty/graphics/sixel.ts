@@ -70,58 +70,60 @@ class ByteWriter {
   }
 }
 
-/** Encodes an RGB image as one sixel DCS sequence (palette, raster attributes, bands of 6 rows). */
+/**
+ * Encodes an RGB image as one sixel DCS sequence (palette, raster attributes, bands of 6 rows).
+ * Per band, each colour keeps the ascending list of columns where it appears, so emitting a colour
+ * costs what it covers, not the image width (a busy band holds many colours).
+ */
 export function encodeSixel(img: RgbImage): string {
   const { width, height, data } = img;
   const out = new ByteWriter();
   out.ascii(`\x1bP0;1;0q"1;1;${width};${height}`);
   out.ascii(PALETTE_DEFINITION);
   const bits = new Uint8Array(SIXEL_PALETTE_SIZE * width);
-  const minX = new Int32Array(SIXEL_PALETTE_SIZE);
-  const maxX = new Int32Array(SIXEL_PALETTE_SIZE);
-  const inBand = new Uint8Array(SIXEL_PALETTE_SIZE);
+  const columns = new Int32Array(SIXEL_PALETTE_SIZE * width);
+  const counts = new Int32Array(SIXEL_PALETTE_SIZE);
   const used: number[] = [];
+  const stride = width * 3;
   for (let band = 0; band < height; band += 6) {
     used.length = 0;
     const rowsInBand = Math.min(6, height - band);
-    for (let k = 0; k < rowsInBand; k++) {
-      const bit = 1 << k;
-      let i = (band + k) * width * 3;
-      for (let x = 0; x < width; x++, i += 3) {
+    const bandStart = band * stride;
+    for (let x = 0; x < width; x++) {
+      for (let k = 0, i = bandStart + x * 3; k < rowsInBand; k++, i += stride) {
         const c = (R_INDEX[data[i]!]! * G_LEVELS + G_INDEX[data[i + 1]!]!) * B_LEVELS + B_INDEX[data[i + 2]!]!;
-        if (inBand[c] === 0) {
-          inBand[c] = 1;
-          used.push(c);
-          minX[c] = x;
-          maxX[c] = x;
-        } else {
-          if (x < minX[c]!) minX[c] = x;
-          if (x > maxX[c]!) maxX[c] = x;
+        const at = c * width + x;
+        if (bits[at] === 0) {
+          if (counts[c] === 0) used.push(c);
+          columns[c * width + counts[c]!++] = x;
         }
-        bits[c * width + x]! |= bit;
+        bits[at]! |= 1 << k;
       }
     }
     for (let u = 0; u < used.length; u++) {
       const c = used[u]!;
       out.ascii(`#${c}`);
       const base = c * width;
-      const first = minX[c]!;
-      const last = maxX[c]!;
-      out.run(63, first);
-      let runChar = bits[base + first]! + 63;
+      const n = counts[c]!;
+      let next = 0; // the column the sixel cursor is at
+      let runChar = 0;
       let runLength = 0;
-      for (let x = first; x <= last; x++) {
+      for (let j = 0; j < n; j++) {
+        const x = columns[base + j]!;
         const ch = bits[base + x]! + 63;
         bits[base + x] = 0;
-        if (ch === runChar) runLength++;
-        else {
+        if (x === next && ch === runChar) {
+          runLength++;
+        } else {
           out.run(runChar, runLength);
+          out.run(63, x - next); // columns without this colour
           runChar = ch;
           runLength = 1;
         }
+        next = x + 1;
       }
       out.run(runChar, runLength);
-      inBand[c] = 0;
+      counts[c] = 0;
       out.byte(u === used.length - 1 ? 45 /* - next band */ : 36 /* $ back to column 0 */);
     }
   }
