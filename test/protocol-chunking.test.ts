@@ -127,6 +127,14 @@ t.test('timeout drops an incomplete frame and its late chunks are ignored', asyn
   t.equal(r.bufferedBytes, 0);
   for (const c of chunks.slice(1)) t.equal(r.push(c), undefined);
   t.equal(r.stats.chunksIgnored.dropped_frame, chunks.length - 1);
+  // push() expires on its own, without an expire() call.
+  const other = chunkFrame(jpegOf(4000), 2n).map(decodeChunk);
+  r.push(other[0]!);
+  now = 1100;
+  t.equal(r.stats.pendingFrames, 1);
+  r.push({ frameId: 3n, chunkIndex: 0, totalChunks: 2, totalSize: 2, data: Buffer.alloc(1) });
+  t.equal(r.stats.framesDropped.timeout, 2);
+  t.equal(r.stats.pendingFrames, 1, 'only frame 3 is open');
 });
 
 t.test('inconsistent chunks drop the frame', async (t) => {

@@ -181,6 +181,10 @@ t.test('empty and unknown types', async (t) => {
     const r = decodeDatagram(Buffer.from([first, 1, 2, 3]));
     t.equal(r.ok ? 'ok' : r.error.code, 'BAD_TYPE', `type ${first}`);
   }
+  for (const junk of [undefined, null, 'text', 42, {}, [1, 2]]) {
+    const r = decodeDatagram(junk as unknown as Uint8Array);
+    t.equal(r.ok ? 'ok' : r.error.code, 'BAD_TYPE', `not bytes: ${String(junk)}`);
+  }
   // A Uint8Array view into a larger buffer decodes from its own offset.
   const backing = Buffer.concat([Buffer.from('junk'), encodeKeyboard({ vk: 0x41, state: 1 })]);
   t.same(decodeDatagram(new Uint8Array(backing.buffer, backing.byteOffset + 4, 4)), {

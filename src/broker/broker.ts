@@ -6,9 +6,13 @@ import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { BrokerContext } from './context.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
+import { MailNotifier } from './mail-notifier.js';
+import { MAIL_INTERRUPTED, Mailer, readCaFile } from './mailer.js';
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
+import { SignallingServer } from './signalling-server.js';
 import { loadOrCreateSecret } from './secret-files.js';
+import { SessionHub } from './session-hub.js';
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
@@ -26,8 +30,14 @@ export interface BrokerOptions {
   udpPorts: PortRange;
   publicUrl?: string;
   pendingTimeoutMs: number;
+  /** How long an agent's UDP stream may stay silent before its session counts as disconnected. */
+  agentTimeoutMs: number;
   /** Password for the first admin; a random one is generated (and reported) when absent. */
   adminPassword?: string;
+  /** PEM file of extra CAs trusted for the SMTP server's certificate (self-hosted relays). */
+  smtpCaFile?: string;
+  /** Connect/greeting/idle limit for the SMTP server (default 15 s). */
+  smtpTimeoutMs?: number;
   log: (message: string) => void;
 }
 
@@ -40,7 +50,12 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/** Mails still on their way get this long at shutdown; then their connections are dropped. */
+const MAIL_SETTLE_MS = 2_000;
+
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
+  const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(options.dataDir);
   const audit = new AuditLog(db);
@@ -51,25 +66,44 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     log: options.log,
   });
   const throttle = new Throttle(db);
+  const hub = new SessionHub(sessions, { agentTimeoutMs: options.agentTimeoutMs });
+  const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
+  const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });
+  const mail = new MailNotifier({
+    smtp,
+    mailer,
+    sessions: sessions.store,
+    audit,
+    publicUrl: () => context.publicUrl,
+    log: options.log,
+  });
+  // A crash can leave mails marked "sending" that nobody is sending any more.
+  sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
   const context: BrokerContext = {
     db,
     users,
     sessions,
+    hub,
     audit,
     throttle,
-    smtp: new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key'))),
+    smtp,
+    mail,
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
   await sessions.start();
+  hub.start();
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
   const app = buildHttpServer(context, options.log);
+  const signalling = new SignallingServer(context, hub, app.server);
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
+    signalling.close();
+    await hub.stop();
     sessions.stop();
     db.close();
     throw err;
@@ -86,7 +120,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     generatedAdminPassword,
     async close() {
       clearInterval(pruneTimer);
+      await hub.stop();
+      signalling.close();
       await app.close();
+      await Promise.race([mail.settle(), new Promise((done) => setTimeout(done, MAIL_SETTLE_MS).unref())]);
+      mailer.abortAll();
+      await mail.settle();
       sessions.stop();
       db.close();
     },

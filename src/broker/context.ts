@@ -1,6 +1,8 @@
 // What the route modules share: the stores and services of one running broker.
 import type { AuditLog } from './audit-log.js';
 import type { Db } from './database.js';
+import type { SessionHub } from './session-hub.js';
+import type { MailNotifier } from './mail-notifier.js';
 import type { SessionManager } from './session-manager.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { Throttle } from './throttle.js';
@@ -11,7 +13,10 @@ export interface BrokerContext {
   db: Db;
   users: UserStore;
   sessions: SessionManager;
+  /** Live state of open sessions: relays and WebSockets. */
+  hub: SessionHub;
   smtp: SmtpSettingsStore;
+  mail: MailNotifier;
   throttle: Throttle;
   audit: AuditLog;
   tokens: TokenIssuer;

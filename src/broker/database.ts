@@ -65,6 +65,9 @@ const MIGRATIONS: string[] = [
      detail      TEXT
    );
    CREATE INDEX audit_log_at ON audit_log(at);`,
+  // 2: the outcome of mailing the session code to the customer (null: no mail was asked for).
+  `ALTER TABLE sessions ADD COLUMN email_status TEXT CHECK (email_status IN ('sending', 'sent', 'failed'));
+   ALTER TABLE sessions ADD COLUMN email_error TEXT;`,
 ];
 
 export function openDatabase(dataDir: string): Db {

@@ -28,6 +28,7 @@ export const Errors = {
     400,
     () => 'This is the last active admin: create or enable another admin first',
   ),
+  smtpNotConfigured: define('RAC_SMTP_NOT_CONFIGURED', 400, () => 'SMTP is not configured: POST /api/smtp/config first'),
   // 401
   notAuthenticated: define('RAC_NOT_AUTHENTICATED', 401, () => 'Not authenticated: send Authorization: Bearer <token> (POST /api/auth/login)'),
   invalidToken: define('RAC_INVALID_TOKEN', 401, () => 'Invalid or expired token: log in again'),
@@ -50,6 +51,8 @@ export const Errors = {
     new BrokerError('RAC_THROTTLED', 429, `Too many failed attempts from this address: retry in ${retryAfterSeconds} s`, {
       'retry-after': String(retryAfterSeconds),
     }),
+  // 502: the SMTP server said no (or never answered); the detail is its reply, for the admin.
+  smtpFailed: define('RAC_SMTP_FAILED', 502, (reply: string) => reply),
   // 500
   noUdpPort: define(
     'RAC_NO_UDP_PORT',

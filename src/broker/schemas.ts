@@ -20,7 +20,15 @@ export const loginBody = {
 export const createUserBody = {
   type: 'object',
   required: ['email', 'password'],
-  properties: { email, password, full_name: nullableString(200), role, max_sessions: maxSessions },
+  properties: {
+    email,
+    password,
+    full_name: nullableString(200),
+    role,
+    max_sessions: maxSessions,
+    // Mail the new user where and how to log in (never their password), when SMTP is configured.
+    send_welcome: { type: 'boolean' },
+  },
 } as const;
 
 export const updateUserBody = {
@@ -46,6 +54,12 @@ export const smtpConfigBody = {
     from_email: email,
     require_auth: { type: 'boolean' },
   },
+} as const;
+
+export const smtpTestBody = {
+  type: 'object',
+  required: ['to'],
+  properties: { to: email },
 } as const;
 
 export const createSessionBody = {

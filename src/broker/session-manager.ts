@@ -12,6 +12,7 @@ import { type UdpPortPool, formatPortRange } from './udp-port-pool.js';
 import type { UserWithSecrets } from './users.js';
 
 export interface SessionManagerEvents {
+  created: [session: Session];
   status: [session: Session, previous: SessionStatus];
 }
 
@@ -21,8 +22,12 @@ export interface SessionManagerOptions {
   log?: (message: string) => void;
 }
 
+/** Runs before a closing session's port is released (the relay says goodbye on it). */
+export type ClosingHook = (session: Session) => Promise<void>;
+
 export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private sweepTimer: NodeJS.Timeout | undefined;
+  onClosing: ClosingHook | undefined;
 
   constructor(
     readonly store: SessionStore,
@@ -39,15 +44,15 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       const socket = await this.ports.claim(session.udp_port);
       if (!socket) {
         this.options.log?.(`session ${session.id}: UDP port ${session.udp_port} is taken by another program; closing it`);
-        this.close(session, SYSTEM_ACTOR, 'session.close_port_lost');
+        await this.close(session, SYSTEM_ACTOR, 'session.close_port_lost');
         continue;
       }
       // Nobody is connected right after a start: the sides re-join and re-pin.
       if (session.status === 'active') this.setStatus(session.id, 'disconnected');
     }
-    this.expirePending();
+    await this.expirePending();
     const every = Math.min(30_000, Math.max(250, this.options.pendingTimeoutMs / 4));
-    this.sweepTimer = setInterval(() => this.expirePending(), every);
+    this.sweepTimer = setInterval(() => void this.expirePending(), every);
     this.sweepTimer.unref();
   }
 
@@ -78,6 +83,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
         target_id: session.id,
         detail: { session_code: session.session_code, udp_port: session.udp_port, owner_id: owner.id },
       });
+      this.emit('created', session);
       return session;
     } catch (err) {
       this.ports.release(allocated.port);
@@ -94,17 +100,18 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   }
 
   /** Closes a session for good and frees its port. A closed session stays closed. */
-  close(session: Session, actor: Actor, action = 'session.close'): Session {
+  async close(session: Session, actor: Actor, action = 'session.close'): Promise<Session> {
     const closed = this.store.setStatus(session.id, 'closed');
     if (!closed) return this.store.byId(session.id)!;
     this.audit.record(actor, { action, target_type: 'session', target_id: session.id, detail: { session_code: session.session_code } });
     this.emit('status', closed, session.status);
+    await this.onClosing?.(closed).catch((err: Error) => this.options.log?.(`session ${session.id}: ${err.message}`));
     this.ports.release(session.udp_port);
     return closed;
   }
 
-  expirePending(now = Date.now()): void {
+  async expirePending(now = Date.now()): Promise<void> {
     const cutoff = isoNow(now - this.options.pendingTimeoutMs);
-    for (const session of this.store.pendingCreatedBefore(cutoff)) this.close(session, SYSTEM_ACTOR, 'session.expire');
+    for (const session of this.store.pendingCreatedBefore(cutoff)) await this.close(session, SYSTEM_ACTOR, 'session.expire');
   }
 }

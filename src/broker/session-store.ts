@@ -5,6 +5,8 @@ import { isoNow } from './database.js';
 
 export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
 export const LIVE_STATUSES: readonly SessionStatus[] = ['pending', 'active', 'disconnected'];
+/** Mailing the code to the customer: null when no mail was asked for. */
+export type EmailStatus = 'sending' | 'sent' | 'failed';
 
 export interface Session {
   id: number;
@@ -17,6 +19,9 @@ export interface Session {
   created_at: string;
   updated_at: string;
   closed_at: string | null;
+  email_status: EmailStatus | null;
+  /** Why the mail failed: the SMTP server's reply, or what went wrong before it answered. */
+  email_error: string | null;
 }
 
 export interface NewSession {
@@ -100,6 +105,18 @@ export class SessionStore {
       )
       .run(status, at, status, at, id);
     return result.changes === 0 ? undefined : this.byId(id);
+  }
+
+  /** Records the mail outcome; does not touch updated_at (that tracks the session's status). */
+  setEmailStatus(id: number, status: EmailStatus, error: string | null = null): void {
+    this.db.prepare('UPDATE sessions SET email_status = ?, email_error = ? WHERE id = ?').run(status, error, id);
+  }
+
+  /** Mails still "sending" when the broker stopped were never sent: say so. Returns how many. */
+  failUnfinishedEmails(reason: string): number {
+    return this.db
+      .prepare(`UPDATE sessions SET email_status = 'failed', email_error = ? WHERE email_status = 'sending'`)
+      .run(reason).changes;
   }
 
   /** Pending sessions created before the cutoff. */

@@ -68,6 +68,13 @@ export class UdpPortPool {
     }
     // A socket error after binding (ICMP unreachable and such) must never crash the broker.
     socket.on('error', () => {});
+    // Frames arrive in bursts of many datagrams; the default buffer (~200 KB) overflows first.
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+      socket.setSendBufferSize(4 * 1024 * 1024);
+    } catch {
+      // The kernel's limit applies; the relay still works with the default.
+    }
     this.held.set(port, socket);
     return socket;
   }

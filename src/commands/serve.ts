@@ -1,7 +1,8 @@
 // rac serve: run the broker until SIGINT/SIGTERM.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { startBroker } from '../broker/broker.js';
+import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/mailer.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
 import { usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -14,6 +15,9 @@ export interface ServeOptions {
   udpPorts: PortRange;
   publicUrl?: string;
   pendingTimeout: number;
+  agentTimeout: number;
+  smtpCaFile?: string;
+  smtpTimeout: number;
 }
 
 export function serveCommand(io: CommandIo): Command {
@@ -34,6 +38,20 @@ export function serveCommand(io: CommandIo): Command {
       return text.replace(/\/+$/, '');
     })
     .option('--pending-timeout <duration>', 'close pending sessions nobody joined after this long', parseDuration('--pending-timeout'), 3_600_000)
+    .option('--agent-timeout <duration>', "mark a session disconnected when the agent's UDP stream is silent this long", parseDuration('--agent-timeout'), 15_000)
+    .option('--smtp-ca-file <file>', "PEM file of CA certificates to trust for the SMTP server's certificate (self-hosted relays)", (text: string) => {
+      try {
+        readCaFile(text);
+      } catch (err) {
+        throw usageError(`--smtp-ca-file: ${(err as Error).message}`);
+      }
+      return resolve(text);
+    })
+    .addOption(
+      new Option('--smtp-timeout <duration>', 'give up on an SMTP server that does not connect or answer within this long')
+        .argParser(parseDuration('--smtp-timeout'))
+        .default(DEFAULT_SMTP_TIMEOUT_MS, '15s'),
+    )
     .action(async (opts: Partial<ServeOptions>) => {
       await runServe(
         {
@@ -43,6 +61,9 @@ export function serveCommand(io: CommandIo): Command {
           udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
           publicUrl: opts.publicUrl,
           pendingTimeout: opts.pendingTimeout!,
+          agentTimeout: opts.agentTimeout!,
+          smtpCaFile: opts.smtpCaFile,
+          smtpTimeout: opts.smtpTimeout!,
         },
         io,
       );
@@ -57,7 +78,10 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     udpPorts: options.udpPorts,
     publicUrl: options.publicUrl,
     pendingTimeoutMs: options.pendingTimeout,
+    agentTimeoutMs: options.agentTimeout,
     adminPassword: io.env.RAC_ADMIN_PASSWORD,
+    smtpCaFile: options.smtpCaFile,
+    smtpTimeoutMs: options.smtpTimeout,
     log: (message) => io.stderr.write(`rac serve: ${message}\n`),
   });
   const say = (line: string) => io.stderr.write(`${line}\n`);
@@ -68,6 +92,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   say(`rac broker listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
   say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
   say(`  data dir ${options.dataDir}`);
+  if (options.smtpCaFile) say(`  SMTP also trusts the CA certificates in ${options.smtpCaFile}`);
 
   await new Promise<void>((done) => {
     const stop = (signal: string) => {

@@ -146,6 +146,7 @@ export function encodeControl(message: ControlMessage): Buffer {
 
 /** Decodes one datagram. Never throws, whatever the bytes. */
 export function decodeDatagram(datagram: Uint8Array, limits: DecodeLimits = {}): DecodeResult {
+  if (!(datagram instanceof Uint8Array)) return fail('BAD_TYPE', 'not a datagram: expected a Buffer or Uint8Array');
   const length = datagram.byteLength;
   if (length === 0) return fail('EMPTY', 'empty datagram');
   const first = datagram[0]!;

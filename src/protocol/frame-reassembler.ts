@@ -92,6 +92,8 @@ export class FrameReassembler {
   private buffered = 0;
   private lastDelivered: bigint | undefined;
   private lastDeliveredAt = 0;
+  /** No open frame can time out before this, so push() skips the scan until then. */
+  private nextExpiryAt = Number.POSITIVE_INFINITY;
 
   private chunksAccepted = 0;
   private framesCompleted = 0;
@@ -114,7 +116,7 @@ export class FrameReassembler {
    */
   push(chunk: ReassemblerChunk): CompleteFrame | undefined {
     const now = this.now();
-    this.expire(now);
+    if (now > this.nextExpiryAt) this.expire(now);
     const { frameId, chunkIndex, totalChunks, totalSize, data } = chunk;
     if (!isValidChunk(chunk)) return this.ignore('invalid');
 
@@ -122,8 +124,6 @@ export class FrameReassembler {
       if (!this.looksRestarted(frameId, now)) return this.ignore('stale');
       this.restart();
     }
-    if (this.droppedIds.has(frameId)) return this.ignore('dropped_frame');
-
     let frame = this.pending.get(frameId);
     if (frame) {
       if (frame.totalChunks !== totalChunks || frame.totalSize !== totalSize) {
@@ -136,6 +136,7 @@ export class FrameReassembler {
         return undefined;
       }
     } else {
+      if (this.droppedIds.has(frameId)) return this.ignore('dropped_frame');
       const openCost = FRAME_OVERHEAD_BYTES + SLOT_BYTES * totalChunks;
       if (openCost + totalSize + CHUNK_OVERHEAD_BYTES * totalChunks > this.maxBufferedBytes) return this.ignore('too_large');
       if (!this.makeRoomForFrame(frameId)) return undefined;
@@ -151,6 +152,7 @@ export class FrameReassembler {
       };
       this.pending.set(frameId, frame);
       this.buffered += openCost;
+      this.nextExpiryAt = Math.min(this.nextExpiryAt, now + this.timeoutMs);
     }
 
     const chunkCost = data.byteLength + CHUNK_OVERHEAD_BYTES;
@@ -173,10 +175,14 @@ export class FrameReassembler {
   /** Drops incomplete frames older than the timeout; push() does this too. Returns how many went. */
   expire(now: number = this.now()): number {
     let dropped = 0;
+    this.nextExpiryAt = Number.POSITIVE_INFINITY;
     for (const frame of this.pending.values()) {
-      if (now - frame.firstSeenAt > this.timeoutMs) {
+      const expiresAt = frame.firstSeenAt + this.timeoutMs;
+      if (now > expiresAt) {
         this.drop(frame, 'timeout');
         dropped += 1;
+      } else {
+        this.nextExpiryAt = Math.min(this.nextExpiryAt, expiresAt);
       }
     }
     return dropped;

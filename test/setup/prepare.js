@@ -13,6 +13,7 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
+  openssl: 'openssl', // the SMTP tests make a self-signed certificate
   tmux: 'tmux', // rac view end-to-end tests
   procps: 'pgrep',
   xvfb: 'Xvfb', // rac view in real terminals: sixel in xterm -ti vt340, kitty graphics in kitty

@@ -21,6 +21,10 @@ export const publicSession = (s: Session) => ({
   created_at: s.created_at,
   updated_at: s.updated_at,
   closed_at: s.closed_at,
+  // Mailing the code to customer_email: null (no mail asked for), "sending", "sent" or "failed";
+  // email_error says why it failed (the SMTP server's reply when it gave one).
+  email_status: s.email_status,
+  email_error: s.email_error,
 });
 
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
@@ -36,6 +40,8 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
         { customer_name: body.customer_name?.trim() || null, customer_email: body.customer_email?.trim() || null },
         actorOf(request),
       );
+      // Never delays or fails the creation: the mail goes out after this response.
+      ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
       return publicSession(session);
     },
   );
@@ -50,8 +56,18 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
-    ctx.sessions.close(session, actorOf(request));
+    await ctx.sessions.close(session, actorOf(request));
     return { message: 'Session closed successfully' };
+  });
+
+  // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
+  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser }, async (request) => {
+    const user = request.user!;
+    const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
+    if (!session) throw Errors.sessionNotFound();
+    if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
+    if (session.status === 'closed') throw Errors.sessionClosed();
+    return { session_id: session.id, status: session.status, relay: ctx.hub.counters(session.id) ?? null };
   });
 
   // Unauthenticated (the customer's client calls it), so guessing codes is throttled.

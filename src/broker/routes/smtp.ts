@@ -1,9 +1,10 @@
-// POST/GET /api/smtp/config (admin only). Sending mail is mailer.ts's job.
+// POST/GET /api/smtp/config and POST /api/smtp/test (admin only). Sending mail is mailer.ts's job.
 import type { FastifyInstance } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
 import { Errors } from '../errors.js';
-import { smtpConfigBody } from '../schemas.js';
+import { MailError } from '../mailer.js';
+import { smtpConfigBody, smtpTestBody } from '../schemas.js';
 import type { SmtpSettings } from '../smtp-settings.js';
 
 type SmtpConfigBody = Omit<SmtpSettings, 'require_auth' | 'username'> & {
@@ -42,5 +43,17 @@ export function smtpRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   app.get('/smtp/config', { preHandler: requireAdmin }, async () => {
     const settings = ctx.smtp.get();
     return settings ? { configured: true, ...settings } : { configured: false };
+  });
+
+  // Sends a test mail now and waits for the outcome: the SMTP server's reply is what the admin needs.
+  app.post<{ Body: { to: string } }>('/smtp/test', { preHandler: requireAdmin, schema: { body: smtpTestBody } }, async (request) => {
+    if (!ctx.mail.isConfigured()) throw Errors.smtpNotConfigured();
+    const to = request.body.to.trim();
+    try {
+      await ctx.mail.sendTest(to, request.user!, actorOf(request));
+    } catch (err) {
+      throw Errors.smtpFailed(err instanceof MailError ? err.message : String(err));
+    }
+    return { message: `Test email sent to ${to}` };
   });
 }

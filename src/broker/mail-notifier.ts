@@ -1,0 +1,123 @@
+// The mails the broker sends on its own, and what it records about them: the session code to a
+// customer (outcome on the session row and in the audit log), the welcome mail to a new user and
+// the admin's test mail. Nothing here ever throws into a request that did not ask for the mail.
+import type { Actor, AuditLog } from './audit-log.js';
+import { type MailContent, type Person, sessionCodeMail, testMail, welcomeMail } from './mail-templates.js';
+import { MailError, type Mailer, ehloNameFor, toMailError } from './mailer.js';
+import type { Session, SessionStore } from './session-store.js';
+import type { SmtpSettingsStore } from './smtp-settings.js';
+
+export const NOT_CONFIGURED = 'SMTP is not configured (POST /api/smtp/config)';
+
+export interface MailNotifierDeps {
+  smtp: SmtpSettingsStore;
+  mailer: Mailer;
+  sessions: SessionStore;
+  audit: AuditLog;
+  /** Read at send time: the broker's own URL is known only once it listens. */
+  publicUrl: () => string;
+  log: (message: string) => void;
+}
+
+export class MailNotifier {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: MailNotifierDeps) {}
+
+  /**
+   * Marks the session "sending" and returns at once; the mail goes out on a later turn of the
+   * event loop, after the HTTP response, and its outcome lands on the session and in the audit log.
+   */
+  queueSessionCode(session: Session, tech: Person, actor: Actor): void {
+    if (!session.customer_email) return;
+    this.deps.sessions.setEmailStatus(session.id, 'sending');
+    session.email_status = 'sending';
+    session.email_error = null;
+    const to = session.customer_email;
+    this.track(
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() =>
+          this.deliver(
+            to,
+            sessionCodeMail({ code: session.session_code, serverUrl: this.deps.publicUrl(), tech, customerName: session.customer_name }),
+            tech.email,
+          ),
+        )
+        .then(
+          () => this.deps.sessions.setEmailStatus(session.id, 'sent'),
+          (err: MailError) => this.deps.sessions.setEmailStatus(session.id, 'failed', err.message),
+        )
+        .then(() => {
+          const after = this.deps.sessions.byId(session.id);
+          this.deps.audit.record(actor, {
+            action: 'email.session_code',
+            target_type: 'session',
+            target_id: session.id,
+            detail: { to, status: after?.email_status ?? null, error: after?.email_error ?? null },
+          });
+        }),
+    );
+  }
+
+  /** Welcome mail for a new user, sent after the response; the outcome goes to the audit log only. */
+  queueWelcome(user: Person & { id: number }, admin: Person, actor: Actor): void {
+    this.track(
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.deliver(user.email, welcomeMail({ serverUrl: this.deps.publicUrl(), user, admin })))
+        .then(
+          () => ({ status: 'sent', error: null }),
+          (err: MailError) => ({ status: 'failed', error: err.message }),
+        )
+        .then((outcome) =>
+          this.deps.audit.record(actor, {
+            action: 'email.welcome',
+            target_type: 'user',
+            target_id: user.id,
+            detail: { to: user.email, ...outcome },
+          }),
+        ),
+    );
+  }
+
+  /** The admin's test mail: resolves when sent, rejects with the MailError to report (502). */
+  async sendTest(to: string, admin: Person, actor: Actor): Promise<void> {
+    const settings = this.deps.smtp.get();
+    const summary = settings
+      ? `${settings.smtp_host}:${settings.smtp_port}, security ${settings.security_type}, ` +
+        (settings.require_auth ? `login as ${settings.username}` : 'no login')
+      : '';
+    try {
+      await this.deliver(to, testMail({ serverUrl: this.deps.publicUrl(), admin, settingsSummary: summary }));
+      this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'sent', error: null } });
+    } catch (err) {
+      const error = err instanceof MailError ? err : toMailError(err);
+      this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'failed', error: error.message } });
+      throw error;
+    }
+  }
+
+  isConfigured(): boolean {
+    return this.deps.smtp.get() !== null;
+  }
+
+  /** Waits for the mails still on their way (shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async deliver(to: string, content: MailContent, replyTo?: string): Promise<void> {
+    const settings = this.deps.smtp.getWithPassword();
+    if (!settings) throw new MailError(NOT_CONFIGURED, 'ENOTCONFIGURED');
+    try {
+      await this.deps.mailer.send(settings, { to, replyTo, ehloName: ehloNameFor(this.deps.publicUrl()), ...content });
+    } catch (err) {
+      throw err instanceof MailError ? err : toMailError(err);
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    const guarded = work.catch((err: unknown) => this.deps.log(`mail bookkeeping failed: ${(err as Error).message}`));
+    this.inFlight.add(guarded);
+    void guarded.finally(() => this.inFlight.delete(guarded));
+  }
+}

@@ -1,0 +1,88 @@
+// The session WebSocket, /ws/session/{code} (and /api/ws/session/{code}). Without credentials it
+// is the customer's agent; with a Bearer token (header or ?token=) it is the IT member's viewer,
+// allowed for the session's owner and admins. Server-side pings drop dead connections.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Signal, parseSignalMessage } from '../protocol/index.js';
+import { bearerToken, userForToken } from './auth.js';
+import type { BrokerContext } from './context.js';
+import { CLOSE_POLICY_VIOLATION, type SessionHub } from './session-hub.js';
+
+const PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/?$/;
+export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024;
+export const PING_INTERVAL_MS = 15_000;
+
+export class SignallingServer {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_PAYLOAD_BYTES });
+  private readonly alive = new WeakSet<WebSocket>();
+  private readonly pinger: NodeJS.Timeout;
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly hub: SessionHub,
+    server: Server,
+  ) {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(request, socket, head).catch(() => socket.destroy());
+    });
+    // Connections that miss a pong between two pings are dead (a vanished laptop, a dropped NAT).
+    this.pinger = setInterval(() => {
+      for (const ws of this.wss.clients) {
+        if (!this.alive.has(ws)) {
+          ws.terminate();
+          continue;
+        }
+        this.alive.delete(ws);
+        ws.ping();
+      }
+    }, PING_INTERVAL_MS);
+    this.pinger.unref();
+  }
+
+  close(): void {
+    clearInterval(this.pinger);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://broker');
+    const match = PATH.exec(url.pathname);
+    if (!match) return reject(socket, 404, 'Not Found');
+    const code = decodeURIComponent(match[1]!);
+
+    const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token');
+    const user = token ? await userForToken(this.ctx, token) : null;
+    if (token && !user) return reject(socket, 401, 'Unauthorized');
+
+    const session = /^\d{9}$/.test(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+    if (user && session && user.role !== 'admin' && session.tech_user_id !== user.id) return reject(socket, 403, 'Forbidden');
+
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      this.alive.add(ws);
+      ws.on('pong', () => this.alive.add(ws));
+      ws.on('error', () => ws.terminate());
+      if (!session) return ws.close(CLOSE_POLICY_VIOLATION, 'Session not found');
+      if (session.status === 'closed') return ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
+      ws.on('message', (data, isBinary) => {
+        this.alive.add(ws);
+        if (isBinary) return;
+        const parsed = parseSignalMessage(data as Buffer);
+        if (!parsed.ok) return;
+        if (parsed.message.type === 'ping') ws.send(Signal.pong());
+        else if (parsed.message.type === 'disconnect') ws.close(1000, 'Disconnected');
+      });
+      if (user) this.hub.viewerConnected(session, ws, user);
+      else this.hub.agentConnected(session, ws);
+    });
+  }
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  const body = JSON.stringify({ detail: text });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
