@@ -114,3 +114,21 @@ t.test('rac view: the list opens a session; closing it ends the view', async (t)
   t.same(term.display('#{alternate_on} #{mouse_any_flag} #{cursor_flag}'), '0 0 1', 'terminal restored');
   t.ok(session.session_code);
 });
+
+t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 3, terminal left clean', async (t) => {
+  const broker = await startBrokerProcess();
+  t.teardown(() => broker.stop());
+  const token = await login(broker.api);
+  const unknown = startView(t, broker.url, token, '999999999');
+  await waitFor('exit', () => /EXIT=\d/.test(unknown.capture(false)));
+  t.match(unknown.capture(false), 'rac: session 999999999 not found');
+  t.match(unknown.capture(false), 'EXIT=4');
+  t.same(unknown.display('#{alternate_on} #{mouse_any_flag} #{cursor_flag}'), '0 0 1');
+
+  const anonymous = new Tmux(100, 30);
+  t.teardown(() => anonymous.kill());
+  anonymous.start(`${process.execPath} ${RAC_BIN} view 999999999; echo EXIT=$?; sleep 60`, { RAC_SERVER: broker.url, XDG_CONFIG_HOME: '/nonexistent', RAC_TOKEN: '' });
+  await waitFor('exit', () => /EXIT=\d/.test(anonymous.capture(false)));
+  t.match(anonymous.capture(false), 'not logged in');
+  t.match(anonymous.capture(false), 'EXIT=3');
+});

@@ -64,6 +64,16 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
     { type: 'mouse', x: 124, y: 250, button: 0, state: 0 },
   ]);
 
+  // A smaller window: the picture is fitted again and the status line moves to the new last row.
+  term.tmux('resize-window', '-t', 'main', '-x', '60', '-y', '20');
+  await peer.waitFor('the status line on row 20', () => (term.capture(false).split('\n')[19] ?? '').includes('482 916 573'), 5000);
+  await peer.waitFor('the picture redrawn at 60×19', () => {
+    const s = parseCapture(term.capture());
+    // 640×360 in 60×19 cells of 10×20 px → 60×17 cells, top row 1.
+    return near(s[1]?.[0]?.fg, QUADRANT_COLOURS.topLeft) && near(s[17]?.[59]?.bg, QUADRANT_COLOURS.bottomRight) && s[18]?.[0]?.fg === undefined;
+  }, 5000);
+  t.pass('re-laid out after the resize');
+
   term.send('C-]');
   await peer.waitFor('viewer mode', () => term.capture(false).includes('Ctrl-] viewer: q quit'));
   const sent = peer.received.length;
