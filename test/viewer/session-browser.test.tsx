@@ -33,12 +33,13 @@ t.test('session browser', async (t) => {
   await waitFor('the empty list', () => frame().includes('No sessions yet'));
 
   await press('n');
-  t.match(frame(), 'Customer name:');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
   await new Promise((res) => setTimeout(res, 100)); // the field starts listening after its first paint
   for (const ch of 'Ada Lovelace') await press(ch);
-  t.match(frame(), 'Customer name: Ada Lovelace');
+  await waitFor('the typed name', () => frame().includes('Customer name: Ada Lovelace'));
   await press('\r');
-  t.match(frame(), 'Customer email:');
+  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await new Promise((res) => setTimeout(res, 100));
   await press('\r'); // no email: nothing is mailed
   await waitFor('the created screen', () => frame().includes('Session created'));
   const [created] = await client.listSessions();
@@ -52,13 +53,16 @@ t.test('session browser', async (t) => {
   await waitFor('the list with the session', () => new RegExp(`${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}\\s+Ada Lovelace\\s+pending`).test(frame()));
 
   await press('\r');
+  await waitFor('open', () => opened.length === 1);
   t.same(opened.map((s) => s.session_code), [code], 'Enter opens the selected session');
 
   await press('c');
-  t.match(frame(), 'Close session');
+  await waitFor('the question', () => frame().includes('Close session'));
   await press('n');
-  t.notMatch(frame(), 'Close session', 'n keeps it');
+  await waitFor('the question gone', () => !frame().includes('Close session'));
+  t.equal((await client.listSessions())[0]!.status, 'pending', 'n keeps it');
   await press('c');
+  await waitFor('the question', () => frame().includes('Close session'));
   await press('y');
   await waitFor('the closed status', () => /Ada Lovelace\s+closed/.test(frame()));
   t.equal((await client.listSessions())[0]!.status, 'closed');
@@ -66,5 +70,6 @@ t.test('session browser', async (t) => {
   t.equal(opened.length, 1, 'a closed session does not open');
 
   await press('q');
+  await waitFor('quit', () => quit === 1);
   t.equal(quit, 1);
 });
