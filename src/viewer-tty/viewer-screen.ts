@@ -48,6 +48,7 @@ export class ViewerScreen {
   private drawing = false;
   private placement?: Placement;
   private lastStatus = '';
+  private pictureShown = false;
   private done!: (exit: ViewerExit) => void;
   private statusTimer?: NodeJS.Timeout;
   private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
@@ -136,9 +137,10 @@ export class ViewerScreen {
       this.lastStatus = '';
     }
     this.placement = placement;
-    const firstPicture = this.options.renderer.mode !== 'blocks' || this.lastStatus === '';
     const flushed = this.write(this.options.renderer.draw(frame, placement, this.options.cell));
-    if (firstPicture) this.drawStatus();
+    // The first picture changes the status (no more "waiting for consent"); a cleared screen lost it.
+    if (this.lastStatus === '' || !this.pictureShown) this.drawStatus();
+    this.pictureShown = true;
     if (!flushed) {
       this.drawing = true;
       this.options.terminal.stdout.once('drain', () => {

@@ -25,7 +25,9 @@ t.test('session browser', async (t) => {
   const r = render(<SessionBrowser api={client} server={broker.url} pollMs={200} onOpen={(s) => opened.push(s)} onQuit={() => quit++} />);
   t.teardown(() => r.unmount());
   const frame = () => r.lastFrame() ?? '';
+  // Ink subscribes the new screen's key handler in an effect after the paint: let it settle first.
   const press = async (keys: string) => {
+    await new Promise((res) => setTimeout(res, 100));
     r.stdin.write(keys);
     await new Promise((res) => setTimeout(res, 30));
   };

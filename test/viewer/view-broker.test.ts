@@ -62,7 +62,7 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
   const { broker, token, session, signal, packets } = await sessionWithAgent(t);
   const term = startView(t, broker.url, token, session.session_code);
   await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
-  await waitFor('the status line figures', () => / fps /.test(term.capture(false)));
+  await waitFor('the status line figures', () => /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/.test(term.capture(false)));
 
   const viewerNotice = await signal.messages.next((m) => m.type === 'viewer', 5000, 'the viewer notice');
   t.equal(viewerNotice.email, 'admin@localhost', 'the agent is told who connects');
