@@ -2,7 +2,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { RAC_BIN } from '../helpers/broker-process.js';
+import { PassThrough } from 'node:stream';
+import { run as runCli } from '../../src/cli.js';
 
 const MODES = fileURLToPath(new URL('../../dist/viewer-tty/terminal-modes.js', import.meta.url));
 
@@ -53,16 +54,17 @@ t.test('restore runs once, also at a normal exit', async (t) => {
 });
 
 t.test('rac view: usage errors before touching the terminal', async (t) => {
-  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [RAC_BIN, 'view', ...args], { env: { ...process.env, XDG_CONFIG_HOME: '/nonexistent', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stderr = '';
-      let stdout = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdout.on('data', (d) => (stdout += d));
-      child.on('exit', (code) => resolve({ code, stderr, stdout }));
-      child.stdin.end();
-    });
+  const run = async (args: string[]) => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stdout = '';
+    let stderr = '';
+    out.on('data', (d) => (stdout += d));
+    err.on('data', (d) => (stderr += d));
+    const stdin = Object.assign(new PassThrough(), { isTTY: false });
+    const code = await runCli(['node', 'rac', 'view', ...args], { stdout: out, stderr: err, stdin, env: { XDG_CONFIG_HOME: '/nonexistent' } });
+    return { code, stdout, stderr };
+  };
   const badCode = await run(['12345']);
   t.equal(badCode.code, 2);
   t.match(badCode.stderr, 'expected a 9-digit session code');
