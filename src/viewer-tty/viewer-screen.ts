@@ -10,7 +10,7 @@ import { type CellSize, type Placement, fitImage } from './graphics/fit.js';
 import { decodeJpeg } from './graphics/jpeg-decode.js';
 import type { GraphicsRenderer } from './graphics/renderer.js';
 import type { RgbImage } from './graphics/rgb-image.js';
-import { mapMouse } from './input/mouse-map.js';
+import { mouseInputs } from './input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
 import { keyStrokes } from './input/windows-keys.js';
 import type { LinkState, SessionConnection, SessionConnectionEvents } from './session-connection.js';
@@ -208,8 +208,10 @@ export class ViewerScreen {
       if (event.kind === 'key') {
         for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
       } else if (this.placement) {
-        const remote = mapMouse(event, this.placement);
-        if (remote) this.connection.sendMouse(remote.x, remote.y, remote.button, remote.state);
+        for (const input of mouseInputs(event, this.placement)) {
+          if (input.kind === 'key') this.connection.sendKey(input.vk, input.down);
+          else this.connection.sendMouse(input.x, input.y, input.button, input.state);
+        }
       }
     }
   }

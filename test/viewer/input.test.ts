@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mapMouse } from '../../src/viewer-tty/input/mouse-map.js';
+import { mapMouse, mouseInputs } from '../../src/viewer-tty/input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from '../../src/viewer-tty/input/terminal-input.js';
 import { VK } from '../../src/protocol/virtual-keys.js';
 import { keyStrokes, virtualKey } from '../../src/viewer-tty/input/windows-keys.js';
@@ -92,4 +92,17 @@ t.test('mouse mapping from cells to remote pixels', async (t) => {
   t.same(mapMouse(ev(10, 10, 'wheel-down', 'press'), placement), { x: 201, y: 173, button: 5, state: 1 });
   t.equal(mapMouse(ev(10, 2, 'left', 'press'), placement), undefined, 'outside the picture');
   t.equal(mapMouse(ev(10, 10, 'wheel-left', 'press'), placement), undefined);
+});
+
+t.test('modifiers held during clicks and wheel notches', async (t) => {
+  const placement = { left: 0, top: 0, cols: 10, rows: 10, imageWidth: 100, imageHeight: 100 };
+  const ev = (button: any, action: any, mods: object = {}) => ({ kind: 'mouse' as const, col: 0, row: 0, button, action, ctrl: false, alt: false, shift: false, ...mods });
+  const brief = (inputs: any[]) => inputs.map((i) => (i.kind === 'key' ? `${i.vk}${i.down ? 'v' : '^'}` : `m${i.button}${i.state ? 'v' : '^'}`));
+  t.same(brief(mouseInputs(ev('left', 'press', { ctrl: true }), placement)), ['17v', 'm1v']);
+  t.same(brief(mouseInputs(ev('left', 'release', { ctrl: true }), placement)), ['m1^', '17^']);
+  t.same(brief(mouseInputs(ev('right', 'press', { shift: true, alt: true }), placement)), ['18v', '16v', 'm2v']);
+  t.same(brief(mouseInputs(ev('wheel-up', 'press', { ctrl: true }), placement)), ['17v', 'm4v', '17^']);
+  t.same(brief(mouseInputs(ev('left', 'press'), placement)), ['m1v']);
+  t.same(brief(mouseInputs(ev('none', 'move', { ctrl: true }), placement)), ['m0^'], 'moves carry no modifiers');
+  t.same(mouseInputs({ ...ev('left', 'press'), col: 50 }, placement), [], 'outside the picture: nothing');
 });

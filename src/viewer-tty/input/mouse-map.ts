@@ -1,5 +1,6 @@
 // Terminal mouse events → the type-2 packets' fields: remote pixel, button (0 move, 1 left,
 // 2 right, 3 middle, 4 wheel up, 5 wheel down) and state (1 down, 0 up).
+import { VK } from '../../protocol/virtual-keys.js';
 import { type Placement, cellToRemote } from '../graphics/fit.js';
 import type { MouseEvent } from './terminal-input.js';
 
@@ -25,4 +26,29 @@ export function mapMouse(event: MouseEvent, placement: Placement): RemoteMouse |
   const button = BUTTON_CODE[event.button];
   if (button === 0) return undefined;
   return { ...at, button, state: event.action === 'press' ? 1 : 0 };
+}
+
+export type RemoteInput = { kind: 'key'; vk: number; down: boolean } | ({ kind: 'mouse' } & RemoteMouse);
+
+const MODIFIER_KEYS: Array<[keyof Pick<MouseEvent, 'ctrl' | 'alt' | 'shift'>, number]> = [
+  ['ctrl', VK.CONTROL],
+  ['alt', VK.MENU],
+  ['shift', VK.SHIFT],
+];
+
+/**
+ * The packets for one mouse event, with the modifiers held during a click (Ctrl-click, Shift-click)
+ * pressed before a button goes down and released after it comes up; a wheel notch with Ctrl
+ * (zoom) gets both around it.
+ */
+export function mouseInputs(event: MouseEvent, placement: Placement): RemoteInput[] {
+  const remote = mapMouse(event, placement);
+  if (!remote) return [];
+  const mouse: RemoteInput = { kind: 'mouse', ...remote };
+  if (remote.button === 0) return [mouse];
+  const mods = MODIFIER_KEYS.filter(([flag]) => event[flag]).map(([, vk]) => vk);
+  const down = mods.map((vk): RemoteInput => ({ kind: 'key', vk, down: true }));
+  const up = mods.reverse().map((vk): RemoteInput => ({ kind: 'key', vk, down: false }));
+  if (remote.button >= 4) return [...down, mouse, ...up];
+  return remote.state === 1 ? [...down, mouse] : [mouse, ...up];
 }
