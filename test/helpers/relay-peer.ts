@@ -1,7 +1,8 @@
 // A test peer that speaks the broker's side of DESIGN.md for ONE viewer: GET /api/sessions,
 // the viewer WebSocket (Bearer token → udp_ticket + status) and the session's UDP port
-// (viewer_hello → viewer_ack, frames out, mouse/keyboard/control in). It stands in for the relay
-// until the broker's relay lands; tests against the real broker replace it then.
+// (viewer_hello → viewer_ack, frames out, mouse/keyboard/control in). The end-to-end test runs
+// the real broker (view-broker.test.ts); this peer is for what a real broker cannot be made to do
+// on cue: drop the WebSocket, refuse, send garbage datagrams, exact frame timing.
 import { createServer, type Server } from 'node:http';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
