@@ -20,6 +20,7 @@ export const SYSTEM_PACKAGES = {
   xterm: 'xterm',
   kitty: 'kitty',
   imagemagick: 'import',
+  xdotool: 'xdotool',
 };
 
 function installNodeModules() {

@@ -2,7 +2,7 @@
 // a screenshot shows the picture's colours, in place, where the frame is. And what each terminal
 // answers to the --graphics auto queries picks its own protocol.
 import t from 'tap';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,12 +110,22 @@ for (const term of TERMINALS) {
     const streaming = setInterval(() => peer.sendFrame(jpeg), 200);
     t.teardown(() => clearInterval(streaming));
     const [cmd, args] = term.launch(`${process.execPath} ${RAC_BIN} view ${peer.code} --graphics ${term.mode} 2>${join(dir, 'stderr')}; sleep 60`);
-    spawnTerminal(t, cmd, [...args], { DISPLAY: x.display, RAC_SERVER: peer.url, RAC_TOKEN: PEER_TOKEN, ...term.env });
+    const viewer = spawnTerminal(t, cmd, [...args], { DISPLAY: x.display, RAC_SERVER: peer.url, RAC_TOKEN: PEER_TOKEN, ...term.env });
 
     const blobs = await until('the picture on screen', () => findColours(x), (b) => b.red.count > 5000 && b.green.count > 5000 && b.blue.count > 5000);
     t.ok(blobs.red.x < blobs.green.x && Math.abs(blobs.red.y - blobs.green.y) < 20, `red left of green: ${JSON.stringify(blobs)}`);
     t.ok(blobs.blue.y > blobs.red.y && Math.abs(blobs.blue.x - blobs.red.x) < 20, 'blue under red');
     t.ok(Math.abs(blobs.red.count - blobs.green.count) < blobs.red.count * 0.1, 'quadrants of equal size: the picture is not cut off');
+
+    // Leave with Ctrl-] q, typed into the terminal window: the picture is gone from the screen.
+    const xdo = (...args: string[]) => execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: x.display }, encoding: 'utf8' }).trim();
+    const window = xdo('search', '--sync', '--onlyvisible', '--pid', String(viewer.pid)).split('\n')[0]!;
+    xdo('windowfocus', '--sync', window);
+    xdo('key', '--clearmodifiers', 'ctrl+bracketright');
+    await new Promise((r) => setTimeout(r, 300));
+    xdo('key', 'q');
+    const after = await until('the picture gone', () => findColours(x), (b) => b.red.count + b.green.count + b.blue.count === 0, 15_000);
+    t.same([after.red.count, after.green.count, after.blue.count], [0, 0, 0], 'images deleted, alternate screen left');
     t.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '', 'nothing on stderr');
   });
 }
