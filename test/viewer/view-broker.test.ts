@@ -21,11 +21,13 @@ async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise
   }
 }
 
-async function sessionWithAgent(t: Tap.Test) {
-  const broker = await startBrokerProcess();
-  t.teardown(() => broker.stop());
-  const token = await login(broker.api);
-  const created = await call(broker.api, 'POST', '/sessions', { token, body: { customer_name: 'Ada Lovelace' } });
+// One broker for the file; each test makes its own session.
+const broker = await startBrokerProcess();
+t.teardown(() => broker.stop());
+const token = await login(broker.api);
+
+async function sessionWithAgent(t: Tap.Test, customer: string) {
+  const created = await call(broker.api, 'POST', '/sessions', { token, body: { customer_name: customer } });
   t.equal(created.status, 200);
   const session = created.body as { session_code: string; udp_port: number };
 
@@ -44,7 +46,7 @@ async function sessionWithAgent(t: Tap.Test) {
   }, 100);
   t.teardown(() => clearInterval(streaming));
   const packets = () => udp.received.items.map((m) => decodeDatagram(m.data)).flatMap((r) => (r.ok ? [r.packet] : []));
-  return { broker, token, session, signal, packets };
+  return { session, signal, packets };
 }
 
 function startView(t: Tap.Test, brokerUrl: string, token: string, args: string): Tmux {
@@ -59,7 +61,7 @@ function startView(t: Tap.Test, brokerUrl: string, token: string, args: string):
 }
 
 t.test('rac view CODE against the real broker and relay', async (t) => {
-  const { broker, token, session, signal, packets } = await sessionWithAgent(t);
+  const { session, signal, packets } = await sessionWithAgent(t, 'Ada Lovelace');
   const term = startView(t, broker.url, token, session.session_code);
   await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
   await waitFor('the status line figures', () => /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/.test(term.capture(false)));
@@ -99,16 +101,17 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
 });
 
 t.test('rac view: the list opens a session; closing it ends the view', async (t) => {
-  const { broker, token, session } = await sessionWithAgent(t);
+  const { session } = await sessionWithAgent(t, 'Grace Hopper');
   const term = startView(t, broker.url, token, '');
-  await waitFor('the list', () => term.capture(false).includes('Ada Lovelace'));
+  await waitFor('the list', () => term.capture(false).includes('Grace Hopper'));
   term.send('Enter');
   await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
-  const closed = await call(broker.api, 'DELETE', `/sessions/${(await call(broker.api, 'GET', '/sessions', { token })).body[0].id}`, { token });
+  const id = (await call(broker.api, 'GET', '/sessions', { token })).body.find((s: any) => s.session_code === session.session_code).id;
+  const closed = await call(broker.api, 'DELETE', `/sessions/${id}`, { token });
   t.equal(closed.status, 200);
   await waitFor('the ended message', () => term.capture(false).includes('session ended'));
   term.send('x'); // any key leaves an ended session: back to the list
-  await waitFor('the list again, with the session closed', () => /Ada Lovelace\s+closed/.test(term.capture(false)));
+  await waitFor('the list again, with the session closed', () => /Grace Hopper\s+closed/.test(term.capture(false)));
   term.send('q');
   await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
   t.same(term.display('#{alternate_on} #{mouse_any_flag} #{cursor_flag}'), '0 0 1', 'terminal restored');
@@ -116,9 +119,6 @@ t.test('rac view: the list opens a session; closing it ends the view', async (t)
 });
 
 t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 3, terminal left clean', async (t) => {
-  const broker = await startBrokerProcess();
-  t.teardown(() => broker.stop());
-  const token = await login(broker.api);
   const unknown = startView(t, broker.url, token, '999999999');
   await waitFor('exit', () => /EXIT=\d/.test(unknown.capture(false)));
   t.match(unknown.capture(false), 'rac: session 999999999 not found');
