@@ -34,6 +34,15 @@ export interface SessionConnectionOptions {
   reconnectBaseMs?: number;
 }
 
+/** The broker's shutdown notice carries `reason` (which the shared control parser leaves out). */
+function isShutdown(datagram: Buffer): boolean {
+  try {
+    return (JSON.parse(datagram.subarray(1).toString('utf8')) as { reason?: unknown }).reason === 'shutdown';
+  } catch {
+    return false;
+  }
+}
+
 /** Close codes after which trying again cannot help (the broker said no). */
 const FINAL_CLOSE_CODES = new Set([1008, 4001, 4003, 4004, 4010]);
 
@@ -53,6 +62,7 @@ export interface LinkStats {
 export class SessionConnection {
   private ws?: WebSocket;
   private udp?: Socket;
+  private udpFamily?: 'udp4' | 'udp6';
   private udpTarget?: { host: string; port: number };
   private ticket?: string;
   private acked = false;
@@ -180,9 +190,10 @@ export class SessionConnection {
     }
     if (this.closed) return;
     const family = address.family === 6 ? 'udp6' : 'udp4';
-    if (!this.udp || (this.udp as unknown as { type?: string }).type !== family) {
+    if (!this.udp || this.udpFamily !== family) {
       this.udp?.close();
       const udp = createSocket(family);
+      this.udpFamily = family;
       udp.on('message', (msg) => this.onDatagram(msg));
       udp.on('error', () => {}); // ICMP errors surface here; keepalives keep trying
       this.udp = udp;
@@ -229,7 +240,9 @@ export class SessionConnection {
           this.requestKeyframe();
         }
       } else if (message.type === 'disconnect') {
-        this.end('the session was closed');
+        // A broker going down for a restart says so (reason "shutdown") and closes the WebSocket
+        // with 1012: that close drives the reconnect. Any other disconnect ends the session.
+        if (!isShutdown(msg)) this.end('the session was closed');
       } else if (message.type === 'screen') {
         this.options.events.control?.(message);
       }

@@ -13,3 +13,10 @@ export function quadrantJpeg(width = 640, height = 360): Buffer {
     }
   return turbo.compressSync(rgb, { width, height, format: turbo.FORMAT_RGB, quality: 90, subsampling: turbo.SAMP_444 });
 }
+
+/** One solid colour as a JPEG. */
+export function solidJpeg(rgb: readonly number[], width = 640, height = 360): Buffer {
+  const data = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < data.length; i += 3) data.set(rgb, i);
+  return turbo.compressSync(data, { width, height, format: turbo.FORMAT_RGB, quality: 90, subsampling: turbo.SAMP_444 });
+}

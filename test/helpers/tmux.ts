@@ -38,12 +38,15 @@ export class Tmux {
   }
 }
 
-/** Parses capture-pane -e output into rows of cells with their truecolour fg/bg. */
+/**
+ * Parses capture-pane -e output into rows of cells with their truecolour fg/bg. tmux writes an
+ * attribute only where it changes, also across lines, so colours carry over from the line before.
+ */
 export function parseCapture(text: string): Array<Array<{ ch: string; fg?: number[]; bg?: number[] }>> {
+  let fg: number[] | undefined;
+  let bg: number[] | undefined;
   return text.split('\n').map((line) => {
     const cells: Array<{ ch: string; fg?: number[]; bg?: number[] }> = [];
-    let fg: number[] | undefined;
-    let bg: number[] | undefined;
     for (const m of line.matchAll(/\x1b\[([\d;]*)m|([^\x1b])/gu)) {
       if (m[2] !== undefined) {
         cells.push({ ch: m[2], fg, bg });

@@ -90,6 +90,14 @@ t.test('ends for good when the broker refuses or closes the session', async (t) 
   await closed.peer.waitFor('ended', () => closed.conn.state === 'ended');
   t.equal(closed.states.at(-1)![1], 'Session closed');
 
+  // A broker restart: UDP disconnect with reason "shutdown", then the WebSocket closes with 1012.
+  const restart = await connect(t);
+  await restart.peer.waitFor('connected', () => restart.conn.state === 'connected');
+  restart.peer.sendRaw(Buffer.from('\x04{"type":"disconnect","reason":"shutdown"}'));
+  restart.peer.dropWebSocket(1012, 'Broker restarting');
+  await restart.peer.waitFor('connected again', () => restart.peer.connections === 2 && restart.conn.state === 'connected');
+  t.notOk(restart.states.some(([s]) => s === 'ended'), 'a restart does not end the session');
+
   const bye = await connect(t);
   await bye.peer.waitFor('connected', () => bye.conn.state === 'connected');
   bye.peer.sendControl({ type: 'disconnect' });

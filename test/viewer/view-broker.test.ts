@@ -8,7 +8,7 @@ import { decodeDatagram, encodeHandshake } from '../../src/protocol/datagram.js'
 import { dotnetTicks } from '../../src/protocol/frame-ids.js';
 import { RAC_BIN, call, login, startBrokerProcess } from '../helpers/broker-process.js';
 import { openSignal, openUdp } from '../helpers/session-peers.js';
-import { QUADRANT_COLOURS, quadrantJpeg } from '../helpers/test-picture.js';
+import { QUADRANT_COLOURS, quadrantJpeg, solidJpeg } from '../helpers/test-picture.js';
 import { Tmux, parseCapture } from '../helpers/tmux.js';
 
 const near = (a: number[] | undefined, b: readonly number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 12);
@@ -131,4 +131,41 @@ t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 
   await waitFor('exit', () => /EXIT=\d/.test(anonymous.capture(false)));
   t.match(anonymous.capture(false), 'not logged in');
   t.match(anonymous.capture(false), 'EXIT=3');
+});
+
+t.test('a broker restart: the viewer reconnects by itself and the picture goes on', async (t) => {
+  const first = await startBrokerProcess();
+  const adminToken = await login(first.api);
+  const session = (await call(first.api, 'POST', '/sessions', { token: adminToken, body: { customer_name: 'Restart Test' } })).body;
+  const udp = await openUdp();
+  t.teardown(() => udp.close());
+  let agentWs = await openSignal(first.url, session.session_code);
+  let picture = quadrantJpeg(640, 360);
+  let last = 0n;
+  let ticks = 0;
+  // The agent: re-handshakes now and then (a restarted broker pins it again), streams frames.
+  const streaming = setInterval(() => {
+    if (ticks++ % 5 === 0) void udp.send(encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }), session.udp_port).catch(() => {});
+    const id = dotnetTicks(new Date(), 'utc');
+    last = id > last ? id : last + 1n;
+    for (const d of chunkFrame(picture, last, { maxDatagramBytes: 1200 })) void udp.send(d, session.udp_port).catch(() => {});
+  }, 100);
+  t.teardown(() => clearInterval(streaming));
+
+  const term = startView(t, first.url, adminToken, session.session_code);
+  await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
+
+  await first.stop();
+  const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, args: ['--port', String(first.port)] });
+  t.teardown(() => second.stop());
+  agentWs.ws.terminate();
+  agentWs = await openSignal(second.url, session.session_code);
+  t.teardown(() => agentWs.ws.close());
+  picture = solidJpeg([255, 255, 0]);
+  await waitFor('the new picture after the restart', () => near(parseCapture(term.capture())[5]?.[50]?.fg, [255, 255, 0]), 30_000);
+  t.pass('frames flow again through the restarted broker');
+  t.match(term.capture(false).split('\n')[29], 'Restart Test · active');
+  term.send('C-]');
+  term.send('q');
+  await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
 });
