@@ -204,8 +204,12 @@ export class SessionConnection {
     this.setState('joining');
     this.clear(this.helloTimer);
     this.sendHello();
+    let hellos = 1;
     this.helloTimer = this.every(this.options.helloRetryMs ?? 1000, () => {
-      if (!this.acked) this.sendHello();
+      if (this.acked) return;
+      this.sendHello();
+      // Still no viewer_ack after a few tries: say where we are knocking (UDP may be blocked).
+      if (++hellos === 5) this.options.events.state?.('joining', `no answer on UDP ${host}:${port} yet; is UDP blocked?`);
     });
     this.clear(this.keepaliveTimer);
     this.keepaliveTimer = this.every(this.options.keepaliveMs ?? 4000, () => {

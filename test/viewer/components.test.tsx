@@ -45,6 +45,7 @@ t.test('StatusLine messages: consent, pending, disconnected, reconnecting, ended
   t.notMatch(reconnecting, 'fps', 'figures give way to the message');
   t.match(line({ link: 'ended', detail: 'the session was closed' }), 'session ended: the session was closed');
   t.match(line({ link: 'joining' }), 'connecting…');
+  t.match(line({ link: 'joining', detail: 'no answer on UDP 10.0.0.1:50001 yet; is UDP blocked?' }), 'connecting… no answer on UDP 10.0.0.1:50001');
 });
 
 const session = (over: Partial<Session>): Session => ({

@@ -116,3 +116,31 @@ t.test('stats: fps, kbit/s and latency from the frame ids', async (t) => {
   t.equal(stats.frameLoss, 0);
   t.ok(stats.latencyMs !== undefined && stats.latencyMs >= 0 && stats.latencyMs < 5000, `latency ${stats.latencyMs}`);
 });
+
+t.test('says so when the UDP port does not answer', async (t) => {
+  const peer = await startRelayPeer();
+  t.teardown(() => peer.close());
+  const states: Array<[LinkState, string | undefined]> = [];
+  // The WebSocket hands out a ticket for a UDP port where nobody listens.
+  const { createSocket } = await import('node:dgram');
+  const silent = createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  const deadPort = silent.address().port;
+  silent.close();
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => wss.close());
+  wss.on('connection', (ws) => ws.send(JSON.stringify({ type: 'udp_ticket', udp_port: deadPort, ticket: 't' })));
+  await new Promise((r) => wss.once('listening', r));
+  const conn = new SessionConnection({
+    webSocketUrl: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/ws/session/1`,
+    token: 'x',
+    helloRetryMs: 20,
+    events: { state: (s, d) => states.push([s, d]) },
+  });
+  t.teardown(() => conn.close());
+  conn.start();
+  await peer.waitFor('the hint', () => states.some(([, d]) => d?.includes('is UDP blocked')));
+  t.match(states.at(-1), ['joining', `no answer on UDP 127.0.0.1:${deadPort} yet; is UDP blocked?`]);
+  t.equal(conn.state, 'joining');
+});

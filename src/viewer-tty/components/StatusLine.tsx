@@ -24,7 +24,7 @@ export interface StatusLineProps {
 export function statusMessage(p: Pick<StatusLineProps, 'status' | 'link' | 'hasPicture' | 'detail'>): { text: string; color: string } | undefined {
   if (p.link === 'ended') return { text: `session ended${p.detail ? `: ${p.detail}` : ''}`, color: 'red' };
   if (p.link === 'reconnecting') return { text: `reconnecting${p.detail ? ` (${p.detail})` : ''}…`, color: 'yellow' };
-  if (p.link === 'connecting' || p.link === 'joining') return { text: 'connecting…', color: 'yellow' };
+  if (p.link === 'connecting' || p.link === 'joining') return { text: `connecting…${p.detail ? ` ${p.detail}` : ''}`, color: 'yellow' };
   if (p.status === 'pending') return { text: 'waiting for the customer to join…', color: 'yellow' };
   if (p.status === 'disconnected') return { text: 'customer disconnected, waiting…', color: 'red' };
   if (p.status === 'closed') return { text: 'session closed', color: 'red' };
