@@ -13,6 +13,12 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
+  // CLI tests (issue 7): a headless Secret Service, a real terminal, the README example, zsh completion.
+  dbus: 'dbus-daemon',
+  'gnome-keyring': 'gnome-keyring-daemon',
+  tmux: 'tmux',
+  jq: 'jq',
+  zsh: 'zsh',
 };
 
 function installNodeModules() {
