@@ -61,15 +61,13 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     log: (message) => io.stderr.write(`rac serve: ${message}\n`),
   });
   const say = (line: string) => io.stderr.write(`${line}\n`);
+  if (broker.generatedAdminPassword) {
+    say(`First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
+    say('This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
+  }
   say(`rac broker listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
   say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
   say(`  data dir ${options.dataDir}`);
-  if (broker.generatedAdminPassword) {
-    say('');
-    say(`  First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
-    say('  This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
-    say('');
-  }
 
   await new Promise<void>((done) => {
     const stop = (signal: string) => {

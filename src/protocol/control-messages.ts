@@ -1,0 +1,126 @@
+// The JSON carried by UDP datagrams: the agent's handshake (a datagram starting with `{`, no type
+// byte) and the body of type-4 control packets. DESIGN.md "UDP wire format" lists the fields.
+
+import { type JsonObject, finiteNumberField, integerField, parseTypedJson, stringField } from './json-fields.js';
+import { type ParseResult, fail, ok } from './result.js';
+
+/** JSON payloads above this are refused before parsing (a real one is well under 1 KiB). */
+export const MAX_CONTROL_JSON_BYTES = 4096;
+
+/** Screen sizes and coordinates in control messages are limited to what a uint16 holds. */
+const MAX_SCREEN_SIDE = 65535;
+
+/** The reference client's first datagram. `timestamp` is whatever number it sends (ticks or seconds). */
+export interface Handshake {
+  session_code: string;
+  screen_width: number;
+  screen_height: number;
+  timestamp: number;
+}
+
+export type ControlMessage =
+  | { type: 'keepalive' }
+  | { type: 'viewer_hello'; ticket: string }
+  | { type: 'viewer_ack' }
+  | { type: 'disconnect' }
+  | { type: 'request_keyframe' }
+  | { type: 'set_quality'; quality: number; fps: number }
+  | { type: 'select_monitor'; monitor_id: string }
+  | { type: 'screen'; width: number; height: number };
+
+export type ControlType = ControlMessage['type'];
+
+/** A well-formed control object whose `type` we do not know: relays pass these on, endpoints ignore them. */
+export interface UnknownControlMessage {
+  type: 'unknown';
+  /** The `type` string the sender used. */
+  name: string;
+  body: JsonObject;
+}
+
+export const CONTROL_TYPES: readonly ControlType[] = [
+  'keepalive',
+  'viewer_hello',
+  'viewer_ack',
+  'disconnect',
+  'request_keyframe',
+  'set_quality',
+  'select_monitor',
+  'screen',
+];
+
+const isControlType = (type: string): type is ControlType => (CONTROL_TYPES as readonly string[]).includes(type);
+
+/** Parses the bytes after the `{`-sniff of a handshake datagram (the whole datagram). Never throws. */
+export function parseHandshake(bytes: Uint8Array): ParseResult<Handshake> {
+  const what = 'handshake';
+  const parsed = parseTypedJson(bytes, MAX_CONTROL_JSON_BYTES, what);
+  if (!parsed.ok) return parsed;
+  const object = parsed.value;
+  if (object.type !== 'handshake') {
+    return fail('NOT_A_HANDSHAKE', `JSON datagram of type "${object.type.slice(0, 40)}": only "handshake" is sent without a type byte`);
+  }
+  const code = stringField(object, 'session_code', what, { max: 64 });
+  if (!code.ok) return code;
+  const width = integerField(object, 'screen_width', what, 1, MAX_SCREEN_SIDE);
+  if (!width.ok) return width;
+  const height = integerField(object, 'screen_height', what, 1, MAX_SCREEN_SIDE);
+  if (!height.ok) return height;
+  const timestamp = finiteNumberField(object, 'timestamp', what);
+  if (!timestamp.ok) return timestamp;
+  return ok({ session_code: code.value, screen_width: width.value, screen_height: height.value, timestamp: timestamp.value });
+}
+
+/** Parses a type-4 body (the bytes after the type byte). Unknown types are returned, not refused. */
+export function parseControlMessage(bytes: Uint8Array): ParseResult<ControlMessage | UnknownControlMessage> {
+  const what = 'control message';
+  const parsed = parseTypedJson(bytes, MAX_CONTROL_JSON_BYTES, what);
+  if (!parsed.ok) return parsed;
+  const object = parsed.value;
+  const type = object.type;
+  if (!isControlType(type)) return ok({ type: 'unknown', name: type, body: object });
+  const label = `${what} "${type}"`;
+  switch (type) {
+    case 'keepalive':
+    case 'viewer_ack':
+    case 'disconnect':
+    case 'request_keyframe':
+      return ok({ type });
+    case 'viewer_hello': {
+      const ticket = stringField(object, 'ticket', label, { max: 1024 });
+      return ticket.ok ? ok({ type, ticket: ticket.value }) : ticket;
+    }
+    case 'set_quality': {
+      const quality = integerField(object, 'quality', label, 1, 100);
+      if (!quality.ok) return quality;
+      const fps = integerField(object, 'fps', label, 1, 120);
+      return fps.ok ? ok({ type, quality: quality.value, fps: fps.value }) : fps;
+    }
+    case 'select_monitor': {
+      const id = stringField(object, 'monitor_id', label, { max: 256 });
+      return id.ok ? ok({ type, monitor_id: id.value }) : id;
+    }
+    case 'screen': {
+      const width = integerField(object, 'width', label, 1, MAX_SCREEN_SIDE);
+      if (!width.ok) return width;
+      const height = integerField(object, 'height', label, 1, MAX_SCREEN_SIDE);
+      return height.ok ? ok({ type, width: width.value, height: height.value }) : height;
+    }
+  }
+}
+
+/**
+ * The handshake exactly as the reference client writes it: this key order, no spaces. A bigint
+ * timestamp (e.g. .NET ticks) is written as its exact digits.
+ */
+export function handshakeJson(handshake: Omit<Handshake, 'timestamp'> & { timestamp: number | bigint }): string {
+  const { session_code, screen_width, screen_height, timestamp } = handshake;
+  const ts = typeof timestamp === 'bigint' ? timestamp.toString() : JSON.stringify(timestamp);
+  return `{"type":"handshake","session_code":${JSON.stringify(session_code)},"screen_width":${JSON.stringify(screen_width)},"screen_height":${JSON.stringify(screen_height)},"timestamp":${ts}}`;
+}
+
+/** The JSON text of a control message, `type` first, then its fields in declaration order. */
+export function controlJson(message: ControlMessage): string {
+  const { type, ...fields } = message;
+  return JSON.stringify({ type, ...fields });
+}

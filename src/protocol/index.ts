@@ -1,0 +1,9 @@
+// src/protocol: wire formats shared by the broker, the agent and the viewer. Pure functions, no I/O.
+export * from './result.js';
+export * from './virtual-keys.js';
+export * from './control-messages.js';
+export * from './datagram.js';
+export * from './frame-ids.js';
+export * from './chunker.js';
+export * from './frame-reassembler.js';
+export * from './signal-messages.js';
