@@ -19,6 +19,7 @@ export const SYSTEM_PACKAGES = {
   tmux: 'tmux',
   jq: 'jq',
   zsh: 'zsh',
+  'groff-base': 'groff',
 };
 
 function installNodeModules() {
