@@ -34,7 +34,7 @@ t.test('create and list for people: fields and an aligned table on stdout, hints
   const list = await rac(['session', 'list'], { env: admin });
   t.equal(list.code, 0);
   const lines = list.stdout.trimEnd().split('\n');
-  t.match(lines[0], /^ID\s+CODE\s+STATUS\s+CUSTOMER\s+CUSTOMER EMAIL\s+UDP\s+OWNER\s+CREATED$/);
+  t.match(lines[0], /^ID\s+CODE\s+STATUS\s+CUSTOMER\s+CUSTOMER EMAIL\s+MAIL\s+UDP\s+OWNER\s+CREATED$/);
   const row = lines.find((line) => line.includes(code!))!;
   t.ok(row, 'the new session is listed');
   // Aligned: every row has its CODE column where the header has it.

@@ -43,6 +43,26 @@ t.test('smtp set (password from stdin) then smtp test delivers a mail over START
   t.equal(human.stderr, 'Test email sent to other@example.test\n');
 });
 
+t.test('session create --customer-email mails the code; list shows the mail status', async (t) => {
+  const before = smtp.messages.length;
+  const created = await rac(['session', 'create', '--customer-name', 'Mailed', '--customer-email', 'customer@example.test'], { env: admin });
+  t.equal(created.code, 0, created.stderr);
+  const code = /^code:\s+(\d{9})$/m.exec(created.stdout)![1]!;
+  t.match(created.stderr, 'Mailing the code to customer@example.test');
+  const mail = await smtp.nextMessage(before);
+  t.same(mail.to, ['customer@example.test']);
+  t.match(mail.raw, code, 'the mail carries the code');
+  let status: string | null = null;
+  for (let i = 0; i < 100 && status !== 'sent'; i++) {
+    const list = JSON.parse((await rac(['session', 'list', '--json'], { env: admin })).stdout);
+    status = list.find((s: { session_code: string }) => s.session_code === code).email_status;
+    if (status !== 'sent') await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(status, 'sent');
+  const table = await rac(['session', 'list'], { env: admin });
+  t.match(table.stdout, new RegExp(`${code}\\s+pending\\s+Mailed\\s+customer@example\\.test\\s+sent\\s`));
+});
+
 t.test('a refused SMTP login is exit 1 with the SMTP server reason, never the password', async (t) => {
   const set = await rac(setArgs(smtp.port), { env: admin, stdin: 'not-the-smtp-password\n' });
   t.equal(set.code, 0, set.stderr);

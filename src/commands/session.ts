@@ -21,6 +21,7 @@ export function sessionCommand(io: CommandIo): Command {
         const created = await client.createSession({ customer_name: opts.customerName ?? null, customer_email: opts.customerEmail ?? null });
         if (opts.json) return printJson(io, created);
         printSession(io, created);
+        if (created.email_status === 'sending') say(io, `Mailing the code to ${created.customer_email}; the MAIL column of \`rac session list\` says whether it was sent.`);
         say(io, `Give the customer the code ${created.session_code} (rac agent --code ${created.session_code} --server ${client.server}).`);
       }),
     );
@@ -35,8 +36,8 @@ export function sessionCommand(io: CommandIo): Command {
         if (sessions.length === 0) return say(io, 'No sessions.');
         printTable(
           io,
-          ['ID', 'CODE', 'STATUS', 'CUSTOMER', 'CUSTOMER EMAIL', 'UDP', 'OWNER', 'CREATED'],
-          sessions.map((s) => [s.id, s.session_code, s.status, s.customer_name, s.customer_email, s.udp_port, s.tech_user_id, s.created_at]),
+          ['ID', 'CODE', 'STATUS', 'CUSTOMER', 'CUSTOMER EMAIL', 'MAIL', 'UDP', 'OWNER', 'CREATED'],
+          sessions.map((s) => [s.id, s.session_code, s.status, s.customer_name, s.customer_email, s.email_status, s.udp_port, s.tech_user_id, s.created_at]),
         );
       }),
     );
@@ -81,6 +82,7 @@ function printSession(io: CommandIo, s: Session): void {
     ['status', s.status],
     ['customer', s.customer_name],
     ['customer email', s.customer_email],
+    ...(s.email_status !== undefined ? [['mail', s.email_error ? `${s.email_status}: ${s.email_error}` : s.email_status] as [string, string | null]] : []),
     ['UDP port', s.udp_port],
     ['created', s.created_at],
   ]);
