@@ -15,8 +15,8 @@ export function sessionCommand(io: CommandIo): Command {
     .description('create a session and print its 9-digit code')
     .option('--customer-name <name>', "the customer's name, for your list")
     .option('--customer-email <email>', 'mail the code to this address (needs SMTP settings)')
-    .option(...jsonOption, false)
-    .action((opts: { customerName?: string; customerEmail?: string; json: boolean }) =>
+    .option(...jsonOption)
+    .action((opts: { customerName?: string; customerEmail?: string; json?: boolean }) =>
       withLogin(io, async (client) => {
         const created = await client.createSession({ customer_name: opts.customerName ?? null, customer_email: opts.customerEmail ?? null });
         if (opts.json) return printJson(io, created);
@@ -28,8 +28,8 @@ export function sessionCommand(io: CommandIo): Command {
   session
     .command('list')
     .description('list your last 100 sessions (all sessions for admins), newest first')
-    .option(...jsonOption, false)
-    .action((opts: { json: boolean }) =>
+    .option(...jsonOption)
+    .action((opts: { json?: boolean }) =>
       withLogin(io, async (client) => {
         const sessions = await client.listSessions();
         if (opts.json) return printJson(io, sessions);
@@ -45,8 +45,8 @@ export function sessionCommand(io: CommandIo): Command {
     .command('close')
     .description('close a session (ends the connection of both sides)')
     .argument('<id>', 'the session id (the ID column of `rac session list`)')
-    .option(...jsonOption, false)
-    .action((idText: string, opts: { json: boolean }) => {
+    .option(...jsonOption)
+    .action((idText: string, opts: { json?: boolean }) => {
       if (!/^\d{1,15}$/.test(idText)) throw usageError(`session id: expected a number, got "${idText}" (a 9-digit code is not an id: see \`rac session list\`)`);
       return withLogin(io, async (client) => {
         const answer = await client.closeSession(Number(idText));
@@ -59,8 +59,8 @@ export function sessionCommand(io: CommandIo): Command {
     .description("a session's status and UDP port by its code (no login needed)")
     .argument('<code>', 'the 9-digit session code')
     .option('--server <url>', 'the broker (default: RAC_SERVER, then the last login)')
-    .option(...jsonOption, false)
-    .action((code: string, opts: { server?: string; json: boolean }) => {
+    .option(...jsonOption)
+    .action((code: string, opts: { server?: string; json?: boolean }) => {
       if (!/^\d{9}$/.test(code.replace(/[\s-]/g, ''))) throw usageError(`session code: expected 9 digits, got "${code}"`);
       return withServer(io, opts.server, async (client) => {
         const info = await client.sessionInfo(code.replace(/[\s-]/g, ''));

@@ -52,6 +52,8 @@ export function spawnCommand(command: string, args: string[], options: { env: No
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // A child that exits without reading its stdin makes the write fail with EPIPE: not an error here.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.stdin ?? '');
   });
 }
