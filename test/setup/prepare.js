@@ -14,6 +14,13 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
   openssl: 'openssl', // the SMTP tests make a self-signed certificate
+  // CLI tests (issue 7): a headless Secret Service, a real terminal, the README example, zsh completion.
+  dbus: 'dbus-daemon',
+  'gnome-keyring': 'gnome-keyring-daemon',
+  tmux: 'tmux',
+  jq: 'jq',
+  zsh: 'zsh',
+  'groff-base': 'groff',
 };
 
 function installNodeModules() {
