@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CliError, ExitCode } from './commands/cli-error.js';
+import { agentCommand } from './commands/agent.js';
 import { type CommandIo, processIo } from './commands/io.js';
 import { adminCommand } from './commands/admin.js';
 import { completionCommand } from './commands/completion.js';
@@ -24,7 +25,7 @@ export function buildProgram(io: CommandIo): Command {
       writeErr: (text) => io.stderr.write(text),
     });
   program.addCommand(serveCommand(io));
-  program.addCommand(notBuiltCommand('agent', "the customer's side: consent, screen capture, input; and the Openctrol API", 8));
+  program.addCommand(agentCommand(io, version));
   program.addCommand(notBuiltCommand('view', "the IT member's terminal viewer", 6));
   program.addCommand(loginCommand(io));
   program.addCommand(logoutCommand(io));

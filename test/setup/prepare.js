@@ -13,7 +13,6 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
-  openssl: 'openssl', // the SMTP tests make a self-signed certificate
   // CLI tests (issue 7): a headless Secret Service, a real terminal, the README example, zsh completion.
   dbus: 'dbus-daemon',
   'gnome-keyring': 'gnome-keyring-daemon',
@@ -21,6 +20,16 @@ export const SYSTEM_PACKAGES = {
   jq: 'jq',
   zsh: 'zsh',
   'groff-base': 'groff',
+  // agent tests: a real X display with two RandR monitors, input checks, a real PulseAudio daemon
+  xvfb: 'Xvfb',
+  'x11-xserver-utils': 'xrandr',
+  'x11-utils': 'xwininfo',
+  xdotool: 'xdotool',
+  xterm: 'xterm',
+  imagemagick: 'display',
+  pulseaudio: 'pulseaudio',
+  'pulseaudio-utils': 'pactl',
+  openssl: 'openssl', // self-signed certificates: the SMTP tests and the agent's HTTPS test
 };
 
 function installNodeModules() {
