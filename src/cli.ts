@@ -2,12 +2,12 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CliError, ExitCode } from './commands/cli-error.js';
+import { agentCommand } from './commands/agent.js';
 import { type CommandIo, processIo } from './commands/io.js';
 import { adminCommand } from './commands/admin.js';
 import { completionCommand } from './commands/completion.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
-import { notBuiltCommand } from './commands/not-built.js';
 import { serveCommand } from './commands/serve.js';
 import { viewCommand } from './commands/view.js';
 import { sessionCommand } from './commands/session.js';
@@ -25,7 +25,7 @@ export function buildProgram(io: CommandIo): Command {
       writeErr: (text) => io.stderr.write(text),
     });
   program.addCommand(serveCommand(io));
-  program.addCommand(notBuiltCommand('agent', "the customer's side: consent, screen capture, input; and the Openctrol API", 8));
+  program.addCommand(agentCommand(io, version));
   program.addCommand(viewCommand(io));
   program.addCommand(loginCommand(io));
   program.addCommand(logoutCommand(io));

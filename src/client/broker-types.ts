@@ -20,6 +20,9 @@ export interface Session {
   created_at: string;
   updated_at?: string;
   closed_at?: string | null;
+  /** Mailing the code to customer_email: null when none was asked for (brokers with mail support). */
+  email_status?: 'sending' | 'sent' | 'failed' | null;
+  email_error?: string | null;
 }
 
 export interface SessionInfo {

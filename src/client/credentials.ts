@@ -2,7 +2,6 @@
 // the token in the OS credential store (@napi-rs/keyring), or in a 0600 file next to the config
 // when there is no credential store (a headless Linux box without Secret Service).
 // RAC_SERVER and RAC_TOKEN override what is stored.
-import { AsyncEntry } from '@napi-rs/keyring';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,7 +46,8 @@ export interface Keyring {
 export const systemKeyring = (): Keyring => {
   // On Linux, only Secret Service persists: the kernel keyring (the library's fallback) forgets on logout.
   const options = process.platform === 'linux' ? { linux: { store: 'secret-service' as const } } : undefined;
-  const entry = (account: string) => new AsyncEntry(KEYRING_SERVICE, account, options);
+  // Loaded on first use: commands running on RAC_TOKEN or the token file never pay for it.
+  const entry = async (account: string) => new (await import('@napi-rs/keyring')).AsyncEntry(KEYRING_SERVICE, account, options);
   const signal = () => AbortSignal.timeout(KEYRING_TIMEOUT_MS);
   return {
     name:
@@ -57,9 +57,9 @@ export const systemKeyring = (): Keyring => {
           ? 'the Windows Credential Manager'
           : 'the system credential store (Secret Service)',
     // async, so that a constructor that throws becomes a rejection like every other failure.
-    set: async (account, secret) => entry(account).setPassword(secret, signal()),
-    get: async (account) => entry(account).getPassword(signal()),
-    delete: async (account) => entry(account).deleteCredential(signal()),
+    set: async (account, secret) => (await entry(account)).setPassword(secret, signal()),
+    get: async (account) => (await entry(account)).getPassword(signal()),
+    delete: async (account) => (await entry(account)).deleteCredential(signal()),
   };
 };
 

@@ -16,8 +16,8 @@ interface SmtpSetOptions {
   from: string;
   username?: string;
   auth: boolean;
-  passwordStdin: boolean;
-  json: boolean;
+  passwordStdin?: boolean;
+  json?: boolean;
 }
 
 export function smtpCommand(io: CommandIo): Command {
@@ -31,8 +31,8 @@ export function smtpCommand(io: CommandIo): Command {
     .requiredOption('--from <email>', 'the sender address of the mails')
     .option('--username <user>', 'log in to the SMTP server as this user')
     .option('--no-auth', 'do not log in to the SMTP server (the default without --username)')
-    .option('--password-stdin', 'read the SMTP password from stdin instead of prompting', false)
-    .option('--json', "print the broker's answer as JSON", false)
+    .option('--password-stdin', 'read the SMTP password from stdin instead of prompting')
+    .option('--json', "print the broker's answer as JSON")
     .action((opts: SmtpSetOptions) =>
       withLogin(io, async (client) => {
         const requireAuth = opts.auth && Boolean(opts.username);
@@ -61,8 +61,8 @@ export function smtpCommand(io: CommandIo): Command {
   smtp
     .command('show')
     .description('print the SMTP settings (never the password)')
-    .option('--json', 'print one JSON document on stdout', false)
-    .action((opts: { json: boolean }) =>
+    .option('--json', 'print one JSON document on stdout')
+    .action((opts: { json?: boolean }) =>
       withLogin(io, async (client) => {
         const config = await client.getSmtpConfig();
         if (opts.json) return printJson(io, config);
@@ -81,8 +81,8 @@ export function smtpCommand(io: CommandIo): Command {
     .command('test')
     .description('send a test mail with the stored settings')
     .requiredOption('--to <address>', 'where to send the test mail')
-    .option('--json', "print the broker's answer as JSON", false)
-    .action((opts: { to: string; json: boolean }) =>
+    .option('--json', "print the broker's answer as JSON")
+    .action((opts: { to: string; json?: boolean }) =>
       withLogin(io, async (client) => {
         const answer = await client.testSmtp(opts.to);
         if (opts.json) return printJson(io, answer);

@@ -21,8 +21,8 @@ interface UserFields {
   fullName?: string;
   role?: Role;
   maxSessions?: number;
-  passwordStdin: boolean;
-  json: boolean;
+  passwordStdin?: boolean;
+  json?: boolean;
 }
 
 export function usersCommand(io: CommandIo): Command {
@@ -30,8 +30,8 @@ export function usersCommand(io: CommandIo): Command {
   users
     .command('list')
     .description('list all users')
-    .option('--json', 'print one JSON document on stdout', false)
-    .action((opts: { json: boolean }) =>
+    .option('--json', 'print one JSON document on stdout')
+    .action((opts: { json?: boolean }) =>
       withLogin(io, async (client) => {
         const list = await client.listUsers();
         if (opts.json) return printJson(io, list);
@@ -49,8 +49,8 @@ export function usersCommand(io: CommandIo): Command {
     .option('--full-name <name>', 'shown to customers when this user connects')
     .addOption(roleOption().default('tech'))
     .addOption(maxSessionsOption())
-    .option('--password-stdin', 'read the password from stdin instead of prompting', false)
-    .option('--json', 'print the new user as JSON', false)
+    .option('--password-stdin', 'read the password from stdin instead of prompting')
+    .option('--json', 'print the new user as JSON')
     .action((opts: UserFields & { email: string }) =>
       withLogin(io, async (client) => {
         const password = await readSecret(io, { label: `Password for ${opts.email}`, fromStdin: opts.passwordStdin, confirm: true });
@@ -73,11 +73,11 @@ export function usersCommand(io: CommandIo): Command {
     .option('--full-name <name>', 'new display name ("" clears it)')
     .addOption(roleOption())
     .addOption(maxSessionsOption())
-    .option('--enable', 'let a disabled user log in again', false)
-    .option('--new-password', 'prompt for a new password (logs the user out everywhere)', false)
-    .option('--password-stdin', 'read the new password from stdin (implies --new-password)', false)
-    .option('--json', 'print the changed user as JSON', false)
-    .action((ref: string, opts: UserFields & { enable: boolean; newPassword: boolean }) =>
+    .option('--enable', 'let a disabled user log in again')
+    .option('--new-password', 'prompt for a new password (logs the user out everywhere)')
+    .option('--password-stdin', 'read the new password from stdin (implies --new-password)')
+    .option('--json', 'print the changed user as JSON')
+    .action((ref: string, opts: UserFields & { enable?: boolean; newPassword?: boolean }) =>
       withLogin(io, async (client) => {
         const changes: UserChanges = {};
         if (opts.fullName !== undefined) changes.full_name = opts.fullName || null;
@@ -101,8 +101,8 @@ export function usersCommand(io: CommandIo): Command {
     .command('disable')
     .description('stop a user from logging in and revoke their tokens (nothing is deleted)')
     .argument('<user>', 'user id or email')
-    .option('--json', 'print the changed user as JSON', false)
-    .action((ref: string, opts: { json: boolean }) =>
+    .option('--json', 'print the changed user as JSON')
+    .action((ref: string, opts: { json?: boolean }) =>
       withLogin(io, async (client) => {
         const target = await client.findUser(ref);
         const user = await client.updateUser(target.id, { is_active: false });

@@ -10,8 +10,8 @@ import { readSecret } from './prompt.js';
 export interface LoginOptions {
   server?: string;
   email?: string;
-  passwordStdin: boolean;
-  json: boolean;
+  passwordStdin?: boolean;
+  json?: boolean;
 }
 
 export function loginCommand(io: CommandIo): Command {
@@ -19,8 +19,8 @@ export function loginCommand(io: CommandIo): Command {
     .description('log in to a broker and store the token')
     .option('--server <url>', 'the broker, e.g. https://rac.example.com (default: RAC_SERVER, then the last login)')
     .option('--email <email>', 'your account (default: the last login)')
-    .option('--password-stdin', 'read the password from stdin instead of prompting', false)
-    .option('--json', 'print the login (server, user, where the token went) as JSON', false)
+    .option('--password-stdin', 'read the password from stdin instead of prompting')
+    .option('--json', 'print the login (server, user, where the token went) as JSON')
     .action((opts: LoginOptions) => runLogin(opts, io));
 }
 

@@ -9,7 +9,7 @@ export interface SecretRequest {
   /** What to ask for, e.g. "Password for admin@localhost". */
   label: string;
   /** --password-stdin was given. */
-  fromStdin: boolean;
+  fromStdin?: boolean;
   /** Ask twice on a terminal (a new password). */
   confirm?: boolean;
   /** An empty answer is allowed (e.g. "keep the stored one"). */

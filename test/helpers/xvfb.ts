@@ -1,50 +1,183 @@
-// A private X server (Xvfb) for tests that need a real terminal window, and screenshots of it.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// A real X server for a test: Xvfb on a free display number with two RandR monitors, like a
+// laptop with an external screen (RECIPES.md): DP-1 1920×1080 at 0,0 (primary) and HDMI-1
+// 1280×1024 at 1920,0 on a 3200×1080 root window.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export interface Xvfb {
   display: string;
-  /** The root window as RGB pixels. */
-  screenshot(): { width: number; height: number; pixel(x: number, y: number): number[]; png(file: string): void };
+  env: NodeJS.ProcessEnv;
+  /** Runs an X client against this display and returns its stdout. */
+  run(command: string, args: string[]): Promise<string>;
+  /** Paints the root window: each rectangle in its colour (#rrggbb), the rest black. */
+  paint(areas: { x: number; y: number; width: number; height: number; color: string }[]): Promise<void>;
+  mouse(): Promise<{ x: number; y: number }>;
   stop(): Promise<void>;
 }
 
-export async function startXvfb(options: { width?: number; height?: number; args?: string[] } = {}): Promise<Xvfb> {
-  let number = 0;
+export const ROOT = { width: 3200, height: 1080 };
+export const MONITORS = [
+  { name: 'DP-1', x: 0, y: 0, width: 1920, height: 1080 },
+  { name: 'HDMI-1', x: 1920, y: 0, width: 1280, height: 1024 },
+];
+
+/**
+ * `inProcessClient`: this test process itself talks X (robotjs keeps its connection open, and Xlib
+ * exits the process when the server goes away), so the server is stopped only as the process exits.
+ */
+export async function startXvfb(options: { inProcessClient?: boolean } = {}): Promise<Xvfb> {
   let child: ChildProcess | undefined;
+  let display = '';
   for (let attempt = 0; attempt < 20 && !child; attempt++) {
-    number = 100 + Math.floor(Math.random() * 800);
-    if (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) continue;
-    child = spawn('Xvfb', [`:${number}`, '-noreset', '-nolisten', 'tcp', '-screen', '0', `${options.width ?? 1024}x${options.height ?? 768}x24`, ...(options.args ?? [])], {
-      stdio: 'ignore',
+    const n = 100 + Math.floor(Math.random() * 800);
+    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
+    display = `:${n}`;
+    const candidate = spawn('Xvfb', [display, '-noreset', '-nolisten', 'tcp', '-screen', '0', `${ROOT.width}x${ROOT.height}x24`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let stderr = '';
+    candidate.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const ready = await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || candidate.exitCode !== null, 10_000);
+    if (ready && candidate.exitCode === null) child = candidate;
+    else if (candidate.exitCode === null) candidate.kill('SIGKILL');
+    if (!child && attempt === 19) throw new Error(`Xvfb did not start: ${stderr}`);
   }
   if (!child) throw new Error('no free X display number');
-  const display = `:${number}`;
-  const until = Date.now() + 10_000;
-  while (!existsSync(`/tmp/.X11-unix/X${number}`)) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`Xvfb ${display} did not start`);
-    await new Promise((r) => setTimeout(r, 50));
+  const proc = child;
+  if (options.inProcessClient) {
+    // A watchdog stops the server once this process is gone (even when killed by a signal).
+    spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done; kill ${proc.pid}`], {
+      stdio: 'ignore',
+      detached: true,
+    }).unref();
+    proc.unref();
+    (proc.stderr as unknown as { unref?: () => void })?.unref?.();
   }
-  const exited = new Promise<void>((r) => child!.once('exit', () => r()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const env = { ...process.env, DISPLAY: display };
+  const run = async (command: string, args: string[]) => (await execFileAsync(command, args, { env, timeout: 15_000 })).stdout;
+
+  // Wait until the server answers, then replace its automatic monitor with two.
+  await waitForAsync(async () => run('xrandr', ['--listmonitors']).then(() => true, () => false), 10_000);
+  const [primary, second] = MONITORS;
+  await run('xrandr', ['--setmonitor', `*${primary!.name}`, `${primary!.width}/509x${primary!.height}/286+0+0`, 'screen']);
+  await run('xrandr', ['--setmonitor', second!.name, `${second!.width}/340x${second!.height}/270+${second!.x}+${second!.y}`, 'none']);
+
+  const dir = mkdtempSync(join(tmpdir(), 'rac-xvfb-'));
   return {
     display,
-    screenshot() {
-      const ppm = execFileSync('import', ['-display', display, '-window', 'root', '-depth', '8', 'ppm:-'], { maxBuffer: 64 * 1024 * 1024 });
-      // P6\n<w> <h>\n<max>\n<rgb...>
-      const header = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(ppm.subarray(0, 50).toString('latin1'))!;
-      const width = Number(header[1]);
-      const height = Number(header[2]);
-      const data = ppm.subarray(header[0].length);
-      return {
-        width,
-        height,
-        pixel: (x, y) => [...data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)],
-        png: (file) => execFileSync('convert', ['-size', `${width}x${height}`, '-depth', '8', 'rgb:-', file], { input: data }),
-      };
+    env,
+    run,
+    async paint(areas) {
+      const file = join(dir, 'root.png');
+      const draws = areas.flatMap((a) => ['-fill', a.color, '-draw', `rectangle ${a.x},${a.y} ${a.x + a.width - 1},${a.y + a.height - 1}`]);
+      await execFileAsync('/usr/bin/convert', ['-size', `${ROOT.width}x${ROOT.height}`, 'xc:black', ...draws, file]);
+      // `display -window root` sets the root background and exits (with status 1 on Xvfb, harmlessly).
+      await run('display', ['-window', 'root', file]).catch(() => undefined);
+    },
+    async mouse() {
+      const out = await run('xdotool', ['getmouselocation', '--shell']);
+      return { x: Number(/X=(\d+)/.exec(out)![1]), y: Number(/Y=(\d+)/.exec(out)![1]) };
     },
     async stop() {
-      if (child!.exitCode === null) child!.kill('SIGTERM');
+      if (options.inProcessClient) return;
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+export async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
+
+export interface CatTerminal {
+  file: string;
+  /** What `cat` wrote to the file so far. */
+  read(): string;
+  stop(): Promise<void>;
+}
+
+/** An xterm running `cat > FILE`, focused, so typed keys land in FILE. */
+export async function startCatTerminal(xvfb: Xvfb, geometry = '80x10+0+0'): Promise<CatTerminal> {
+  const dir = mkdtempSync(join(tmpdir(), 'rac-xterm-'));
+  const file = join(dir, 'typed.txt');
+  const title = `rac-cat-${Math.random().toString(36).slice(2)}`;
+  const child = spawn('xterm', ['-T', title, '-geometry', geometry, '-e', 'sh', '-c', `stty -icanon; exec cat > '${file}'`], {
+    env: xvfb.env,
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const window = (await xvfb.run('xdotool', ['search', '--sync', '--onlyvisible', '--name', title])).trim().split('\n')[0]!;
+  await xvfb.run('xdotool', ['windowfocus', '--sync', window]);
+  await waitFor(() => existsSync(file), 10_000);
+  return {
+    file,
+    read: () => (existsSync(file) ? readFileSync(file, 'utf8') : ''),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface ButtonEvent {
+  kind: 'press' | 'release';
+  button: number;
+  x: number;
+  y: number;
+}
+
+/** Records button presses and releases on the root window (`xev -root`): where clicks land. */
+export async function watchRootButtons(xvfb: Xvfb): Promise<{ events: ButtonEvent[]; stop(): Promise<void> }> {
+  const child = spawn('xev', ['-root', '-event', 'button'], { env: xvfb.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const events: ButtonEvent[] = [];
+  let text = '';
+  // An event is complete at its "same_screen" line (xev separates events by a blank line *before* each).
+  const EVENT = /Button(Press|Release) event[^]*?root:\((-?\d+),(-?\d+)\)[^]*?button (\d+), same_screen \w+\n/g;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+    let m: RegExpExecArray | null;
+    let consumed = 0;
+    EVENT.lastIndex = 0;
+    while ((m = EVENT.exec(text))) {
+      events.push({ kind: m[1] === 'Press' ? 'press' : 'release', x: Number(m[2]), y: Number(m[3]), button: Number(m[4]) });
+      consumed = EVENT.lastIndex;
+    }
+    text = text.slice(consumed);
+  });
+  // Ready once a probe click in the bottom-right corner shows up; then forget the probe.
+  const ready = await waitForAsync(async () => {
+    await xvfb.run('xdotool', ['mousemove', String(ROOT.width - 1), String(ROOT.height - 1), 'click', '3']);
+    return waitFor(() => events.length > 0, 300);
+  }, 10_000);
+  if (!ready) throw new Error('xev did not report the probe click');
+  await waitFor(() => events.filter((e) => e.kind === 'release').length > 0, 1000);
+  events.length = 0;
+  return {
+    events,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },
   };

@@ -13,14 +13,27 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
-  openssl: 'openssl', // the SMTP tests make a self-signed certificate
-  tmux: 'tmux', // rac view end-to-end tests
-  procps: 'pgrep',
-  xvfb: 'Xvfb', // rac view in real terminals: sixel in xterm -ti vt340, kitty graphics in kitty
-  xterm: 'xterm',
-  kitty: 'kitty',
-  imagemagick: 'import',
+  // CLI tests (issue 7): a headless Secret Service, a real terminal, the README example, zsh completion.
+  dbus: 'dbus-daemon',
+  'gnome-keyring': 'gnome-keyring-daemon',
+  tmux: 'tmux',
+  jq: 'jq',
+  zsh: 'zsh',
+  'groff-base': 'groff',
+  // agent tests: a real X display with two RandR monitors, input checks, a real PulseAudio daemon
+  xvfb: 'Xvfb',
+  'x11-xserver-utils': 'xrandr',
+  'x11-utils': 'xwininfo',
   xdotool: 'xdotool',
+  xterm: 'xterm',
+  imagemagick: 'display',
+  pulseaudio: 'pulseaudio',
+  'pulseaudio-utils': 'pactl',
+  openssl: 'openssl', // self-signed certificates: the SMTP tests and the agent's HTTPS test
+  // rac view tests (issue 6): tmux (above) for blocks; sixel in xterm -ti vt340 and the kitty
+  // graphics protocol in a real kitty, both under Xvfb, with import (imagemagick) screenshots.
+  kitty: 'kitty',
+  procps: 'pgrep',
 };
 
 function installNodeModules() {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { RAC_BIN } from '../helpers/broker-process.js';
 import { PEER_TOKEN, startRelayPeer } from '../helpers/relay-peer.js';
 import { QUADRANT_COLOURS, quadrantJpeg } from '../helpers/test-picture.js';
-import { type Xvfb, startXvfb } from '../helpers/xvfb.js';
+import { type Xvfb, startXvfb } from '../helpers/viewer-xvfb.js';
 
 const DETECT = fileURLToPath(new URL('../../dist/viewer-tty/detect-graphics.js', import.meta.url));
 

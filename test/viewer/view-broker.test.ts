@@ -9,7 +9,7 @@ import { dotnetTicks } from '../../src/protocol/frame-ids.js';
 import { RAC_BIN, call, login, startBrokerProcess } from '../helpers/broker-process.js';
 import { openSignal, openUdp } from '../helpers/session-peers.js';
 import { QUADRANT_COLOURS, quadrantJpeg, solidJpeg } from '../helpers/test-picture.js';
-import { Tmux, parseCapture } from '../helpers/tmux.js';
+import { Tmux, parseCapture } from '../helpers/viewer-tmux.js';
 
 const near = (a: number[] | undefined, b: readonly number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 12);
 

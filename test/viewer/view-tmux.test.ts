@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { RAC_BIN } from '../helpers/broker-process.js';
 import { PEER_TOKEN, type RelayPeer, startRelayPeer } from '../helpers/relay-peer.js';
 import { QUADRANT_COLOURS, quadrantJpeg } from '../helpers/test-picture.js';
-import { Tmux, parseCapture } from '../helpers/tmux.js';
+import { Tmux, parseCapture } from '../helpers/viewer-tmux.js';
 
 const near = (a: number[] | undefined, b: readonly number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 12);
 

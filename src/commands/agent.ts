@@ -1,0 +1,179 @@
+// rac agent: without --code, the always-on Openctrol API (Home Assistant) on port 44325; with
+// --code, the customer's side of a session (issue #8, not built yet).
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadAgentConfig } from '../agent/agent-config.js';
+import { startOpenctrolAgent } from '../agent/openctrol/start.js';
+import { dryRunExecutor, runPowerCommand } from '../agent/power.js';
+import { DEFAULT_WOL_BROADCAST, type WolTarget, parseBroadcast, parseMac } from '../agent/wake-on-lan.js';
+import { CliError, usageError } from './cli-error.js';
+import type { CommandIo } from './io.js';
+import { defaultConfigDir, parsePort } from './option-parsers.js';
+
+export interface AgentOptions {
+  code?: string;
+  server?: string;
+  yes: boolean;
+  viewOnly: boolean;
+  openctrol: boolean;
+  openctrolPort: number;
+  openctrolHost: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  configDir: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  wolMac?: Buffer;
+  wolBroadcast: { address: string; port: number };
+  powerDryRun: boolean;
+  fps: number;
+  quality: number;
+  /** Failed authentications per address per minute before it must wait. */
+  authFailLimit: number;
+  /** WebSocket ping interval in ms (peers that miss one are dropped). */
+  wsHeartbeat: number;
+}
+
+const intIn = (option: string, min: number, max: number) => (text: string) => {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw usageError(`${option}: expected a whole number ${min}-${max}, got "${text}"`);
+  return n;
+};
+
+const wrap =
+  <T>(option: string, parse: (text: string) => T) =>
+  (text: string): T => {
+    try {
+      return parse(text);
+    } catch (err) {
+      throw usageError(`${option}: ${(err as Error).message}`);
+    }
+  };
+
+export function agentCommand(io: CommandIo, version: string): Command {
+  return new Command('agent')
+    .description("run on the computer to control: the Openctrol API for Home Assistant (port 44325); with --code, the customer's side of a session")
+    .option('--code <code>', "join a support session with this code (the customer's side)")
+    .option('--server <url>', 'broker URL for --code')
+    .option('--yes', 'with --code: allow without asking', false)
+    .option('--view-only', 'with --code: never inject input', false)
+    .option('--no-openctrol', 'do not serve the Openctrol API')
+    .option('--openctrol-port <port>', 'Openctrol API port', parsePort('--openctrol-port'), 44325)
+    .option('--openctrol-host <host>', 'address the Openctrol API listens on', '0.0.0.0')
+    .option('--api-key <key>', 'Openctrol API key (default: the one stored in the config file, generated on first start)')
+    .option('--api-key-file <file>', 'read the Openctrol API key from this file')
+    .option('--config-dir <dir>', 'where agent.json (agent id, generated key) lives (default: $XDG_CONFIG_HOME/rac)')
+    .option('--tls-cert <file>', 'serve HTTPS/WSS with this certificate (PEM)')
+    .option('--tls-key <file>', 'private key (PEM) for --tls-cert')
+    .option('--wol-mac <mac>', 'MAC address the "wol" power action wakes', wrap('--wol-mac', parseMac))
+    .option('--wol-broadcast <address[:port]>', `where the Wake-on-LAN packet goes (default ${DEFAULT_WOL_BROADCAST}:9)`, wrap('--wol-broadcast', parseBroadcast))
+    .option('--power-dry-run', 'print the restart/shutdown command instead of running it', false)
+    .option('--fps <n>', 'frames per second for remote desktop', intIn('--fps', 1, 60), 15)
+    .option('--quality <n>', 'JPEG quality 1-100', intIn('--quality', 1, 100), 60)
+    .addOption(new Option('--ws-heartbeat <ms>', 'WebSocket ping interval; a silent peer is dropped').argParser(intIn('--ws-heartbeat', 100, 3_600_000)).default(15_000).hideHelp())
+    .addOption(new Option('--auth-fail-limit <n>', 'failed authentications per address per minute').argParser(intIn('--auth-fail-limit', 1, 1_000_000)).default(20).hideHelp())
+    .action(async (opts: Partial<AgentOptions>) => {
+      await runAgent(
+        {
+          code: opts.code,
+          server: opts.server,
+          yes: opts.yes ?? false,
+          viewOnly: opts.viewOnly ?? false,
+          openctrol: opts.openctrol ?? true,
+          openctrolPort: opts.openctrolPort ?? 44325,
+          openctrolHost: opts.openctrolHost ?? '0.0.0.0',
+          apiKey: opts.apiKey,
+          apiKeyFile: opts.apiKeyFile,
+          configDir: resolve(opts.configDir ?? defaultConfigDir(io.env)),
+          tlsCert: opts.tlsCert,
+          tlsKey: opts.tlsKey,
+          wolMac: opts.wolMac,
+          wolBroadcast: opts.wolBroadcast ?? parseBroadcast(DEFAULT_WOL_BROADCAST),
+          powerDryRun: opts.powerDryRun ?? false,
+          fps: opts.fps ?? 15,
+          quality: opts.quality ?? 60,
+          authFailLimit: opts.authFailLimit ?? 20,
+          wsHeartbeat: opts.wsHeartbeat ?? 15_000,
+        },
+        io,
+        version,
+      );
+    });
+}
+
+export async function runAgent(options: AgentOptions, io: CommandIo, version: string): Promise<void> {
+  if (options.code !== undefined) throw new CliError('rac agent --code: the session stream is not built yet (issue #8)');
+  if (!options.openctrol) throw usageError('nothing to do: --no-openctrol without --code');
+  const api = await startOpenctrolApi(options, io, version);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  io.stderr.write(`rac agent: ${signal}, shutting down\n`);
+  await api.close();
+}
+
+/**
+ * Starts the Openctrol API from the command's options and prints where it listens and how it is
+ * secured; `close()` releases held input and stops it. The --code mode can run it alongside.
+ */
+export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, version: string): Promise<{ close(): Promise<void> }> {
+  const say = (line: string) => io.stderr.write(`${line}\n`);
+  if (options.apiKey !== undefined && options.apiKeyFile !== undefined) throw usageError('give --api-key or --api-key-file, not both');
+  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw usageError('--tls-cert and --tls-key go together');
+
+  let config;
+  try {
+    config = loadAgentConfig(options.configDir, { apiKey: options.apiKey, apiKeyFile: options.apiKeyFile });
+  } catch (err) {
+    throw new CliError(`config: ${(err as Error).message}`);
+  }
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (options.tlsCert && options.tlsKey) {
+    try {
+      tls = { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) };
+    } catch (err) {
+      throw new CliError(`TLS: ${(err as Error).message}`);
+    }
+  }
+  const wol: WolTarget | null = options.wolMac ? { mac: options.wolMac, ...options.wolBroadcast } : null;
+  const log = (message: string) => say(`rac agent: ${message}`);
+
+  const agent = await startOpenctrolAgent({
+    host: options.openctrolHost,
+    port: options.openctrolPort,
+    agentId: config.agentId,
+    apiKey: config.apiKey,
+    version,
+    tls,
+    wol,
+    powerExecutor: options.powerDryRun ? dryRunExecutor(say) : runPowerCommand,
+    fps: options.fps,
+    quality: options.quality,
+    authFailLimit: options.authFailLimit,
+    heartbeatMs: options.wsHeartbeat,
+    env: io.env,
+    log,
+  });
+  say(`rac agent: Openctrol API listening on ${agent.url.replace(/^(https?:\/\/)127\.0\.0\.1/, `$1${options.openctrolHost}`)}`);
+  say(`  agent id ${config.agentId}   config ${config.file}`);
+  if (config.keySource === 'generated') say(`  API key generated and stored in ${config.file} (mode 0600): read it from there for Home Assistant`);
+  else if (config.keySource === 'config') say(`  API key: the one stored in ${config.file}`);
+  else say(`  API key: from ${config.keySource === 'option' ? '--api-key' : options.apiKeyFile}`);
+  if (config.apiKey.length < 16) say('  warning: the API key is shorter than 16 characters: use a long random key');
+  const ctx = agent.context;
+  say(`  remote desktop: ${ctx.engine ? `capture with ${agent.encoder}, ${options.fps} fps, quality ${options.quality}` : `unavailable (${ctx.engineUnavailableReason})`}`);
+  say(`  audio: ${ctx.audio ? ctx.audio.name : `unavailable (${ctx.audioUnavailableReason})`}`);
+  say(`  power: ${options.powerDryRun ? 'dry run (commands are printed, not run)' : 'restart/shutdown enabled'}   Wake-on-LAN: ${wol ? `${options.wolBroadcast.address}:${options.wolBroadcast.port}` : 'not configured (--wol-mac)'}`);
+  if (!tls && options.openctrolHost !== '127.0.0.1' && options.openctrolHost !== '::1') {
+    say('  note: plain HTTP: the API key crosses the network unencrypted; use --tls-cert/--tls-key outside a trusted LAN');
+  }
+
+  return {
+    async close() {
+      ctx.engine?.input.releaseAll();
+      await agent.close().catch((err: Error) => say(`rac agent: error while shutting down: ${err.message}`));
+    },
+  };
+}
