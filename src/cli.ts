@@ -4,8 +4,13 @@ import { readFileSync } from 'node:fs';
 import { CliError, ExitCode } from './commands/cli-error.js';
 import { agentCommand } from './commands/agent.js';
 import { type CommandIo, processIo } from './commands/io.js';
-import { notBuiltCommand } from './commands/not-built.js';
+import { adminCommand } from './commands/admin.js';
+import { completionCommand } from './commands/completion.js';
+import { loginCommand } from './commands/login.js';
+import { logoutCommand } from './commands/logout.js';
 import { serveCommand } from './commands/serve.js';
+import { viewCommand } from './commands/view.js';
+import { sessionCommand } from './commands/session.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,12 +26,20 @@ export function buildProgram(io: CommandIo): Command {
     });
   program.addCommand(serveCommand(io));
   program.addCommand(agentCommand(io, version));
-  program.addCommand(notBuiltCommand('view', "the IT member's terminal viewer", 6));
-  program.addCommand(notBuiltCommand('login', 'log in to a broker and store the token', 7));
-  program.addCommand(notBuiltCommand('logout', 'forget the stored token', 7));
-  program.addCommand(notBuiltCommand('session', 'create, list, close and look up sessions', 7));
-  program.addCommand(notBuiltCommand('admin', 'manage users and SMTP settings', 7));
-  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  program.addCommand(viewCommand(io));
+  program.addCommand(loginCommand(io));
+  program.addCommand(logoutCommand(io));
+  program.addCommand(sessionCommand(io));
+  program.addCommand(adminCommand(io));
+  program.addCommand(completionCommand(io));
+  // Subcommands at every depth end through run() and write to io, like the program itself.
+  const configure = (command: Command) => {
+    for (const sub of command.commands) {
+      sub.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError('(run with --help for usage)');
+      configure(sub);
+    }
+  };
+  configure(program);
   return program;
 }
 

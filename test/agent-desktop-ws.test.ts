@@ -176,7 +176,7 @@ t.test('/ws/desktop: hello, OFRA frames of the selected monitor, input on the re
   client.send({ type: 'pointer_move', absolute: true, x: 65535, y: 0 });
   client.send({ type: 'pointer_button', button: 'right', action: 'down' });
   client.send({ type: 'pointer_button', button: 'right', action: 'up' });
-  t.ok(await waitFor(() => buttons.events.length >= 2, 5000));
+  t.ok(await waitFor(() => buttons.events.length >= 2, 15000));
   t.same(buttons.events[0], { kind: 'press', button: 3, x: 1919, y: 0 }, 'the click lands on DISPLAY1’s right edge');
   client.send({ type: 'monitor_select', monitor_id: 'DISPLAY7' });
   t.match(await client.nextText((m) => m.type === 'error' && /DISPLAY7/.test(m.message)), { message: 'Monitor not found: DISPLAY7' });
@@ -201,7 +201,7 @@ t.test('/ws/desktop: keys and text type into an X client; held keys are released
   key(0xe7, 'down'); // VK_PACKET: nothing local
   t.match(await client.nextText((m) => m.type === 'error'), { message: /Unknown key code 231/ });
   key(0x10, 'down'); // Shift held when the viewer goes away…
-  t.ok(await waitFor(() => term.read() === 'Hi there, 42!.', 5000), `typed "${term.read()}"`);
+  t.ok(await waitFor(() => term.read() === 'Hi there, 42!.', 15000), `typed "${term.read()}"`);
   client.ws.close();
   await client.closed;
 
@@ -210,7 +210,7 @@ t.test('/ws/desktop: keys and text type into an X client; held keys are released
   await again.nextText((m) => m.type === 'hello');
   again.send({ type: 'key', key_code: 0x5a, action: 'down' }); // …so this z stays lower case
   again.send({ type: 'key', key_code: 0x5a, action: 'up' });
-  t.ok(await waitFor(() => term.read() === 'Hi there, 42!.z', 5000), `no stuck Shift: "${term.read()}"`);
+  t.ok(await waitFor(() => term.read() === 'Hi there, 42!.z', 15000), `no stuck Shift: "${term.read()}"`);
 });
 
 t.test('a peer that stops answering pings is dropped and its held keys released', async (t) => {
@@ -232,7 +232,7 @@ t.test('a peer that stops answering pings is dropped and its held keys released'
   await next.nextText((m) => m.type === 'hello');
   next.send({ type: 'key', key_code: 0x51, action: 'down' });
   next.send({ type: 'key', key_code: 0x51, action: 'up' });
-  t.ok(await waitFor(() => term.read() === 'Qq', 5000), `Shift was released: "${term.read()}"`);
+  t.ok(await waitFor(() => term.read() === 'Qq', 15000), `Shift was released: "${term.read()}"`);
   // A peer that answers pings stays, interval after interval.
   let pings = 0;
   next.ws.on('ping', () => pings++);
@@ -295,7 +295,7 @@ t.test('legacy /api/v1/rd/session: relative pointer, clicks, scroll and key comb
   viaQuery.send({ type: 'pointer', event: 'move', dx: 10.4, dy: -5.2 });
   viaQuery.send({ type: 'pointer', event: 'click', button: 'middle' });
   viaQuery.send({ type: 'pointer', event: 'scroll', dx: 0, dy: 120 });
-  t.ok(await waitFor(() => buttons.events.length >= 4, 5000));
+  t.ok(await waitFor(() => buttons.events.length >= 4, 15000));
   t.same(buttons.events.slice(0, 4), [
     { kind: 'press', button: 2, x: 2510, y: 495 },
     { kind: 'release', button: 2, x: 2510, y: 495 },
@@ -306,7 +306,7 @@ t.test('legacy /api/v1/rd/session: relative pointer, clicks, scroll and key comb
   viaHeader.send({ type: 'keyboard', keys: ['SHIFT', 'A'] });
   viaHeader.send({ type: 'keyboard', keys: ['b'] });
   viaHeader.send({ type: 'keyboard', keys: ['SPACE'] });
-  t.ok(await waitFor(() => term.read() === 'Ab ', 5000), `typed "${term.read()}"`);
+  t.ok(await waitFor(() => term.read() === 'Ab ', 15000), `typed "${term.read()}"`);
 
   viaHeader.send({ type: 'keyboard', keys: ['HYPERDRIVE'] });
   t.match(await viaHeader.nextText((m) => m.type === 'error'), { type: 'error', message: /Unknown key/ });

@@ -1,8 +1,8 @@
 // The broker's REST API against a real `rac serve` process: every endpoint, every status the spec
 // lists, and the role matrix (admin / tech / other tech / no token / bad token).
-import { createSocket } from 'node:dgram';
 import t from 'tap';
 import { ADMIN_EMAIL, call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { udpBindError } from './helpers/session-peers.js';
 
 const broker = await startBrokerProcess();
 t.teardown(() => broker.stop());
@@ -193,13 +193,7 @@ t.test('sessions: create, list, info, close', async (t) => {
   t.ok(session.udp_port >= broker.udpPorts.first && session.udp_port <= broker.udpPorts.last, 'port from the range');
 
   // The port is bound for the session's life: nobody else can take it.
-  const intruder = createSocket('udp4');
-  const bindError = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    intruder.once('error', resolve);
-    intruder.bind({ port: session.udp_port, address: '127.0.0.1', exclusive: true }, () => resolve(null));
-  });
-  intruder.close();
-  t.equal(bindError?.code, 'EADDRINUSE', 'the session port is held by the broker');
+  t.equal(await udpBindError(session.udp_port), 'EADDRINUSE', 'the session port is held by the broker');
 
   const bare = await call(api, 'POST', '/sessions', { token: tech.token });
   t.equal(bare.status, 200, 'both fields are optional, even the body');
@@ -244,14 +238,7 @@ t.test('sessions: create, list, info, close', async (t) => {
   const listed = (await call(api, 'GET', '/sessions', { token: tech.token })).body.find((s: { id: number }) => s.id === session.id);
   t.equal(listed.status, 'closed');
 
-  // Its port is free again.
-  const reuse = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    reuse.once('error', reject);
-    reuse.bind({ port: session.udp_port, address: '127.0.0.1', exclusive: true }, () => resolve());
-  });
-  reuse.close();
-  t.pass('the closed session’s port can be bound again');
+  t.equal(await udpBindError(session.udp_port), null, 'the closed session’s port is free again');
 
   const byAdmin = await call(api, 'DELETE', `/sessions/${bare.body.id}`, { token: admin });
   t.equal(byAdmin.status, 200, 'an admin closes any session');

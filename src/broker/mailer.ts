@@ -11,13 +11,14 @@
 //         accepted. If the server does not offer STARTTLS, or refuses it, the mail goes in plain text.
 // Certificates are checked against Node's bundled root CAs plus the CA file given with
 // `rac serve --smtp-ca-file` (for self-hosted relays with a private CA or a self-signed certificate).
-import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { SmtpSettingsWithPassword } from './smtp-settings.js';
+import { DEFAULT_SMTP_TIMEOUT_MS } from './smtp-options.js';
 
-export const DEFAULT_SMTP_TIMEOUT_MS = 15_000;
+export { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from './smtp-options.js';
+
 /** A whole send may take this many times the timeout: a server that trickles bytes cannot hold a send forever. */
 const WHOLE_SEND_FACTOR = 4;
 
@@ -58,18 +59,6 @@ export function ehloNameFor(publicUrl: string): string | undefined {
   if (!URL.canParse(publicUrl)) return undefined;
   const host = new URL(publicUrl).hostname;
   return /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(host) ? host : undefined;
-}
-
-/** Reads and checks a PEM CA file for --smtp-ca-file; throws a one-line message when it is not usable. */
-export function readCaFile(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new Error(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  return text;
 }
 
 /** The nodemailer options for the stored settings (exported so the mapping can be checked). */

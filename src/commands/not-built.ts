@@ -9,6 +9,6 @@ export function notBuiltCommand(name: string, description: string, issue: number
     .allowExcessArguments()
     .argument('[args...]')
     .action(() => {
-      throw new CliError(`${name} is not built yet (issue #${issue}); this version has only: rac serve`);
+      throw new CliError(`${name} is not built yet (issue #${issue})`);
     });
 }

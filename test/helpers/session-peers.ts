@@ -101,3 +101,14 @@ export function controlOf(datagram: Buffer): Record<string, any> | undefined {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Tries to bind a UDP port on loopback; returns the error code (e.g. EADDRINUSE), or null when it was free. */
+export async function udpBindError(port: number): Promise<string | null> {
+  const socket = createSocket('udp4');
+  const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    socket.once('error', resolve);
+    socket.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(null));
+  });
+  socket.close();
+  return error?.code ?? null;
+}

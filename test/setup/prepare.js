@@ -13,6 +13,13 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio
 
 // Debian package → a command it provides (checked with `command -v`).
 export const SYSTEM_PACKAGES = {
+  // CLI tests (issue 7): a headless Secret Service, a real terminal, the README example, zsh completion.
+  dbus: 'dbus-daemon',
+  'gnome-keyring': 'gnome-keyring-daemon',
+  tmux: 'tmux',
+  jq: 'jq',
+  zsh: 'zsh',
+  'groff-base': 'groff',
   // agent tests: a real X display with two RandR monitors, input checks, a real PulseAudio daemon
   xvfb: 'Xvfb',
   'x11-xserver-utils': 'xrandr',
@@ -23,6 +30,10 @@ export const SYSTEM_PACKAGES = {
   pulseaudio: 'pulseaudio',
   'pulseaudio-utils': 'pactl',
   openssl: 'openssl', // self-signed certificates: the SMTP tests and the agent's HTTPS test
+  // rac view tests (issue 6): tmux (above) for blocks; sixel in xterm -ti vt340 and the kitty
+  // graphics protocol in a real kitty, both under Xvfb, with import (imagemagick) screenshots.
+  kitty: 'kitty',
+  procps: 'pgrep',
 };
 
 function installNodeModules() {

@@ -1,0 +1,75 @@
+// The shapes of the broker's REST API as clients see them (specs/broker-api.md + DESIGN.md).
+export type Role = 'admin' | 'tech';
+export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
+export type SecurityType = 'TLS' | 'SSL' | 'NONE';
+
+export interface LoginResponse {
+  access_token: string;
+  token_type: 'bearer';
+  user: { id: number; email: string; full_name: string | null; role: Role };
+}
+
+export interface Session {
+  id: number;
+  session_code: string;
+  tech_user_id: number;
+  customer_name: string | null;
+  customer_email: string | null;
+  status: SessionStatus;
+  udp_port: number;
+  created_at: string;
+  updated_at?: string;
+  closed_at?: string | null;
+  /** Mailing the code to customer_email: null when none was asked for (brokers with mail support). */
+  email_status?: 'sending' | 'sent' | 'failed' | null;
+  email_error?: string | null;
+}
+
+export interface SessionInfo {
+  session_code: string;
+  udp_port: number;
+  status: SessionStatus;
+}
+
+export interface User {
+  id: number;
+  email: string;
+  full_name: string | null;
+  role: Role;
+  max_sessions: number;
+  is_active: boolean;
+  created_at: string;
+}
+
+export interface NewUser {
+  email: string;
+  password: string;
+  full_name?: string | null;
+  role?: Role;
+  max_sessions?: number;
+}
+
+export interface UserChanges {
+  is_active?: boolean;
+  max_sessions?: number;
+  full_name?: string | null;
+  role?: Role;
+  password?: string;
+}
+
+export interface SmtpSettings {
+  smtp_host: string;
+  smtp_port: number;
+  security_type: SecurityType;
+  username: string | null;
+  from_email: string;
+  require_auth: boolean;
+}
+
+export type SmtpConfig = ({ configured: true } & SmtpSettings) | { configured: false };
+
+/** POST /smtp/config: leaving `password` out keeps the stored one. */
+export interface SmtpConfigInput extends Omit<SmtpSettings, 'username'> {
+  username?: string | null;
+  password?: string;
+}

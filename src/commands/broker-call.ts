@@ -1,0 +1,68 @@
+// Runs a command's broker calls: builds the client from the stored login (or RAC_SERVER/RAC_TOKEN),
+// closes it afterwards, and turns every client error into one CliError line with the exit code
+// of DESIGN.md (3 with the command that fixes it, 4 for not found, 1 otherwise).
+import { BrokerApiError, BrokerClient, BrokerUnreachableError } from '../client/broker-client.js';
+import { type Credentials, CredentialStore, NotLoggedInError, loginCommand } from '../client/credentials.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
+import type { CommandIo } from './io.js';
+
+/** Calls the broker as the logged-in user. */
+export async function withLogin<T>(io: CommandIo, work: (client: BrokerClient, login: Credentials) => Promise<T>): Promise<T> {
+  const store = new CredentialStore(io.env);
+  let login: Credentials;
+  try {
+    login = await store.resolve();
+  } catch (err) {
+    throw toCliError(err);
+  }
+  return withClient(new BrokerClient({ server: login.server, token: login.token }), (client) => work(client, login), login);
+}
+
+/** Calls the broker without a token (login, session info); the server from the flag, RAC_SERVER or the stored login. */
+export async function withServer<T>(io: CommandIo, serverFlag: string | undefined, work: (client: BrokerClient) => Promise<T>): Promise<T> {
+  let server: string | undefined;
+  try {
+    server = new CredentialStore(io.env).server(serverFlag);
+  } catch (err) {
+    throw usageError(`--server: ${(err as Error).message}`);
+  }
+  if (!server) throw usageError('no server: pass --server URL or set RAC_SERVER (or run `rac login` first)');
+  return withClient(new BrokerClient({ server }), work);
+}
+
+async function withClient<T>(client: BrokerClient, work: (client: BrokerClient) => Promise<T>, login?: Credentials): Promise<T> {
+  try {
+    return await work(client);
+  } catch (err) {
+    throw toCliError(err, login);
+  } finally {
+    await client.close();
+  }
+}
+
+export function toCliError(err: unknown, login?: Credentials): unknown {
+  if (err instanceof CliError) return err;
+  if (err instanceof NotLoggedInError) return new CliError(err.message, ExitCode.auth);
+  if (err instanceof BrokerUnreachableError) return new CliError(`${err.message}; check --server or RAC_SERVER`, ExitCode.failure);
+  if (!(err instanceof BrokerApiError)) return err;
+  const relogin = login?.source === 'env' ? 'set RAC_TOKEN to a fresh token' : `run \`${loginCommand(login?.server, login?.email)}\``;
+  switch (err.status) {
+    case 401:
+      if (err.code === 'RAC_INVALID_CREDENTIALS') return new CliError(err.detail, ExitCode.auth);
+      return new CliError(`${err.detail}: ${relogin}`, ExitCode.auth);
+    case 403: {
+      const who = login?.email ? ` (logged in as ${login.email})` : '';
+      const fix = err.code === 'RAC_ADMIN_REQUIRED' ? `log in as an admin: \`${loginCommand(login?.server, 'ADMIN-EMAIL')}\`` : relogin;
+      return new CliError(`${err.detail}${who}: ${fix}`, ExitCode.auth);
+    }
+    case 404:
+      if (err.code === 'RAC_ROUTE_NOT_FOUND') {
+        return new CliError(`the broker has no ${err.method} ${new URL(err.url).pathname}: it is older than this rac`, ExitCode.failure);
+      }
+      return new CliError(err.detail, ExitCode.notFound);
+    case 410:
+      return new CliError(err.detail, ExitCode.notFound);
+    default:
+      return new CliError(err.detail, ExitCode.failure);
+  }
+}

@@ -1,0 +1,51 @@
+// rac view [CODE]: the IT member's terminal viewer (src/viewer-tty).
+import { Command, Option } from 'commander';
+import { BrokerClient } from '../client/broker-client.js';
+import { CredentialStore } from '../client/credentials.js';
+import { GRAPHICS_MODES, type GraphicsMode } from '../viewer-tty/graphics/renderer.js';
+import { SessionNotFoundError, runViewer } from '../viewer-tty/run-viewer.js';
+import { toCliError } from './broker-call.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
+import type { CommandIo } from './io.js';
+
+export interface ViewOptions {
+  code?: string;
+  server?: string;
+  graphics: GraphicsMode | 'auto';
+}
+
+export function viewCommand(io: CommandIo): Command {
+  return new Command('view')
+    .description("the IT member's terminal viewer: your sessions, then the customer's screen")
+    .argument('[code]', 'open this session directly (9 digits; spaces allowed)')
+    .option('--server <url>', 'broker URL (default: RAC_SERVER or the one of `rac login`)')
+    .addOption(new Option('--graphics <mode>', 'how to draw the picture').choices(['auto', ...GRAPHICS_MODES]).default('auto'))
+    .addHelpText('after', '\nKeys: Ctrl-] switches between controlling the remote and the viewer (then q quits, k asks for a keyframe).\nSee man rac-view.')
+    .action(async (code: string | undefined, opts: { server?: string; graphics: GraphicsMode | 'auto' }) => {
+      await runView({ code, server: opts.server, graphics: opts.graphics }, io);
+    });
+}
+
+export async function runView(options: ViewOptions, io: CommandIo): Promise<void> {
+  const code = options.code?.replace(/[\s-]/g, '');
+  if (code !== undefined && !/^\d{9}$/.test(code)) throw usageError(`CODE: expected a 9-digit session code, got "${options.code}"`);
+  const stdin = io.stdin as NodeJS.ReadStream;
+  const stdout = io.stdout as NodeJS.WriteStream;
+  if (!stdin.isTTY || !stdout.isTTY) throw usageError('rac view needs a terminal (stdin and stdout must be a TTY)');
+  const env = options.server ? { ...io.env, RAC_SERVER: options.server } : io.env;
+  let login;
+  try {
+    login = await new CredentialStore(env).resolve();
+  } catch (err) {
+    throw toCliError(err);
+  }
+  const client = new BrokerClient({ server: login.server, token: login.token });
+  try {
+    await runViewer({ client, token: login.token, code, graphics: options.graphics, stdin, stdout, env: io.env });
+  } catch (err) {
+    if (err instanceof SessionNotFoundError) throw new CliError(err.message, ExitCode.notFound);
+    throw toCliError(err, login);
+  } finally {
+    await client.close();
+  }
+}

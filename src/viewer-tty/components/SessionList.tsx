@@ -1,0 +1,47 @@
+// The user's sessions as a table: code, customer, status, age; the selected row highlighted.
+import { Box, Text } from 'ink';
+import type { Session } from '../../client/broker-types.js';
+import { formatAge, groupCode } from '../format.js';
+
+export interface SessionListProps {
+  sessions: Session[];
+  selected: number;
+  now: number;
+}
+
+const STATUS_COLOR: Record<string, string> = { active: 'green', pending: 'yellow', disconnected: 'red', closed: 'gray' };
+
+function customerOf(s: Session): string {
+  if (s.customer_name && s.customer_email) return `${s.customer_name} <${s.customer_email}>`;
+  return s.customer_name ?? s.customer_email ?? '—';
+}
+
+export function SessionList({ sessions, selected, now }: SessionListProps) {
+  if (sessions.length === 0) {
+    return <Text dimColor>No sessions yet. Press n to create one.</Text>;
+  }
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Box width={14}><Text bold>CODE</Text></Box>
+        <Box width={40}><Text bold>CUSTOMER</Text></Box>
+        <Box width={14}><Text bold>STATUS</Text></Box>
+        <Text bold>AGE</Text>
+      </Box>
+      {sessions.map((s, i) => (
+        <Box key={s.id}>
+          <Box width={14}>
+            <Text inverse={i === selected}>{groupCode(s.session_code)}</Text>
+          </Box>
+          <Box width={40}>
+            <Text wrap="truncate-end">{customerOf(s)}</Text>
+          </Box>
+          <Box width={14}>
+            <Text color={STATUS_COLOR[s.status]}>{s.status}</Text>
+          </Box>
+          <Text>{formatAge(s.created_at, now)}</Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,64 @@
+// The one-line status bar under the remote picture.
+import { Box, Text } from 'ink';
+import type { LinkState, LinkStats } from '../session-connection.js';
+import { groupCode } from '../format.js';
+
+export interface StatusLineProps {
+  code: string;
+  customer?: string | null;
+  /** The broker's session status (pending, active, disconnected, closed). */
+  status: string;
+  link: LinkState;
+  stats: LinkStats;
+  /** Whether any frame has arrived yet: an active session without frames awaits the customer's consent. */
+  hasPicture: boolean;
+  /** Where keys and the mouse go. */
+  control: 'remote' | 'viewer';
+  escapeKey: string;
+  /** Why the link is reconnecting or ended. */
+  detail?: string;
+  graphics?: string;
+}
+
+/** The message that matters most right now, if any, and its colour. */
+export function statusMessage(p: Pick<StatusLineProps, 'status' | 'link' | 'hasPicture' | 'detail'>): { text: string; color: string } | undefined {
+  if (p.link === 'ended') return { text: `session ended${p.detail ? `: ${p.detail}` : ''}`, color: 'red' };
+  if (p.link === 'reconnecting') return { text: `reconnecting${p.detail ? ` (${p.detail})` : ''}…`, color: 'yellow' };
+  if (p.link === 'connecting' || p.link === 'joining') return { text: `connecting…${p.detail ? ` ${p.detail}` : ''}`, color: 'yellow' };
+  if (p.status === 'pending') return { text: 'waiting for the customer to join…', color: 'yellow' };
+  if (p.status === 'disconnected') return { text: 'customer disconnected, waiting…', color: 'red' };
+  if (p.status === 'closed') return { text: 'session closed', color: 'red' };
+  if (!p.hasPicture) return { text: "waiting for the customer's consent…", color: 'yellow' };
+  return undefined;
+}
+
+export function StatusLine(props: StatusLineProps) {
+  const { stats } = props;
+  const message = statusMessage(props);
+  const latency = stats.latencyMs === undefined ? '–' : `${Math.round(stats.latencyMs)} ms`;
+  return (
+    <Box width="100%">
+      <Box flexGrow={1} flexShrink={1} overflow="hidden">
+        <Text wrap="truncate-end">
+          <Text bold>{groupCode(props.code)}</Text>
+          {props.customer ? <Text> · {props.customer}</Text> : null}
+          <Text> · {props.status}</Text>
+          {message ? (
+            <Text color={message.color}> · {message.text}</Text>
+          ) : (
+            <Text dimColor>
+              {' '}
+              · {stats.fps.toFixed(1)} fps · {Math.round(stats.kbps)} kbit/s · loss {Math.round(stats.frameLoss * 100)}% · {latency}
+            </Text>
+          )}
+        </Text>
+      </Box>
+      <Box flexShrink={0}>
+        <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
+          {' '}
+          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit'}{' '}
+        </Text>
+      </Box>
+    </Box>
+  );
+}

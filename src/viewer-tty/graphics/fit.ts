@@ -1,0 +1,53 @@
+// Fitting the remote screen into the terminal: which cells the picture covers, keeping its aspect
+// ratio, and the way back from a cell to a remote pixel (for the mouse).
+
+export interface CellSize {
+  /** Pixels per cell, as the terminal reports them (CSI 16 t), or a usual guess. */
+  width: number;
+  height: number;
+}
+
+export const DEFAULT_CELL: CellSize = { width: 10, height: 20 };
+
+export interface Placement {
+  /** 0-based cell of the picture's top-left corner. */
+  left: number;
+  top: number;
+  /** Cells the picture covers. */
+  cols: number;
+  rows: number;
+  /** The remote picture's size in pixels. */
+  imageWidth: number;
+  imageHeight: number;
+}
+
+/** Centres an image of `imageWidth × imageHeight` in `cols × rows` cells of `cell` pixels. */
+export function fitImage(imageWidth: number, imageHeight: number, cols: number, rows: number, cell: CellSize = DEFAULT_CELL): Placement {
+  if (imageWidth <= 0 || imageHeight <= 0 || cols <= 0 || rows <= 0) {
+    return { left: 0, top: 0, cols: 0, rows: 0, imageWidth, imageHeight };
+  }
+  const scale = Math.min((cols * cell.width) / imageWidth, (rows * cell.height) / imageHeight);
+  const fitCols = Math.max(1, Math.min(cols, Math.round((imageWidth * scale) / cell.width)));
+  const fitRows = Math.max(1, Math.min(rows, Math.round((imageHeight * scale) / cell.height)));
+  return {
+    left: Math.floor((cols - fitCols) / 2),
+    top: Math.floor((rows - fitRows) / 2),
+    cols: fitCols,
+    rows: fitRows,
+    imageWidth,
+    imageHeight,
+  };
+}
+
+/**
+ * A 0-based terminal cell → the remote pixel under its centre, or undefined outside the picture.
+ * `subX`/`subY` (0..1) refine within the cell when the terminal reports pixel positions.
+ */
+export function cellToRemote(placement: Placement, col: number, row: number, subX = 0.5, subY = 0.5): { x: number; y: number } | undefined {
+  const cx = col - placement.left;
+  const cy = row - placement.top;
+  if (cx < 0 || cy < 0 || cx >= placement.cols || cy >= placement.rows) return undefined;
+  const x = Math.floor(((cx + subX) / placement.cols) * placement.imageWidth);
+  const y = Math.floor(((cy + subY) / placement.rows) * placement.imageHeight);
+  return { x: Math.min(placement.imageWidth - 1, x), y: Math.min(placement.imageHeight - 1, y) };
+}

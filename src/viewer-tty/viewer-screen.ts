@@ -1,0 +1,218 @@
+// Viewing one session: the remote picture above, the status line on the last row, keys and
+// mouse to the remote (or to the viewer after Ctrl-]).
+// While viewing, the picture needs exact cell addressing and every raw input byte (mouse
+// reports, Ctrl-C for the remote), so this screen writes to the terminal itself and uses Ink only
+// to lay out the status line (renderToString); the session list is a regular Ink app.
+import { renderToString } from 'ink';
+import { createElement } from 'react';
+import { StatusLine, type StatusLineProps } from './components/StatusLine.js';
+import { type CellSize, type Placement, fitImage } from './graphics/fit.js';
+import { decodeJpeg } from './graphics/jpeg-decode.js';
+import type { GraphicsRenderer } from './graphics/renderer.js';
+import type { RgbImage } from './graphics/rgb-image.js';
+import { mouseInputs } from './input/mouse-map.js';
+import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
+import { keyStrokes } from './input/windows-keys.js';
+import type { LinkState, SessionConnection, SessionConnectionEvents } from './session-connection.js';
+
+export const ESCAPE_KEY_LABEL = 'Ctrl-]';
+const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
+
+export interface ViewerTerminal {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream & { columns?: number; rows?: number; on(event: 'resize', fn: () => void): unknown; off(event: 'resize', fn: () => void): unknown };
+}
+
+export interface ViewerScreenOptions {
+  terminal: ViewerTerminal;
+  renderer: GraphicsRenderer;
+  cell: CellSize;
+  code: string;
+  customer?: string | null;
+  status: string;
+  /** Creates the transport with the screen's event handlers. */
+  connect(events: SessionConnectionEvents): SessionConnection;
+}
+
+export type ViewerExit = 'quit' | 'ended';
+
+export class ViewerScreen {
+  private readonly parser = new TerminalInputParser();
+  private connection!: SessionConnection;
+  private control: 'remote' | 'viewer' = 'remote';
+  private status: string;
+  private link: LinkState = 'connecting';
+  private detail?: string;
+  private lastFrame?: RgbImage;
+  private pendingJpeg?: Buffer;
+  private drawing = false;
+  private placement?: Placement;
+  private lastStatus = '';
+  private pictureShown = false;
+  private done!: (exit: ViewerExit) => void;
+  private statusTimer?: NodeJS.Timeout;
+  private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
+  private readonly onResize = () => this.relayout();
+  decodeErrors = 0;
+
+  constructor(private readonly options: ViewerScreenOptions) {
+    this.status = options.status;
+  }
+
+  /** Runs until the user leaves (q in viewer mode) or the session ends and they press a key. */
+  run(): Promise<ViewerExit> {
+    const { stdin, stdout } = this.options.terminal;
+    return new Promise<ViewerExit>((resolve) => {
+      this.done = (exit) => {
+        this.stop();
+        resolve(exit);
+      };
+      stdin.on('data', this.onInput);
+      stdout.on('resize', this.onResize);
+      this.write('\x1b[H\x1b[2J');
+      this.connection = this.options.connect({
+        frame: (jpeg) => this.queueFrame(jpeg),
+        state: (state, detail) => {
+          this.link = state;
+          this.detail = detail;
+          this.drawStatus();
+        },
+        status: (status) => {
+          this.status = status;
+          this.drawStatus();
+        },
+      });
+      this.connection.start();
+      this.statusTimer = setInterval(() => this.drawStatus(), 1000);
+      this.drawStatus();
+    });
+  }
+
+  private stop() {
+    const { stdin, stdout } = this.options.terminal;
+    clearInterval(this.statusTimer);
+    stdin.off('data', this.onInput);
+    stdout.off('resize', this.onResize);
+    this.connection.close();
+    this.write(this.options.renderer.erase() + '\x1b[0m\x1b[H\x1b[2J');
+  }
+
+  private write(bytes: string): boolean {
+    return bytes ? this.options.terminal.stdout.write(bytes) : true;
+  }
+
+  private size() {
+    const { stdout } = this.options.terminal;
+    return { cols: stdout.columns || 80, rows: stdout.rows || 24 };
+  }
+
+  /** Frames arrive faster than a slow terminal draws: keep only the newest one waiting. */
+  private queueFrame(jpeg: Buffer) {
+    this.pendingJpeg = jpeg;
+    if (!this.drawing) this.drawNext();
+  }
+
+  private drawNext() {
+    const jpeg = this.pendingJpeg;
+    if (!jpeg) return;
+    this.pendingJpeg = undefined;
+    try {
+      this.lastFrame = decodeJpeg(jpeg);
+    } catch {
+      this.decodeErrors++;
+      this.connection.requestKeyframe();
+      return;
+    }
+    this.paint();
+  }
+
+  private paint() {
+    const frame = this.lastFrame;
+    if (!frame) return;
+    const { cols, rows } = this.size();
+    const placement = fitImage(frame.width, frame.height, cols, Math.max(1, rows - 1), this.options.cell);
+    if (this.placement && (this.placement.cols !== placement.cols || this.placement.rows !== placement.rows || this.placement.left !== placement.left)) {
+      this.write(this.options.renderer.erase() + '\x1b[H\x1b[2J');
+      this.options.renderer.invalidate();
+      this.lastStatus = '';
+    }
+    this.placement = placement;
+    const flushed = this.write(this.options.renderer.draw(frame, placement, this.options.cell));
+    // The first picture changes the status (no more "waiting for consent"); a cleared screen lost it.
+    if (this.lastStatus === '' || !this.pictureShown) this.drawStatus();
+    this.pictureShown = true;
+    if (!flushed) {
+      this.drawing = true;
+      this.options.terminal.stdout.once('drain', () => {
+        this.drawing = false;
+        this.drawNext();
+      });
+    } else if (this.pendingJpeg) setImmediate(() => this.drawNext());
+  }
+
+  private relayout() {
+    this.options.renderer.invalidate();
+    this.write(this.options.renderer.erase() + '\x1b[H\x1b[2J');
+    this.placement = undefined;
+    this.lastStatus = '';
+    this.paint();
+    this.drawStatus();
+  }
+
+  statusProps(): StatusLineProps {
+    return {
+      code: this.options.code,
+      customer: this.options.customer,
+      status: this.status,
+      link: this.link,
+      stats: this.connection.stats(),
+      hasPicture: this.lastFrame !== undefined,
+      control: this.control,
+      escapeKey: ESCAPE_KEY_LABEL,
+      detail: this.detail,
+    };
+  }
+
+  private drawStatus() {
+    const { cols, rows } = this.size();
+    const text = renderToString(createElement(StatusLine, this.statusProps()), { columns: cols }).split('\n')[0] ?? '';
+    if (text === this.lastStatus) return;
+    this.lastStatus = text;
+    this.write(`\x1b[${rows};1H\x1b[0m\x1b[2K${text}\x1b[0m`);
+  }
+
+  private handleInput(chunk: string) {
+    for (const event of this.parser.parse(chunk)) {
+      if (event.kind === 'reply') continue;
+      if (this.link === 'ended') {
+        // The session is over: any key leaves.
+        if (event.kind === 'key') this.done('ended');
+        continue;
+      }
+      if (event.kind === 'key' && isEscapeKey(event)) {
+        this.control = this.control === 'remote' ? 'viewer' : 'remote';
+        this.drawStatus();
+        continue;
+      }
+      if (this.control === 'viewer') {
+        if (event.kind !== 'key') continue;
+        if (event.name === 'q' || (event.ctrl && event.name === 'c')) this.done('quit');
+        else if (event.name === 'k') this.connection.requestKeyframe();
+        else if (event.name === 'r') this.relayout();
+        else if (event.name === 'escape') {
+          this.control = 'remote';
+          this.drawStatus();
+        }
+        continue;
+      }
+      if (event.kind === 'key') {
+        for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
+      } else if (this.placement) {
+        for (const input of mouseInputs(event, this.placement)) {
+          if (input.kind === 'key') this.connection.sendKey(input.vk, input.down);
+          else this.connection.sendMouse(input.x, input.y, input.button, input.state);
+        }
+      }
+    }
+  }
+}

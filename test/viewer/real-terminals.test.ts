@@ -1,0 +1,131 @@
+// The sixel path in a real `xterm -ti vt340` and the kitty path in a real kitty, both under Xvfb:
+// a screenshot shows the picture's colours, in place, where the frame is. And what each terminal
+// answers to the --graphics auto queries picks its own protocol.
+import t from 'tap';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RAC_BIN } from '../helpers/broker-process.js';
+import { PEER_TOKEN, startRelayPeer } from '../helpers/relay-peer.js';
+import { QUADRANT_COLOURS, quadrantJpeg } from '../helpers/test-picture.js';
+import { type Xvfb, startXvfb } from '../helpers/viewer-xvfb.js';
+
+const DETECT = fileURLToPath(new URL('../../dist/viewer-tty/detect-graphics.js', import.meta.url));
+
+interface Blob {
+  count: number;
+  x: number;
+  y: number;
+}
+
+/** Where each quadrant colour is on screen: pixel count and centre. */
+function findColours(x: Xvfb): Record<'red' | 'green' | 'blue', Blob> {
+  const shot = x.screenshot();
+  const wanted = { red: QUADRANT_COLOURS.topLeft, green: QUADRANT_COLOURS.topRight, blue: QUADRANT_COLOURS.bottomLeft };
+  const found = { red: { count: 0, x: 0, y: 0 }, green: { count: 0, x: 0, y: 0 }, blue: { count: 0, x: 0, y: 0 } };
+  for (let py = 0; py < shot.height; py += 2)
+    for (let px = 0; px < shot.width; px += 2) {
+      const p = shot.pixel(px, py);
+      for (const [name, rgb] of Object.entries(wanted) as Array<[keyof typeof found, readonly number[]]>) {
+        if (p.every((v, i) => Math.abs(v - rgb[i]!) < 40)) {
+          const b = found[name];
+          b.count++;
+          b.x += px;
+          b.y += py;
+        }
+      }
+    }
+  for (const b of Object.values(found)) if (b.count) ((b.x /= b.count), (b.y /= b.count));
+  return found;
+}
+
+async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function spawnTerminal(t: Tap.Test, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+const TERMINALS = [
+  {
+    name: 'xterm -ti vt340 (sixel)',
+    mode: 'sixel',
+    xvfbArgs: [] as string[],
+    launch: (cmd: string) => ['xterm', ['-ti', 'vt340', '-geometry', '100x30+0+0', '-e', 'sh', '-c', cmd]] as const,
+    env: {},
+  },
+  {
+    name: 'kitty (kitty graphics protocol)',
+    mode: 'kitty',
+    xvfbArgs: ['+extension', 'GLX'],
+    launch: (cmd: string) => ['kitty', ['--config', 'NONE', '-o', 'initial_window_width=100c', '-o', 'initial_window_height=30c', 'sh', '-c', cmd]] as const,
+    env: { LIBGL_ALWAYS_SOFTWARE: '1' },
+  },
+];
+
+for (const term of TERMINALS) {
+  t.test(term.name, async (t) => {
+    const x = await startXvfb({ args: term.xvfbArgs });
+    t.teardown(() => x.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'rac-view-term-'));
+
+    // What the terminal answers to the auto-detection queries.
+    const detectScript = join(dir, 'detect.mjs');
+    writeFileSync(
+      detectScript,
+      `import { detectGraphics } from ${JSON.stringify(DETECT)};
+       import { writeFileSync } from 'node:fs';
+       process.stdin.setRawMode(true);
+       const r = await detectGraphics({ stdin: process.stdin, stdout: process.stdout, env: process.env, timeoutMs: 3000 });
+       writeFileSync(${JSON.stringify(join(dir, 'detected.json'))}, JSON.stringify(r));
+       process.exit(0);`,
+    );
+    const [detectCmd, detectArgs] = term.launch(`${process.execPath} ${detectScript}`);
+    spawnTerminal(t, detectCmd, [...detectArgs], { DISPLAY: x.display, ...term.env });
+    const detected = await until('the detection result', () => {
+      try {
+        return JSON.parse(readFileSync(join(dir, 'detected.json'), 'utf8'));
+      } catch {
+        return undefined;
+      }
+    }, (v) => v !== undefined);
+    t.equal(detected.mode, term.mode, `auto picks ${term.mode}: ${JSON.stringify(detected.replies)}`);
+
+    const peer = await startRelayPeer();
+    t.teardown(() => peer.close());
+    const jpeg = quadrantJpeg(640, 360);
+    const streaming = setInterval(() => peer.sendFrame(jpeg), 200);
+    t.teardown(() => clearInterval(streaming));
+    const [cmd, args] = term.launch(`${process.execPath} ${RAC_BIN} view ${peer.code} --graphics ${term.mode} 2>${join(dir, 'stderr')}; sleep 60`);
+    const viewer = spawnTerminal(t, cmd, [...args], { DISPLAY: x.display, RAC_SERVER: peer.url, RAC_TOKEN: PEER_TOKEN, ...term.env });
+
+    const blobs = await until('the picture on screen', () => findColours(x), (b) => b.red.count > 5000 && b.green.count > 5000 && b.blue.count > 5000);
+    t.ok(blobs.red.x < blobs.green.x && Math.abs(blobs.red.y - blobs.green.y) < 20, `red left of green: ${JSON.stringify(blobs)}`);
+    t.ok(blobs.blue.y > blobs.red.y && Math.abs(blobs.blue.x - blobs.red.x) < 20, 'blue under red');
+    t.ok(Math.abs(blobs.red.count - blobs.green.count) < blobs.red.count * 0.1, 'quadrants of equal size: the picture is not cut off');
+
+    // Leave with Ctrl-] q, typed into the terminal window: the picture is gone from the screen.
+    const xdo = (...args: string[]) => execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: x.display }, encoding: 'utf8' }).trim();
+    const window = xdo('search', '--sync', '--onlyvisible', '--pid', String(viewer.pid)).split('\n')[0]!;
+    xdo('windowfocus', '--sync', window);
+    xdo('key', '--clearmodifiers', 'ctrl+bracketright');
+    await new Promise((r) => setTimeout(r, 300));
+    xdo('key', 'q');
+    const after = await until('the picture gone', () => findColours(x), (b) => b.red.count + b.green.count + b.blue.count === 0, 15_000);
+    t.same([after.red.count, after.green.count, after.blue.count], [0, 0, 0], 'images deleted, alternate screen left');
+    t.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '', 'nothing on stderr');
+  });
+}

@@ -1,0 +1,77 @@
+// The session list against a real broker: create (name + email), the big code, close, open, quit.
+import t from 'tap';
+import { render } from 'ink-testing-library';
+import { BrokerClient, type Session } from '../../src/client/broker-client.js';
+import { SessionBrowser } from '../../src/viewer-tty/components/SessionBrowser.js';
+import { startBrokerProcess, login } from '../helpers/broker-process.js';
+
+async function waitFor(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+t.test('session browser', async (t) => {
+  const broker = await startBrokerProcess();
+  t.teardown(() => broker.stop());
+  const token = await login(broker.api);
+  const client = new BrokerClient({ server: broker.url, token });
+  t.teardown(() => client.close());
+
+  const opened: Session[] = [];
+  let quit = 0;
+  const r = render(<SessionBrowser api={client} server={broker.url} pollMs={200} onOpen={(s) => opened.push(s)} onQuit={() => quit++} />);
+  t.teardown(() => r.unmount());
+  const frame = () => r.lastFrame() ?? '';
+  // Ink subscribes the new screen's key handler in an effect after the paint: let it settle first.
+  const press = async (keys: string) => {
+    await new Promise((res) => setTimeout(res, 100));
+    r.stdin.write(keys);
+    await new Promise((res) => setTimeout(res, 30));
+  };
+
+  await waitFor('the empty list', () => frame().includes('No sessions yet'));
+
+  await press('n');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await new Promise((res) => setTimeout(res, 100)); // the field starts listening after its first paint
+  for (const ch of 'Ada Lovelace') await press(ch);
+  await waitFor('the typed name', () => frame().includes('Customer name: Ada Lovelace'));
+  await press('\r');
+  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await new Promise((res) => setTimeout(res, 100));
+  await press('\r'); // no email: nothing is mailed
+  await waitFor('the created screen', () => frame().includes('Session created'));
+  const [created] = await client.listSessions();
+  t.ok(created, 'the broker has the session');
+  t.equal(created!.customer_name, 'Ada Lovelace');
+  const code = created!.session_code;
+  t.match(frame(), `rac agent --code ${code} --server ${broker.url}`);
+  t.match(frame(), '███', 'the code in big digits');
+
+  await press('x'); // back to the list
+  await waitFor('the list with the session', () => new RegExp(`${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}\\s+Ada Lovelace\\s+pending`).test(frame()));
+
+  await press('\r');
+  await waitFor('open', () => opened.length === 1);
+  t.same(opened.map((s) => s.session_code), [code], 'Enter opens the selected session');
+
+  await press('c');
+  await waitFor('the question', () => frame().includes('Close session'));
+  await press('n');
+  await waitFor('the question gone', () => !frame().includes('Close session'));
+  t.equal((await client.listSessions())[0]!.status, 'pending', 'n keeps it');
+  await press('c');
+  await waitFor('the question', () => frame().includes('Close session'));
+  await press('y');
+  await waitFor('the closed status', () => /Ada Lovelace\s+closed/.test(frame()));
+  t.equal((await client.listSessions())[0]!.status, 'closed');
+  await press('\r');
+  t.equal(opened.length, 1, 'a closed session does not open');
+
+  await press('q');
+  await waitFor('quit', () => quit === 1);
+  t.equal(quit, 1);
+});
