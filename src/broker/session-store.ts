@@ -1,22 +1,14 @@
 // Session rows: the SQL behind the session lifecycle in session-manager.ts.
 import { randomInt } from 'node:crypto';
 import type { Db } from './database.js';
+import type { EmailStatus, Session as ApiSession, SessionStatus } from '../protocol/broker-api.js';
 import { isoNow } from './database.js';
 
-export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
+export type { EmailStatus, SessionStatus };
 export const LIVE_STATUSES: readonly SessionStatus[] = ['pending', 'active', 'disconnected'];
-/** Mailing the code to the customer: null when no mail was asked for. */
-export type EmailStatus = 'sending' | 'sent' | 'failed';
 
-export interface Session {
-  id: number;
-  session_code: string;
-  tech_user_id: number;
-  customer_name: string | null;
-  customer_email: string | null;
-  status: SessionStatus;
-  udp_port: number;
-  created_at: string;
+/** A session row: the API's session with every field of ours present. */
+export interface Session extends ApiSession {
   updated_at: string;
   closed_at: string | null;
   email_status: EmailStatus | null;

@@ -3,18 +3,12 @@
 import type { Db } from './database.js';
 import { isoNow } from './database.js';
 import type { SecretBox } from './secret-box.js';
+import type { SecurityType, SmtpSettings } from '../protocol/broker-api.js';
 
-export type SecurityType = 'TLS' | 'SSL' | 'NONE';
+export type { SecurityType, SmtpSettings };
+
 export const SECURITY_TYPES: readonly SecurityType[] = ['TLS', 'SSL', 'NONE'];
 
-export interface SmtpSettings {
-  smtp_host: string;
-  smtp_port: number;
-  security_type: SecurityType;
-  username: string | null;
-  from_email: string;
-  require_auth: boolean;
-}
 
 export interface SmtpSettingsWithPassword extends SmtpSettings {
   password: string | null;

@@ -3,8 +3,10 @@ import type { Db } from './database.js';
 import { isoNow } from './database.js';
 import { Errors } from './errors.js';
 import { hashPassword } from './passwords.js';
+import type { NewUser, Role, User, UserChanges } from '../protocol/broker-api.js';
 
-export type Role = 'admin' | 'tech';
+export type { NewUser, Role, User, UserChanges };
+
 export const ROLES: readonly Role[] = ['admin', 'tech'];
 export const DEFAULT_MAX_SESSIONS = 10;
 
@@ -20,36 +22,13 @@ interface UserRow {
   created_at: string;
 }
 
-export interface User {
-  id: number;
-  email: string;
-  full_name: string | null;
-  role: Role;
-  max_sessions: number;
-  is_active: boolean;
-  created_at: string;
-}
 
 export interface UserWithSecrets extends User {
   password_hash: string;
   token_version: number;
 }
 
-export interface NewUser {
-  email: string;
-  password: string;
-  full_name?: string | null;
-  role?: Role;
-  max_sessions?: number;
-}
 
-export interface UserChanges {
-  is_active?: boolean;
-  max_sessions?: number;
-  full_name?: string | null;
-  role?: Role;
-  password?: string;
-}
 
 const toUser = (row: UserRow): UserWithSecrets => ({
   id: row.id,

@@ -11,9 +11,9 @@ import type {
   SmtpConfigInput,
   User,
   UserChanges,
-} from './broker-types.js';
+} from '../protocol/broker-api.js';
 
-export * from './broker-types.js';
+export * from '../protocol/broker-api.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 

@@ -2,7 +2,7 @@ import t from 'tap';
 import { render } from 'ink-testing-library';
 import { StatusLine, type StatusLineProps } from '../../src/viewer-tty/components/StatusLine.js';
 import { SessionList } from '../../src/viewer-tty/components/SessionList.js';
-import type { Session } from '../../src/client/broker-types.js';
+import type { Session } from '../../src/protocol/broker-api.js';
 
 const stats = { fps: 14.96, kbps: 1234.4, frameLoss: 0.02, latencyMs: 23, framesShown: 100 };
 const base: StatusLineProps = {

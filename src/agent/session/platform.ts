@@ -3,20 +3,9 @@
 // libjpeg-turbo); these interfaces are the slice of them a session uses, so the pipeline can be
 // driven by the real ones and read without them.
 
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+import type { CapturedFrame, Rect, ScreenCapture } from '../screen-capture.js';
 
-/** B,G,R,X bytes, `stride` bytes per row (robotjs's layout). */
-export interface CapturedFrame {
-  data: Buffer;
-  width: number;
-  height: number;
-  stride: number;
-}
+export type { CapturedFrame, Rect };
 
 export interface SessionMonitor extends Rect {
   /** DISPLAY1, DISPLAY2, … (DISPLAY1 is the primary). */
@@ -25,9 +14,7 @@ export interface SessionMonitor extends Rect {
   isPrimary: boolean;
 }
 
-export interface SessionCapture {
-  capture(rect: Rect): CapturedFrame;
-}
+export type SessionCapture = ScreenCapture;
 
 export interface SessionEncoder {
   readonly name: string;

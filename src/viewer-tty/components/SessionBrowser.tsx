@@ -1,7 +1,7 @@
 // `rac view` without a code: the live session list with keys to create, close and open sessions.
 import { Box, Text, useInput } from 'ink';
 import { useState } from 'react';
-import type { Session } from '../../client/broker-types.js';
+import type { Session } from '../../protocol/broker-api.js';
 import { groupCode } from '../format.js';
 import { type SessionApi, useSessions } from '../hooks/use-sessions.js';
 import { useNow } from '../hooks/use-now.js';

@@ -1,6 +1,6 @@
 // After creating a session: the code, big, and the command the customer runs.
 import { Box, Text } from 'ink';
-import type { Session } from '../../client/broker-types.js';
+import type { Session } from '../../protocol/broker-api.js';
 import { bigText, groupCode } from '../format.js';
 
 export function agentCommand(session: Pick<Session, 'session_code'>, server: string): string {

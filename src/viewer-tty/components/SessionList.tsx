@@ -1,6 +1,6 @@
 // The user's sessions as a table: code, customer, status, age; the selected row highlighted.
 import { Box, Text } from 'ink';
-import type { Session } from '../../client/broker-types.js';
+import type { Session } from '../../protocol/broker-api.js';
 import { formatAge, groupCode } from '../format.js';
 
 export interface SessionListProps {

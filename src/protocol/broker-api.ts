@@ -1,7 +1,14 @@
-// The shapes of the broker's REST API as clients see them (specs/broker-api.md + DESIGN.md).
+// The shapes of the broker's REST API (specs/broker-api.md + DESIGN.md): one definition for the
+// broker that serves them and the clients (CLI, viewer) that read them. Optional fields are ours,
+// absent from older brokers.
 export type Role = 'admin' | 'tech';
-export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
+import type { SessionStatus } from './signal-messages.js';
+
+export type { SessionStatus };
 export type SecurityType = 'TLS' | 'SSL' | 'NONE';
+
+/** Mailing a session code to the customer. */
+export type EmailStatus = 'sending' | 'sent' | 'failed';
 
 export interface LoginResponse {
   access_token: string;
@@ -21,7 +28,7 @@ export interface Session {
   updated_at?: string;
   closed_at?: string | null;
   /** Mailing the code to customer_email: null when none was asked for (brokers with mail support). */
-  email_status?: 'sending' | 'sent' | 'failed' | null;
+  email_status?: EmailStatus | null;
   email_error?: string | null;
 }
 
