@@ -141,3 +141,19 @@ t.test('every action lands in the audit log', async (t) => {
   t.notOk(JSON.stringify(rows).includes('audited-pass'), 'no password in the audit log');
   t.match(rows.find((r) => r.action === 'session.close'), { target_type: 'session', target_id: String(session.id) });
 });
+
+t.test('X-Forwarded-For counts only from a trusted proxy', async (t) => {
+  const wrong = (body: object, headers: Record<string, string>, api: string) => call(api, 'POST', '/auth/login', { body, headers });
+  const bad = { email: 'admin@localhost', password: 'wrong-password' };
+
+  const direct = await startBrokerProcess();
+  t.teardown(() => direct.stop());
+  for (let i = 0; i < 30; i++) await wrong(bad, { 'x-forwarded-for': `203.0.113.${i}` }, direct.api);
+  t.equal((await wrong(bad, { 'x-forwarded-for': '198.51.100.7' }, direct.api)).status, 429, 'without --trust-proxy a forged header does not dodge the throttle');
+
+  const proxied = await startBrokerProcess({ args: ['--trust-proxy', '127.0.0.1'] });
+  t.teardown(() => proxied.stop());
+  for (let i = 0; i < 30; i++) await wrong(bad, { 'x-forwarded-for': '203.0.113.9' }, proxied.api);
+  t.equal((await wrong(bad, { 'x-forwarded-for': '203.0.113.9' }, proxied.api)).status, 429, 'behind a trusted proxy the client address is throttled');
+  t.equal((await wrong(bad, { 'x-forwarded-for': '198.51.100.7' }, proxied.api)).status, 401, 'and other clients of the same proxy are not');
+});

@@ -29,6 +29,8 @@ export interface BrokerOptions {
   dataDir: string;
   udpPorts: PortRange;
   publicUrl?: string;
+  /** Reverse proxies whose X-Forwarded-For is believed (fastify's trustProxy list). */
+  trustProxy?: string;
   pendingTimeoutMs: number;
   /** How long an agent's UDP stream may stay silent before its session counts as disconnected. */
   agentTimeoutMs: number;
@@ -97,7 +99,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   hub.start();
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
-  const app = buildHttpServer(context, options.log);
+  const app = buildHttpServer(context, options.log, options.trustProxy);
   const signalling = new SignallingServer(context, hub, app.server);
   try {
     await app.listen({ host: options.host, port: options.port });

@@ -11,9 +11,15 @@ import { formatValidationError } from './schemas.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-export function buildHttpServer(ctx: BrokerContext, log: (message: string) => void): FastifyInstance {
+/**
+ * @param trustProxy addresses of reverse proxies (e.g. "127.0.0.1" or "loopback,10.0.0.0/8") whose
+ *   X-Forwarded-For names the client; without it the header is ignored, so it cannot be forged to
+ *   dodge the per-address throttles.
+ */
+export function buildHttpServer(ctx: BrokerContext, log: (message: string) => void, trustProxy?: string): FastifyInstance {
   const app = Fastify({
     logger: false,
+    trustProxy: trustProxy ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // Strict types: "5" is not a number, "true" is not a boolean.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

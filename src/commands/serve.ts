@@ -13,6 +13,7 @@ export interface ServeOptions {
   dataDir: string;
   udpPorts: PortRange;
   publicUrl?: string;
+  trustProxy?: string;
   pendingTimeout: number;
   agentTimeout: number;
   smtpCaFile?: string;
@@ -36,6 +37,7 @@ export function serveCommand(io: CommandIo): Command {
       if (!URL.canParse(text)) throw usageError(`--public-url: not a URL: "${text}"`);
       return text.replace(/\/+$/, '');
     })
+    .option('--trust-proxy <addresses>', 'believe X-Forwarded-For from these reverse proxies (e.g. 127.0.0.1, or loopback,10.0.0.0/8)')
     .option('--pending-timeout <duration>', 'close pending sessions nobody joined after this long', parseDuration('--pending-timeout'), 3_600_000)
     .option('--agent-timeout <duration>', "mark a session disconnected when the agent's UDP stream is silent this long", parseDuration('--agent-timeout'), 15_000)
     .option('--smtp-ca-file <file>', "PEM file of CA certificates to trust for the SMTP server's certificate (self-hosted relays)", (text: string) => {
@@ -59,6 +61,7 @@ export function serveCommand(io: CommandIo): Command {
           dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
           udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
           publicUrl: opts.publicUrl,
+          trustProxy: opts.trustProxy,
           pendingTimeout: opts.pendingTimeout!,
           agentTimeout: opts.agentTimeout!,
           smtpCaFile: opts.smtpCaFile,
@@ -78,6 +81,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     dataDir: options.dataDir,
     udpPorts: options.udpPorts,
     publicUrl: options.publicUrl,
+    trustProxy: options.trustProxy,
     pendingTimeoutMs: options.pendingTimeout,
     agentTimeoutMs: options.agentTimeout,
     adminPassword: io.env.RAC_ADMIN_PASSWORD,
