@@ -2,6 +2,7 @@
 // frames decode to the picture on the primary monitor, quality and picture changes show up,
 // mouse packets move the real X pointer, clicks reach an X client, keys reach an xterm running
 // `cat > FILE`, and Ctrl-C tells the viewer and leaves no key held down.
+import { PATIENCE_MS } from './helpers/patience.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import t from 'tap';
@@ -201,7 +202,7 @@ function same(a: { x: number; y: number }, b: { x: number; y: number }) {
 }
 
 async function waitFor2(check: () => Promise<boolean>, timeoutMs = 10_000, pollMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + Math.max(timeoutMs, PATIENCE_MS);
   while (Date.now() < end) {
     if (await check()) return true;
     await new Promise((r) => setTimeout(r, pollMs));

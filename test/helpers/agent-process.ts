@@ -32,7 +32,7 @@ export async function startAgentProcess(options: { env?: NodeJS.ProcessEnv; args
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rac agent did not start in 20 s:\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`rac agent did not start in 60 s:\n${stderr}`)), 60_000);
     const onData = () => {
       const match = /listening on https?:\/\/[^:]+:(\d+)/.exec(stderr);
       // The banner ends with the power line: wait for all of it.

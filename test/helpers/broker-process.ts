@@ -49,7 +49,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rac serve did not start in 20 s:\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`rac serve did not start in 60 s:\n${stderr}`)), 60_000);
     const onData = () => {
       const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
       if (match) {

@@ -3,6 +3,7 @@
 // (viewer_hello → viewer_ack, frames out, mouse/keyboard/control in). The end-to-end test runs
 // the real broker (view-broker.test.ts); this peer is for what a real broker cannot be made to do
 // on cue: drop the WebSocket, refuse, send garbage datagrams, exact frame timing.
+import { PATIENCE_MS } from './patience.js';
 import { createServer, type Server } from 'node:http';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
@@ -82,7 +83,7 @@ export async function startRelayPeer(options: { code?: string; customerName?: st
       for (const ws of sockets) closeCode ? ws.close(closeCode, reason) : ws.terminate();
     },
     async waitFor(what, check, ms = 5000) {
-      const until = Date.now() + ms;
+      const until = Date.now() + Math.max(ms, PATIENCE_MS);
       while (!check()) {
         if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
         await new Promise((r) => setTimeout(r, 10));

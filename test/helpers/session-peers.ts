@@ -1,4 +1,5 @@
 // The two sides of a session as a test plays them: WebSockets and UDP sockets with queues to await.
+import { PATIENCE_MS } from './patience.js';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { WebSocket } from 'ws';
 
@@ -17,7 +18,8 @@ export class Inbox<T> {
   }
 
   /** The first item (already received or future) that matches. */
-  next(match: (v: T) => boolean = () => true, timeoutMs = 5000, what = 'a message'): Promise<T> {
+  next(match: (v: T) => boolean = () => true, timeoutMs = PATIENCE_MS, what = 'a message'): Promise<T> {
+    timeoutMs = Math.max(timeoutMs, PATIENCE_MS);
     const found = this.items.find(match);
     if (found !== undefined) {
       this.items.splice(this.items.indexOf(found), 1);

@@ -1,4 +1,5 @@
 // A real terminal for CLI tests: a private tmux server running one command in a pane.
+import { PATIENCE_MS } from './patience.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -26,7 +27,7 @@ export async function startTmux(command: string, env: NodeJS.ProcessEnv): Promis
     type: async (text) => void (await tmux('send-keys', '-l', text)),
     screen,
     async waitFor(pattern, what = String(pattern), limitMs = 15_000) {
-      const deadline = Date.now() + limitMs;
+      const deadline = Date.now() + Math.max(limitMs, PATIENCE_MS);
       for (;;) {
         const text = await screen();
         if (pattern.test(text)) return text;

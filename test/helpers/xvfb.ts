@@ -1,6 +1,7 @@
 // A real X server for a test: Xvfb on a free display number with two RandR monitors, like a
 // laptop with an external screen (RECIPES.md): DP-1 1920×1080 at 0,0 (primary) and HDMI-1
 // 1280×1024 at 1920,0 on a 3200×1080 root window.
+import { PATIENCE_MS } from './patience.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,8 +93,9 @@ export async function startXvfb(options: { inProcessClient?: boolean } = {}): Pr
   };
 }
 
+
 export async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + Math.max(timeoutMs, PATIENCE_MS);
   while (Date.now() < end) {
     if (check()) return true;
     await new Promise((r) => setTimeout(r, 50));
@@ -102,7 +104,7 @@ export async function waitFor(check: () => boolean, timeoutMs: number): Promise<
 }
 
 export async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + Math.max(timeoutMs, PATIENCE_MS);
   while (Date.now() < end) {
     if (await check()) return true;
     await new Promise((r) => setTimeout(r, 50));

@@ -1,4 +1,5 @@
 // The session list against a real broker: create (name + email), the big code, close, open, quit.
+import { PATIENCE_MS } from '../helpers/patience.js';
 import t from 'tap';
 import { render } from 'ink-testing-library';
 import { BrokerClient, type Session } from '../../src/client/broker-client.js';
@@ -6,7 +7,7 @@ import { SessionBrowser } from '../../src/viewer-tty/components/SessionBrowser.j
 import { startBrokerProcess, login } from '../helpers/broker-process.js';
 
 async function waitFor(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
+  const until = Date.now() + Math.max(ms, PATIENCE_MS);
   while (!check()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

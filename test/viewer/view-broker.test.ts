@@ -2,6 +2,7 @@
 // as the reference client sends them) and `rac view` in tmux with --graphics blocks. The picture's
 // colours and the status line on screen; typed keys and clicks reach the agent as the right
 // packets through the relay; q leaves and the terminal is restored.
+import { PATIENCE_MS } from '../helpers/patience.js';
 import t from 'tap';
 import { chunkFrame } from '../../src/protocol/chunker.js';
 import { decodeDatagram, encodeHandshake } from '../../src/protocol/datagram.js';
@@ -14,7 +15,7 @@ import { Tmux, parseCapture } from '../helpers/viewer-tmux.js';
 const near = (a: number[] | undefined, b: readonly number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 12);
 
 async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
+  const until = Date.now() + Math.max(ms, PATIENCE_MS);
   while (!check()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
