@@ -107,7 +107,7 @@ async function connect(url: string, options: WebSocket.ClientOptions = {}): Prom
 
 async function waitForMouse(expected: { x: number; y: number }) {
   let last = await xvfb.mouse();
-  const end = Date.now() + 5000;
+  const end = Date.now() + 30_000;
   while (Date.now() < end && (last.x !== expected.x || last.y !== expected.y)) {
     await new Promise((r) => setTimeout(r, 50));
     last = await xvfb.mouse();

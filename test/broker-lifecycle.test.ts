@@ -85,7 +85,7 @@ t.test('pending sessions nobody joins expire and free their port', async (t) => 
   const session = (await call(broker.api, 'POST', '/sessions', { token, body: {} })).body;
   t.equal(session.status, 'pending');
   let status = 'pending';
-  for (let i = 0; i < 40 && status !== 'closed'; i++) {
+  for (let i = 0; i < 120 && status !== 'closed'; i++) {
     await new Promise((r) => setTimeout(r, 250));
     status = (await call(broker.api, 'GET', '/sessions', { token })).body[0].status;
   }

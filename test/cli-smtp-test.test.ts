@@ -53,7 +53,7 @@ t.test('session create --customer-email mails the code; list shows the mail stat
   t.same(mail.to, ['customer@example.test']);
   t.match(mail.raw, code, 'the mail carries the code');
   let status: string | null = null;
-  for (let i = 0; i < 100 && status !== 'sent'; i++) {
+  for (let i = 0; i < 600 && status !== 'sent'; i++) {
     const list = JSON.parse((await rac(['session', 'list', '--json'], { env: admin })).stdout);
     status = list.find((s: { session_code: string }) => s.session_code === code).email_status;
     if (status !== 'sent') await new Promise((resolve) => setTimeout(resolve, 50));
