@@ -94,6 +94,16 @@ export async function startXvfb(options: { inProcessClient?: boolean } = {}): Pr
 }
 
 
+/** Polls for at most `ms`, no floor: for probe-and-retry loops, where a miss is expected. */
+async function pollBriefly(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}
+
 export async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + Math.max(timeoutMs, PATIENCE_MS);
   while (Date.now() < end) {
@@ -171,7 +181,7 @@ export async function watchRootButtons(xvfb: Xvfb): Promise<{ events: ButtonEven
   // Ready once a probe click in the bottom-right corner shows up; then forget the probe.
   const ready = await waitForAsync(async () => {
     await xvfb.run('xdotool', ['mousemove', String(ROOT.width - 1), String(ROOT.height - 1), 'click', '3']);
-    return waitFor(() => events.length > 0, 300);
+    return pollBriefly(() => events.length > 0, 300);
   }, 10_000);
   if (!ready) throw new Error('xev did not report the probe click');
   await waitFor(() => events.filter((e) => e.kind === 'release').length > 0, 1000);
