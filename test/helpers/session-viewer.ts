@@ -1,6 +1,7 @@
 // The IT member's side of a session, played by a test: the viewer WebSocket with a Bearer token,
 // the udp_ticket it hands out, a UDP socket pinned with viewer_hello, and what comes back —
 // frames (reassembled), control messages, every raw datagram — plus the agent as a process.
+import { PATIENCE_MS } from './patience.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type Socket, createSocket } from 'node:dgram';
 import { WebSocket } from 'ws';
@@ -92,9 +93,9 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
     new Promise<void>((resolve, reject) => udp.send(datagram, ticket.udp_port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
 
   const typeOf = (m: ControlMessage | UnknownControlMessage) => (m.type === 'unknown' ? m.name : m.type);
-  const waitControl = (type: string, timeoutMs = 15_000, since = 0) =>
+  const waitControl = (type: string, timeoutMs = PATIENCE_MS, since = 0) =>
     new Promise<ControlMessage | UnknownControlMessage>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${type}" control message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no "${type}" control message within ${timeoutMs} ms`)), Math.max(timeoutMs, PATIENCE_MS));
       const check = () => {
         const found = controls.slice(since).find((m) => typeOf(m) === type);
         if (found) {
@@ -115,9 +116,9 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
     controls,
     frames,
     statuses,
-    nextFrame: (timeoutMs = 15_000) =>
+    nextFrame: (timeoutMs = PATIENCE_MS) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no complete frame within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`no complete frame within ${timeoutMs} ms`)), Math.max(timeoutMs, PATIENCE_MS));
         frameWaiters.push((frame) => {
           clearTimeout(timer);
           resolve(frame);
@@ -168,9 +169,9 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { vi
     process: child,
     stderr: () => stderr,
     exited,
-    waitFor(pattern, timeoutMs = 20_000) {
+    waitFor(pattern, timeoutMs = PATIENCE_MS) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`agent never printed ${pattern} in ${timeoutMs} ms; stderr:\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`agent never printed ${pattern} in ${timeoutMs} ms; stderr:\n${stderr}`)), Math.max(timeoutMs, PATIENCE_MS));
         const check = () => {
           const match = pattern.exec(stderr);
           if (match) {
