@@ -3,7 +3,6 @@ import { Command, Option } from 'commander';
 import { BrokerClient } from '../client/broker-client.js';
 import { CredentialStore } from '../client/credentials.js';
 import { GRAPHICS_MODES, type GraphicsMode } from '../viewer-tty/graphics/renderer.js';
-import { SessionNotFoundError, runViewer } from '../viewer-tty/run-viewer.js';
 import { toCliError } from './broker-call.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -39,6 +38,12 @@ export async function runView(options: ViewOptions, io: CommandIo): Promise<void
   } catch (err) {
     throw toCliError(err);
   }
+  // Loaded here, not at start-up: Ink and React cost every other command time. And Ink renders only
+  // a final frame when it believes it runs in CI (the CI variable, read when Ink loads); on a real
+  // terminal the viewer is interactive whatever the environment says.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  const { SessionNotFoundError, runViewer } = await import('../viewer-tty/run-viewer.js');
   const client = new BrokerClient({ server: login.server, token: login.token });
   try {
     await runViewer({ client, token: login.token, code, graphics: options.graphics, stdin, stdout, env: io.env });
