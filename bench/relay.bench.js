@@ -126,15 +126,16 @@ try {
   const socatSender = await udp();
   console.log(`1200-byte datagrams, ${SECONDS} s per load, loopback, 2 cores; latency in µs (one-way, sender → receiver)`);
   console.log(`${'offered/s'.padStart(10)} | ${'direct: sent delivered loss p50 p99'.padEnd(40)} | ${'rac relay: sent delivered loss p50 p99'.padEnd(40)} | socat: sent delivered loss p50 p99`);
+  const added = [];
   for (const rate of LOADS) {
     const d = await run(direct.sender, direct.receiver.address().port, direct.receiver, rate);
     const r = await run(rac.agent, rac.port, rac.viewer, rate);
     const s = hasSocat ? await run(socatSender, socatIn, socatOut, rate) : null;
     console.log(`${String(rate).padStart(10)} | ${fmt(d)} | ${fmt(r)} | ${fmt(s)}`);
-    if (rate === LOADS[LOADS.length - 1]) {
-      console.log(`added p50/p99 at ${rate}/s: rac ${(r.p50 - d.p50).toFixed(0)}/${(r.p99 - d.p99).toFixed(0)} µs` + (s ? `, socat ${(s.p50 - d.p50).toFixed(0)}/${(s.p99 - d.p99).toFixed(0)} µs` : ''));
-    }
+    added.push(`${String(rate).padStart(10)} | rac +${(r.p50 - d.p50).toFixed(0)}/+${(r.p99 - d.p99).toFixed(0)}` + (s ? ` | socat +${(s.p50 - d.p50).toFixed(0)}/+${(s.p99 - d.p99).toFixed(0)}` : ''));
   }
+  console.log('added latency over the direct path, p50/p99 µs (meaningful while loss is 0):');
+  for (const line of added) console.log(line);
   socat?.kill();
   rac.ws.close();
   for (const s of [rac.agent, rac.viewer, direct.sender, direct.receiver, socatSender, socatOut]) s?.close();
