@@ -4,21 +4,13 @@
 import { Option } from 'commander';
 import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
 import { loadSessionPlatform } from '../agent/session/robot-platform.js';
-import { runSessionAgent } from '../agent/session/session-agent.js';
+import { type SessionAgentOptions, runSessionAgent } from '../agent/session/session-agent.js';
 import { MAX_CHUNK_PAYLOAD_BYTES } from '../protocol/index.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
-export interface AgentSessionOptions {
-  code: string;
-  server: string;
-  fps: number;
-  quality: number;
-  maxWidth?: number;
-  chunkSize?: number;
-  yes: boolean;
-  viewOnly: boolean;
-}
+/** What the command parses: the session agent's options, less what the run supplies. */
+export type AgentSessionOptions = Omit<SessionAgentOptions, 'signal'>;
 
 export const intIn = (option: string, min: number, max: number) => (text: string) => {
   const n = Number(text);

@@ -1,11 +1,11 @@
 // Starts a real `rac serve` process on loopback for a test, with its own data dir and UDP range.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnRac } from './rac-process.js';
 
-export const RAC_BIN = fileURLToPath(new URL('../../bin/rac.js', import.meta.url));
+export { RAC_BIN } from './rac-process.js';
 export const ADMIN_EMAIL = 'admin@localhost';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -38,32 +38,15 @@ export function randomUdpRange(size = 40): { first: number; last: number } {
 export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rac-broker-'));
   const udpPorts = options.udpPorts ?? randomUdpRange();
-  const child = spawn(
-    process.execPath,
-    [RAC_BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', `${udpPorts.first}-${udpPorts.last}`, ...(options.args ?? [])],
-    { env: { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rac serve did not start in 60 s:\n${stderr}`)), 60_000);
-    const onData = () => {
+  const rac = await spawnRac(
+    ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', `${udpPorts.first}-${udpPorts.last}`, ...(options.args ?? [])],
+    { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
+    (stderr) => {
       const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        child.stderr!.off('data', onData);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stderr!.on('data', onData);
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`rac serve exited with ${code} before listening:\n${stderr}`));
-    });
-  });
+      return match ? Number(match[1]) : undefined;
+    },
+  );
+  const port = rac.port;
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
@@ -71,12 +54,9 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
     port,
     dataDir,
     udpPorts,
-    process: child,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
+    process: rac.process,
+    stderr: rac.stderr,
+    stop: rac.stop,
   };
 }
 
