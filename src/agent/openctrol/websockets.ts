@@ -149,8 +149,18 @@ function inputLoop(
   });
 }
 
+/** Waits for the display before anything touches robotjs (it crashes without one); null and a close when absent. */
+function displayReady(engine: DesktopEngine, ws: WebSocket): Promise<Awaited<ReturnType<DesktopEngine['monitors']>> | null> {
+  return engine.monitors().catch((err: Error) => {
+    sendJson(ws, wsError(`Remote desktop engine not available: ${err.message}`));
+    ws.close(1011, 'No display');
+    return null;
+  });
+}
+
+const wsError = (message: string) => ({ type: 'error', message });
+
 async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, session: DesktopSession, ws: WebSocket): Promise<void> {
-  const error = (message: string) => ({ type: 'error', message });
   let unsubscribe = () => {};
   const stopOnEnd = ctx.sessions.onEnd(session.id, () => ws.close(1000, 'Session ended'));
   ws.on('close', () => {
@@ -159,18 +169,13 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
     engine.input.releaseAll();
   });
   ws.on('error', () => ws.terminate());
-  // Nothing touches robotjs before the display answered (robotjs crashes without one).
-  const ready = engine.monitors().catch((err: Error) => {
-    sendJson(ws, error(`Remote desktop engine not available: ${err.message}`));
-    ws.close(1011, 'No display');
-    return null;
-  });
+  const ready = displayReady(engine, ws);
   inputLoop(
     ws,
     async (text, charge) => {
       if (!(await ready)) return;
       const parsed = parseDesktopInput(text);
-      if (!parsed.ok) return sendJson(ws, error(parsed.error));
+      if (!parsed.ok) return sendJson(ws, wsError(parsed.error));
       const m = parsed.input;
       const input = engine.input;
       switch (m.type) {
@@ -183,20 +188,20 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
         case 'pointer_wheel':
           return input.wheel(m.deltaX, m.deltaY);
         case 'key':
-          if (!input.virtualKey(m.keyCode, m.down, m)) sendJson(ws, error(`Unknown key code ${m.keyCode}: ignored`));
+          if (!input.virtualKey(m.keyCode, m.down, m)) sendJson(ws, wsError(`Unknown key code ${m.keyCode}: ignored`));
           return;
         case 'text':
           // One event per character beyond the message itself.
           if (charge(Math.max(0, [...m.text].length - 1))) input.text(m.text);
           return;
         case 'monitor_select': {
-          if (!(await engine.selectMonitor(m.monitorId))) return sendJson(ws, error(`Monitor not found: ${m.monitorId}`));
+          if (!(await engine.selectMonitor(m.monitorId))) return sendJson(ws, wsError(`Monitor not found: ${m.monitorId}`));
           const monitor = engine.currentMonitor!;
           return sendJson(ws, { type: 'monitor_selected', monitor_id: monitor.id, width: monitor.width, height: monitor.height });
         }
       }
     },
-    error,
+    wsError,
   );
 
   const monitors = await ready;
@@ -216,20 +221,15 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
 }
 
 async function legacyConnection(ctx: OpenctrolContext, engine: DesktopEngine, ws: WebSocket): Promise<void> {
-  const error = (message: string) => ({ type: 'error', message });
   ws.on('close', () => engine.input.releaseAll());
   ws.on('error', () => ws.terminate());
-  const ready = engine.monitors().catch((err: Error) => {
-    sendJson(ws, error(`Remote desktop engine not available: ${err.message}`));
-    ws.close(1011, 'No display');
-    return null;
-  });
+  const ready = displayReady(engine, ws);
   inputLoop(
     ws,
     async (text) => {
       if (!(await ready)) return;
       const parsed = parseLegacyInput(text);
-      if (!parsed.ok) return sendJson(ws, error(parsed.error));
+      if (!parsed.ok) return sendJson(ws, wsError(parsed.error));
       const m = parsed.input;
       const input = engine.input;
       switch (m.type) {
@@ -240,11 +240,11 @@ async function legacyConnection(ctx: OpenctrolContext, engine: DesktopEngine, ws
         case 'pointer_scroll':
           return input.wheel(m.dx, m.dy);
         case 'keyboard':
-          if (!input.combo(m.keys)) sendJson(ws, error(`Unknown key in ${JSON.stringify(m.keys)}`));
+          if (!input.combo(m.keys)) sendJson(ws, wsError(`Unknown key in ${JSON.stringify(m.keys)}`));
           return;
       }
     },
-    error,
+    wsError,
   );
   ctx.log('rd/session: input WebSocket connected');
 }
