@@ -3,8 +3,7 @@
 // runAgentSession when --code is given.
 import { Option } from 'commander';
 import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
-import { loadSessionPlatform } from '../agent/session/robot-platform.js';
-import { type SessionAgentOptions, runSessionAgent } from '../agent/session/session-agent.js';
+import type { SessionAgentOptions } from '../agent/session/session-agent.js';
 import { MAX_CHUNK_PAYLOAD_BYTES } from '../protocol/index.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -74,6 +73,11 @@ export async function runAgentSession(options: AgentSessionOptions, io: CommandI
       io.stderr.write(`rac agent: the Openctrol API is not served (${(err as Error).message}); the session goes on without it\n`);
     }
   };
+  // Loaded on demand, like the Openctrol server: other commands start faster without it.
+  const [{ runSessionAgent }, { loadSessionPlatform }] = await Promise.all([
+    import('../agent/session/session-agent.js'),
+    import('../agent/session/robot-platform.js'),
+  ]);
   try {
     const end = await runSessionAgent(
       { ...options, signal: abort.signal },

@@ -4,7 +4,6 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadAgentConfig } from '../agent/agent-config.js';
-import { startOpenctrolAgent } from '../agent/openctrol/start.js';
 import { dryRunExecutor, runPowerCommand } from '../agent/power.js';
 import { DEFAULT_WOL_BROADCAST, type WolTarget, parseBroadcast, parseMac } from '../agent/wake-on-lan.js';
 import { runAgentSession, sessionOnlyOptions, sessionOptions } from './agent-session.js';
@@ -152,6 +151,8 @@ export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, ve
   const wol: WolTarget | null = options.wolMac ? { mac: options.wolMac, ...options.wolBroadcast } : null;
   const log = (message: string) => say(`rac agent: ${message}`);
 
+  // Loaded on demand: fastify and the desktop engine would slow every other command's start.
+  const { startOpenctrolAgent } = await import('../agent/openctrol/start.js');
   const agent = await startOpenctrolAgent({
     host: options.openctrolHost,
     port: options.openctrolPort,
