@@ -2,22 +2,13 @@
 // status and the `detail` text. Handlers throw these; the error handler in http-server.ts formats
 // them as {"detail": …} (the spec's shape) with the code in the `X-Rac-Error` header.
 
-export class BrokerError extends Error {
-  constructor(
-    readonly code: string,
-    readonly statusCode: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'BrokerError';
-  }
+import { HttpError, errorDefiner } from '../protocol/http-error.js';
+
+export class BrokerError extends HttpError {
+  override name = 'BrokerError';
 }
 
-const define =
-  <A extends unknown[]>(code: string, statusCode: number, message: (...args: A) => string) =>
-  (...args: A) =>
-    new BrokerError(code, statusCode, message(...args));
+const define = errorDefiner((code, status, message) => new BrokerError(code, status, message));
 
 export const Errors = {
   // 400

@@ -1,26 +1,17 @@
 // Every error the Openctrol API answers with, in one place: the spec's {"error": code, "details": text}
 // and the HTTP status. Handlers throw these; the error handler in server.ts formats them.
 
-export class OpenctrolError extends Error {
-  constructor(
-    readonly code: string,
-    readonly statusCode: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'OpenctrolError';
-  }
+import { HttpError, errorDefiner } from '../../protocol/http-error.js';
+
+export class OpenctrolError extends HttpError {
+  override name = 'OpenctrolError';
 
   get body(): { error: string; details: string } {
     return { error: this.code, details: this.message };
   }
 }
 
-const define =
-  <A extends unknown[]>(code: string, statusCode: number, message: (...args: A) => string) =>
-  (...args: A) =>
-    new OpenctrolError(code, statusCode, message(...args));
+const define = errorDefiner((code, status, message) => new OpenctrolError(code, status, message));
 
 export const Errors = {
   // 400
