@@ -3,7 +3,7 @@
 // viewer control to the agent, byte for byte. Anything else is dropped and counted; nothing from
 // an address that is not pinned ever reaches the agent, and no datagram can throw out of here.
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { PacketType, controlJson, decodeDatagram, encodeControl } from '../protocol/index.js';
+import { PacketType, decodeDatagram, encodeControl } from '../protocol/index.js';
 import type { ControlMessage } from '../protocol/index.js';
 
 export interface Endpoint {
@@ -96,8 +96,7 @@ export class SessionRelay {
 
   /** Sends a control message to both sides (e.g. disconnect); resolves when the datagrams are out. */
   async broadcast(message: ControlMessage, extra: Record<string, unknown> = {}): Promise<void> {
-    const json = JSON.stringify({ ...(JSON.parse(controlJson(message)) as object), ...extra });
-    const datagram = Buffer.concat([Buffer.from([PacketType.CONTROL]), Buffer.from(json)]);
+    const datagram = Buffer.concat([Buffer.from([PacketType.CONTROL]), Buffer.from(JSON.stringify({ ...message, ...extra }))]);
     const targets = [...this.viewers.values(), ...(this.agent ? [this.agent] : [])];
     await Promise.all(targets.map((to) => this.send(datagram, to)));
   }
