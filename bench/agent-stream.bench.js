@@ -10,9 +10,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jpegJsEncoder, turboEncoder } from '../dist/agent/jpeg-encoder.js';
-import { loadRobot } from '../dist/agent/robot.js';
-import { RobotScreenCapture } from '../dist/agent/screen-capture.js';
+import { jpegJsEncoder, turboEncoder } from '../dist/agent/platform/jpeg-encoder.js';
+import { loadRobot } from '../dist/agent/platform/robot.js';
+import { RobotScreenCapture } from '../dist/agent/platform/screen-capture.js';
 import { FramePipeline } from '../dist/agent/session/frame-pipeline.js';
 
 const SIZES = [

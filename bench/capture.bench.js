@@ -7,9 +7,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jpegJsEncoder, turboEncoder } from '../dist/agent/jpeg-encoder.js';
-import { loadRobot } from '../dist/agent/robot.js';
-import { RobotScreenCapture } from '../dist/agent/screen-capture.js';
+import { jpegJsEncoder, turboEncoder } from '../dist/agent/platform/jpeg-encoder.js';
+import { loadRobot } from '../dist/agent/platform/robot.js';
+import { RobotScreenCapture } from '../dist/agent/platform/screen-capture.js';
 
 const SIZES = [
   [1280, 720],

@@ -2,10 +2,10 @@
 // agent-platform and agent-desktop-ws): an unchanged screen is not encoded again, a newcomer gets
 // a frame at once, the loop stops with its last viewer.
 import t from 'tap';
-import { DesktopEngine, type EncodedFrame } from '../src/agent/desktop-engine.js';
-import { InputInjector } from '../src/agent/input-injector.js';
-import type { JpegEncoder } from '../src/agent/jpeg-encoder.js';
-import type { CapturedFrame, Rect } from '../src/agent/screen-capture.js';
+import { DesktopEngine, type EncodedFrame } from '../src/agent/openctrol/desktop-engine.js';
+import { InputInjector } from '../src/agent/platform/input-injector.js';
+import type { JpegEncoder } from '../src/agent/platform/jpeg-encoder.js';
+import type { CapturedFrame, Rect } from '../src/agent/platform/screen-capture.js';
 import { waitFor } from './helpers/xvfb.js';
 
 function setup(failing: () => boolean = () => false) {

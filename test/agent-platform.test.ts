@@ -3,16 +3,16 @@
 import { createRequire } from 'node:module';
 import { createSocket } from 'node:dgram';
 import t from 'tap';
-import { PulseAudioBackend } from '../src/agent/audio/pulse.js';
-import { AudioError } from '../src/agent/audio/backend.js';
-import { InputInjector } from '../src/agent/input-injector.js';
-import { jpegJsEncoder, turboEncoder } from '../src/agent/jpeg-encoder.js';
-import { RandrMonitorSource, parseListMonitors } from '../src/agent/monitors.js';
-import { PowerManager, type PowerCommand, powerCommand } from '../src/agent/power.js';
-import { loadRobot } from '../src/agent/robot.js';
-import { robotKeyForName, robotKeyForVirtualKey } from '../src/agent/robot-keys.js';
-import { RobotScreenCapture } from '../src/agent/screen-capture.js';
-import { magicPacket, parseBroadcast, parseMac, sendMagicPacket } from '../src/agent/wake-on-lan.js';
+import { PulseAudioBackend } from '../src/agent/openctrol/audio/pulse.js';
+import { AudioError } from '../src/agent/openctrol/audio/backend.js';
+import { InputInjector } from '../src/agent/platform/input-injector.js';
+import { jpegJsEncoder, turboEncoder } from '../src/agent/platform/jpeg-encoder.js';
+import { RandrMonitorSource, parseListMonitors } from '../src/agent/platform/monitors.js';
+import { PowerManager, type PowerCommand, powerCommand } from '../src/agent/openctrol/power.js';
+import { loadRobot } from '../src/agent/platform/robot.js';
+import { robotKeyForName, robotKeyForVirtualKey } from '../src/agent/platform/robot-keys.js';
+import { RobotScreenCapture } from '../src/agent/platform/screen-capture.js';
+import { magicPacket, parseBroadcast, parseMac, sendMagicPacket } from '../src/agent/openctrol/wake-on-lan.js';
 import { VK } from '../src/protocol/virtual-keys.js';
 import { startPulseAudio } from './helpers/pulseaudio.js';
 import { MONITORS, startCatTerminal, startXvfb, waitFor } from './helpers/xvfb.js';
@@ -186,8 +186,8 @@ t.test('on a real X display with two monitors', async (t) => {
 });
 
 t.test('Windows audio backend: loads only on win32; maps the mixer to one default device', async (t) => {
-  const { loadWindowsBackend, WindowsMixerBackend } = await import('../src/agent/audio/windows.js');
-  const { loadAudioBackend } = await import('../src/agent/audio/index.js');
+  const { loadWindowsBackend, WindowsMixerBackend } = await import('../src/agent/openctrol/audio/windows.js');
+  const { loadAudioBackend } = await import('../src/agent/openctrol/audio/index.js');
   t.equal(await loadWindowsBackend(), null, 'not on this platform');
   t.equal((await loadAudioBackend())?.name, 'pulseaudio', 'Linux uses pactl');
   // node-audio-volume-mixer cannot load off Windows: a stand-in with its four calls.

@@ -1,7 +1,7 @@
 // --max-width: the box filter that shrinks captured B,G,R,X frames before encoding.
 import fc from 'fast-check';
 import t from 'tap';
-import { downscale, scaledSize } from '../src/agent/session/downscale.js';
+import { downscale, scaledSize } from '../src/agent/platform/downscale.js';
 
 function frame(width: number, height: number, stride: number, pixel: (x: number, y: number) => [number, number, number]) {
   const data = Buffer.alloc(stride * height, 0xee); // row padding must never leak into the result

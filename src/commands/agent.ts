@@ -1,12 +1,12 @@
 // rac agent: without --code, the always-on Openctrol API (Home Assistant) on port 44325; with
-// --code, the customer's side of a support session (agent-session.ts).
+// --code, the customer's side of a support session (agent-code.ts).
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadAgentConfig } from '../agent/agent-config.js';
-import { dryRunExecutor, runPowerCommand } from '../agent/power.js';
-import { DEFAULT_WOL_BROADCAST, type WolTarget, parseBroadcast, parseMac } from '../agent/wake-on-lan.js';
-import { runAgentSession, sessionOnlyOptions, sessionOptions } from './agent-session.js';
+import { loadAgentConfig } from '../agent/openctrol/agent-config.js';
+import { dryRunExecutor, runPowerCommand } from '../agent/openctrol/power.js';
+import { DEFAULT_WOL_BROADCAST, type WolTarget, parseBroadcast, parseMac } from '../agent/openctrol/wake-on-lan.js';
+import { runAgentSession, sessionOnlyOptions, sessionOptions } from './agent-code.js';
 import { CliError, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultConfigDir, parsePort } from './option-parsers.js';

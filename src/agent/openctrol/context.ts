@@ -1,8 +1,8 @@
 // What the Openctrol routes and WebSockets work with: one object built by `startOpenctrolServer`.
-import type { AudioBackend } from '../audio/backend.js';
-import type { DesktopEngine } from '../desktop-engine.js';
-import type { PowerManager } from '../power.js';
-import type { WolTarget } from '../wake-on-lan.js';
+import type { AudioBackend } from './audio/backend.js';
+import type { DesktopEngine } from './desktop-engine.js';
+import type { PowerManager } from './power.js';
+import type { WolTarget } from './wake-on-lan.js';
 import type { ApiKeyAuth } from './auth.js';
 import type { DesktopSessions } from './desktop-sessions.js';
 

@@ -2,7 +2,7 @@
 // /ws/desktop (DESIGN.md: pointer_move, pointer_button, pointer_wheel, key, text, monitor_select)
 // and the legacy /api/v1/rd/session (spec: pointer move/click/scroll, keyboard combos).
 // A message that does not parse yields an error text; it never throws.
-import type { MouseButton } from '../input-injector.js';
+import type { MouseButton } from '../platform/input-injector.js';
 import { snakeCase } from './body.js';
 
 export type DesktopInput =

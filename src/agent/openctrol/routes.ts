@@ -1,10 +1,10 @@
 // The Openctrol REST endpoints (specs/openctrol-api.md plus the desktop-session calls of DESIGN.md).
 // Responses are snake_case; bodies are normalized by body.ts first.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AudioError, type AudioBackend } from '../audio/backend.js';
-import { type DesktopEngine, DesktopUnavailableError } from '../desktop-engine.js';
-import { formatCommand } from '../power.js';
-import { sendMagicPacket } from '../wake-on-lan.js';
+import { AudioError, type AudioBackend } from './audio/backend.js';
+import { type DesktopEngine, DesktopUnavailableError } from './desktop-engine.js';
+import { formatCommand } from './power.js';
+import { sendMagicPacket } from './wake-on-lan.js';
 import { type Body, normalizeBody, optionalBoolean, optionalVolume, requiredString } from './body.js';
 import type { OpenctrolContext } from './context.js';
 import { DEFAULT_TTL_SECONDS } from './desktop-sessions.js';

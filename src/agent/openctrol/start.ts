@@ -1,15 +1,15 @@
 // Assembles the Openctrol agent from the platform layer: display (capture, input, monitors) when one
 // answers, the audio backend, power and Wake-on-LAN, then serves the API.
-import { loadAudioBackend } from '../audio/index.js';
-import { DesktopEngine } from '../desktop-engine.js';
-import { linuxDesktopState } from '../desktop-state.js';
-import { InputInjector } from '../input-injector.js';
-import { loadJpegEncoder } from '../jpeg-encoder.js';
-import { type MonitorSource, RandrMonitorSource, WholeScreenMonitorSource } from '../monitors.js';
-import { type PowerExecutor, PowerManager } from '../power.js';
-import { loadRobot } from '../robot.js';
-import { RobotScreenCapture } from '../screen-capture.js';
-import type { WolTarget } from '../wake-on-lan.js';
+import { loadAudioBackend } from './audio/index.js';
+import { DesktopEngine } from './desktop-engine.js';
+import { linuxDesktopState } from './desktop-state.js';
+import { InputInjector } from '../platform/input-injector.js';
+import { loadJpegEncoder } from '../platform/jpeg-encoder.js';
+import { type MonitorSource, RandrMonitorSource, WholeScreenMonitorSource } from '../platform/monitors.js';
+import { type PowerExecutor, PowerManager } from './power.js';
+import { loadRobot } from '../platform/robot.js';
+import { RobotScreenCapture } from '../platform/screen-capture.js';
+import type { WolTarget } from './wake-on-lan.js';
 import { ApiKeyAuth, AuthThrottle } from './auth.js';
 import type { OpenctrolContext } from './context.js';
 import { DesktopSessions } from './desktop-sessions.js';

@@ -4,7 +4,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import type { DesktopEngine, EncodedFrame } from '../desktop-engine.js';
+import type { DesktopEngine, EncodedFrame } from './desktop-engine.js';
 import { presentedKey } from './auth.js';
 import type { OpenctrolContext } from './context.js';
 import type { DesktopSession } from './desktop-sessions.js';

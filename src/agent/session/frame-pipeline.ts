@@ -4,7 +4,7 @@
 // A full frame still goes out every `keyframeIntervalMs` and whenever one is requested, so a
 // viewer that joins late or lost a datagram gets a picture.
 import { type ChunkSize, FrameIdGenerator, chunkFrame } from '../../protocol/index.js';
-import { downscale, scaledSize } from './downscale.js';
+import { downscale, scaledSize } from '../platform/downscale.js';
 import type { Rect, SessionCapture, SessionEncoder } from './platform.js';
 
 export const DEFAULT_KEYFRAME_INTERVAL_MS = 3000;

@@ -3,7 +3,7 @@
 // libjpeg-turbo); these interfaces are the slice of them a session uses, so the pipeline can be
 // driven by the real ones and read without them.
 
-import type { CapturedFrame, Rect, ScreenCapture } from '../screen-capture.js';
+import type { CapturedFrame, Rect, ScreenCapture } from '../platform/screen-capture.js';
 
 export type { CapturedFrame, Rect };
 

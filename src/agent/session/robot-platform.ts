@@ -1,11 +1,11 @@
 // The real desktop for a session: RandR monitors (or robotjs's whole screen off Linux), robotjs
 // capture and input, libjpeg-turbo (jpeg-js with a warning when it cannot load). All of it is the
 // shared platform layer of src/agent/; this only puts it together, once per agent.
-import { InputInjector } from '../input-injector.js';
-import { loadJpegEncoder } from '../jpeg-encoder.js';
-import { RandrMonitorSource, WholeScreenMonitorSource } from '../monitors.js';
-import { loadRobot } from '../robot.js';
-import { RobotScreenCapture } from '../screen-capture.js';
+import { InputInjector } from '../platform/input-injector.js';
+import { loadJpegEncoder } from '../platform/jpeg-encoder.js';
+import { RandrMonitorSource, WholeScreenMonitorSource } from '../platform/monitors.js';
+import { loadRobot } from '../platform/robot.js';
+import { RobotScreenCapture } from '../platform/screen-capture.js';
 import type { SessionPlatform } from './platform.js';
 
 export async function loadSessionPlatform(env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<SessionPlatform> {

@@ -1,6 +1,6 @@
 // Windows virtual-key codes (what viewers and the Openctrol clients send) → robotjs key names,
 // and the Openctrol key names of /api/v1/rd/session. Codes robotjs cannot press map to nothing.
-import { VK } from '../protocol/virtual-keys.js';
+import { VK } from '../../protocol/virtual-keys.js';
 
 const table = new Map<number, string>([
   [VK.BACK, 'backspace'], [VK.TAB, 'tab'], [VK.RETURN, 'enter'], [VK.SHIFT, 'shift'], [VK.CONTROL, 'control'],

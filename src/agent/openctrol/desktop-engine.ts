@@ -1,10 +1,10 @@
 // The remote-desktop engine shared by everything that shows or controls this screen: which monitor
 // is selected (capture source and input coordinate space), a capture loop that runs while anyone
 // watches, and the facts /api/v1/health reports.
-import { InputInjector } from './input-injector.js';
-import type { JpegEncoder } from './jpeg-encoder.js';
-import type { Monitor, MonitorSource } from './monitors.js';
-import type { ScreenCapture } from './screen-capture.js';
+import { InputInjector } from '../platform/input-injector.js';
+import type { JpegEncoder } from '../platform/jpeg-encoder.js';
+import type { Monitor, MonitorSource } from '../platform/monitors.js';
+import type { ScreenCapture } from '../platform/screen-capture.js';
 
 export interface EncodedFrame {
   width: number;
