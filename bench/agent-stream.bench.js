@@ -64,7 +64,18 @@ async function main() {
   }
   const scroller = spawn(
     'xterm',
-    ['-geometry', '150x45+0+0', '-fa', 'Monospace', '-fs', '10', '-e', 'sh', '-c', 'while :; do ls -l /usr/bin | head -40; sleep 0.03; done'],
+    [
+      '-geometry',
+      '150x45+0+0',
+      '-fa',
+      'Monospace',
+      '-fs',
+      '10',
+      '-e',
+      'sh',
+      '-c',
+      'while :; do ls -l /usr/bin | head -40; sleep 0.03; done',
+    ],
     { env, stdio: 'ignore' },
   );
   children.push(scroller);
@@ -127,7 +138,9 @@ async function measure() {
 
   process.send('stop-scrolling');
   await new Promise((resolve) => process.once('message', resolve));
-  console.log(`\nstatic picture at ${STATIC_FPS} fps for ${STATIC_MS / 1000} s: ours (compare before encoding, full frame every 3 s) vs encoding every capture`);
+  console.log(
+    `\nstatic picture at ${STATIC_FPS} fps for ${STATIC_MS / 1000} s: ours (compare before encoding, full frame every 3 s) vs encoding every capture`,
+  );
   console.log('size        CPU ms/s ours  CPU ms/s naive  bytes/s ours  bytes/s naive');
   for (const size of SIZES) {
     const area = { x: 0, y: 0, ...size };

@@ -14,10 +14,14 @@ const CONNECTIONS = 20;
 
 function startBroker() {
   const dataDir = mkdtempSync(join(tmpdir(), 'rac-bench-'));
-  const child = spawn(process.execPath, [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', '40000-49999'], {
-    env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', '40000-49999'],
+    {
+      env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr.on('data', (d) => {
@@ -40,7 +44,9 @@ async function json(url, method, body, token) {
 
 function load(opts) {
   return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, ...(opts.amount ? {} : { duration: DURATION }), ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ connections: CONNECTIONS, ...(opts.amount ? {} : { duration: DURATION }), ...opts }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
   });
 }
 
@@ -65,13 +71,16 @@ try {
   row('baseline: node:http fixed JSON', await load({ url: `http://127.0.0.1:${baseline.address().port}/` }));
   row('GET /api/sessions/{code}/info', await load({ url: `${url}/api/sessions/${session.session_code}/info` }));
   // Each created session binds a UDP port: cap the count so the 10 000-port range holds them all.
-  row('POST /api/sessions (creates, binds a port)', await load({
-    url: `${url}/api/sessions`,
-    method: 'POST',
-    headers: { authorization: `Bearer ${tech}`, 'content-type': 'application/json' },
-    body: '{"customer_name":"Bench"}',
-    amount: 5000,
-  }));
+  row(
+    'POST /api/sessions (creates, binds a port)',
+    await load({
+      url: `${url}/api/sessions`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${tech}`, 'content-type': 'application/json' },
+      body: '{"customer_name":"Bench"}',
+      amount: 5000,
+    }),
+  );
 } finally {
   child.kill('SIGTERM');
   baseline.close();

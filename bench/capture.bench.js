@@ -29,7 +29,10 @@ const xvfb = spawn('Xvfb', [display, '-noreset', '-nolisten', 'tcp', '-screen', 
 const socket = `/tmp/.X11-unix/X${display.slice(1)}`;
 for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 25));
 // Keep the server until this process is gone (robotjs holds a connection Xlib will not let go of).
-spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done; kill ${xvfb.pid}`], { stdio: 'ignore', detached: true }).unref();
+spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done; kill ${xvfb.pid}`], {
+  stdio: 'ignore',
+  detached: true,
+}).unref();
 xvfb.unref();
 process.env.DISPLAY = display;
 const env = { ...process.env, DISPLAY: display };
@@ -61,7 +64,9 @@ for (const [width, height] of SIZES) {
   const rect = { x: 0, y: 0, width, height };
   capture.capture(rect); // warm up the X connection
   const cap = timeIt(30, () => capture.capture(rect));
-  const importMs = timeIt(3, () => execFileSync('import', ['-window', 'root', '-crop', `${width}x${height}+0+0`, 'rgba:-'], { env, maxBuffer: 64 << 20 })).median;
+  const importMs = timeIt(3, () =>
+    execFileSync('import', ['-window', 'root', '-crop', `${width}x${height}+0+0`, 'rgba:-'], { env, maxBuffer: 64 << 20 }),
+  ).median;
   const frame = cap.result;
   turbo.encode(frame, QUALITY);
   const t = timeIt(30, () => turbo.encode(frame, QUALITY));

@@ -52,7 +52,11 @@ async function run(sender, port, receiver, rate) {
   while (sent < total) {
     for (let i = 0; i < perTick && sent < total; i++, sent++) {
       data.writeBigUInt64LE(process.hrtime.bigint(), 0);
-      sender.send(encodeFrameChunk({ frameId: BigInt(sent + 1), chunkIndex: 0, totalChunks: 1, totalSize: PAYLOAD, data }), port, '127.0.0.1');
+      sender.send(
+        encodeFrameChunk({ frameId: BigInt(sent + 1), chunkIndex: 0, totalChunks: 1, totalSize: PAYLOAD, data }),
+        port,
+        '127.0.0.1',
+      );
     }
     // Pace to the offered rate.
     const due = Number(start) / 1e6 + (sent / rate) * 1000;
@@ -70,10 +74,14 @@ async function run(sender, port, receiver, rate) {
 
 async function startBroker() {
   const dataDir = mkdtempSync(join(tmpdir(), 'rac-bench-relay-'));
-  const child = spawn(process.execPath, [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', '47000-47009'], {
-    env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', '47000-47009'],
+    {
+      env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const url = await new Promise((resolve, reject) => {
     let err = '';
     child.stderr.on('data', (d) => {
@@ -89,23 +97,43 @@ async function startBroker() {
 async function joinRelay(url) {
   const { WebSocket } = await import('ws');
   const post = async (path, body, token) =>
-    (await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) })).json();
+    (
+      await fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+        body: JSON.stringify(body),
+      })
+    ).json();
   const { access_token: token } = await post('/api/auth/login', { email: 'admin@localhost', password: 'bench-password' });
   const session = await post('/api/sessions', {}, token);
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/session/${session.session_code}`, { headers: { authorization: `Bearer ${token}` } });
-  const ticket = await new Promise((resolve) => ws.on('message', (m) => { const msg = JSON.parse(String(m)); if (msg.type === 'udp_ticket') resolve(msg.ticket); }));
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/session/${session.session_code}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const ticket = await new Promise((resolve) =>
+    ws.on('message', (m) => {
+      const msg = JSON.parse(String(m));
+      if (msg.type === 'udp_ticket') resolve(msg.ticket);
+    }),
+  );
   const agent = await udp();
   const viewer = await udp();
   const acked = new Promise((resolve) => viewer.once('message', resolve));
   viewer.send(encodeControl({ type: 'viewer_hello', ticket }), session.udp_port, '127.0.0.1');
   await acked;
-  agent.send(encodeHandshake({ session_code: session.session_code, screen_width: 1920, screen_height: 1080, timestamp: Date.now() }), session.udp_port, '127.0.0.1');
+  agent.send(
+    encodeHandshake({ session_code: session.session_code, screen_width: 1920, screen_height: 1080, timestamp: Date.now() }),
+    session.udp_port,
+    '127.0.0.1',
+  );
   await sleep(200);
   viewer.removeAllListeners('message');
   return { agent, viewer, port: session.udp_port, ws };
 }
 
-const fmt = (r) => (r ? `${String(Math.round(r.achieved)).padStart(7)}/s ${String(Math.round(r.delivered)).padStart(7)}/s ${(r.loss * 100).toFixed(1).padStart(5)}% ${r.p50.toFixed(0).padStart(6)} ${r.p99.toFixed(0).padStart(7)}` : '        —                              ');
+const fmt = (r) =>
+  r
+    ? `${String(Math.round(r.achieved)).padStart(7)}/s ${String(Math.round(r.delivered)).padStart(7)}/s ${(r.loss * 100).toFixed(1).padStart(5)}% ${r.p50.toFixed(0).padStart(6)} ${r.p99.toFixed(0).padStart(7)}`
+    : '        —                              ';
 
 const hasSocat = ensureSocat();
 const { child, url } = await startBroker();
@@ -120,19 +148,28 @@ try {
     const probe = await udp();
     socatIn = probe.address().port;
     probe.close();
-    socat = spawn('socat', ['-u', `UDP4-RECV:${socatIn},bind=127.0.0.1,rcvbuf=8388608`, `UDP4-SENDTO:127.0.0.1:${socatOut.address().port}`], { stdio: 'ignore' });
+    socat = spawn(
+      'socat',
+      ['-u', `UDP4-RECV:${socatIn},bind=127.0.0.1,rcvbuf=8388608`, `UDP4-SENDTO:127.0.0.1:${socatOut.address().port}`],
+      { stdio: 'ignore' },
+    );
     await sleep(300);
   }
   const socatSender = await udp();
   console.log(`1200-byte datagrams, ${SECONDS} s per load, loopback, 2 cores; latency in µs (one-way, sender → receiver)`);
-  console.log(`${'offered/s'.padStart(10)} | ${'direct: sent delivered loss p50 p99'.padEnd(40)} | ${'rac relay: sent delivered loss p50 p99'.padEnd(40)} | socat: sent delivered loss p50 p99`);
+  console.log(
+    `${'offered/s'.padStart(10)} | ${'direct: sent delivered loss p50 p99'.padEnd(40)} | ${'rac relay: sent delivered loss p50 p99'.padEnd(40)} | socat: sent delivered loss p50 p99`,
+  );
   const added = [];
   for (const rate of LOADS) {
     const d = await run(direct.sender, direct.receiver.address().port, direct.receiver, rate);
     const r = await run(rac.agent, rac.port, rac.viewer, rate);
     const s = hasSocat ? await run(socatSender, socatIn, socatOut, rate) : null;
     console.log(`${String(rate).padStart(10)} | ${fmt(d)} | ${fmt(r)} | ${fmt(s)}`);
-    added.push(`${String(rate).padStart(10)} | rac +${(r.p50 - d.p50).toFixed(0)}/+${(r.p99 - d.p99).toFixed(0)}` + (s ? ` | socat +${(s.p50 - d.p50).toFixed(0)}/+${(s.p99 - d.p99).toFixed(0)}` : ''));
+    added.push(
+      `${String(rate).padStart(10)} | rac +${(r.p50 - d.p50).toFixed(0)}/+${(r.p99 - d.p99).toFixed(0)}` +
+        (s ? ` | socat +${(s.p50 - d.p50).toFixed(0)}/+${(s.p99 - d.p99).toFixed(0)}` : ''),
+    );
   }
   console.log('added latency over the direct path, p50/p99 µs (meaningful while loss is 0):');
   for (const line of added) console.log(line);
@@ -142,4 +179,3 @@ try {
 } finally {
   child.kill('SIGTERM');
 }
-

@@ -22,8 +22,8 @@ function desktop(width, height, shift) {
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
-      rgb[i] = 30 + ((x * 60) / width) | 0;
-      rgb[i + 1] = 60 + ((y * 80) / height) | 0;
+      rgb[i] = (30 + (x * 60) / width) | 0;
+      rgb[i + 1] = (60 + (y * 80) / height) | 0;
       rgb[i + 2] = 120;
     }
   const window = (x0, y0, w, h) => {
@@ -52,7 +52,10 @@ function time(fn, frames = FRAMES) {
 
 const row = (cells) => cells.map((c, i) => String(c).padEnd(i === 0 ? 34 : 16)).join('');
 console.log(`terminal ${COLS}×${ROWS} cells of ${CELL.width}×${CELL.height} px, ${FRAMES} frames, a window moving 4 px per frame`);
-for (const [w, h] of [[1280, 720], [1920, 1080]]) {
+for (const [w, h] of [
+  [1280, 720],
+  [1920, 1080],
+]) {
   const jpegs = Array.from({ length: 8 }, (_, k) => desktop(w, h, k * 4));
   const jpeg = (f) => jpegs[f % jpegs.length];
   const placement = fitImage(w, h, COLS, ROWS - 1, CELL);
@@ -60,16 +63,31 @@ for (const [w, h] of [[1280, 720], [1920, 1080]]) {
   console.log(row(['', 'ms/frame', 'fps ceiling', 'bytes/frame']));
   const report = (name, r) => console.log(row([name, r.ms.toFixed(2), Math.floor(1000 / r.ms), Math.round(r.bytes)]));
 
-  report('decode: libjpeg-turbo', time((f) => (decodeJpeg(jpeg(f)), 0)));
-  report('decode: jpeg-js (baseline)', time((f) => (decodeJpegPureJs(jpeg(f)), 0), Math.min(FRAMES, 10)));
+  report(
+    'decode: libjpeg-turbo',
+    time((f) => (decodeJpeg(jpeg(f)), 0)),
+  );
+  report(
+    'decode: jpeg-js (baseline)',
+    time((f) => (decodeJpegPureJs(jpeg(f)), 0), Math.min(FRAMES, 10)),
+  );
 
   const blocks = new HalfBlockRenderer();
-  report('blocks: decode+diff', time((f) => blocks.draw(decodeJpeg(jpeg(f)), placement, CELL).length));
+  report(
+    'blocks: decode+diff',
+    time((f) => blocks.draw(decodeJpeg(jpeg(f)), placement, CELL).length),
+  );
   const full = new HalfBlockRenderer();
-  report('blocks: full redraw (baseline)', time((f) => (full.invalidate(), full.draw(decodeJpeg(jpeg(f)), placement, CELL).length)));
+  report(
+    'blocks: full redraw (baseline)',
+    time((f) => (full.invalidate(), full.draw(decodeJpeg(jpeg(f)), placement, CELL).length)),
+  );
 
   const kitty = new KittyRenderer();
-  report('kitty: decode+zlib 1+base64', time((f) => kitty.draw(decodeJpeg(jpeg(f)), placement, CELL).length));
+  report(
+    'kitty: decode+zlib 1+base64',
+    time((f) => kitty.draw(decodeJpeg(jpeg(f)), placement, CELL).length),
+  );
   report(
     'kitty: zlib default (baseline)',
     time((f) => {
@@ -80,6 +98,12 @@ for (const [w, h] of [[1280, 720], [1920, 1080]]) {
   );
 
   const sixel = new SixelRenderer();
-  report('sixel: decode+scale+encode', time((f) => sixel.draw(decodeJpeg(jpeg(f)), placement, CELL).length));
-  report('sixel: with jpeg-js (baseline)', time((f) => sixel.draw(decodeJpegPureJs(jpeg(f)), placement, CELL).length, Math.min(FRAMES, 10)));
+  report(
+    'sixel: decode+scale+encode',
+    time((f) => sixel.draw(decodeJpeg(jpeg(f)), placement, CELL).length),
+  );
+  report(
+    'sixel: with jpeg-js (baseline)',
+    time((f) => sixel.draw(decodeJpegPureJs(jpeg(f)), placement, CELL).length, Math.min(FRAMES, 10)),
+  );
 }

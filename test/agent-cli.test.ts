@@ -30,7 +30,11 @@ async function rac(args: string[]): Promise<{ code: number; stderr: string; stdo
 t.test('usage errors, and --code failing before any API is served', async (t) => {
   const config = mkdtempSync(join(tmpdir(), 'rac-agent-cli-'));
   const cases: [string[], number, RegExp][] = [
-    [['agent', '--code', '123456', '--server', 'http://127.0.0.1:1', '--yes'], 2, /--code: expected the 9-digit session code, got "123456"/],
+    [
+      ['agent', '--code', '123456', '--server', 'http://127.0.0.1:1', '--yes'],
+      2,
+      /--code: expected the 9-digit session code, got "123456"/,
+    ],
     [['agent', '--code', '123456789', '--server', 'http://127.0.0.1:1', '--yes'], 1, /cannot reach the broker at http:\/\/127\.0\.0\.1:1/],
     [['agent', '--no-openctrol'], 2, /nothing to do/],
     [['agent', '--tls-cert', '/nonexistent.pem'], 2, /--tls-cert and --tls-key go together/],
@@ -49,7 +53,18 @@ t.test('usage errors, and --code failing before any API is served', async (t) =>
     t.notMatch(res.stderr, /listening/, 'nothing was served');
   }
   const help = (await rac(['agent', '--help'])).stdout;
-  for (const option of ['--openctrol-port', '--openctrol-host', '--api-key-file', '--tls-cert', '--wol-mac', '--wol-broadcast', '--power-dry-run', '--no-openctrol', '--fps', '--quality']) {
+  for (const option of [
+    '--openctrol-port',
+    '--openctrol-host',
+    '--api-key-file',
+    '--tls-cert',
+    '--wol-mac',
+    '--wol-broadcast',
+    '--power-dry-run',
+    '--no-openctrol',
+    '--fps',
+    '--quality',
+  ]) {
     t.match(help, option);
   }
 });
@@ -124,7 +139,21 @@ t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rac-agent-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  await execFileAsync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1']);
+  await execFileAsync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
   const agent = await startAgentProcess({ env: { DISPLAY: '' }, args: ['--tls-cert', cert, '--tls-key', key] });
   t.teardown(() => agent.stop());
   t.match(agent.stderr(), /listening on https:\/\//);
@@ -143,12 +172,18 @@ t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {
   } as RequestInit);
   t.equal(session.status, 503, 'no display here, but the request went through TLS and auth');
   const ws = await new Promise<number>((resolve) => {
-    const socket = new WebSocket(`wss://127.0.0.1:${agent.port}/api/v1/rd/session`, { headers: { 'x-openctrol-key': 'wrong' }, rejectUnauthorized: false });
+    const socket = new WebSocket(`wss://127.0.0.1:${agent.port}/api/v1/rd/session`, {
+      headers: { 'x-openctrol-key': 'wrong' },
+      rejectUnauthorized: false,
+    });
     socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     socket.on('open', () => resolve(101));
     socket.on('error', () => resolve(-1));
   });
   t.equal(ws, 401, 'WSS upgrade is authenticated');
-  const plain = await fetch(`http://127.0.0.1:${agent.port}/api/v1/health`).then((r) => r.status, () => 'refused');
+  const plain = await fetch(`http://127.0.0.1:${agent.port}/api/v1/health`).then(
+    (r) => r.status,
+    () => 'refused',
+  );
   t.not(plain, 200, 'plain HTTP is not served on the TLS port');
 });

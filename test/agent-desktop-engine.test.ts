@@ -26,7 +26,10 @@ function setup(failing: () => boolean = () => false) {
         return { data: Buffer.from(screen), width: rect.width, height: rect.height, stride: rect.width * 4 };
       },
     },
-    encoder: { name: 'libjpeg-turbo', encode: (frame) => (encoded.push(frame.data[0]!), Buffer.from([0xff, 0xd8, frame.data[0]!])) } as JpegEncoder,
+    encoder: {
+      name: 'libjpeg-turbo',
+      encode: (frame) => (encoded.push(frame.data[0]!), Buffer.from([0xff, 0xd8, frame.data[0]!])),
+    } as JpegEncoder,
     input: new InputInjector(() => {
       throw new Error('no input in this test');
     }),

@@ -62,7 +62,9 @@ async function connect(url: string, options: WebSocket.ClientOptions = {}): Prom
     else texts.push(JSON.parse(data.toString()));
     for (const w of waiters) w();
   });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.once('close', (code, reason) => r({ code, reason: reason.toString() })),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -160,12 +162,16 @@ t.test('/ws/desktop: hello, OFRA frames of the selected monitor, input on the re
   client.send({ type: 'pointer_button', button: 'left', action: 'up' });
   client.send({ type: 'pointer_wheel', delta_x: 0, delta_y: -120 });
   t.ok(await waitFor(() => buttons.events.length >= 4, 5000), 'click and wheel arrive');
-  t.same(buttons.events.slice(0, 4), [
-    { kind: 'press', button: 1, x: 2575, y: 500 },
-    { kind: 'release', button: 1, x: 2575, y: 500 },
-    { kind: 'press', button: 5, x: 2575, y: 500 },
-    { kind: 'release', button: 5, x: 2575, y: 500 },
-  ], 'a left click and one notch down, where the pointer is on DISPLAY2');
+  t.same(
+    buttons.events.slice(0, 4),
+    [
+      { kind: 'press', button: 1, x: 2575, y: 500 },
+      { kind: 'release', button: 1, x: 2575, y: 500 },
+      { kind: 'press', button: 5, x: 2575, y: 500 },
+      { kind: 'release', button: 5, x: 2575, y: 500 },
+    ],
+    'a left click and one notch down, where the pointer is on DISPLAY2',
+  );
 
   // monitor_select over the WebSocket
   client.send({ type: 'monitor_select', monitor_id: 'DISPLAY1' });
@@ -180,7 +186,6 @@ t.test('/ws/desktop: hello, OFRA frames of the selected monitor, input on the re
   t.same(buttons.events[0], { kind: 'press', button: 3, x: 1919, y: 0 }, 'the click lands on DISPLAY1’s right edge');
   client.send({ type: 'monitor_select', monitor_id: 'DISPLAY7' });
   t.match(await client.nextText((m) => m.type === 'error' && /DISPLAY7/.test(m.message)), { message: 'Monitor not found: DISPLAY7' });
-
 });
 
 t.test('/ws/desktop: keys and text type into an X client; held keys are released on close', async (t) => {
@@ -244,7 +249,16 @@ t.test('/ws/desktop: bad messages get an error frame, the connection lives; caps
   const session = await newSession();
   const client = await connect(session.websocket_url.replace('localhost', '127.0.0.1'));
   await client.nextText((m) => m.type === 'hello');
-  const bad: (string | Buffer)[] = ['{not json', '[]', '{"type":5}', '{"type":"fly"}', '{"type":"pointer_move","absolute":true,"x":70000,"y":1}', '{"type":"key","key_code":"A","action":"down"}', '{"type":"pointer_button","button":"left","action":"sideways"}', Buffer.from([1, 2, 3])];
+  const bad: (string | Buffer)[] = [
+    '{not json',
+    '[]',
+    '{"type":5}',
+    '{"type":"fly"}',
+    '{"type":"pointer_move","absolute":true,"x":70000,"y":1}',
+    '{"type":"key","key_code":"A","action":"down"}',
+    '{"type":"pointer_button","button":"left","action":"sideways"}',
+    Buffer.from([1, 2, 3]),
+  ];
   for (const message of bad) {
     const before = client.texts.filter((m) => m.type === 'error').length;
     client.ws.send(message);
@@ -311,7 +325,10 @@ t.test('legacy /api/v1/rd/session: relative pointer, clicks, scroll and key comb
   viaHeader.send({ type: 'keyboard', keys: ['HYPERDRIVE'] });
   t.match(await viaHeader.nextText((m) => m.type === 'error'), { type: 'error', message: /Unknown key/ });
   viaHeader.ws.send('{"type":"pointer","event":"teleport"}');
-  t.same(await viaHeader.nextText((m) => m.type === 'error' && m.message === 'Invalid message format'), { type: 'error', message: 'Invalid message format' });
+  t.same(await viaHeader.nextText((m) => m.type === 'error' && m.message === 'Invalid message format'), {
+    type: 'error',
+    message: 'Invalid message format',
+  });
   t.equal(viaHeader.ws.readyState, WebSocket.OPEN);
   t.same(await waitForMouse({ x: 1920, y: 495 }), { x: 1920, y: 495 }, 'relative moves stay on the selected monitor');
 });

@@ -13,11 +13,29 @@ const xvfb = await startXvfb();
 t.teardown(() => xvfb.stop());
 const pulse = await startPulseAudio();
 t.teardown(() => pulse.stop());
-const agent = await startAgentProcess({ env: { ...xvfb.env, PULSE_SERVER: pulse.env.PULSE_SERVER }, args: ['--auth-fail-limit', '1000000'] });
+const agent = await startAgentProcess({
+  env: { ...xvfb.env, PULSE_SERVER: pulse.env.PULSE_SERVER },
+  args: ['--auth-fail-limit', '1000000'],
+});
 t.teardown(() => agent.stop());
 const headers = { 'x-openctrol-key': TEST_API_KEY };
 
-const FIELDS = ['action', 'force', 'volume', 'muted', 'device_id', 'deviceId', 'DeviceId', 'monitor_id', 'MonitorId', 'ha_id', 'ttl_seconds', 'ttlSeconds', '__proto__', 'constructor'];
+const FIELDS = [
+  'action',
+  'force',
+  'volume',
+  'muted',
+  'device_id',
+  'deviceId',
+  'DeviceId',
+  'monitor_id',
+  'MonitorId',
+  'ha_id',
+  'ttl_seconds',
+  'ttlSeconds',
+  '__proto__',
+  'constructor',
+];
 const value = fc.oneof(
   fc.string({ maxLength: 100 }),
   fc.integer(),
@@ -35,7 +53,14 @@ const body = fc.oneof(
   fc.constantFrom('{', '[]', 'null', '""', '{"__proto__":{"x":1}}', '{"a":1}{"b":2}', '\u0000', '{"device_id":"\ud800"}'),
 );
 const endpoint = fc.oneof(
-  fc.constantFrom('/api/v1/power', '/api/v1/audio/master', '/api/v1/audio/device', '/api/v1/audio/default', '/api/v1/rd/monitor', '/api/v1/sessions/desktop'),
+  fc.constantFrom(
+    '/api/v1/power',
+    '/api/v1/audio/master',
+    '/api/v1/audio/device',
+    '/api/v1/audio/default',
+    '/api/v1/rd/monitor',
+    '/api/v1/sessions/desktop',
+  ),
   fc.string({ maxLength: 40 }).map((id) => `/api/v1/sessions/desktop/${encodeURIComponent(id)}/end`),
 );
 const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', undefined);
@@ -60,7 +85,10 @@ t.test('random POST bodies never get a 5xx (503 aside: none here) and always the
 
 t.test('random WebSocket messages get error frames, never a crash', async (t) => {
   const session = (await call(agent.url, 'POST', '/api/v1/sessions/desktop', { headers, body: {} })).body;
-  for (const url of [`ws://127.0.0.1:${agent.port}/api/v1/rd/session?api_key=${TEST_API_KEY}`, session.websocket_url.replace('localhost', '127.0.0.1')]) {
+  for (const url of [
+    `ws://127.0.0.1:${agent.port}/api/v1/rd/session?api_key=${TEST_API_KEY}`,
+    session.websocket_url.replace('localhost', '127.0.0.1'),
+  ]) {
     const ws = new WebSocket(url);
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     let errors = 0;
@@ -76,7 +104,26 @@ t.test('random WebSocket messages get error frames, never a crash', async (t) =>
     const message = fc.oneof(
       fc.json({ maxDepth: 3 }),
       fc.string({ maxLength: 200 }),
-      fc.record({ type: fc.constantFrom('pointer_move', 'pointer_button', 'pointer_wheel', 'key', 'monitor_select', 'pointer', 'keyboard'), event: fc.constantFrom('move', 'click', 'scroll', 'x'), dx: value, dy: value, x: value, y: value, button: value, action: value, key_code: value, keys: value, monitor_id: value, delta_x: value, delta_y: value }, { requiredKeys: ['type'] }).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            type: fc.constantFrom('pointer_move', 'pointer_button', 'pointer_wheel', 'key', 'monitor_select', 'pointer', 'keyboard'),
+            event: fc.constantFrom('move', 'click', 'scroll', 'x'),
+            dx: value,
+            dy: value,
+            x: value,
+            y: value,
+            button: value,
+            action: value,
+            key_code: value,
+            keys: value,
+            monitor_id: value,
+            delta_x: value,
+            delta_y: value,
+          },
+          { requiredKeys: ['type'] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     const samples = fc.sample(message, 300);
     for (const m of samples) ws.send(m);

@@ -56,23 +56,42 @@ t.test('audio: status, master, device and default really change PulseAudio', asy
 
   res = await post('/api/v1/audio/master', { volume: 35, muted: true });
   t.same([res.status, res.body], [200, { status: 'ok' }]);
-  t.same((await pulse.sinks()).find((s) => s.name === 'speakers'), { name: 'speakers', description: 'Speakers', mute: true, volumePercent: 35 });
+  t.same(
+    (await pulse.sinks()).find((s) => s.name === 'speakers'),
+    { name: 'speakers', description: 'Speakers', mute: true, volumePercent: 35 },
+  );
   res = await post('/api/v1/audio/master', { muted: false });
   t.equal(res.status, 200);
-  t.match((await pulse.sinks()).find((s) => s.name === 'speakers'), { mute: false, volumePercent: 35 }, 'volume unchanged when omitted');
+  t.match(
+    (await pulse.sinks()).find((s) => s.name === 'speakers'),
+    { mute: false, volumePercent: 35 },
+    'volume unchanged when omitted',
+  );
 
   // camelCase, PascalCase and a float
   t.equal((await post('/api/v1/audio/device', { deviceId: 'headset', volume: 42.6 })).status, 200);
-  t.match((await pulse.sinks()).find((s) => s.name === 'headset'), { volumePercent: 43, mute: false });
+  t.match(
+    (await pulse.sinks()).find((s) => s.name === 'headset'),
+    { volumePercent: 43, mute: false },
+  );
   t.equal((await post('/api/v1/audio/device', { DeviceId: 'headset', Muted: true })).status, 200);
-  t.match((await pulse.sinks()).find((s) => s.name === 'headset'), { volumePercent: 43, mute: true });
+  t.match(
+    (await pulse.sinks()).find((s) => s.name === 'headset'),
+    { volumePercent: 43, mute: true },
+  );
 
   res = await post('/api/v1/audio/default', { device_id: 'headset' });
   t.same([res.status, res.body], [200, { status: 'ok' }]);
   t.equal(await pulse.defaultSink(), 'headset');
   res = await get('/api/v1/audio/status');
   t.same(res.body.master, { volume: 43, muted: true }, 'master follows the default device');
-  t.same(res.body.devices.map((d: any) => [d.id, d.is_default]), [['speakers', false], ['headset', true]]);
+  t.same(
+    res.body.devices.map((d: any) => [d.id, d.is_default]),
+    [
+      ['speakers', false],
+      ['headset', true],
+    ],
+  );
 
   t.same((await post('/api/v1/audio/device', { device_id: 'nope', volume: 5 })).status, 404);
   const missing = await post('/api/v1/audio/default', { device_id: 'nope' });
@@ -155,14 +174,28 @@ const ENDPOINTS: [string, string, unknown?][] = [
 t.test('every endpoint: 401 without a key or with a wrong one, and nothing happens', async (t) => {
   const before = agent.stderr();
   for (const [method, path, body] of ENDPOINTS) {
-    for (const headers of [{}, { 'x-openctrol-key': 'wrong' }, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TEST_API_KEY}` }, { 'x-openctrol-key': TEST_API_KEY.slice(0, -1) }]) {
+    for (const headers of [
+      {},
+      { 'x-openctrol-key': 'wrong' },
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${TEST_API_KEY}` },
+      { 'x-openctrol-key': TEST_API_KEY.slice(0, -1) },
+    ]) {
       const res = await call(agent.url, method, path, { headers, body });
-      t.same([res.status, res.body], [401, { error: 'unauthorized', details: 'Missing or invalid credentials' }], `${method} ${path} ${JSON.stringify(headers)}`);
+      t.same(
+        [res.status, res.body],
+        [401, { error: 'unauthorized', details: 'Missing or invalid credentials' }],
+        `${method} ${path} ${JSON.stringify(headers)}`,
+      );
     }
   }
   t.equal(agent.stderr(), before, 'no power command, no session');
   t.equal((await call(agent.url, 'GET', '/api/v1/health')).body.active_sessions, 0);
-  t.equal((await call(agent.url, 'GET', '/api/v1/audio/status', { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).status, 200, 'Bearer works');
+  t.equal(
+    (await call(agent.url, 'GET', '/api/v1/audio/status', { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).status,
+    200,
+    'Bearer works',
+  );
 
   for (const path of ['/api/v1/rd/session', '/api/v1/rd/session?api_key=wrong', '/ws/desktop', '/ws/desktop?sess=x&token=y']) {
     const status = await new Promise<number>((resolve) => {
@@ -219,7 +252,11 @@ t.test('malformed bodies: 400 with a reason, never 500', async (t) => {
 });
 
 t.test('a generated key is stored 0600 and required; failed attempts are throttled', async (t) => {
-  const other = await startAgentProcess({ key: null, env: { ...xvfb.env, PULSE_SERVER: pulse.env.PULSE_SERVER }, args: ['--auth-fail-limit', '3'] });
+  const other = await startAgentProcess({
+    key: null,
+    env: { ...xvfb.env, PULSE_SERVER: pulse.env.PULSE_SERVER },
+    args: ['--auth-fail-limit', '3'],
+  });
   t.teardown(() => other.stop());
   const file = join(other.configDir, 'agent.json');
   t.equal(statSync(file).mode & 0o777, 0o600);
@@ -231,7 +268,8 @@ t.test('a generated key is stored 0600 and required; failed attempts are throttl
   t.equal(ok.status, 200);
   const wol = await call(other.url, 'POST', '/api/v1/power', { headers: { 'x-openctrol-key': key }, body: { action: 'wol' } });
   t.same([wol.status, wol.body.error], [400, 'wol_not_supported'], 'wol without --wol-mac: 400');
-  for (let i = 0; i < 3; i++) t.equal((await call(other.url, 'GET', '/api/v1/rd/monitors', { headers: { 'x-openctrol-key': 'guess' } })).status, 401);
+  for (let i = 0; i < 3; i++)
+    t.equal((await call(other.url, 'GET', '/api/v1/rd/monitors', { headers: { 'x-openctrol-key': 'guess' } })).status, 401);
   const blocked = await call(other.url, 'GET', '/api/v1/rd/monitors', { headers: { 'x-openctrol-key': key } });
   t.equal(blocked.status, 429, 'after 3 failures even the right key waits');
   t.equal(blocked.body.error, 'too_many_requests');
@@ -241,5 +279,9 @@ t.test('a generated key is stored 0600 and required; failed attempts are throttl
   const again = await startAgentProcess({ key: null, configDir: other.configDir, env: xvfb.env });
   t.teardown(() => again.stop());
   t.match(again.stderr(), 'API key: the one stored in');
-  t.equal((await call(again.url, 'GET', '/api/v1/rd/monitors', { headers: { authorization: `Bearer ${key}` } })).status, 200, 'the stored key survives a restart');
+  t.equal(
+    (await call(again.url, 'GET', '/api/v1/rd/monitors', { headers: { authorization: `Bearer ${key}` } })).status,
+    200,
+    'the stored key survives a restart',
+  );
 });

@@ -29,7 +29,14 @@ t.test('parseListMonitors: primary first, DISPLAYn ids, odd lines skipped', asyn
     { id: 'DISPLAY2', name: 'HDMI-1', isPrimary: false, width: 1280, height: 1024, x: 1920, y: 0 },
   ]);
   const none = parseListMonitors('Monitors: 2\n 0: A 800/1x600/1+0+0 A\n 1: B 800/1x600/1+800+0 B\n');
-  t.same(none.map((m) => [m.id, m.name, m.isPrimary]), [['DISPLAY1', 'A', true], ['DISPLAY2', 'B', false]], 'no primary: the first counts');
+  t.same(
+    none.map((m) => [m.id, m.name, m.isPrimary]),
+    [
+      ['DISPLAY1', 'A', true],
+      ['DISPLAY2', 'B', false],
+    ],
+    'no primary: the first counts',
+  );
   t.same(parseListMonitors('Monitors: 0\n'), []);
 });
 
@@ -87,13 +94,25 @@ t.test('PulseAudio backend changes real sinks', async (t) => {
   t.teardown(() => pulse.stop());
   const audio = new PulseAudioBackend(pulse.env);
   const status = await audio.status();
-  t.same(status.devices.map((d) => [d.id, d.name, d.isDefault]), [['speakers', 'Speakers', true], ['headset', 'Headset', false]]);
+  t.same(
+    status.devices.map((d) => [d.id, d.name, d.isDefault]),
+    [
+      ['speakers', 'Speakers', true],
+      ['headset', 'Headset', false],
+    ],
+  );
   t.same(status.master, { volume: 100, muted: false });
 
   await audio.setMaster({ volume: 42, muted: true });
   await audio.setDevice('headset', { volume: 17 });
   let sinks = await pulse.sinks();
-  t.same(sinks.map((s) => [s.name, s.volumePercent, s.mute]), [['speakers', 42, true], ['headset', 17, false]]);
+  t.same(
+    sinks.map((s) => [s.name, s.volumePercent, s.mute]),
+    [
+      ['speakers', 42, true],
+      ['headset', 17, false],
+    ],
+  );
 
   await audio.setDefault('headset');
   t.equal(await pulse.defaultSink(), 'headset');
@@ -115,7 +134,10 @@ t.test('on a real X display with two monitors', async (t) => {
   const monitors = await new RandrMonitorSource(xvfb.env).list();
   t.same(
     monitors.map((m) => [m.id, m.name, m.x, m.y, m.width, m.height, m.isPrimary]),
-    [['DISPLAY1', 'DP-1', 0, 0, 1920, 1080, true], ['DISPLAY2', 'HDMI-1', 1920, 0, 1280, 1024, false]],
+    [
+      ['DISPLAY1', 'DP-1', 0, 0, 1920, 1080, true],
+      ['DISPLAY2', 'HDMI-1', 1920, 0, 1280, 1024, false],
+    ],
   );
   await t.rejects(new RandrMonitorSource({ ...xvfb.env, DISPLAY: undefined }).list(), /DISPLAY is not set/);
 
@@ -125,7 +147,10 @@ t.test('on a real X display with two monitors', async (t) => {
       { ...MONITORS[1]!, color: '#0000ff' },
     ]);
     const capture = new RobotScreenCapture(robot);
-    for (const [monitor, rgb] of [[monitors[0]!, [255, 0, 0]], [monitors[1]!, [0, 0, 255]]] as const) {
+    for (const [monitor, rgb] of [
+      [monitors[0]!, [255, 0, 0]],
+      [monitors[1]!, [0, 0, 255]],
+    ] as const) {
       const frame = capture.capture(monitor);
       t.equal(frame.width, monitor.width);
       t.equal(frame.height, monitor.height);
@@ -137,7 +162,10 @@ t.test('on a real X display with two monitors', async (t) => {
         t.equal(decoded.width, monitor.width);
         const mid = (Math.floor(decoded.height / 2) * decoded.width + Math.floor(decoded.width / 2)) * 3;
         const pixel = [...decoded.data.subarray(mid, mid + 3)];
-        t.ok(pixel.every((v, i) => Math.abs(v - rgb[i]!) < 16), `${encoder.name} ${monitor.id} centre ${pixel} ≈ ${rgb}`);
+        t.ok(
+          pixel.every((v, i) => Math.abs(v - rgb[i]!) < 16),
+          `${encoder.name} ${monitor.id} centre ${pixel} ≈ ${rgb}`,
+        );
       }
     }
     const clamped = capture.capture({ x: 3000, y: 1000, width: 500, height: 500 });
@@ -191,9 +219,27 @@ t.test('Windows audio backend: loads only on win32; maps the mixer to one defaul
   t.equal(await loadWindowsBackend(), null, 'not on this platform');
   t.equal((await loadAudioBackend())?.name, 'pulseaudio', 'Linux uses pactl');
   // node-audio-volume-mixer cannot load off Windows: a stand-in with its four calls.
-  const mixer = { level: 0.25, muted: false, getMasterVolumeLevelScalar() { return this.level; }, setMasterVolumeLevelScalar(v: number) { this.level = v; }, isMasterMuted() { return this.muted; }, muteMaster(m: boolean) { this.muted = m; } };
+  const mixer = {
+    level: 0.25,
+    muted: false,
+    getMasterVolumeLevelScalar() {
+      return this.level;
+    },
+    setMasterVolumeLevelScalar(v: number) {
+      this.level = v;
+    },
+    isMasterMuted() {
+      return this.muted;
+    },
+    muteMaster(m: boolean) {
+      this.muted = m;
+    },
+  };
   const audio = new WindowsMixerBackend(mixer);
-  t.same(await audio.status(), { master: { volume: 25, muted: false }, devices: [{ id: 'default', name: 'Default output', isDefault: true, volume: 25, muted: false }] });
+  t.same(await audio.status(), {
+    master: { volume: 25, muted: false },
+    devices: [{ id: 'default', name: 'Default output', isDefault: true, volume: 25, muted: false }],
+  });
   await audio.setDevice('default', { volume: 70, muted: true });
   t.same([mixer.level, mixer.muted], [0.7, true]);
   await t.rejects(audio.setDevice('other', { volume: 1 }), { kind: 'device_not_found' });

@@ -42,8 +42,15 @@ t.test('POST /auth/login', async (t) => {
   const missing = await call(api, 'POST', '/auth/login', { body: { email: ADMIN_EMAIL } });
   t.equal(missing.status, 400);
   t.match(missing.body.detail, /password/);
-  t.equal((await call(api, 'POST', '/auth/login', { body: { email: ADMIN_EMAIL, password: 'TECH-PASSWORD-1'.toLowerCase() } })).status, 401);
-  t.equal((await call(api, 'POST', '/auth/login', { body: { email: 'TECH@EXAMPLE.COM', password: 'tech-password-1' } })).status, 200, 'emails are case-insensitive');
+  t.equal(
+    (await call(api, 'POST', '/auth/login', { body: { email: ADMIN_EMAIL, password: 'TECH-PASSWORD-1'.toLowerCase() } })).status,
+    401,
+  );
+  t.equal(
+    (await call(api, 'POST', '/auth/login', { body: { email: 'TECH@EXAMPLE.COM', password: 'tech-password-1' } })).status,
+    200,
+    'emails are case-insensitive',
+  );
 });
 
 t.test('POST /users and GET /users: admin only', async (t) => {
@@ -52,7 +59,14 @@ t.test('POST /users and GET /users: admin only', async (t) => {
     body: { email: 'newuser@example.com', password: 'securepass123', full_name: 'Jane Smith', role: 'tech', max_sessions: 10 },
   });
   t.equal(created.status, 200);
-  t.match(created.body, { id: Number, email: 'newuser@example.com', full_name: 'Jane Smith', role: 'tech', max_sessions: 10, is_active: true });
+  t.match(created.body, {
+    id: Number,
+    email: 'newuser@example.com',
+    full_name: 'Jane Smith',
+    role: 'tech',
+    max_sessions: 10,
+    is_active: true,
+  });
   t.match(created.body.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'ISO 8601 timestamp');
   t.notOk('password' in created.body || 'password_hash' in created.body, 'no password in the answer');
 
@@ -104,7 +118,10 @@ t.test('POST /users and GET /users: admin only', async (t) => {
 
 t.test('PATCH /users/{id}', async (t) => {
   const { user, token } = await createTech('patched@example.com');
-  const res = await call(api, 'PATCH', `/users/${user.id}`, { token: admin, body: { full_name: 'New Name', max_sessions: 2, role: 'admin' } });
+  const res = await call(api, 'PATCH', `/users/${user.id}`, {
+    token: admin,
+    body: { full_name: 'New Name', max_sessions: 2, role: 'admin' },
+  });
   t.equal(res.status, 200);
   t.match(res.body, { id: user.id, full_name: 'New Name', max_sessions: 2, role: 'admin', is_active: true });
   t.equal((await call(api, 'GET', '/users', { token })).status, 200, 'the new role applies to the existing token');
@@ -177,7 +194,10 @@ t.test('SMTP config: stored, password never returned', async (t) => {
 });
 
 t.test('sessions: create, list, info, close', async (t) => {
-  const created = await call(api, 'POST', '/sessions', { token: tech.token, body: { customer_name: 'John Customer', customer_email: 'customer@example.com' } });
+  const created = await call(api, 'POST', '/sessions', {
+    token: tech.token,
+    body: { customer_name: 'John Customer', customer_email: 'customer@example.com' },
+  });
   t.equal(created.status, 200);
   const session = created.body;
   t.match(session, {
@@ -220,10 +240,17 @@ t.test('sessions: create, list, info, close', async (t) => {
   t.equal((await call(api, 'GET', '/sessions/12ab/info')).status, 404, 'a malformed code');
 
   const mine = await call(api, 'GET', '/sessions', { token: tech.token });
-  t.same(mine.body.map((s: { id: number }) => s.id), [blank.body.id, bare.body.id, session.id], 'own sessions, newest first');
+  t.same(
+    mine.body.map((s: { id: number }) => s.id),
+    [blank.body.id, bare.body.id, session.id],
+    'own sessions, newest first',
+  );
   t.same((await call(api, 'GET', '/sessions', { token: otherTech.token })).body, [], "another tech's list is empty");
   const all = await call(api, 'GET', '/sessions', { token: admin });
-  t.ok(all.body.some((s: { id: number }) => s.id === session.id), 'an admin sees every session');
+  t.ok(
+    all.body.some((s: { id: number }) => s.id === session.id),
+    'an admin sees every session',
+  );
 
   t.equal((await call(api, 'DELETE', `/sessions/${session.id}`, { token: otherTech.token })).status, 403, 'another tech cannot close it');
   t.equal((await call(api, 'DELETE', `/sessions/${session.id}`)).status, 401);
@@ -255,7 +282,10 @@ t.test('GET /sessions returns the newest 100', async (t) => {
   }
   const list = await call(api, 'GET', '/sessions', { token });
   t.equal(list.body.length, 100);
-  t.same(list.body.map((s: { id: number }) => s.id), ids.slice(5).reverse());
+  t.same(
+    list.body.map((s: { id: number }) => s.id),
+    ids.slice(5).reverse(),
+  );
 });
 
 t.test('unknown routes and methods answer 404 with a detail', async (t) => {

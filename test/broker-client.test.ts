@@ -81,5 +81,8 @@ t.test('a refused connection names the URL', async (t) => {
   t.teardown(() => client.close());
   const err = await client.health().catch((e: unknown) => e);
   t.ok(err instanceof BrokerUnreachableError);
-  t.match(err, { url: 'http://127.0.0.1:1', message: 'cannot reach the broker at http://127.0.0.1:1: connection refused (is `rac serve` running there?)' });
+  t.match(err, {
+    url: 'http://127.0.0.1:1',
+    message: 'cannot reach the broker at http://127.0.0.1:1: connection refused (is `rac serve` running there?)',
+  });
 });

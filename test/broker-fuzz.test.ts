@@ -10,8 +10,22 @@ const admin = await login(broker.api);
 const session = (await call(broker.api, 'POST', '/sessions', { token: admin, body: {} })).body;
 
 const FIELDS = [
-  'email', 'password', 'full_name', 'role', 'max_sessions', 'is_active', 'smtp_host', 'smtp_port', 'security_type',
-  'username', 'from_email', 'require_auth', 'customer_name', 'customer_email', '__proto__', 'constructor',
+  'email',
+  'password',
+  'full_name',
+  'role',
+  'max_sessions',
+  'is_active',
+  'smtp_host',
+  'smtp_port',
+  'security_type',
+  'username',
+  'from_email',
+  'require_auth',
+  'customer_name',
+  'customer_email',
+  '__proto__',
+  'constructor',
 ];
 
 const value = fc.oneof(
@@ -33,7 +47,16 @@ const jsonBody = fc.oneof(
   fc.nat({ max: 200_000 }).map((n) => JSON.stringify({ email: 'x'.repeat(n) })),
 );
 
-const id = fc.oneof(fc.constant(String(session.id)), fc.constant(String(session.session_code)), fc.string({ maxLength: 30 }), fc.nat().map(String), fc.constant('-1'), fc.constant('1e3'), fc.constant('%00'), fc.constant('9'.repeat(40)));
+const id = fc.oneof(
+  fc.constant(String(session.id)),
+  fc.constant(String(session.session_code)),
+  fc.string({ maxLength: 30 }),
+  fc.nat().map(String),
+  fc.constant('-1'),
+  fc.constant('1e3'),
+  fc.constant('%00'),
+  fc.constant('9'.repeat(40)),
+);
 
 const endpoint = fc.oneof(
   fc.constant(['POST', '/api/auth/login']),
@@ -47,29 +70,53 @@ const endpoint = fc.oneof(
   id.map((i) => ['DELETE', `/api/sessions/${encodeURIComponent(i)}`]),
   id.map((i) => ['GET', `/api/sessions/${encodeURIComponent(i)}/info`]),
   fc.constant(['GET', '/health']),
-  fc.tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'), fc.string({ maxLength: 40 })).map(([m, p]) => [m, `/api/${encodeURIComponent(p)}`]),
+  fc
+    .tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'), fc.string({ maxLength: 40 }))
+    .map(([m, p]) => [m, `/api/${encodeURIComponent(p)}`]),
 );
 
-const auth = fc.constantFrom<string | undefined>(undefined, `Bearer ${admin}`, 'Bearer x.y.z', 'Basic YWRtaW46YWRtaW4=', `Bearer ${admin}x`, 'Bearer', '');
-const contentType = fc.constantFrom<string | undefined>(undefined, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data');
+const auth = fc.constantFrom<string | undefined>(
+  undefined,
+  `Bearer ${admin}`,
+  'Bearer x.y.z',
+  'Basic YWRtaW46YWRtaW4=',
+  `Bearer ${admin}x`,
+  'Bearer',
+  '',
+);
+const contentType = fc.constantFrom<string | undefined>(
+  undefined,
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/json; charset=latin1',
+  'multipart/form-data',
+);
 
 t.test('no request gets a 5xx, every error has a detail', async (t) => {
   const failures: string[] = [];
   await fc.assert(
-    fc.asyncProperty(endpoint, auth, contentType, fc.option(jsonBody, { nil: undefined }), async ([method, path], authorization, type, body) => {
-      const headers: Record<string, string> = {};
-      if (authorization !== undefined) headers.authorization = authorization;
-      if (type !== undefined && body !== undefined) headers['content-type'] = type;
-      const hasBody = body !== undefined && method !== 'GET';
-      const response = await fetch(broker.url + path, { method, headers, body: hasBody ? body : undefined });
-      const text = await response.text();
-      if (response.status >= 500) failures.push(`${method} ${path} → ${response.status} ${text}`);
-      if (response.status >= 400) {
-        const parsed = JSON.parse(text) as { detail?: unknown };
-        if (typeof parsed.detail !== 'string') failures.push(`${method} ${path} → ${response.status} without detail: ${text}`);
-      }
-      return response.status < 500;
-    }),
+    fc.asyncProperty(
+      endpoint,
+      auth,
+      contentType,
+      fc.option(jsonBody, { nil: undefined }),
+      async ([method, path], authorization, type, body) => {
+        const headers: Record<string, string> = {};
+        if (authorization !== undefined) headers.authorization = authorization;
+        if (type !== undefined && body !== undefined) headers['content-type'] = type;
+        const hasBody = body !== undefined && method !== 'GET';
+        const response = await fetch(broker.url + path, { method, headers, body: hasBody ? body : undefined });
+        const text = await response.text();
+        if (response.status >= 500) failures.push(`${method} ${path} → ${response.status} ${text}`);
+        if (response.status >= 400) {
+          const parsed = JSON.parse(text) as { detail?: unknown };
+          if (typeof parsed.detail !== 'string') failures.push(`${method} ${path} → ${response.status} without detail: ${text}`);
+        }
+        return response.status < 500;
+      },
+    ),
     { numRuns: 1500 },
   );
   t.same(failures, [], 'no 5xx and no error without a detail');

@@ -23,13 +23,19 @@ t.test('a restart on the same data dir keeps users, sessions, settings and login
   t.equal(statSync(first.dataDir).mode & 0o777, 0o700, 'the data dir is private');
 
   // The admin password env var is ignored once an admin exists.
-  const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, env: { RAC_ADMIN_PASSWORD: 'something-else' } });
+  const second = await startBrokerProcess({
+    dataDir: first.dataDir,
+    udpPorts: first.udpPorts,
+    env: { RAC_ADMIN_PASSWORD: 'something-else' },
+  });
   t.teardown(() => second.stop());
   t.notMatch(second.stderr(), /First admin created/, 'no second first admin');
-  t.equal((await call(second.api, 'GET', '/users', { token })).status, 200, "the old admin token still works");
+  t.equal((await call(second.api, 'GET', '/users', { token })).status, 200, 'the old admin token still works');
   const sessions = await call(second.api, 'GET', '/sessions', { token: techToken });
   t.equal(sessions.status, 200, "the tech's old token still works");
-  t.match(sessions.body, [{ id: session.id, session_code: session.session_code, customer_name: 'Kept', status: 'pending', udp_port: session.udp_port }]);
+  t.match(sessions.body, [
+    { id: session.id, session_code: session.session_code, customer_name: 'Kept', status: 'pending', udp_port: session.udp_port },
+  ]);
   t.equal((await call(second.api, 'GET', `/sessions/${session.session_code}/info`)).status, 200, 'the live session is still there');
   t.match((await call(second.api, 'GET', '/smtp/config', { token })).body, { configured: true, smtp_host: 'mail.example.com' });
   t.equal((await call(second.api, 'GET', '/users', { token })).body.length, 2);
@@ -45,7 +51,11 @@ t.test('without RAC_ADMIN_PASSWORD the first admin gets a random password, print
   const password = match![1]!;
   t.ok(password.length >= 16, 'and it is long');
   t.ok(await login(first.api, 'admin@localhost', password));
-  t.equal((await call(first.api, 'POST', '/auth/login', { body: { email: 'admin@localhost', password: 'admin' } })).status, 401, 'no default password');
+  t.equal(
+    (await call(first.api, 'POST', '/auth/login', { body: { email: 'admin@localhost', password: 'admin' } })).status,
+    401,
+    'no default password',
+  );
   await first.stop();
   const second = await startBrokerProcess({ dataDir: first.dataDir, env });
   t.teardown(() => second.stop());
@@ -73,7 +83,11 @@ t.test('login and code lookup are throttled per address, across restarts', async
 
   const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts });
   t.teardown(() => second.stop());
-  t.equal((await call(second.api, 'POST', '/auth/login', { body: { email: 'admin@localhost', password: ADMIN_PASSWORD } })).status, 429, 'a restart does not reset the login throttle');
+  t.equal(
+    (await call(second.api, 'POST', '/auth/login', { body: { email: 'admin@localhost', password: ADMIN_PASSWORD } })).status,
+    429,
+    'a restart does not reset the login throttle',
+  );
   t.equal((await call(second.api, 'GET', '/sessions/123456789/info')).status, 429, 'nor the code throttle');
   t.equal((await call(second.api, 'GET', '/health')).status, 200, 'other routes are not throttled');
 });
@@ -139,7 +153,10 @@ t.test('every action lands in the audit log', async (t) => {
   t.match(update, { actor_id: 1, actor_email: 'admin@localhost', address: '127.0.0.1', target_type: 'user', target_id: String(user.id) });
   t.same(JSON.parse(String(update.detail)), { password: '(changed)', max_sessions: 4 });
   t.notOk(JSON.stringify(rows).includes('audited-pass'), 'no password in the audit log');
-  t.match(rows.find((r) => r.action === 'session.close'), { target_type: 'session', target_id: String(session.id) });
+  t.match(
+    rows.find((r) => r.action === 'session.close'),
+    { target_type: 'session', target_id: String(session.id) },
+  );
 });
 
 t.test('X-Forwarded-For counts only from a trusted proxy', async (t) => {
@@ -149,11 +166,23 @@ t.test('X-Forwarded-For counts only from a trusted proxy', async (t) => {
   const direct = await startBrokerProcess();
   t.teardown(() => direct.stop());
   for (let i = 0; i < 30; i++) await wrong(bad, { 'x-forwarded-for': `203.0.113.${i}` }, direct.api);
-  t.equal((await wrong(bad, { 'x-forwarded-for': '198.51.100.7' }, direct.api)).status, 429, 'without --trust-proxy a forged header does not dodge the throttle');
+  t.equal(
+    (await wrong(bad, { 'x-forwarded-for': '198.51.100.7' }, direct.api)).status,
+    429,
+    'without --trust-proxy a forged header does not dodge the throttle',
+  );
 
   const proxied = await startBrokerProcess({ args: ['--trust-proxy', '127.0.0.1'] });
   t.teardown(() => proxied.stop());
   for (let i = 0; i < 30; i++) await wrong(bad, { 'x-forwarded-for': '203.0.113.9' }, proxied.api);
-  t.equal((await wrong(bad, { 'x-forwarded-for': '203.0.113.9' }, proxied.api)).status, 429, 'behind a trusted proxy the client address is throttled');
-  t.equal((await wrong(bad, { 'x-forwarded-for': '198.51.100.7' }, proxied.api)).status, 401, 'and other clients of the same proxy are not');
+  t.equal(
+    (await wrong(bad, { 'x-forwarded-for': '203.0.113.9' }, proxied.api)).status,
+    429,
+    'behind a trusted proxy the client address is throttled',
+  );
+  t.equal(
+    (await wrong(bad, { 'x-forwarded-for': '198.51.100.7' }, proxied.api)).status,
+    401,
+    'and other clients of the same proxy are not',
+  );
 });

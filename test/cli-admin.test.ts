@@ -19,7 +19,10 @@ t.test('users add (password from stdin) then list, as JSON and as a table', asyn
 
   const list = await rac(['admin', 'users', 'list', '--json'], { env: admin });
   t.equal(list.code, 0);
-  t.same(JSON.parse(list.stdout).map((u: { email: string }) => u.email), [ADMIN_EMAIL, 'tom@example.com']);
+  t.same(
+    JSON.parse(list.stdout).map((u: { email: string }) => u.email),
+    [ADMIN_EMAIL, 'tom@example.com'],
+  );
 
   const table = await rac(['admin', 'users', 'list'], { env: admin });
   const lines = table.stdout.trimEnd().split('\n');
@@ -31,10 +34,16 @@ t.test('users add (password from stdin) then list, as JSON and as a table', asyn
 });
 
 t.test('users add: a duplicate is exit 1 with the detail; bad flags are exit 2', async (t) => {
-  const dup = await rac(['admin', 'users', 'add', '--email', 'tom@example.com', '--password-stdin'], { env: admin, stdin: 'some-password' });
+  const dup = await rac(['admin', 'users', 'add', '--email', 'tom@example.com', '--password-stdin'], {
+    env: admin,
+    stdin: 'some-password',
+  });
   t.equal(dup.code, 1);
   t.equal(dup.stderr, 'rac: User already exists: tom@example.com\n');
-  const role = await rac(['admin', 'users', 'add', '--email', 'x@example.com', '--role', 'root', '--password-stdin'], { env: admin, stdin: 'x' });
+  const role = await rac(['admin', 'users', 'add', '--email', 'x@example.com', '--role', 'root', '--password-stdin'], {
+    env: admin,
+    stdin: 'x',
+  });
   t.equal(role.code, 2);
   t.match(role.stderr, /Allowed choices are admin, tech/);
   const max = await rac(['admin', 'users', 'add', '--email', 'x@example.com', '--max-sessions', 'many'], { env: admin });
@@ -101,7 +110,21 @@ t.test('smtp show before and after set; the password comes from stdin and is nev
   t.match(human.stderr, /SMTP is not configured/);
 
   const set = await rac(
-    ['admin', 'smtp', 'set', '--host', 'smtp.example.com', '--security', 'SSL', '--from', 'noreply@example.com', '--username', 'mailer', '--password-stdin', '--json'],
+    [
+      'admin',
+      'smtp',
+      'set',
+      '--host',
+      'smtp.example.com',
+      '--security',
+      'SSL',
+      '--from',
+      'noreply@example.com',
+      '--username',
+      'mailer',
+      '--password-stdin',
+      '--json',
+    ],
     { env, stdin: 'smtp-secret-password\n' },
   );
   t.equal(set.code, 0, set.stderr);
@@ -121,9 +144,29 @@ t.test('smtp show before and after set; the password comes from stdin and is nev
   t.notMatch(table.stdout + shown.stdout, /smtp-secret-password/);
 
   // Without a terminal and without --password-stdin the stored password is kept.
-  const keep = await rac(['admin', 'smtp', 'set', '--host', 'smtp2.example.com', '--port', '2525', '--from', 'noreply@example.com', '--username', 'mailer'], { env });
+  const keep = await rac(
+    ['admin', 'smtp', 'set', '--host', 'smtp2.example.com', '--port', '2525', '--from', 'noreply@example.com', '--username', 'mailer'],
+    { env },
+  );
   t.equal(keep.code, 0, keep.stderr);
-  const noAuth = await rac(['admin', 'smtp', 'set', '--host', 'relay.lan', '--security', 'NONE', '--from', 'noreply@example.com', '--username', 'x', '--no-auth', '--json'], { env });
+  const noAuth = await rac(
+    [
+      'admin',
+      'smtp',
+      'set',
+      '--host',
+      'relay.lan',
+      '--security',
+      'NONE',
+      '--from',
+      'noreply@example.com',
+      '--username',
+      'x',
+      '--no-auth',
+      '--json',
+    ],
+    { env },
+  );
   t.equal(noAuth.code, 0, noAuth.stderr);
   t.match(JSON.parse((await rac(['admin', 'smtp', 'show', '--json'], { env })).stdout), { smtp_port: 25, require_auth: false });
 
@@ -146,7 +189,11 @@ t.test('admin commands as a tech are exit 3', async (t) => {
   const token = await login(broker.api);
   await call(broker.api, 'POST', '/users', { token, body: { email: 'plain@example.com', password: 'plain-password' } });
   const env = await loggedInEnv(broker.url, 'plain@example.com', 'plain-password');
-  for (const args of [['admin', 'users', 'list'], ['admin', 'smtp', 'show'], ['admin', 'users', 'disable', '1']]) {
+  for (const args of [
+    ['admin', 'users', 'list'],
+    ['admin', 'smtp', 'show'],
+    ['admin', 'users', 'disable', '1'],
+  ]) {
     const result = await rac(args, { env });
     t.equal(result.code, 3, args.join(' '));
     t.match(result.stderr, /^rac: Admin access required/);

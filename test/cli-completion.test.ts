@@ -38,7 +38,9 @@ _rac_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
   t.same(await complete('rac completion '), ['bash', 'zsh', '--help']);
   t.same(await complete('rac login --server '), [], 'a value: nothing but the default (files)');
   t.same(await complete('rac session list --'), ['--json', '--help']);
-  const registered = await spawnCommand('bash', ['--norc', '-c', `source ${JSON.stringify(file)}; complete -p rac`], { env: isolatedEnv() });
+  const registered = await spawnCommand('bash', ['--norc', '-c', `source ${JSON.stringify(file)}; complete -p rac`], {
+    env: isolatedEnv(),
+  });
   t.equal(registered.stdout.trim(), 'complete -o default -F _rac_complete rac');
 });
 

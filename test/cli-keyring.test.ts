@@ -23,9 +23,15 @@ const keyringEntry = async (env: NodeJS.ProcessEnv, account: string) => {
 
 t.test('login stores the token in the Secret Service; commands use it; logout removes it', async (t) => {
   const env = isolatedEnv({ DBUS_SESSION_BUS_ADDRESS: secrets.env.DBUS_SESSION_BUS_ADDRESS });
-  const login = await spawnRac(['login', '--server', broker.url, '--email', ADMIN_EMAIL, '--password-stdin'], { env, stdin: ADMIN_PASSWORD });
+  const login = await spawnRac(['login', '--server', broker.url, '--email', ADMIN_EMAIL, '--password-stdin'], {
+    env,
+    stdin: ADMIN_PASSWORD,
+  });
   t.equal(login.code, 0, login.stderr);
-  t.equal(login.stderr, `Logged in to ${broker.url} as ${ADMIN_EMAIL} (admin); token stored in the system credential store (Secret Service).\n`);
+  t.equal(
+    login.stderr,
+    `Logged in to ${broker.url} as ${ADMIN_EMAIL} (admin); token stored in the system credential store (Secret Service).\n`,
+  );
 
   const dir = join(env.XDG_CONFIG_HOME!, 'rac');
   t.notOk(existsSync(join(dir, 'token')), 'no token file');
@@ -47,7 +53,10 @@ t.test('login stores the token in the Secret Service; commands use it; logout re
 
 t.test('the same login without a session bus falls back to the 0600 file and says so', async (t) => {
   const env = isolatedEnv({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
-  const login = await spawnRac(['login', '--server', broker.url, '--email', ADMIN_EMAIL, '--password-stdin'], { env, stdin: ADMIN_PASSWORD });
+  const login = await spawnRac(['login', '--server', broker.url, '--email', ADMIN_EMAIL, '--password-stdin'], {
+    env,
+    stdin: ADMIN_PASSWORD,
+  });
   t.equal(login.code, 0, login.stderr);
   t.match(login.stderr, /^No system credential store \(.+\): token stored in .+\/rac\/token \(mode 0600\)\.\n/);
   t.ok(existsSync(join(env.XDG_CONFIG_HOME!, 'rac', 'token')));

@@ -85,7 +85,10 @@ t.test('an unreachable server is exit 1 naming the URL', async (t) => {
     stdin: 'whatever-password',
   });
   t.equal(result.code, 1);
-  t.equal(firstLine(result.stderr), 'rac: cannot reach the broker at http://127.0.0.1:1: connection refused (is `rac serve` running there?); check --server or RAC_SERVER');
+  t.equal(
+    firstLine(result.stderr),
+    'rac: cannot reach the broker at http://127.0.0.1:1: connection refused (is `rac serve` running there?); check --server or RAC_SERVER',
+  );
   const info = await rac(['session', 'info', '123456789', '--server', 'http://no-such-host.invalid'], { env: isolatedEnv() });
   t.equal(info.code, 1);
   t.match(info.stderr, /^rac: cannot reach the broker at http:\/\/no-such-host\.invalid: unknown host name/);

@@ -19,7 +19,10 @@ t.test('create --json prints exactly the created session; list --json finds it',
   t.equal(list.code, 0);
   const sessions = JSON.parse(list.stdout);
   t.ok(Array.isArray(sessions));
-  t.same(sessions.find((s: { id: number }) => s.id === session.id), session);
+  t.same(
+    sessions.find((s: { id: number }) => s.id === session.id),
+    session,
+  );
 });
 
 t.test('create and list for people: fields and an aligned table on stdout, hints on stderr', async (t) => {
@@ -91,9 +94,15 @@ t.test("a tech sees only their sessions and cannot close another's (exit 3)", as
   const adminSession = JSON.parse((await rac(['session', 'create', '--json'], { env: admin })).stdout);
 
   const list = JSON.parse((await rac(['session', 'list', '--json'], { env: techEnv })).stdout);
-  t.same(list.map((s: { id: number }) => s.id), [mine.id]);
+  t.same(
+    list.map((s: { id: number }) => s.id),
+    [mine.id],
+  );
   const adminList = JSON.parse((await rac(['session', 'list', '--json'], { env: admin })).stdout);
-  t.ok(adminList.some((s: { id: number }) => s.id === mine.id), 'an admin sees every session');
+  t.ok(
+    adminList.some((s: { id: number }) => s.id === mine.id),
+    'an admin sees every session',
+  );
 
   const denied = await rac(['session', 'close', String(adminSession.id)], { env: techEnv });
   t.equal(denied.code, 3);

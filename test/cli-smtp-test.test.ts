@@ -17,8 +17,22 @@ const [broker, smtp] = await Promise.all([
 t.teardown(() => Promise.all([broker.stop(), smtp.close()]));
 const admin = await loggedInEnv(broker.url);
 
-const setArgs = (port: number) =>
-  ['admin', 'smtp', 'set', '--host', '127.0.0.1', '--port', String(port), '--security', 'TLS', '--from', 'support@example.test', '--username', SMTP_USER, '--password-stdin'];
+const setArgs = (port: number) => [
+  'admin',
+  'smtp',
+  'set',
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(port),
+  '--security',
+  'TLS',
+  '--from',
+  'support@example.test',
+  '--username',
+  SMTP_USER,
+  '--password-stdin',
+];
 
 t.test('smtp test before any settings: exit 1 with the broker detail', async (t) => {
   const result = await rac(['admin', 'smtp', 'test', '--to', 'me@example.test'], { env: admin });
@@ -45,7 +59,9 @@ t.test('smtp set (password from stdin) then smtp test delivers a mail over START
 
 t.test('session create --customer-email mails the code; list shows the mail status', async (t) => {
   const before = smtp.messages.length;
-  const created = await rac(['session', 'create', '--customer-name', 'Mailed', '--customer-email', 'customer@example.test'], { env: admin });
+  const created = await rac(['session', 'create', '--customer-name', 'Mailed', '--customer-email', 'customer@example.test'], {
+    env: admin,
+  });
   t.equal(created.code, 0, created.stderr);
   const code = /^code:\s+(\d{9})$/m.exec(created.stdout)![1]!;
   t.match(created.stderr, 'Mailing the code to customer@example.test');

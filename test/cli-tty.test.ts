@@ -69,7 +69,10 @@ t.test('spawned: --help is exit 0 on stdout, usage errors exit 2, the token file
   t.match(usage.stderr, /unknown option '--bogus'/);
 
   const home = env();
-  const login = await spawnRac(['login', '--server', broker.url, '--email', ADMIN_EMAIL, '--password-stdin'], { env: home, stdin: `${ADMIN_PASSWORD}\n` });
+  const login = await spawnRac(['login', '--server', broker.url, '--email', ADMIN_EMAIL, '--password-stdin'], {
+    env: home,
+    stdin: `${ADMIN_PASSWORD}\n`,
+  });
   t.equal(login.code, 0, login.stderr);
   t.equal(statSync(join(home.XDG_CONFIG_HOME!, 'rac', 'token')).mode & 0o777, 0o600);
   const notFound = await spawnRac(['session', 'close', '424242'], { env: home });

@@ -33,7 +33,11 @@ function walk(command: Command, path: string[] = []): { subcommands: string[]; o
 
 const built = program.commands;
 
-t.same(built.map((c) => c.name()).sort(), ['admin', 'agent', 'completion', 'login', 'logout', 'serve', 'session', 'view'], 'every command of DESIGN.md (and completion)');
+t.same(
+  built.map((c) => c.name()).sort(),
+  ['admin', 'agent', 'completion', 'login', 'logout', 'serve', 'session', 'view'],
+  'every command of DESIGN.md (and completion)',
+);
 
 for (const command of built) {
   t.test(`man/rac-${command.name()}.1`, async (t) => {

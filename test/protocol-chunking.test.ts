@@ -72,11 +72,25 @@ t.test('chunk sizes: datagram cap vs reference payload', async (t) => {
   const jpeg = jpegOf(150_000);
   const ours = chunkFrame(jpeg, 7n);
   t.equal(ours.length, Math.ceil(150_000 / 1179));
-  t.ok(ours.every((d) => d.length <= 1200), 'no datagram over 1200 bytes');
+  t.ok(
+    ours.every((d) => d.length <= 1200),
+    'no datagram over 1200 bytes',
+  );
   const reference = chunkFrame(jpeg, 7n, { payloadBytes: 60000 });
-  t.same(reference.map((d) => d.length), [60021, 60021, 30021], '60000-byte chunks, the last one short');
+  t.same(
+    reference.map((d) => d.length),
+    [60021, 60021, 30021],
+    '60000-byte chunks, the last one short',
+  );
   const chunks = reference.map(decodeChunk);
-  t.same(chunks.map((c) => [c.chunkIndex, c.totalChunks, c.totalSize]), [[0, 3, 150000], [1, 3, 150000], [2, 3, 150000]]);
+  t.same(
+    chunks.map((c) => [c.chunkIndex, c.totalChunks, c.totalSize]),
+    [
+      [0, 3, 150000],
+      [1, 3, 150000],
+      [2, 3, 150000],
+    ],
+  );
   t.same(Buffer.concat(chunks.map((c) => c.data)), jpeg);
 });
 

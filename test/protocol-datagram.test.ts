@@ -36,12 +36,18 @@ t.test('handshake: the reference JSON, byte for byte, and back', async (t) => {
   t.match(decoded.packet, { type: 'handshake', session_code: '482916573', screen_width: 1920, screen_height: 1080 });
   // JSON numbers are doubles: an 18-digit tick count survives to ~100 ticks (10 µs), enough for a timestamp.
   t.ok(decoded.packet.type === 'handshake' && Math.abs(decoded.packet.timestamp - 638989234567891234) < 1000);
-  t.equal(handshakeJson({ session_code: '1', screen_width: 2, screen_height: 3, timestamp: 4.5 }),
-    '{"type":"handshake","session_code":"1","screen_width":2,"screen_height":3,"timestamp":4.5}');
+  t.equal(
+    handshakeJson({ session_code: '1', screen_width: 2, screen_height: 3, timestamp: 4.5 }),
+    '{"type":"handshake","session_code":"1","screen_width":2,"screen_height":3,"timestamp":4.5}',
+  );
 });
 
 t.test('handshake: extra fields and whitespace are accepted; bad ones are typed errors', async (t) => {
-  const spaced = decodeDatagram(Buffer.from('{ "type": "handshake", "session_code": "000000001", "screen_width": 800, "screen_height": 600, "timestamp": 1, "os": "win" }'));
+  const spaced = decodeDatagram(
+    Buffer.from(
+      '{ "type": "handshake", "session_code": "000000001", "screen_width": 800, "screen_height": 600, "timestamp": 1, "os": "win" }',
+    ),
+  );
   t.ok(spaced.ok);
   const cases: [string, string][] = [
     ['{"type":"handshake","session_code":"1","screen_width":0,"screen_height":600,"timestamp":1}', 'BAD_FIELD'],

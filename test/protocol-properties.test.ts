@@ -21,9 +21,21 @@ import {
 } from '../src/protocol/index.js';
 
 const CODES: ProtocolErrorCode[] = [
-  'EMPTY', 'TRUNCATED', 'TRAILING_BYTES', 'BAD_TYPE', 'TOO_LARGE', 'BAD_UTF8', 'BAD_JSON', 'MISSING_TYPE',
-  'UNKNOWN_TYPE', 'BAD_FIELD', 'BAD_CHUNK_COUNT', 'CHUNK_INDEX_OUT_OF_RANGE', 'FRAME_TOO_LARGE',
-  'CHUNK_TOO_LARGE', 'NOT_A_HANDSHAKE',
+  'EMPTY',
+  'TRUNCATED',
+  'TRAILING_BYTES',
+  'BAD_TYPE',
+  'TOO_LARGE',
+  'BAD_UTF8',
+  'BAD_JSON',
+  'MISSING_TYPE',
+  'UNKNOWN_TYPE',
+  'BAD_FIELD',
+  'BAD_CHUNK_COUNT',
+  'CHUNK_INDEX_OUT_OF_RANGE',
+  'FRAME_TOO_LARGE',
+  'CHUNK_TOO_LARGE',
+  'NOT_A_HANDSHAKE',
 ];
 
 const int32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
@@ -32,9 +44,13 @@ const shortText = fc.string({ minLength: 1, maxLength: 40 });
 const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.constantFrom<ControlMessage>({ type: 'keepalive' }, { type: 'viewer_ack' }, { type: 'disconnect' }, { type: 'request_keyframe' }),
   shortText.map((ticket): ControlMessage => ({ type: 'viewer_hello', ticket })),
-  fc.record({ quality: fc.integer({ min: 1, max: 100 }), fps: fc.integer({ min: 1, max: 120 }) }).map((q): ControlMessage => ({ type: 'set_quality', ...q })),
+  fc
+    .record({ quality: fc.integer({ min: 1, max: 100 }), fps: fc.integer({ min: 1, max: 120 }) })
+    .map((q): ControlMessage => ({ type: 'set_quality', ...q })),
   shortText.map((monitor_id): ControlMessage => ({ type: 'select_monitor', monitor_id })),
-  fc.record({ width: fc.integer({ min: 1, max: 65535 }), height: fc.integer({ min: 1, max: 65535 }) }).map((s): ControlMessage => ({ type: 'screen', ...s })),
+  fc
+    .record({ width: fc.integer({ min: 1, max: 65535 }), height: fc.integer({ min: 1, max: 65535 }) })
+    .map((s): ControlMessage => ({ type: 'screen', ...s })),
 );
 
 const frameChunk = fc
@@ -57,12 +73,25 @@ const frameChunk = fc
 /** A valid packet and its encoding. */
 const validPacket: fc.Arbitrary<{ packet: Packet; bytes: Buffer }> = fc.oneof(
   frameChunk.map((c) => ({ packet: { type: 'frame_chunk' as const, ...c }, bytes: encodeFrameChunk(c) })),
-  fc.record({ x: int32, y: int32, button: fc.constantFrom(0, 1, 2, 3, 4, 5) as fc.Arbitrary<0 | 1 | 2 | 3 | 4 | 5>, state: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1> })
+  fc
+    .record({
+      x: int32,
+      y: int32,
+      button: fc.constantFrom(0, 1, 2, 3, 4, 5) as fc.Arbitrary<0 | 1 | 2 | 3 | 4 | 5>,
+      state: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1>,
+    })
     .map((m) => ({ packet: { type: 'mouse' as const, ...m }, bytes: encodeMouse(m) })),
-  fc.record({ vk: fc.integer({ min: 1, max: 0xfe }), state: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1> })
+  fc
+    .record({ vk: fc.integer({ min: 1, max: 0xfe }), state: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1> })
     .map((k) => ({ packet: { type: 'keyboard' as const, ...k }, bytes: encodeKeyboard(k) })),
   controlMessage.map((message) => ({ packet: { type: 'control' as const, message }, bytes: encodeControl(message) })),
-  fc.record({ session_code: shortText, screen_width: fc.integer({ min: 1, max: 65535 }), screen_height: fc.integer({ min: 1, max: 65535 }), timestamp: fc.integer() })
+  fc
+    .record({
+      session_code: shortText,
+      screen_width: fc.integer({ min: 1, max: 65535 }),
+      screen_height: fc.integer({ min: 1, max: 65535 }),
+      timestamp: fc.integer(),
+    })
     .map((h) => ({ packet: { type: 'handshake' as const, ...h }, bytes: encodeHandshake(h) })),
 );
 
@@ -136,10 +165,17 @@ t.test('every valid packet round-trips', async (t) => {
 t.test('parseSignalMessage never throws', async (t) => {
   t.doesNotThrow(() =>
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ type: 'status', status: v }))), (text) => {
-        const r = parseSignalMessage(text);
-        return r.ok || CODES.includes(r.error.code);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify({ type: 'status', status: v })),
+        ),
+        (text) => {
+          const r = parseSignalMessage(text);
+          return r.ok || CODES.includes(r.error.code);
+        },
+      ),
       { numRuns: 10_000 },
     ),
   );
@@ -188,14 +224,28 @@ t.test('chunk → shuffle/duplicate → reassemble gives the original for any si
 t.test('reassembler memory stays under its cap under random input', async (t) => {
   const cap = 256 * 1024;
   const op = fc.oneof(
-    { weight: 8, arbitrary: frameChunk.map((c) => ({ kind: 'chunk' as const, chunk: { ...c, frameId: BigInt.asIntN(64, c.frameId % 40n) } })) },
+    {
+      weight: 8,
+      arbitrary: frameChunk.map((c) => ({ kind: 'chunk' as const, chunk: { ...c, frameId: BigInt.asIntN(64, c.frameId % 40n) } })),
+    },
     {
       weight: 4,
       arbitrary: fc
-        .record({ frameId: fc.bigInt({ min: 0n, max: 40n }), totalChunks: fc.integer({ min: 1, max: 300 }), idx: fc.nat(), len: fc.integer({ min: 1, max: 1500 }) })
+        .record({
+          frameId: fc.bigInt({ min: 0n, max: 40n }),
+          totalChunks: fc.integer({ min: 1, max: 300 }),
+          idx: fc.nat(),
+          len: fc.integer({ min: 1, max: 1500 }),
+        })
         .map((r) => ({
           kind: 'chunk' as const,
-          chunk: { frameId: r.frameId, totalChunks: r.totalChunks, totalSize: r.totalChunks * 1500, chunkIndex: r.idx % r.totalChunks, data: Buffer.alloc(r.len) },
+          chunk: {
+            frameId: r.frameId,
+            totalChunks: r.totalChunks,
+            totalSize: r.totalChunks * 1500,
+            chunkIndex: r.idx % r.totalChunks,
+            data: Buffer.alloc(r.len),
+          },
         })),
     },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 3000 }).map((ms) => ({ kind: 'tick' as const, ms })) },
@@ -210,39 +260,42 @@ t.test('reassembler memory stays under its cap under random input', async (t) =>
   const seen = { memory: 0, tooMany: 0, completed: 0, maxBuffered: 0 };
   t.doesNotThrow(() =>
     fc.assert(
-      fc.property(fc.array(op, { minLength: 20, maxLength: 600, size: 'max' }), fc.integer({ min: 1, max: 16 }), (ops, maxPendingFrames) => {
-        let now = 0;
-        let nextId = 1000n;
-        const r = new FrameReassembler({ now: () => now, maxBufferedBytes: cap, maxPendingFrames, timeoutMs: 1000 });
-        for (const o of ops) {
-          if (o.kind === 'tick') now += o.ms;
-          else if (o.kind === 'chunk') r.push(o.chunk);
-          else if (o.kind === 'burst') {
-            // Most of a big frame that never completes.
-            for (let i = 0; i < o.count; i++) {
-              r.push({ frameId: o.frameId, chunkIndex: i, totalChunks: 150, totalSize: 150 * 1400, data: Buffer.alloc(1400) });
+      fc.property(
+        fc.array(op, { minLength: 20, maxLength: 600, size: 'max' }),
+        fc.integer({ min: 1, max: 16 }),
+        (ops, maxPendingFrames) => {
+          let now = 0;
+          let nextId = 1000n;
+          const r = new FrameReassembler({ now: () => now, maxBufferedBytes: cap, maxPendingFrames, timeoutMs: 1000 });
+          for (const o of ops) {
+            if (o.kind === 'tick') now += o.ms;
+            else if (o.kind === 'chunk') r.push(o.chunk);
+            else if (o.kind === 'burst') {
+              // Most of a big frame that never completes.
+              for (let i = 0; i < o.count; i++) {
+                r.push({ frameId: o.frameId, chunkIndex: i, totalChunks: 150, totalSize: 150 * 1400, data: Buffer.alloc(1400) });
+              }
+            } else {
+              // A real frame: its chunks interleave with the noise that follows by being pushed now.
+              for (const d of chunkFrame(Buffer.alloc(o.size, 1), nextId++)) {
+                const decoded = decodeDatagram(d);
+                if (decoded.ok && decoded.packet.type === 'frame_chunk') r.push(decoded.packet);
+              }
             }
+            seen.maxBuffered = Math.max(seen.maxBuffered, r.bufferedBytes);
+            const s = r.stats;
+            if (r.bufferedBytes > cap || r.bufferedBytes < 0) throw new Error(`buffered ${r.bufferedBytes}`);
+            if (s.pendingFrames > maxPendingFrames) throw new Error(`pending ${s.pendingFrames}`);
+            if (s.pendingFrames === 0 && r.bufferedBytes !== 0) throw new Error('bytes accounted with no frame open');
           }
-          else {
-            // A real frame: its chunks interleave with the noise that follows by being pushed now.
-            for (const d of chunkFrame(Buffer.alloc(o.size, 1), nextId++)) {
-              const decoded = decodeDatagram(d);
-              if (decoded.ok && decoded.packet.type === 'frame_chunk') r.push(decoded.packet);
-            }
-          }
-          seen.maxBuffered = Math.max(seen.maxBuffered, r.bufferedBytes);
-          const s = r.stats;
-          if (r.bufferedBytes > cap || r.bufferedBytes < 0) throw new Error(`buffered ${r.bufferedBytes}`);
-          if (s.pendingFrames > maxPendingFrames) throw new Error(`pending ${s.pendingFrames}`);
-          if (s.pendingFrames === 0 && r.bufferedBytes !== 0) throw new Error('bytes accounted with no frame open');
-        }
-        seen.memory += r.stats.framesDropped.memory;
-        seen.tooMany += r.stats.framesDropped.too_many_frames;
-        seen.completed += r.stats.framesCompleted;
-        now += 5000;
-        r.expire();
-        return r.bufferedBytes === 0 && r.stats.pendingFrames === 0;
-      }),
+          seen.memory += r.stats.framesDropped.memory;
+          seen.tooMany += r.stats.framesDropped.too_many_frames;
+          seen.completed += r.stats.framesCompleted;
+          now += 5000;
+          r.expire();
+          return r.bufferedBytes === 0 && r.stats.pendingFrames === 0;
+        },
+      ),
       { numRuns: 300 },
     ),
   );

@@ -3,7 +3,15 @@
 // and nothing the fuzzer sends reaches the agent or the viewer.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { FrameReassembler, chunkFrame, decodeDatagram, encodeControl, encodeHandshake, encodeKeyboard, encodeMouse } from '../src/protocol/index.js';
+import {
+  FrameReassembler,
+  chunkFrame,
+  decodeDatagram,
+  encodeControl,
+  encodeHandshake,
+  encodeKeyboard,
+  encodeMouse,
+} from '../src/protocol/index.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { controlOf, openSignal, openUdp, sleep } from './helpers/session-peers.js';
 
@@ -36,7 +44,10 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
   viewer.socket.setRecvBufferSize(8 * 1024 * 1024);
   await viewer.send(encodeControl({ type: 'viewer_hello', ticket }), port);
   await viewer.received.next((d) => controlOf(d.data)?.type === 'viewer_ack');
-  await agent.send(encodeHandshake({ session_code: session.session_code, screen_width: 1280, screen_height: 720, timestamp: Date.now() }), port);
+  await agent.send(
+    encodeHandshake({ session_code: session.session_code, screen_width: 1280, screen_height: 720, timestamp: Date.now() }),
+    port,
+  );
 
   // The viewer checks every complete frame against what the agent sent.
   const sentFrames = new Map<bigint, Buffer>();
@@ -126,10 +137,18 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
   t.ok(framesDuringFuzz > 0, `frames got through during the fuzzing (${framesDuringFuzz})`);
   t.ok(intact > framesDuringFuzz, `and after it (${intact - framesDuringFuzz} more)`);
   const atAgent = agent.received.items.filter((d) => controlOf(d.data)?.type !== 'screen');
-  t.same(atAgent.map((d) => d.data.subarray(0, 40).toString('hex')), [], 'the agent received nothing from the fuzzer');
+  t.same(
+    atAgent.map((d) => d.data.subarray(0, 40).toString('hex')),
+    [],
+    'the agent received nothing from the fuzzer',
+  );
   const stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token })).body.relay;
   const legit = stats.frames_chunks_forwarded + 2;
-  t.equal(stats.dropped_malformed + stats.dropped_unknown_source + stats.agent_repins_refused + stats.dropped_not_allowed, stats.datagrams_in - legit, 'every fuzz datagram that reached the broker was dropped and counted');
+  t.equal(
+    stats.dropped_malformed + stats.dropped_unknown_source + stats.agent_repins_refused + stats.dropped_not_allowed,
+    stats.datagrams_in - legit,
+    'every fuzz datagram that reached the broker was dropped and counted',
+  );
   t.equal(stats.viewers_pinned, 1, 'no fuzz datagram became a viewer');
   t.equal(stats.input_forwarded, 0, 'no input was forwarded');
   t.equal(stats.agent_repins, 0, 'no mutated handshake took the agent over');

@@ -19,7 +19,9 @@ function referenceChunk(frameId: bigint, index: number, total: number, size: num
 
 function referenceFrame(frameId: bigint, jpeg: Buffer, chunkSize = 60000): Buffer[] {
   const total = Math.ceil(jpeg.length / chunkSize);
-  return Array.from({ length: total }, (_, i) => referenceChunk(frameId, i, total, jpeg.length, jpeg.subarray(i * chunkSize, (i + 1) * chunkSize)));
+  return Array.from({ length: total }, (_, i) =>
+    referenceChunk(frameId, i, total, jpeg.length, jpeg.subarray(i * chunkSize, (i + 1) * chunkSize)),
+  );
 }
 
 const ticksNow = () => BigInt(Date.now()) * 10_000n + 621_355_968_000_000_000n;
@@ -29,7 +31,10 @@ const handshake = (code: string) =>
 const broker = await startBrokerProcess({ args: ['--agent-timeout', '1500ms'] });
 t.teardown(() => broker.stop());
 const admin = await login(broker.api);
-await call(broker.api, 'POST', '/users', { token: admin, body: { email: 'tech@example.com', password: 'tech-password', full_name: 'Tina Tech' } });
+await call(broker.api, 'POST', '/users', {
+  token: admin,
+  body: { email: 'tech@example.com', password: 'tech-password', full_name: 'Tina Tech' },
+});
 await call(broker.api, 'POST', '/users', { token: admin, body: { email: 'other@example.com', password: 'other-password' } });
 const tech = await login(broker.api, 'tech@example.com', 'tech-password');
 const other = await login(broker.api, 'other@example.com', 'other-password');
@@ -41,7 +46,10 @@ async function joinedSession() {
   const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket', 5000, 'udp_ticket');
   const agent = await openUdp();
   const viewer = await openUdp();
-  await viewer.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: ticket.ticket }))]), session.udp_port);
+  await viewer.send(
+    Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: ticket.ticket }))]),
+    session.udp_port,
+  );
   await viewer.received.next((d) => controlOf(d.data)?.type === 'viewer_ack', 5000, 'viewer_ack');
   await agent.send(handshake(session.session_code), session.udp_port);
   await viewer.received.next((d) => controlOf(d.data)?.type === 'screen', 5000, 'screen from the handshake');
@@ -58,7 +66,11 @@ t.test('signalling: statuses, the viewer message, ticket and ping', async (t) =>
   t.same(await viewerWs.messages.next((m) => m.type === 'status'), { type: 'status', status: 'pending' });
 
   const agentWs = await openSignal(broker.url, session.session_code);
-  t.same(await agentWs.messages.next((m) => m.type === 'viewer'), { type: 'viewer', full_name: 'Tina Tech', email: 'tech@example.com' }, 'the customer learns who is asking');
+  t.same(
+    await agentWs.messages.next((m) => m.type === 'viewer'),
+    { type: 'viewer', full_name: 'Tina Tech', email: 'tech@example.com' },
+    'the customer learns who is asking',
+  );
   t.same(await viewerWs.messages.next((m) => m.type === 'status'), { type: 'status', status: 'active' });
   t.equal((await call(broker.api, 'GET', `/sessions/${session.session_code}/info`)).body.status, 'active');
 
@@ -75,7 +87,11 @@ t.test('signalling: statuses, the viewer message, ticket and ping', async (t) =>
   const again = await openSignal(broker.url, session.session_code);
   t.same(await viewerWs.messages.next((m) => m.type === 'status'), { type: 'status', status: 'active' }, 'the agent comes back');
   again.ws.terminate();
-  t.same(await viewerWs.messages.next((m) => m.type === 'status'), { type: 'status', status: 'disconnected' }, 'a dropped connection counts too');
+  t.same(
+    await viewerWs.messages.next((m) => m.type === 'status'),
+    { type: 'status', status: 'disconnected' },
+    'a dropped connection counts too',
+  );
 });
 
 t.test('signalling: who may connect', async (t) => {
@@ -84,7 +100,7 @@ t.test('signalling: who may connect', async (t) => {
   t.same(await unknown.closed, { code: 1008, reason: 'Session not found' });
   const malformed = await openSignal(broker.url, 'abc');
   t.same(await malformed.closed, { code: 1008, reason: 'Session not found' });
-  await t.rejects(openSignal(broker.url, session.session_code, other), { status: 403 }, "another tech cannot watch");
+  await t.rejects(openSignal(broker.url, session.session_code, other), { status: 403 }, 'another tech cannot watch');
   await t.rejects(openSignal(broker.url, session.session_code, 'bad.token.here'), { status: 401 });
   const byAdmin = await openSignal(broker.url, session.session_code, admin);
   t.match(await byAdmin.messages.next((m) => m.type === 'udp_ticket'), { udp_port: session.udp_port }, 'an admin may');
@@ -140,7 +156,10 @@ t.test('nothing from a third socket reaches either side', async (t) => {
   t.teardown(() => [agent, viewer, intruder].forEach((p) => p.close()));
   t.teardown(() => [agentWs, viewerWs].forEach((p) => p.ws.close()));
 
-  const keepStreaming = setInterval(() => void agent.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"type":"keepalive"}')]), session.udp_port), 200);
+  const keepStreaming = setInterval(
+    () => void agent.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"type":"keepalive"}')]), session.udp_port),
+    200,
+  );
   t.teardown(() => clearInterval(keepStreaming));
   const spoofed = [
     Buffer.from([2, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1]),
@@ -157,8 +176,15 @@ t.test('nothing from a third socket reaches either side', async (t) => {
   await viewer.send(legit, session.udp_port);
   await agent.received.next((d) => d.data.equals(legit));
   const agentGot = agent.received.items.filter((d) => d.data[0] !== 4 || controlOf(d.data)?.type !== 'keepalive');
-  t.same(agentGot.map((d) => d.data.toString('hex')), [], 'the agent received nothing spoofed');
-  t.notOk(viewer.received.items.some((d) => spoofed.some((s) => s.equals(d.data))), 'nor did the viewer');
+  t.same(
+    agentGot.map((d) => d.data.toString('hex')),
+    [],
+    'the agent received nothing spoofed',
+  );
+  t.notOk(
+    viewer.received.items.some((d) => spoofed.some((s) => s.equals(d.data))),
+    'nor did the viewer',
+  );
   t.same(intruder.received.items, [], 'and the intruder got no answer');
   const stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay;
   t.ok(stats.dropped_unknown_source >= 5, 'dropped and counted');
@@ -170,7 +196,11 @@ t.test('UDP silence marks the session disconnected; the stream coming back makes
   t.teardown(() => [agent, viewer].forEach((p) => p.close()));
   t.teardown(() => [agentWs, viewerWs].forEach((p) => p.ws.close()));
   await viewerWs.messages.next((m) => m.type === 'status' && m.status === 'active');
-  t.same(await viewerWs.messages.next((m) => m.type === 'status', 6000), { type: 'status', status: 'disconnected' }, 'silent past --agent-timeout');
+  t.same(
+    await viewerWs.messages.next((m) => m.type === 'status', 6000),
+    { type: 'status', status: 'disconnected' },
+    'silent past --agent-timeout',
+  );
   await agent.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"type":"keepalive"}')]), session.udp_port);
   t.same(await viewerWs.messages.next((m) => m.type === 'status', 6000), { type: 'status', status: 'active' });
 });
@@ -199,24 +229,38 @@ t.test('after a broker restart the session gets its port back and both sides re-
   const agent = await openUdp();
   const viewer = await openUdp();
   t.teardown(() => [agent, viewer].forEach((p) => p.close()));
-  await viewer.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: firstTicket.ticket }))]), session.udp_port);
+  await viewer.send(
+    Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: firstTicket.ticket }))]),
+    session.udp_port,
+  );
   await viewer.received.next((d) => controlOf(d.data)?.type === 'viewer_ack');
   await agent.send(handshake(session.session_code), session.udp_port);
 
   await own.stop();
-  t.same(controlOf((await agent.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), { type: 'disconnect', reason: 'shutdown' }, 'shutdown tells the agent why');
+  t.same(
+    controlOf((await agent.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data),
+    { type: 'disconnect', reason: 'shutdown' },
+    'shutdown tells the agent why',
+  );
   t.equal((await viewerWs.closed).code, 1012, 'the viewer WebSocket closes with "service restart"');
 
   const again = await startBrokerProcess({ dataDir: own.dataDir, udpPorts: own.udpPorts });
   t.teardown(() => again.stop());
   const info = await call(again.api, 'GET', `/sessions/${session.session_code}/info`);
-  t.same(info.body, { session_code: session.session_code, udp_port: session.udp_port, status: 'disconnected' }, 'same port; nobody connected yet');
+  t.same(
+    info.body,
+    { session_code: session.session_code, udp_port: session.udp_port, status: 'disconnected' },
+    'same port; nobody connected yet',
+  );
   const agentWs = await openSignal(again.url, session.session_code);
   t.teardown(() => agentWs.ws.close());
   const viewerWs2 = await openSignal(again.url, session.session_code, token);
   t.teardown(() => viewerWs2.ws.close());
   const ticket = await viewerWs2.messages.next((m) => m.type === 'udp_ticket');
-  await viewer.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: ticket.ticket }))]), session.udp_port);
+  await viewer.send(
+    Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: ticket.ticket }))]),
+    session.udp_port,
+  );
   await viewer.received.next((d) => controlOf(d.data)?.type === 'viewer_ack');
   await agent.send(handshake(session.session_code), session.udp_port);
   const frame = referenceFrame(ticksNow(), randomBytes(1000));
@@ -224,4 +268,3 @@ t.test('after a broker restart the session gets its port back and both sides re-
   t.ok((await viewer.received.next((d) => d.data[0] === 1)).data.equals(frame[0]!), 'frames flow again');
   t.equal((await call(again.api, 'GET', `/sessions/${session.session_code}/info`)).body.status, 'active');
 });
-

@@ -29,7 +29,11 @@ t.test('consent on a terminal', async (t) => {
     const relay = await stats(session.id);
     t.equal(relay.agent_pinned, false, 'the agent never pinned a UDP address');
     t.equal(relay.datagrams_in, 1, "the relay received only the viewer's hello");
-    t.same(viewer.datagrams.map((d) => d.subarray(1).toString()), ['{"type":"viewer_ack"}'], 'the viewer got nothing but its ack');
+    t.same(
+      viewer.datagrams.map((d) => d.subarray(1).toString()),
+      ['{"type":"viewer_ack"}'],
+      'the viewer got nothing but its ack',
+    );
   });
 
   await t.test('an allowed consent starts the stream', async (t) => {

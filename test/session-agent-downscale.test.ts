@@ -43,7 +43,7 @@ t.test('a uniform picture stays uniform at any size, whatever the stride', async
         const out = downscale(src, size.width, size.height);
         if (out.width !== size.width || out.height !== size.height) return false;
         for (let i = 0; i < out.width * out.height; i++) {
-          const o = (Math.floor(i / out.width) * out.stride) + (i % out.width) * 4;
+          const o = Math.floor(i / out.width) * out.stride + (i % out.width) * 4;
           if (out.data[o] !== color[0] || out.data[o + 1] !== color[1] || out.data[o + 2] !== color[2]) return false;
         }
         return true;

@@ -40,7 +40,10 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     const cat = await startCatTerminal(xvfb);
     t.teardown(() => cat.stop());
     await xvfb.run('xdotool', ['mousemove', '700', '600']);
-    const agent = startAgent(['--code', session.session_code, '--server', broker.url, '--yes', '--view-only', '--chunk-size', '60000'], xvfb.env);
+    const agent = startAgent(
+      ['--code', session.session_code, '--server', broker.url, '--yes', '--view-only', '--chunk-size', '60000'],
+      xvfb.env,
+    );
     t.teardown(() => agent.stop('SIGKILL'));
     await agent.waitFor(/waiting for your IT contact/);
     const viewer = await connectViewer(broker.url, session.session_code, token);
@@ -66,9 +69,15 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     t.equal(cat.read(), '', 'no key arrived');
 
     const sizes = viewer.datagrams.filter((d) => d[0] === 1).map((d) => d.length);
-    t.ok(sizes.every((n) => n <= 60021), `--chunk-size 60000: datagrams of at most 60021 bytes (largest ${Math.max(...sizes)})`);
+    t.ok(
+      sizes.every((n) => n <= 60021),
+      `--chunk-size 60000: datagrams of at most 60021 bytes (largest ${Math.max(...sizes)})`,
+    );
     t.ok(sizes.includes(60021), 'full chunks carry exactly 60000 JPEG bytes, as the reference client sends them');
-    t.ok(viewer.frames.some((f) => f.chunks > 1), `multi-chunk frames reassemble (${viewer.frames.map((f) => f.chunks)})`);
+    t.ok(
+      viewer.frames.some((f) => f.chunks > 1),
+      `multi-chunk frames reassemble (${viewer.frames.map((f) => f.chunks)})`,
+    );
     t.equal(await agent.stop('SIGTERM'), 0);
     t.match(agent.stderr(), new RegExp(`input: 0 mouse, 0 keys, ${input.length} ignored`));
   });
@@ -94,7 +103,19 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     const busy = String((blocker.address() as { port: number }).port);
     const second = await createSession(broker.api, token);
     const agent2 = startAgent(
-      ['--code', second.session_code, '--server', broker.url, '--yes', '--openctrol-host', '127.0.0.1', '--openctrol-port', busy, '--config-dir', config],
+      [
+        '--code',
+        second.session_code,
+        '--server',
+        broker.url,
+        '--yes',
+        '--openctrol-host',
+        '127.0.0.1',
+        '--openctrol-port',
+        busy,
+        '--config-dir',
+        config,
+      ],
       xvfb.env,
       { openctrol: true },
     );
@@ -113,24 +134,58 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     const { DISPLAY: _display, ...noDisplay } = xvfb.env;
     // All at once: each is a process that ends by itself.
     const cases = [
-      { name: 'unknown code', args: ['--code', '123 456 789', '--server', broker.url, '--yes'], env: xvfb.env, exit: 4,
-        message: /rac: no session with code 123456789 on http:\/\/127\.0\.0\.1:\d+: check the code your IT contact gave you/ },
-      { name: 'closed session', args: ['--code', closedSession.session_code, '--server', broker.url, '--yes'], env: xvfb.env, exit: 1,
-        message: /rac: session \d{9} has been closed: ask your IT contact for a new code/ },
-      { name: 'unreachable broker', args: ['--code', '123456789', '--server', 'http://127.0.0.1:9', '--yes'], env: xvfb.env, exit: 1,
-        message: /rac: cannot reach the broker at http:\/\/127\.0\.0\.1:9: connection refused/ },
-      { name: 'no desktop', args: ['--code', live.session_code, '--server', broker.url, '--yes'], env: noDisplay, exit: 1,
-        message: /rac: cannot share the screen: DISPLAY is not set/ },
-      { name: 'malformed code', args: ['--code', '12345', '--server', broker.url, '--yes'], env: xvfb.env, exit: 2,
-        message: /--code: expected the 9-digit session code, got "12345"/ },
-      { name: 'no server', args: ['--code', '123456789', '--yes'], env: { ...xvfb.env, RAC_SERVER: '' }, exit: 2,
-        message: /--server is required \(or set RAC_SERVER\)/ },
+      {
+        name: 'unknown code',
+        args: ['--code', '123 456 789', '--server', broker.url, '--yes'],
+        env: xvfb.env,
+        exit: 4,
+        message: /rac: no session with code 123456789 on http:\/\/127\.0\.0\.1:\d+: check the code your IT contact gave you/,
+      },
+      {
+        name: 'closed session',
+        args: ['--code', closedSession.session_code, '--server', broker.url, '--yes'],
+        env: xvfb.env,
+        exit: 1,
+        message: /rac: session \d{9} has been closed: ask your IT contact for a new code/,
+      },
+      {
+        name: 'unreachable broker',
+        args: ['--code', '123456789', '--server', 'http://127.0.0.1:9', '--yes'],
+        env: xvfb.env,
+        exit: 1,
+        message: /rac: cannot reach the broker at http:\/\/127\.0\.0\.1:9: connection refused/,
+      },
+      {
+        name: 'no desktop',
+        args: ['--code', live.session_code, '--server', broker.url, '--yes'],
+        env: noDisplay,
+        exit: 1,
+        message: /rac: cannot share the screen: DISPLAY is not set/,
+      },
+      {
+        name: 'malformed code',
+        args: ['--code', '12345', '--server', broker.url, '--yes'],
+        env: xvfb.env,
+        exit: 2,
+        message: /--code: expected the 9-digit session code, got "12345"/,
+      },
+      {
+        name: 'no server',
+        args: ['--code', '123456789', '--yes'],
+        env: { ...xvfb.env, RAC_SERVER: '' },
+        exit: 2,
+        message: /--server is required \(or set RAC_SERVER\)/,
+      },
     ];
     const agents = cases.map((c) => startAgent(c.args, c.env));
     for (const [i, c] of cases.entries()) {
       t.equal(await agents[i]!.exited, c.exit, `${c.name}: exit ${c.exit}`);
       t.match(agents[i]!.stderr(), c.message, `${c.name}: says why`);
     }
-    t.equal((await call(broker.api, 'GET', `/sessions/${live.session_code}/info`)).body.status, 'pending', 'no desktop: found out before connecting');
+    t.equal(
+      (await call(broker.api, 'GET', `/sessions/${live.session_code}/info`)).body.status,
+      'pending',
+      'no desktop: found out before connecting',
+    );
   });
 });

@@ -56,7 +56,9 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
 
   const viewer = await connectViewer(broker.url, session.session_code, token);
   t.teardown(() => viewer.close());
-  await agent.waitFor(/Connected: System Administrator \(admin@localhost\) can see and control this computer\. Press Ctrl-C to stop sharing\./);
+  await agent.waitFor(
+    /Connected: System Administrator \(admin@localhost\) can see and control this computer\. Press Ctrl-C to stop sharing\./,
+  );
   t.match(agent.stderr(), /Allowed without asking \(--yes\): System Administrator \(admin@localhost\)/);
 
   const screen = await viewer.waitControl('screen');
@@ -152,12 +154,22 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
     const cat = await startCatTerminal(xvfb);
     t.teardown(() => cat.stop());
     const keys: [number, 0 | 1][] = [
-      [VK.SHIFT, 1], [VK.KEY_H, 1], [VK.KEY_H, 0], [VK.SHIFT, 0],
-      [VK.KEY_I, 1], [VK.KEY_I, 0],
-      [0xe8, 1], [0xe8, 0], // unassigned
-      [VK.SHIFT, 1], [VK.KEY_1, 1], [VK.KEY_1, 0], [VK.SHIFT, 0],
-      [VK.OEM_MINUS, 1], [VK.OEM_MINUS, 0],
-      [VK.RETURN, 1], [VK.RETURN, 0],
+      [VK.SHIFT, 1],
+      [VK.KEY_H, 1],
+      [VK.KEY_H, 0],
+      [VK.SHIFT, 0],
+      [VK.KEY_I, 1],
+      [VK.KEY_I, 0],
+      [0xe8, 1],
+      [0xe8, 0], // unassigned
+      [VK.SHIFT, 1],
+      [VK.KEY_1, 1],
+      [VK.KEY_1, 0],
+      [VK.SHIFT, 0],
+      [VK.OEM_MINUS, 1],
+      [VK.OEM_MINUS, 0],
+      [VK.RETURN, 1],
+      [VK.RETURN, 0],
     ];
     for (const [vk, state] of keys) await viewer.key(vk, state);
     // A control message the agent does not know is passed on by the relay, counted and ignored.
@@ -188,7 +200,10 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
     await xvfb.run('xdotool', ['key', 'a']);
     t.ok(await waitFor2(async () => cat.read().endsWith('Aa')), `Shift was released: ${JSON.stringify(cat.read())}`);
 
-    const summary = /Sent (\d+) frames .*?, (\d+) unchanged captures skipped\); input: (\d+) mouse, (\d+) keys, (\d+) ignored, (\d+) unknown keys/.exec(agent.stderr());
+    const summary =
+      /Sent (\d+) frames .*?, (\d+) unchanged captures skipped\); input: (\d+) mouse, (\d+) keys, (\d+) ignored, (\d+) unknown keys/.exec(
+        agent.stderr(),
+      );
     t.ok(summary, 'a summary on exit');
     const [, sent, unchanged, , , , unknown] = summary!.map(Number);
     t.ok(unchanged! > 0, `unchanged captures were skipped (${sent} sent, ${unchanged} skipped)`);
@@ -211,7 +226,10 @@ async function waitFor2(check: () => Promise<boolean>, timeoutMs = 10_000, pollM
 }
 
 function startXev(env: NodeJS.ProcessEnv, geometry: string): { output(): string; stop(): Promise<void> } {
-  const child: ChildProcess = spawn('stdbuf', ['-oL', 'xev', '-name', 'rac-xev', '-geometry', geometry, '-event', 'button'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child: ChildProcess = spawn('stdbuf', ['-oL', 'xev', '-name', 'rac-xev', '-geometry', geometry, '-event', 'button'], {
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

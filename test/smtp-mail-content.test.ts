@@ -50,7 +50,9 @@ t.test('error texts keep the server reply and add a hint where it helps', async 
   const auth = toMailError(Object.assign(new Error('Invalid login'), { code: 'EAUTH', response: '535 5.7.8 Bad credentials' }));
   t.equal(auth.message, 'Invalid login: 535 5.7.8 Bad credentials');
   t.equal(auth.code, 'EAUTH');
-  const cert = toMailError(Object.assign(new Error('self-signed certificate'), { code: 'ESOCKET', originalCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' }));
+  const cert = toMailError(
+    Object.assign(new Error('self-signed certificate'), { code: 'ESOCKET', originalCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+  );
   t.match(cert.message, /^self-signed certificate \(.*--smtp-ca-file/);
   const host = toMailError(
     Object.assign(new Error("Hostname/IP does not match certificate's altnames: Host: a. is not in the cert's altnames: DNS:b"), {
@@ -81,7 +83,12 @@ t.test('session code mail: code, exact command, who is asking; HTML escaped', as
   t.ok(mail.html.includes('Hello Tom &amp; Jerry,'));
   t.match(mail.subject, /012345678/);
 
-  const anonymous = sessionCodeMail({ code: '999999999', serverUrl: 'http://x', tech: { full_name: null, email: 'a@b.test' }, customerName: null });
+  const anonymous = sessionCodeMail({
+    code: '999999999',
+    serverUrl: 'http://x',
+    tech: { full_name: null, email: 'a@b.test' },
+    customerName: null,
+  });
   t.equal(anonymous.subject, 'Remote support session: code 999999999');
   t.ok(anonymous.text.startsWith('Hello,\n'));
 });
@@ -97,7 +104,10 @@ t.test('no name can inject a header line or markup (property)', async (t) => {
       });
       if (/[\r\n]/.test(mail.subject)) return false;
       // Everything between the tags of the HTML is escaped: no "<" from a name survives.
-      const withoutOurTags = mail.html.replace(/<\/?(!DOCTYPE html|html|head|meta charset="utf-8"|title|body[^>]*|p|br|strong|a[^>]*|pre[^>]*|code)>/g, '');
+      const withoutOurTags = mail.html.replace(
+        /<\/?(!DOCTYPE html|html|head|meta charset="utf-8"|title|body[^>]*|p|br|strong|a[^>]*|pre[^>]*|code)>/g,
+        '',
+      );
       return !withoutOurTags.includes('<') && !withoutOurTags.includes('>');
     }),
   );

@@ -39,7 +39,10 @@ t.test('the SMTP password is sealed at rest, never returned or logged, and still
   const files = () => ['rac.db', 'rac.db-wal', 'rac.db-shm'].map((f) => join(broker.dataDir, f)).filter((f) => existsSync(f));
   const assertNotReadable = (when: string) => {
     const checked = files();
-    t.ok(checked.some((f) => f.endsWith('rac.db')), `${when}: the database file exists`);
+    t.ok(
+      checked.some((f) => f.endsWith('rac.db')),
+      `${when}: the database file exists`,
+    );
     for (const file of checked) {
       const bytes = readFileSync(file);
       t.equal(bytes.indexOf(Buffer.from(SMTP_PASSWORD, 'utf8')), -1, `${when}: not in ${file} (UTF-8)`);

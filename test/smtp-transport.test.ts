@@ -116,7 +116,10 @@ t.test('a refused login answers 502 with the server reply, and never echoes the 
   t.equal(starttls.messages.length, before);
 
   const failures = auditLog(trusting.dataDir, 'email.test').filter((row) => row.detail?.status === 'failed');
-  t.ok(failures.some((row) => /535/.test(String(row.detail?.error))), 'the failure is in the audit log');
+  t.ok(
+    failures.some((row) => /535/.test(String(row.detail?.error))),
+    'the failure is in the audit log',
+  );
   t.notMatch(trusting.stderr(), /wrong-password-123/);
 });
 

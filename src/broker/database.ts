@@ -87,9 +87,7 @@ export function openDatabase(dataDir: string): Db {
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new Error(
-      `The database schema (version ${current}) is newer than this rac (version ${MIGRATIONS.length}): upgrade rac`,
-    );
+    throw new Error(`The database schema (version ${current}) is newer than this rac (version ${MIGRATIONS.length}): upgrade rac`);
   }
   for (let version = current; version < MIGRATIONS.length; version++) {
     db.transaction(() => {

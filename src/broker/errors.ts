@@ -14,14 +14,14 @@ export const Errors = {
   // 400
   validation: define('RAC_VALIDATION', 400, (detail: string) => detail),
   userExists: define('RAC_USER_EXISTS', 400, (email: string) => `User already exists: ${email}`),
-  lastAdmin: define(
-    'RAC_LAST_ADMIN',
-    400,
-    () => 'This is the last active admin: create or enable another admin first',
-  ),
+  lastAdmin: define('RAC_LAST_ADMIN', 400, () => 'This is the last active admin: create or enable another admin first'),
   smtpNotConfigured: define('RAC_SMTP_NOT_CONFIGURED', 400, () => 'SMTP is not configured: POST /api/smtp/config first'),
   // 401
-  notAuthenticated: define('RAC_NOT_AUTHENTICATED', 401, () => 'Not authenticated: send Authorization: Bearer <token> (POST /api/auth/login)'),
+  notAuthenticated: define(
+    'RAC_NOT_AUTHENTICATED',
+    401,
+    () => 'Not authenticated: send Authorization: Bearer <token> (POST /api/auth/login)',
+  ),
   invalidToken: define('RAC_INVALID_TOKEN', 401, () => 'Invalid or expired token: log in again'),
   invalidCredentials: define('RAC_INVALID_CREDENTIALS', 401, () => 'Incorrect email or password'),
   // 403
@@ -33,11 +33,7 @@ export const Errors = {
   sessionClosed: define('RAC_SESSION_CLOSED', 410, () => 'Session has been closed'),
   routeNotFound: define('RAC_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `Not found: ${method} ${url}`),
   // 429
-  tooManySessions: define(
-    'RAC_MAX_SESSIONS',
-    429,
-    (max: number) => `Maximum concurrent sessions reached (${max}): close a session first`,
-  ),
+  tooManySessions: define('RAC_MAX_SESSIONS', 429, (max: number) => `Maximum concurrent sessions reached (${max}): close a session first`),
   throttled: (retryAfterSeconds: number) =>
     new BrokerError('RAC_THROTTLED', 429, `Too many failed attempts from this address: retry in ${retryAfterSeconds} s`, {
       'retry-after': String(retryAfterSeconds),

@@ -30,12 +30,18 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
 
   app.setErrorHandler((error: FastifyError | BrokerError, request, reply) => {
     if (error instanceof BrokerError) {
-      return reply.code(error.statusCode).headers({ ...error.headers, 'x-rac-error': error.code }).send({ detail: error.message });
+      return reply
+        .code(error.statusCode)
+        .headers({ ...error.headers, 'x-rac-error': error.code })
+        .send({ detail: error.message });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // fastify's own client errors: malformed JSON, body too large, unsupported content type…
-      return reply.code(status).header('x-rac-error', error.code ?? 'RAC_BAD_REQUEST').send({ detail: clientErrorDetail(error) });
+      return reply
+        .code(status)
+        .header('x-rac-error', error.code ?? 'RAC_BAD_REQUEST')
+        .send({ detail: clientErrorDetail(error) });
     }
     log(`error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
     return reply.code(500).header('x-rac-error', 'RAC_INTERNAL').send({ detail: 'Internal server error' });

@@ -34,15 +34,9 @@ function htmlDocument(title: string, paragraphs: string[]): string {
   ].join('\n');
 }
 
-const pre = (text: string) =>
-  `<pre style="background:#f4f4f4; padding:8px; font-size:110%"><code>${escapeHtml(text)}</code></pre>`;
+const pre = (text: string) => `<pre style="background:#f4f4f4; padding:8px; font-size:110%"><code>${escapeHtml(text)}</code></pre>`;
 
-export function sessionCodeMail(input: {
-  code: string;
-  serverUrl: string;
-  tech: Person;
-  customerName: string | null;
-}): MailContent {
+export function sessionCodeMail(input: { code: string; serverUrl: string; tech: Person; customerName: string | null }): MailContent {
   const command = agentCommand(input.code, input.serverUrl);
   const who = personLabel(input.tech);
   const greeting = input.customerName?.trim() ? `Hello ${oneLine(input.customerName)},` : 'Hello,';

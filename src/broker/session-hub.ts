@@ -108,7 +108,14 @@ export class SessionHub {
   private attach(session: Session): void {
     const socket = this.sessions.socketFor(session);
     if (!socket || this.live.has(session.id)) return;
-    const live: LiveSession = { id: session.id, code: session.session_code, agent: undefined, viewers: new Set(), agentUdpSeenAt: 0, relay: undefined! };
+    const live: LiveSession = {
+      id: session.id,
+      code: session.session_code,
+      agent: undefined,
+      viewers: new Set(),
+      agentUdpSeenAt: 0,
+      relay: undefined!,
+    };
     live.relay = new SessionRelay(socket, {
       sessionId: session.id,
       sessionCode: session.session_code,

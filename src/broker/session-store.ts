@@ -35,9 +35,8 @@ export class SessionStore {
 
   /** The live session with this code, else the newest closed one (for 410). */
   byCode(code: string): Session | undefined {
-    return this.db
-      .prepare(`SELECT * FROM sessions WHERE session_code = ? ORDER BY status = 'closed', id DESC LIMIT 1`)
-      .get(code) as Session | undefined;
+    return this.db.prepare(`SELECT * FROM sessions WHERE session_code = ? ORDER BY status = 'closed', id DESC LIMIT 1`).get(code) as
+      Session | undefined;
   }
 
   live(): Session[] {
@@ -46,9 +45,7 @@ export class SessionStore {
 
   liveCountFor(userId: number): number {
     return (
-      this.db
-        .prepare(`SELECT count(*) AS n FROM sessions WHERE tech_user_id = ? AND status <> 'closed'`)
-        .get(userId) as { n: number }
+      this.db.prepare(`SELECT count(*) AS n FROM sessions WHERE tech_user_id = ? AND status <> 'closed'`).get(userId) as { n: number }
     ).n;
   }
 
@@ -106,15 +103,12 @@ export class SessionStore {
 
   /** Mails still "sending" when the broker stopped were never sent: say so. Returns how many. */
   failUnfinishedEmails(reason: string): number {
-    return this.db
-      .prepare(`UPDATE sessions SET email_status = 'failed', email_error = ? WHERE email_status = 'sending'`)
-      .run(reason).changes;
+    return this.db.prepare(`UPDATE sessions SET email_status = 'failed', email_error = ? WHERE email_status = 'sending'`).run(reason)
+      .changes;
   }
 
   /** Pending sessions created before the cutoff. */
   pendingCreatedBefore(cutoffIso: string): Session[] {
-    return this.db
-      .prepare(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`)
-      .all(cutoffIso) as Session[];
+    return this.db.prepare(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`).all(cutoffIso) as Session[];
   }
 }

@@ -9,7 +9,6 @@ export type { SecurityType, SmtpSettings };
 
 export const SECURITY_TYPES: readonly SecurityType[] = ['TLS', 'SSL', 'NONE'];
 
-
 export interface SmtpSettingsWithPassword extends SmtpSettings {
   password: string | null;
 }

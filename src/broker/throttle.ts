@@ -50,9 +50,8 @@ export class Throttle {
   }
 
   private current(scope: string, address: string): Row | undefined {
-    const row = this.db
-      .prepare('SELECT window_start, misses FROM throttle WHERE scope = ? AND address = ?')
-      .get(scope, address) as Row | undefined;
+    const row = this.db.prepare('SELECT window_start, misses FROM throttle WHERE scope = ? AND address = ?').get(scope, address) as
+      Row | undefined;
     if (!row || row.window_start <= this.now() - this.limit.windowSeconds * 1000) return undefined;
     return row;
   }

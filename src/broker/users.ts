@@ -22,13 +22,10 @@ interface UserRow {
   created_at: string;
 }
 
-
 export interface UserWithSecrets extends User {
   password_hash: string;
   token_version: number;
 }
-
-
 
 const toUser = (row: UserRow): UserWithSecrets => ({
   id: row.id,
@@ -95,8 +92,7 @@ export class UserStore {
     return this.db.transaction(() => {
       const user = this.byId(id);
       if (!user) throw Errors.userNotFound(id);
-      const losesAdmin =
-        user.role === 'admin' && user.is_active && (changes.role === 'tech' || changes.is_active === false);
+      const losesAdmin = user.role === 'admin' && user.is_active && (changes.role === 'tech' || changes.is_active === false);
       if (losesAdmin && this.activeAdminCount() <= 1) throw Errors.lastAdmin();
 
       // Disabling a user or changing their password revokes their tokens.
@@ -127,8 +123,6 @@ export class UserStore {
   }
 
   private activeAdminCount(): number {
-    return (
-      this.db.prepare(`SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1`).get() as { n: number }
-    ).n;
+    return (this.db.prepare(`SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1`).get() as { n: number }).n;
   }
 }

@@ -181,7 +181,13 @@ export class BrokerClient {
     }
     if (response.statusCode >= 200 && response.statusCode < 300) {
       if (parsed === undefined) {
-        throw new BrokerApiError(response.statusCode, `expected JSON from ${method} ${url}, got: ${text.slice(0, 80)}`, method, url, undefined);
+        throw new BrokerApiError(
+          response.statusCode,
+          `expected JSON from ${method} ${url}, got: ${text.slice(0, 80)}`,
+          method,
+          url,
+          undefined,
+        );
       }
       return parsed as T;
     }

@@ -86,7 +86,11 @@ export function usersCommand(io: CommandIo): Command {
         if (opts.enable) changes.is_active = true;
         const target = await client.findUser(ref);
         if (opts.newPassword || opts.passwordStdin) {
-          changes.password = await readSecret(io, { label: `New password for ${target.email}`, fromStdin: opts.passwordStdin, confirm: true });
+          changes.password = await readSecret(io, {
+            label: `New password for ${target.email}`,
+            fromStdin: opts.passwordStdin,
+            confirm: true,
+          });
         }
         if (Object.keys(changes).length === 0) {
           throw usageError('nothing to change: give --full-name, --role, --max-sessions, --enable or --new-password');

@@ -20,23 +20,36 @@ export const intIn = (option: string, min: number, max: number) => (text: string
 /** The options only the session mode has (--code, --server, --fps, --quality, --yes, --view-only are shared). */
 export function sessionOnlyOptions(): Option[] {
   return [
-    new Option('--max-width <pixels>', 'with --code: shrink frames wider than this before sending').argParser(intIn('--max-width', 16, 16384)),
-    new Option('--chunk-size <bytes>', 'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)').argParser(
-      intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES),
+    new Option('--max-width <pixels>', 'with --code: shrink frames wider than this before sending').argParser(
+      intIn('--max-width', 16, 16384),
     ),
+    new Option(
+      '--chunk-size <bytes>',
+      'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)',
+    ).argParser(intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES)),
   ];
 }
 
 /** Validates what the command line gave for a session; usage errors name the option. */
 export function sessionOptions(
-  opts: { code?: string; server?: string; fps?: number; quality?: number; maxWidth?: number; chunkSize?: number; yes?: boolean; viewOnly?: boolean },
+  opts: {
+    code?: string;
+    server?: string;
+    fps?: number;
+    quality?: number;
+    maxWidth?: number;
+    chunkSize?: number;
+    yes?: boolean;
+    viewOnly?: boolean;
+  },
   env: NodeJS.ProcessEnv,
 ): AgentSessionOptions {
   const code = (opts.code ?? '').replace(/[\s-]/g, '');
   if (!/^\d{9}$/.test(code)) throw usageError(`--code: expected the 9-digit session code, got "${opts.code}"`);
   const server = (opts.server || env.RAC_SERVER)?.replace(/\/+$/, '');
   if (!server) throw usageError('--server is required (or set RAC_SERVER)');
-  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) throw usageError(`--server: expected an http(s) URL, got "${server}"`);
+  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol))
+    throw usageError(`--server: expected an http(s) URL, got "${server}"`);
   return {
     code,
     server,

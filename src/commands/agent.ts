@@ -57,7 +57,9 @@ const wrap =
 
 export function agentCommand(io: CommandIo, version: string): Command {
   const command = new Command('agent')
-    .description("run on the computer to control: the Openctrol API for Home Assistant (port 44325); with --code, the customer's side of a session")
+    .description(
+      "run on the computer to control: the Openctrol API for Home Assistant (port 44325); with --code, the customer's side of a session",
+    )
     .option('--code <code>', "join a support session with this code (the customer's side)")
     .option('--server <url>', 'broker URL for --code')
     .option('--yes', 'with --code: allow without asking', false)
@@ -71,42 +73,56 @@ export function agentCommand(io: CommandIo, version: string): Command {
     .option('--tls-cert <file>', 'serve HTTPS/WSS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key (PEM) for --tls-cert')
     .option('--wol-mac <mac>', 'MAC address the "wol" power action wakes', wrap('--wol-mac', parseMac))
-    .option('--wol-broadcast <address[:port]>', `where the Wake-on-LAN packet goes (default ${DEFAULT_WOL_BROADCAST}:9)`, wrap('--wol-broadcast', parseBroadcast))
+    .option(
+      '--wol-broadcast <address[:port]>',
+      `where the Wake-on-LAN packet goes (default ${DEFAULT_WOL_BROADCAST}:9)`,
+      wrap('--wol-broadcast', parseBroadcast),
+    )
     .option('--power-dry-run', 'print the restart/shutdown command instead of running it', false)
     .option('--fps <n>', 'frames per second for remote desktop', intIn('--fps', 1, 60), 15)
     .option('--quality <n>', 'JPEG quality 1-100', intIn('--quality', 1, 100), 60)
-    .addOption(new Option('--ws-heartbeat <ms>', 'WebSocket ping interval; a silent peer is dropped').argParser(intIn('--ws-heartbeat', 100, 3_600_000)).default(15_000).hideHelp())
-    .addOption(new Option('--auth-fail-limit <n>', 'failed authentications per address per minute').argParser(intIn('--auth-fail-limit', 1, 1_000_000)).default(20).hideHelp());
+    .addOption(
+      new Option('--ws-heartbeat <ms>', 'WebSocket ping interval; a silent peer is dropped')
+        .argParser(intIn('--ws-heartbeat', 100, 3_600_000))
+        .default(15_000)
+        .hideHelp(),
+    )
+    .addOption(
+      new Option('--auth-fail-limit <n>', 'failed authentications per address per minute')
+        .argParser(intIn('--auth-fail-limit', 1, 1_000_000))
+        .default(20)
+        .hideHelp(),
+    );
   for (const option of sessionOnlyOptions()) command.addOption(option);
   return command.action(async (opts: Partial<AgentOptions>) => {
-      await runAgent(
-        {
-          code: opts.code,
-          server: opts.server,
-          yes: opts.yes ?? false,
-          viewOnly: opts.viewOnly ?? false,
-          openctrol: opts.openctrol ?? true,
-          openctrolPort: opts.openctrolPort ?? 44325,
-          openctrolHost: opts.openctrolHost ?? '0.0.0.0',
-          apiKey: opts.apiKey,
-          apiKeyFile: opts.apiKeyFile,
-          configDir: resolve(opts.configDir ?? defaultConfigDir(io.env)),
-          tlsCert: opts.tlsCert,
-          tlsKey: opts.tlsKey,
-          wolMac: opts.wolMac,
-          wolBroadcast: opts.wolBroadcast ?? parseBroadcast(DEFAULT_WOL_BROADCAST),
-          powerDryRun: opts.powerDryRun ?? false,
-          fps: opts.fps ?? 15,
-          quality: opts.quality ?? 60,
-          maxWidth: opts.maxWidth,
-          chunkSize: opts.chunkSize,
-          authFailLimit: opts.authFailLimit ?? 20,
-          wsHeartbeat: opts.wsHeartbeat ?? 15_000,
-        },
-        io,
-        version,
-      );
-    });
+    await runAgent(
+      {
+        code: opts.code,
+        server: opts.server,
+        yes: opts.yes ?? false,
+        viewOnly: opts.viewOnly ?? false,
+        openctrol: opts.openctrol ?? true,
+        openctrolPort: opts.openctrolPort ?? 44325,
+        openctrolHost: opts.openctrolHost ?? '0.0.0.0',
+        apiKey: opts.apiKey,
+        apiKeyFile: opts.apiKeyFile,
+        configDir: resolve(opts.configDir ?? defaultConfigDir(io.env)),
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+        wolMac: opts.wolMac,
+        wolBroadcast: opts.wolBroadcast ?? parseBroadcast(DEFAULT_WOL_BROADCAST),
+        powerDryRun: opts.powerDryRun ?? false,
+        fps: opts.fps ?? 15,
+        quality: opts.quality ?? 60,
+        maxWidth: opts.maxWidth,
+        chunkSize: opts.chunkSize,
+        authFailLimit: opts.authFailLimit ?? 20,
+        wsHeartbeat: opts.wsHeartbeat ?? 15_000,
+      },
+      io,
+      version,
+    );
+  });
 }
 
 export async function runAgent(options: AgentOptions, io: CommandIo, version: string): Promise<void> {
@@ -171,14 +187,19 @@ export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, ve
   });
   say(`rac agent: Openctrol API listening on ${agent.url.replace(/^(https?:\/\/)127\.0\.0\.1/, `$1${options.openctrolHost}`)}`);
   say(`  agent id ${config.agentId}   config ${config.file}`);
-  if (config.keySource === 'generated') say(`  API key generated and stored in ${config.file} (mode 0600): read it from there for Home Assistant`);
+  if (config.keySource === 'generated')
+    say(`  API key generated and stored in ${config.file} (mode 0600): read it from there for Home Assistant`);
   else if (config.keySource === 'config') say(`  API key: the one stored in ${config.file}`);
   else say(`  API key: from ${config.keySource === 'option' ? '--api-key' : options.apiKeyFile}`);
   if (config.apiKey.length < 16) say('  warning: the API key is shorter than 16 characters: use a long random key');
   const ctx = agent.context;
-  say(`  remote desktop: ${ctx.engine ? `capture with ${agent.encoder}, ${options.fps} fps, quality ${options.quality}` : `unavailable (${ctx.engineUnavailableReason})`}`);
+  say(
+    `  remote desktop: ${ctx.engine ? `capture with ${agent.encoder}, ${options.fps} fps, quality ${options.quality}` : `unavailable (${ctx.engineUnavailableReason})`}`,
+  );
   say(`  audio: ${ctx.audio ? ctx.audio.name : `unavailable (${ctx.audioUnavailableReason})`}`);
-  say(`  power: ${options.powerDryRun ? 'dry run (commands are printed, not run)' : 'restart/shutdown enabled'}   Wake-on-LAN: ${wol ? `${options.wolBroadcast.address}:${options.wolBroadcast.port}` : 'not configured (--wol-mac)'}`);
+  say(
+    `  power: ${options.powerDryRun ? 'dry run (commands are printed, not run)' : 'restart/shutdown enabled'}   Wake-on-LAN: ${wol ? `${options.wolBroadcast.address}:${options.wolBroadcast.port}` : 'not configured (--wol-mac)'}`,
+  );
   if (!tls && options.openctrolHost !== '127.0.0.1' && options.openctrolHost !== '::1') {
     say('  note: plain HTTP: the API key crosses the network unencrypted; use --tls-cert/--tls-key outside a trusted LAN');
   }

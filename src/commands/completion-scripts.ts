@@ -14,9 +14,13 @@ interface CommandNode {
 function describe(program: Command): CommandNode[] {
   const nodes: CommandNode[] = [];
   const visit = (command: Command, path: string) => {
-    const options = [...command.options, command.createHelp().visibleOptions(command).find((o) => o.long === '--help')].filter(
-      (o): o is Option => Boolean(o?.long),
-    );
+    const options = [
+      ...command.options,
+      command
+        .createHelp()
+        .visibleOptions(command)
+        .find((o) => o.long === '--help'),
+    ].filter((o): o is Option => Boolean(o?.long));
     nodes.push({
       path,
       subcommands: [
@@ -42,7 +46,9 @@ export function bashCompletion(program: Command): string {
   const name = program.name();
   const paths = nodes.filter((n) => n.path !== name).map((n) => n.path);
   const choiceCases = nodes.flatMap((n) =>
-    n.valueOptions.filter((o) => o.choices).map((o) => `    ${n.path}/${o.flag}) COMPREPLY=($(compgen -W "${shellWords([...o.choices!])}" -- "$cur")); return ;;`),
+    n.valueOptions
+      .filter((o) => o.choices)
+      .map((o) => `    ${n.path}/${o.flag}) COMPREPLY=($(compgen -W "${shellWords([...o.choices!])}" -- "$cur")); return ;;`),
   );
   const valueFlags = nodes.flatMap((n) => n.valueOptions.filter((o) => !o.choices).map((o) => `${n.path}/${o.flag}`));
   const wordCases = nodes.map(

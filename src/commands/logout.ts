@@ -5,9 +5,7 @@ import type { CommandIo } from './io.js';
 import { say } from './output.js';
 
 export function logoutCommand(io: CommandIo): Command {
-  return new Command('logout')
-    .description('forget the stored token (credential store and file)')
-    .action(() => runLogout(io));
+  return new Command('logout').description('forget the stored token (credential store and file)').action(() => runLogout(io));
 }
 
 export async function runLogout(io: CommandIo): Promise<void> {

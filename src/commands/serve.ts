@@ -38,16 +38,30 @@ export function serveCommand(io: CommandIo): Command {
       return text.replace(/\/+$/, '');
     })
     .option('--trust-proxy <addresses>', 'believe X-Forwarded-For from these reverse proxies (e.g. 127.0.0.1, or loopback,10.0.0.0/8)')
-    .option('--pending-timeout <duration>', 'close pending sessions nobody joined after this long', parseDuration('--pending-timeout'), 3_600_000)
-    .option('--agent-timeout <duration>', "mark a session disconnected when the agent's UDP stream is silent this long", parseDuration('--agent-timeout'), 15_000)
-    .option('--smtp-ca-file <file>', "PEM file of CA certificates to trust for the SMTP server's certificate (self-hosted relays)", (text: string) => {
-      try {
-        readCaFile(text);
-      } catch (err) {
-        throw usageError(`--smtp-ca-file: ${(err as Error).message}`);
-      }
-      return resolve(text);
-    })
+    .option(
+      '--pending-timeout <duration>',
+      'close pending sessions nobody joined after this long',
+      parseDuration('--pending-timeout'),
+      3_600_000,
+    )
+    .option(
+      '--agent-timeout <duration>',
+      "mark a session disconnected when the agent's UDP stream is silent this long",
+      parseDuration('--agent-timeout'),
+      15_000,
+    )
+    .option(
+      '--smtp-ca-file <file>',
+      "PEM file of CA certificates to trust for the SMTP server's certificate (self-hosted relays)",
+      (text: string) => {
+        try {
+          readCaFile(text);
+        } catch (err) {
+          throw usageError(`--smtp-ca-file: ${(err as Error).message}`);
+        }
+        return resolve(text);
+      },
+    )
     .addOption(
       new Option('--smtp-timeout <duration>', 'give up on an SMTP server that does not connect or answer within this long')
         .argParser(parseDuration('--smtp-timeout'))

@@ -18,10 +18,14 @@ export function sessionCommand(io: CommandIo): Command {
     .option(...jsonOption)
     .action((opts: { customerName?: string; customerEmail?: string; json?: boolean }) =>
       withLogin(io, async (client) => {
-        const created = await client.createSession({ customer_name: opts.customerName ?? null, customer_email: opts.customerEmail ?? null });
+        const created = await client.createSession({
+          customer_name: opts.customerName ?? null,
+          customer_email: opts.customerEmail ?? null,
+        });
         if (opts.json) return printJson(io, created);
         printSession(io, created);
-        if (created.email_status === 'sending') say(io, `Mailing the code to ${created.customer_email}; the MAIL column of \`rac session list\` says whether it was sent.`);
+        if (created.email_status === 'sending')
+          say(io, `Mailing the code to ${created.customer_email}; the MAIL column of \`rac session list\` says whether it was sent.`);
         say(io, `Give the customer the code ${created.session_code} (rac agent --code ${created.session_code} --server ${client.server}).`);
       }),
     );
@@ -37,7 +41,17 @@ export function sessionCommand(io: CommandIo): Command {
         printTable(
           io,
           ['ID', 'CODE', 'STATUS', 'CUSTOMER', 'CUSTOMER EMAIL', 'MAIL', 'UDP', 'OWNER', 'CREATED'],
-          sessions.map((s) => [s.id, s.session_code, s.status, s.customer_name, s.customer_email, s.email_status, s.udp_port, s.tech_user_id, s.created_at]),
+          sessions.map((s) => [
+            s.id,
+            s.session_code,
+            s.status,
+            s.customer_name,
+            s.customer_email,
+            s.email_status,
+            s.udp_port,
+            s.tech_user_id,
+            s.created_at,
+          ]),
         );
       }),
     );
@@ -47,7 +61,8 @@ export function sessionCommand(io: CommandIo): Command {
     .argument('<id>', 'the session id (the ID column of `rac session list`)')
     .option(...jsonOption)
     .action((idText: string, opts: { json?: boolean }) => {
-      if (!/^\d{1,15}$/.test(idText)) throw usageError(`session id: expected a number, got "${idText}" (a 9-digit code is not an id: see \`rac session list\`)`);
+      if (!/^\d{1,15}$/.test(idText))
+        throw usageError(`session id: expected a number, got "${idText}" (a 9-digit code is not an id: see \`rac session list\`)`);
       return withLogin(io, async (client) => {
         const answer = await client.closeSession(Number(idText));
         if (opts.json) return printJson(io, answer);
@@ -82,7 +97,9 @@ function printSession(io: CommandIo, s: Session): void {
     ['status', s.status],
     ['customer', s.customer_name],
     ['customer email', s.customer_email],
-    ...(s.email_status !== undefined ? [['mail', s.email_error ? `${s.email_status}: ${s.email_error}` : s.email_status] as [string, string | null]] : []),
+    ...(s.email_status !== undefined
+      ? [['mail', s.email_error ? `${s.email_status}: ${s.email_error}` : s.email_status] as [string, string | null]]
+      : []),
     ['UDP port', s.udp_port],
     ['created', s.created_at],
   ]);

@@ -19,7 +19,10 @@ export function viewCommand(io: CommandIo): Command {
     .argument('[code]', 'open this session directly (9 digits; spaces allowed)')
     .option('--server <url>', 'broker URL (default: RAC_SERVER or the one of `rac login`)')
     .addOption(new Option('--graphics <mode>', 'how to draw the picture').choices(['auto', ...GRAPHICS_MODES]).default('auto'))
-    .addHelpText('after', '\nKeys: Ctrl-] switches between controlling the remote and the viewer (then q quits, k asks for a keyframe).\nSee man rac-view.')
+    .addHelpText(
+      'after',
+      '\nKeys: Ctrl-] switches between controlling the remote and the viewer (then q quits, k asks for a keyframe).\nSee man rac-view.',
+    )
     .action(async (code: string | undefined, opts: { server?: string; graphics: GraphicsMode | 'auto' }) => {
       await runView({ code, server: opts.server, graphics: opts.graphics }, io);
     });

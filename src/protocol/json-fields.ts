@@ -8,11 +8,7 @@ export type JsonObject = Record<string, unknown>;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes strict UTF-8 and parses a JSON object with a string `type`. Never throws. */
-export function parseTypedJson(
-  bytes: Uint8Array | string,
-  maxBytes: number,
-  what: string,
-): ParseResult<JsonObject & { type: string }> {
+export function parseTypedJson(bytes: Uint8Array | string, maxBytes: number, what: string): ParseResult<JsonObject & { type: string }> {
   const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.byteLength;
   if (size === 0) return fail('EMPTY', `${what}: empty`);
   if (size > maxBytes) return fail('TOO_LARGE', `${what}: ${size} bytes, more than the ${maxBytes} allowed`);
@@ -57,13 +53,7 @@ export function stringField(
   return ok(value);
 }
 
-export function integerField(
-  object: JsonObject,
-  field: string,
-  what: string,
-  min: number,
-  max: number,
-): ParseResult<number> {
+export function integerField(object: JsonObject, field: string, what: string, min: number, max: number): ParseResult<number> {
   const value = object[field];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     return fail('BAD_FIELD', `${what}: "${field}" must be an integer from ${min} to ${max}`);

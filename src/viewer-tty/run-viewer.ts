@@ -8,7 +8,16 @@ import { detectGraphics } from './detect-graphics.js';
 import { createRenderer } from './graphics/create-renderer.js';
 import type { GraphicsMode } from './graphics/renderer.js';
 import { SessionConnection } from './session-connection.js';
-import { ENTER_ALT_SCREEN, HIDE_CURSOR, LEAVE_ALT_SCREEN, MOUSE_OFF, MOUSE_ON, RESET_ATTRIBUTES, SHOW_CURSOR, guardTerminal } from './terminal-modes.js';
+import {
+  ENTER_ALT_SCREEN,
+  HIDE_CURSOR,
+  LEAVE_ALT_SCREEN,
+  MOUSE_OFF,
+  MOUSE_ON,
+  RESET_ATTRIBUTES,
+  SHOW_CURSOR,
+  guardTerminal,
+} from './terminal-modes.js';
 import { ViewerScreen, type ViewerTerminal } from './viewer-screen.js';
 
 export interface RunViewerOptions {
@@ -29,7 +38,12 @@ async function pickSession(options: RunViewerOptions): Promise<Session | undefin
   let choose!: (s: Session | undefined) => void;
   const chosen = new Promise<Session | undefined>((resolve) => (choose = resolve));
   const app = render(
-    createElement(SessionBrowser, { api: options.client, server: options.client.server, onOpen: (s: Session) => choose(s), onQuit: () => choose(undefined) }),
+    createElement(SessionBrowser, {
+      api: options.client,
+      server: options.client.server,
+      onOpen: (s: Session) => choose(s),
+      onQuit: () => choose(undefined),
+    }),
     { stdin: options.stdin, stdout: options.stdout, exitOnCtrlC: false, patchConsole: false },
   );
   const session = await chosen;

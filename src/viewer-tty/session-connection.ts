@@ -109,7 +109,10 @@ export class SessionConnection {
   }
 
   private openWebSocket() {
-    const ws = new WebSocket(this.options.webSocketUrl, { headers: { authorization: `Bearer ${this.options.token}` }, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(this.options.webSocketUrl, {
+      headers: { authorization: `Bearer ${this.options.token}` },
+      handshakeTimeout: 10_000,
+    });
     this.ws = ws;
     let rejected: string | undefined;
     ws.on('unexpected-response', (_req, res) => {

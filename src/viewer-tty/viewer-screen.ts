@@ -20,7 +20,12 @@ const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
 
 export interface ViewerTerminal {
   stdin: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream & { columns?: number; rows?: number; on(event: 'resize', fn: () => void): unknown; off(event: 'resize', fn: () => void): unknown };
+  stdout: NodeJS.WritableStream & {
+    columns?: number;
+    rows?: number;
+    on(event: 'resize', fn: () => void): unknown;
+    off(event: 'resize', fn: () => void): unknown;
+  };
 }
 
 export interface ViewerScreenOptions {
@@ -131,7 +136,10 @@ export class ViewerScreen {
     if (!frame) return;
     const { cols, rows } = this.size();
     const placement = fitImage(frame.width, frame.height, cols, Math.max(1, rows - 1), this.options.cell);
-    if (this.placement && (this.placement.cols !== placement.cols || this.placement.rows !== placement.rows || this.placement.left !== placement.left)) {
+    if (
+      this.placement &&
+      (this.placement.cols !== placement.cols || this.placement.rows !== placement.rows || this.placement.left !== placement.left)
+    ) {
       this.write(this.options.renderer.erase() + '\x1b[H\x1b[2J');
       this.options.renderer.invalidate();
       this.lastStatus = '';

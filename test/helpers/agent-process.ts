@@ -18,7 +18,9 @@ export interface AgentProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startAgentProcess(options: { env?: NodeJS.ProcessEnv; args?: string[]; key?: string | null; configDir?: string } = {}): Promise<AgentProcess> {
+export async function startAgentProcess(
+  options: { env?: NodeJS.ProcessEnv; args?: string[]; key?: string | null; configDir?: string } = {},
+): Promise<AgentProcess> {
   const configDir = options.configDir ?? mkdtempSync(join(tmpdir(), 'rac-agent-config-'));
   const key = options.key === undefined ? TEST_API_KEY : options.key;
   const args = ['agent', '--openctrol-host', '127.0.0.1', '--openctrol-port', '0', '--config-dir', configDir, '--power-dry-run'];

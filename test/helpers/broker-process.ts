@@ -39,7 +39,18 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rac-broker-'));
   const udpPorts = options.udpPorts ?? randomUdpRange();
   const rac = await spawnRac(
-    ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', `${udpPorts.first}-${udpPorts.last}`, ...(options.args ?? [])],
+    [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--udp-ports',
+      `${udpPorts.first}-${udpPorts.last}`,
+      ...(options.args ?? []),
+    ],
     { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
     (stderr) => {
       const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);

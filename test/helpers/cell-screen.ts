@@ -14,7 +14,10 @@ export class CellScreen {
   private bg?: [number, number, number];
   writes = 0;
 
-  constructor(readonly cols: number, readonly rows: number) {
+  constructor(
+    readonly cols: number,
+    readonly rows: number,
+  ) {
     this.cells = Array.from({ length: rows }, () => Array.from({ length: cols }, () => ({ ch: ' ' })));
   }
 

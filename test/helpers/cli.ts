@@ -43,7 +43,11 @@ export function spawnRac(args: string[], options: { env: NodeJS.ProcessEnv; stdi
   return spawnCommand(process.execPath, [RAC_BIN, ...args], options);
 }
 
-export function spawnCommand(command: string, args: string[], options: { env: NodeJS.ProcessEnv; stdin?: string; cwd?: string }): Promise<CliResult> {
+export function spawnCommand(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; stdin?: string; cwd?: string },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -26,7 +26,12 @@ export async function startPulseAudio(): Promise<PulseAudio> {
   const child: ChildProcess = spawn(
     'pulseaudio',
     [
-      '--daemonize=no', '--system=false', '-n', '--exit-idle-time=-1', '--disallow-exit', '--use-pid-file=no',
+      '--daemonize=no',
+      '--system=false',
+      '-n',
+      '--exit-idle-time=-1',
+      '--disallow-exit',
+      '--use-pid-file=no',
       '--load=module-native-protocol-unix auth-anonymous=1',
       '--load=module-null-sink sink_name=speakers sink_properties=device.description=Speakers',
       '--load=module-null-sink sink_name=headset sink_properties=device.description=Headset',
@@ -38,7 +43,14 @@ export async function startPulseAudio(): Promise<PulseAudio> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const env: NodeJS.ProcessEnv = { ...process.env, PULSE_SERVER: `unix:${runtime}/pulse/native` };
   const pactl = async (args: string[]) => (await execFileAsync('pactl', args, { env, timeout: 10_000 })).stdout;
-  const up = await waitForAsync(() => pactl(['get-default-sink']).then(() => true, () => false), 15_000);
+  const up = await waitForAsync(
+    () =>
+      pactl(['get-default-sink']).then(
+        () => true,
+        () => false,
+      ),
+    15_000,
+  );
   if (!up) {
     child.kill('SIGKILL');
     throw new Error(`pulseaudio did not start: ${stderr}`);
@@ -48,7 +60,12 @@ export async function startPulseAudio(): Promise<PulseAudio> {
     env,
     pactl,
     async sinks() {
-      const list = JSON.parse(await pactl(['-f', 'json', 'list', 'sinks'])) as { name: string; description: string; mute: boolean; volume: Record<string, { value: number }> }[];
+      const list = JSON.parse(await pactl(['-f', 'json', 'list', 'sinks'])) as {
+        name: string;
+        description: string;
+        mute: boolean;
+        volume: Record<string, { value: number }>;
+      }[];
       return list.map((s) => ({
         name: s.name,
         description: s.description,

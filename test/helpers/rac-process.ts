@@ -15,7 +15,11 @@ export interface RacProcess {
 }
 
 /** Spawns `rac ...args`; `readyPort` returns the listening port once the banner shows it is ready. */
-export async function spawnRac(args: string[], env: NodeJS.ProcessEnv, readyPort: (stderr: string) => number | undefined): Promise<RacProcess> {
+export async function spawnRac(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  readyPort: (stderr: string) => number | undefined,
+): Promise<RacProcess> {
   const child = spawn(process.execPath, [RAC_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

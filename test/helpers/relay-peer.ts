@@ -49,11 +49,22 @@ export async function startRelayPeer(options: { code?: string; customerName?: st
       return;
     }
     if (req.method === 'GET' && req.url === '/api/sessions') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify([
-          { id: 1, session_code: code, tech_user_id: 1, customer_name: options.customerName ?? 'Ada Lovelace', customer_email: null, status, udp_port: udpPort, created_at: new Date().toISOString() },
-        ]),
-      );
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify([
+            {
+              id: 1,
+              session_code: code,
+              tech_user_id: 1,
+              customer_name: options.customerName ?? 'Ada Lovelace',
+              customer_email: null,
+              status,
+              udp_port: udpPort,
+              created_at: new Date().toISOString(),
+            },
+          ]),
+        );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not found"}');

@@ -15,7 +15,14 @@ function ownsSecretsName(env: NodeJS.ProcessEnv): Promise<boolean> {
   return new Promise((resolve) => {
     execFile(
       'dbus-send',
-      ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.secrets'],
+      [
+        '--session',
+        '--print-reply',
+        '--dest=org.freedesktop.DBus',
+        '/org/freedesktop/DBus',
+        'org.freedesktop.DBus.NameHasOwner',
+        'string:org.freedesktop.secrets',
+      ],
       { env },
       (err, stdout) => resolve(!err && /boolean true/.test(stdout)),
     );

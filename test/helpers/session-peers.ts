@@ -87,7 +87,9 @@ export async function openUdp(): Promise<UdpPeer> {
     port: socket.address().port,
     received,
     send: (data, port) =>
-      new Promise((resolve, reject) => socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve()))),
+      new Promise((resolve, reject) =>
+        socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+      ),
     close: () => socket.close(),
   };
 }

@@ -95,7 +95,10 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
   const typeOf = (m: ControlMessage | UnknownControlMessage) => (m.type === 'unknown' ? m.name : m.type);
   const waitControl = (type: string, timeoutMs = PATIENCE_MS, since = 0) =>
     new Promise<ControlMessage | UnknownControlMessage>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${type}" control message within ${timeoutMs} ms`)), Math.max(timeoutMs, PATIENCE_MS));
+      const timer = setTimeout(
+        () => reject(new Error(`no "${type}" control message within ${timeoutMs} ms`)),
+        Math.max(timeoutMs, PATIENCE_MS),
+      );
       const check = () => {
         const found = controls.slice(since).find((m) => typeOf(m) === type);
         if (found) {
@@ -152,7 +155,10 @@ export interface AgentProcess {
 export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { viaPty?: boolean; openctrol?: boolean } = {}): AgentProcess {
   const argv = [RAC_BIN, 'agent', ...args, ...(options.openctrol ? [] : ['--no-openctrol'])];
   const child = options.viaPty
-    ? spawn('script', ['-qefc', [process.execPath, ...argv].map(shellQuote).join(' '), '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    ? spawn('script', ['-qefc', [process.execPath, ...argv].map(shellQuote).join(' '), '/dev/null'], {
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
     : spawn(process.execPath, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   const waiters: (() => void)[] = [];
@@ -171,7 +177,10 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { vi
     exited,
     waitFor(pattern, timeoutMs = PATIENCE_MS) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`agent never printed ${pattern} in ${timeoutMs} ms; stderr:\n${stderr}`)), Math.max(timeoutMs, PATIENCE_MS));
+        const timer = setTimeout(
+          () => reject(new Error(`agent never printed ${pattern} in ${timeoutMs} ms; stderr:\n${stderr}`)),
+          Math.max(timeoutMs, PATIENCE_MS),
+        );
         const check = () => {
           const match = pattern.exec(stderr);
           if (match) {

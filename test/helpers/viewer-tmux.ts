@@ -4,7 +4,10 @@ import { execFileSync } from 'node:child_process';
 export class Tmux {
   readonly socket = `rac-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-  constructor(readonly cols = 100, readonly rows = 30) {}
+  constructor(
+    readonly cols = 100,
+    readonly rows = 30,
+  ) {}
 
   tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });

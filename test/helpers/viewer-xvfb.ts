@@ -15,9 +15,22 @@ export async function startXvfb(options: { width?: number; height?: number; args
   for (let attempt = 0; attempt < 20 && !child; attempt++) {
     number = 100 + Math.floor(Math.random() * 800);
     if (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`)) continue;
-    child = spawn('Xvfb', [`:${number}`, '-noreset', '-nolisten', 'tcp', '-screen', '0', `${options.width ?? 1024}x${options.height ?? 768}x24`, ...(options.args ?? [])], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'Xvfb',
+      [
+        `:${number}`,
+        '-noreset',
+        '-nolisten',
+        'tcp',
+        '-screen',
+        '0',
+        `${options.width ?? 1024}x${options.height ?? 768}x24`,
+        ...(options.args ?? []),
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
   }
   if (!child) throw new Error('no free X display number');
   const display = `:${number}`;

@@ -64,7 +64,14 @@ export async function startXvfb(options: { inProcessClient?: boolean } = {}): Pr
   const run = async (command: string, args: string[]) => (await execFileAsync(command, args, { env, timeout: 15_000 })).stdout;
 
   // Wait until the server answers, then replace its automatic monitor with two.
-  await waitForAsync(async () => run('xrandr', ['--listmonitors']).then(() => true, () => false), 10_000);
+  await waitForAsync(
+    async () =>
+      run('xrandr', ['--listmonitors']).then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+  );
   const [primary, second] = MONITORS;
   await run('xrandr', ['--setmonitor', `*${primary!.name}`, `${primary!.width}/509x${primary!.height}/286+0+0`, 'screen']);
   await run('xrandr', ['--setmonitor', second!.name, `${second!.width}/340x${second!.height}/270+${second!.x}+${second!.y}`, 'none']);
@@ -92,7 +99,6 @@ export async function startXvfb(options: { inProcessClient?: boolean } = {}): Pr
     },
   };
 }
-
 
 /** Polls for at most `ms`, no floor: for probe-and-retry loops, where a miss is expected. */
 async function pollBriefly(check: () => boolean, ms: number): Promise<boolean> {

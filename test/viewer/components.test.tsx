@@ -45,7 +45,10 @@ t.test('StatusLine messages: consent, pending, disconnected, reconnecting, ended
   t.notMatch(reconnecting, 'fps', 'figures give way to the message');
   t.match(line({ link: 'ended', detail: 'the session was closed' }), 'session ended: the session was closed');
   t.match(line({ link: 'joining' }), 'connecting…');
-  t.match(line({ link: 'joining', detail: 'no answer on UDP 10.0.0.1:50001 yet; is UDP blocked?' }), 'connecting… no answer on UDP 10.0.0.1:50001');
+  t.match(
+    line({ link: 'joining', detail: 'no answer on UDP 10.0.0.1:50001 yet; is UDP blocked?' }),
+    'connecting… no answer on UDP 10.0.0.1:50001',
+  );
 });
 
 const session = (over: Partial<Session>): Session => ({
@@ -67,7 +70,14 @@ t.test('SessionList shows code, customer, status and age per session', async (t)
       now={now}
       selected={1}
       sessions={[
-        session({ id: 2, session_code: '482916573', customer_name: 'John Customer', customer_email: 'john@example.com', status: 'active', created_at: '2026-01-31T15:45:00' }),
+        session({
+          id: 2,
+          session_code: '482916573',
+          customer_name: 'John Customer',
+          customer_email: 'john@example.com',
+          status: 'active',
+          created_at: '2026-01-31T15:45:00',
+        }),
         session({ id: 1, session_code: '391847562', status: 'closed', created_at: '2026-01-31T13:30:00Z' }),
       ]}
     />,

@@ -1,6 +1,15 @@
 import t from 'tap';
 import { PassThrough } from 'node:stream';
-import { CELL_SIZE_QUERY, DA1_QUERY, KITTY_QUERY, chooseMode, detectGraphics, guessCellSize, hintFromEnv, parseReplies } from '../../src/viewer-tty/detect-graphics.js';
+import {
+  CELL_SIZE_QUERY,
+  DA1_QUERY,
+  KITTY_QUERY,
+  chooseMode,
+  detectGraphics,
+  guessCellSize,
+  hintFromEnv,
+  parseReplies,
+} from '../../src/viewer-tty/detect-graphics.js';
 
 // What real terminals answered (recorded under Xvfb; see real-terminals.test.ts).
 const XTERM_VT340 = '\x1b[?63;1;2;4;6;9;15;16;22;28c';
@@ -45,7 +54,12 @@ t.test('detectGraphics sends the queries and stops at the DA1 answer', async (t)
 });
 
 t.test('a silent terminal: the timeout and the fallbacks', async (t) => {
-  const result = await detectGraphics({ stdin: new PassThrough(), stdout: new PassThrough(), env: { TERM: 'xterm-256color' }, timeoutMs: 50 });
+  const result = await detectGraphics({
+    stdin: new PassThrough(),
+    stdout: new PassThrough(),
+    env: { TERM: 'xterm-256color' },
+    timeoutMs: 50,
+  });
   t.equal(result.mode, 'blocks');
   t.same(result.cell, { width: 10, height: 20 });
 });

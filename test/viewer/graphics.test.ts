@@ -78,7 +78,13 @@ t.test('half-blocks: upper pixel as foreground, lower as background, in the righ
   // A frame whose top-left 2×2 pixels (cell 0, both halves) changed: one cell redrawn.
   t.equal(renderer.draw(quadrants(8, 8), placement), '', 'an identical frame writes nothing');
   const changed = quadrants(8, 8);
-  for (const [x, y] of [[0, 0], [1, 0], [0, 1], [1, 1]]) changed.data.set([10, 20, 30], (y! * 8 + x!) * 3);
+  for (const [x, y] of [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ])
+    changed.data.set([10, 20, 30], (y! * 8 + x!) * 3);
   const diff = renderer.draw(changed, placement);
   const again = new CellScreen(10, 5);
   again.apply(diff);
@@ -167,14 +173,19 @@ t.test('sixel: a gradient with many colours per band decodes back', async (t) =>
   const palette = sixelPalette();
   let ok = true;
   for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) if (!near(pixel(back, x, y), palette[quantize(...(pixel(img, x, y) as [number, number, number]))]!)) ok = false;
+    for (let x = 0; x < w; x++)
+      if (!near(pixel(back, x, y), palette[quantize(...(pixel(img, x, y) as [number, number, number]))]!)) ok = false;
   t.ok(ok);
   t.same(palette[quantize(255, 0, 0)], [255, 0, 0], 'pure colours are exact');
   t.same(palette[quantize(255, 255, 255)], [255, 255, 255]);
 });
 
 t.test('sixel renderer scales to the placement in pixels', async (t) => {
-  const out = new SixelRenderer().draw(quadrants(1280, 720), { left: 0, top: 1, cols: 16, rows: 5, imageWidth: 1280, imageHeight: 720 }, { width: 10, height: 20 });
+  const out = new SixelRenderer().draw(
+    quadrants(1280, 720),
+    { left: 0, top: 1, cols: 16, rows: 5, imageWidth: 1280, imageHeight: 720 },
+    { width: 10, height: 20 },
+  );
   t.ok(out.startsWith('\x1b[2;1H\x1bP'));
   const back = decodeSixel(out.slice('\x1b[2;1H'.length));
   t.same([back.width, back.height], [160, 100]);

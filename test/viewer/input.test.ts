@@ -14,7 +14,10 @@ t.test('plain bytes, control characters and Alt', async (t) => {
     { name: '1', ctrl: false, alt: false, shift: false },
     { name: ' ', ctrl: false, alt: false, shift: false },
   ]);
-  t.same(keys('\r\t\x7f\x08').map((k: any) => k.name), ['enter', 'tab', 'backspace', 'backspace']);
+  t.same(
+    keys('\r\t\x7f\x08').map((k: any) => k.name),
+    ['enter', 'tab', 'backspace', 'backspace'],
+  );
   t.same(keys('\x03'), [{ name: 'c', ctrl: true, alt: false, shift: false }]);
   t.same(keys('\x1d'), [{ name: ']', ctrl: true, alt: false, shift: false }], 'Ctrl-] (the escape key)');
   t.same(keys('\x1bx'), [{ name: 'x', ctrl: false, alt: true, shift: false }]);
@@ -23,13 +26,30 @@ t.test('plain bytes, control characters and Alt', async (t) => {
 });
 
 t.test('CSI and SS3 sequences with modifiers', async (t) => {
-  t.same(keys('\x1b[A\x1bOB\x1b[C\x1b[D').map((k: any) => k.name), ['up', 'down', 'right', 'left']);
+  t.same(
+    keys('\x1b[A\x1bOB\x1b[C\x1b[D').map((k: any) => k.name),
+    ['up', 'down', 'right', 'left'],
+  );
   t.same(keys('\x1b[1;5C'), [{ name: 'right', ctrl: true, alt: false, shift: false }]);
   t.same(keys('\x1b[1;2A'), [{ name: 'up', ctrl: false, alt: false, shift: true }]);
-  t.same(keys('\x1b[3~\x1b[5~\x1b[6~\x1b[2~').map((k: any) => k.name), ['delete', 'pageup', 'pagedown', 'insert']);
+  t.same(
+    keys('\x1b[3~\x1b[5~\x1b[6~\x1b[2~').map((k: any) => k.name),
+    ['delete', 'pageup', 'pagedown', 'insert'],
+  );
   t.same(keys('\x1b[3;3~'), [{ name: 'delete', ctrl: false, alt: true, shift: false }]);
-  t.same(keys('\x1bOP\x1b[15~\x1b[24~\x1b[1;5P').map((k: any) => [k.name, k.ctrl]), [['f1', false], ['f5', false], ['f12', false], ['f1', true]]);
-  t.same(keys('\x1b[H\x1b[F\x1bOH\x1b[1~\x1b[4~').map((k: any) => k.name), ['home', 'end', 'home', 'home', 'end']);
+  t.same(
+    keys('\x1bOP\x1b[15~\x1b[24~\x1b[1;5P').map((k: any) => [k.name, k.ctrl]),
+    [
+      ['f1', false],
+      ['f5', false],
+      ['f12', false],
+      ['f1', true],
+    ],
+  );
+  t.same(
+    keys('\x1b[H\x1b[F\x1bOH\x1b[1~\x1b[4~').map((k: any) => k.name),
+    ['home', 'end', 'home', 'home', 'end'],
+  );
   t.same(keys('\x1b[Z'), [{ name: 'tab', ctrl: false, alt: false, shift: true }]);
   t.same(keys('\x1b[97;5u'), [{ name: 'a', ctrl: true, alt: false, shift: false }], 'CSI u');
 });
@@ -48,11 +68,23 @@ t.test('SGR 1006 mouse reports', async (t) => {
 
 t.test('terminal replies are told apart from keys', async (t) => {
   const events = parse('\x1b[?62;4;22c\x1b_Gi=31;OK\x1b\\\x1b[6;20;10tq');
-  t.same(events.map((e) => e.kind), ['reply', 'reply', 'reply', 'key']);
+  t.same(
+    events.map((e) => e.kind),
+    ['reply', 'reply', 'reply', 'key'],
+  );
   t.equal((events[1] as any).text, '\x1b_Gi=31;OK\x1b\\');
 });
 
-const key = (name: string, mods: Partial<KeyEvent> = {}): KeyEvent => ({ kind: 'key', name, ctrl: false, alt: false, shift: false, meta: false, raw: name, ...mods });
+const key = (name: string, mods: Partial<KeyEvent> = {}): KeyEvent => ({
+  kind: 'key',
+  name,
+  ctrl: false,
+  alt: false,
+  shift: false,
+  meta: false,
+  raw: name,
+  ...mods,
+});
 
 t.test('virtual-key codes', async (t) => {
   t.same(virtualKey(key('a')), { vk: 0x41, shift: false });
@@ -76,14 +108,29 @@ t.test('key strokes wrap the key in its modifiers', async (t) => {
     { vk: 0x43, down: false },
     { vk: VK.CONTROL, down: false },
   ]);
-  t.same(keyStrokes(key('A', { shift: true, alt: true })).map((s) => `${s.vk}${s.down ? 'v' : '^'}`), ['18v', '16v', '65v', '65^', '16^', '18^']);
-  t.same(keyStrokes(key('x')), [{ vk: 0x58, down: true }, { vk: 0x58, down: false }]);
+  t.same(
+    keyStrokes(key('A', { shift: true, alt: true })).map((s) => `${s.vk}${s.down ? 'v' : '^'}`),
+    ['18v', '16v', '65v', '65^', '16^', '18^'],
+  );
+  t.same(keyStrokes(key('x')), [
+    { vk: 0x58, down: true },
+    { vk: 0x58, down: false },
+  ]);
   t.same(keyStrokes(key('é')), []);
 });
 
 t.test('mouse mapping from cells to remote pixels', async (t) => {
   const placement = { left: 0, top: 6, cols: 100, rows: 28, imageWidth: 1920, imageHeight: 1080 };
-  const ev = (col: number, row: number, button: any, action: any) => ({ kind: 'mouse' as const, col, row, button, action, ctrl: false, alt: false, shift: false });
+  const ev = (col: number, row: number, button: any, action: any) => ({
+    kind: 'mouse' as const,
+    col,
+    row,
+    button,
+    action,
+    ctrl: false,
+    alt: false,
+    shift: false,
+  });
   t.same(mapMouse(ev(0, 6, 'left', 'press'), placement), { x: 9, y: 19, button: 1, state: 1 });
   t.same(mapMouse(ev(50, 20, 'right', 'release'), placement), { x: 969, y: 559, button: 2, state: 0 });
   t.same(mapMouse(ev(50, 20, 'middle', 'press'), placement), { x: 969, y: 559, button: 3, state: 1 });
@@ -96,8 +143,19 @@ t.test('mouse mapping from cells to remote pixels', async (t) => {
 
 t.test('modifiers held during clicks and wheel notches', async (t) => {
   const placement = { left: 0, top: 0, cols: 10, rows: 10, imageWidth: 100, imageHeight: 100 };
-  const ev = (button: any, action: any, mods: object = {}) => ({ kind: 'mouse' as const, col: 0, row: 0, button, action, ctrl: false, alt: false, shift: false, ...mods });
-  const brief = (inputs: any[]) => inputs.map((i) => (i.kind === 'key' ? `${i.vk}${i.down ? 'v' : '^'}` : `m${i.button}${i.state ? 'v' : '^'}`));
+  const ev = (button: any, action: any, mods: object = {}) => ({
+    kind: 'mouse' as const,
+    col: 0,
+    row: 0,
+    button,
+    action,
+    ctrl: false,
+    alt: false,
+    shift: false,
+    ...mods,
+  });
+  const brief = (inputs: any[]) =>
+    inputs.map((i) => (i.kind === 'key' ? `${i.vk}${i.down ? 'v' : '^'}` : `m${i.button}${i.state ? 'v' : '^'}`));
   t.same(brief(mouseInputs(ev('left', 'press', { ctrl: true }), placement)), ['17v', 'm1v']);
   t.same(brief(mouseInputs(ev('left', 'release', { ctrl: true }), placement)), ['m1^', '17^']);
   t.same(brief(mouseInputs(ev('right', 'press', { shift: true, alt: true }), placement)), ['18v', '16v', 'm2v']);

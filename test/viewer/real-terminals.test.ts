@@ -71,7 +71,8 @@ const TERMINALS = [
     name: 'kitty (kitty graphics protocol)',
     mode: 'kitty',
     xvfbArgs: ['+extension', 'GLX'],
-    launch: (cmd: string) => ['kitty', ['--config', 'NONE', '-o', 'initial_window_width=100c', '-o', 'initial_window_height=30c', 'sh', '-c', cmd]] as const,
+    launch: (cmd: string) =>
+      ['kitty', ['--config', 'NONE', '-o', 'initial_window_width=100c', '-o', 'initial_window_height=30c', 'sh', '-c', cmd]] as const,
     env: { LIBGL_ALWAYS_SOFTWARE: '1' },
   },
 ];
@@ -95,13 +96,17 @@ for (const term of TERMINALS) {
     );
     const [detectCmd, detectArgs] = term.launch(`${process.execPath} ${detectScript}`);
     spawnTerminal(t, detectCmd, [...detectArgs], { DISPLAY: x.display, ...term.env });
-    const detected = await until('the detection result', () => {
-      try {
-        return JSON.parse(readFileSync(join(dir, 'detected.json'), 'utf8'));
-      } catch {
-        return undefined;
-      }
-    }, (v) => v !== undefined);
+    const detected = await until(
+      'the detection result',
+      () => {
+        try {
+          return JSON.parse(readFileSync(join(dir, 'detected.json'), 'utf8'));
+        } catch {
+          return undefined;
+        }
+      },
+      (v) => v !== undefined,
+    );
     t.equal(detected.mode, term.mode, `auto picks ${term.mode}: ${JSON.stringify(detected.replies)}`);
 
     const peer = await startRelayPeer();
@@ -109,22 +114,34 @@ for (const term of TERMINALS) {
     const jpeg = quadrantJpeg(640, 360);
     const streaming = setInterval(() => peer.sendFrame(jpeg), 200);
     t.teardown(() => clearInterval(streaming));
-    const [cmd, args] = term.launch(`${process.execPath} ${RAC_BIN} view ${peer.code} --graphics ${term.mode} 2>${join(dir, 'stderr')}; sleep 60`);
+    const [cmd, args] = term.launch(
+      `${process.execPath} ${RAC_BIN} view ${peer.code} --graphics ${term.mode} 2>${join(dir, 'stderr')}; sleep 60`,
+    );
     const viewer = spawnTerminal(t, cmd, [...args], { DISPLAY: x.display, RAC_SERVER: peer.url, RAC_TOKEN: PEER_TOKEN, ...term.env });
 
-    const blobs = await until('the picture on screen', () => findColours(x), (b) => b.red.count > 5000 && b.green.count > 5000 && b.blue.count > 5000);
+    const blobs = await until(
+      'the picture on screen',
+      () => findColours(x),
+      (b) => b.red.count > 5000 && b.green.count > 5000 && b.blue.count > 5000,
+    );
     t.ok(blobs.red.x < blobs.green.x && Math.abs(blobs.red.y - blobs.green.y) < 20, `red left of green: ${JSON.stringify(blobs)}`);
     t.ok(blobs.blue.y > blobs.red.y && Math.abs(blobs.blue.x - blobs.red.x) < 20, 'blue under red');
     t.ok(Math.abs(blobs.red.count - blobs.green.count) < blobs.red.count * 0.1, 'quadrants of equal size: the picture is not cut off');
 
     // Leave with Ctrl-] q, typed into the terminal window: the picture is gone from the screen.
-    const xdo = (...args: string[]) => execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: x.display }, encoding: 'utf8' }).trim();
+    const xdo = (...args: string[]) =>
+      execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: x.display }, encoding: 'utf8' }).trim();
     const window = xdo('search', '--sync', '--onlyvisible', '--pid', String(viewer.pid)).split('\n')[0]!;
     xdo('windowfocus', '--sync', window);
     xdo('key', '--clearmodifiers', 'ctrl+bracketright');
     await new Promise((r) => setTimeout(r, 300));
     xdo('key', 'q');
-    const after = await until('the picture gone', () => findColours(x), (b) => b.red.count + b.green.count + b.blue.count === 0, 15_000);
+    const after = await until(
+      'the picture gone',
+      () => findColours(x),
+      (b) => b.red.count + b.green.count + b.blue.count === 0,
+      15_000,
+    );
     t.same([after.red.count, after.green.count, after.blue.count], [0, 0, 0], 'images deleted, alternate screen left');
     t.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '', 'nothing on stderr');
   });

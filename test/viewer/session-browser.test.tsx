@@ -53,11 +53,17 @@ t.test('session browser', async (t) => {
   t.match(frame(), '███', 'the code in big digits');
 
   await press('x'); // back to the list
-  await waitFor('the list with the session', () => new RegExp(`${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}\\s+Ada Lovelace\\s+pending`).test(frame()));
+  await waitFor('the list with the session', () =>
+    new RegExp(`${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}\\s+Ada Lovelace\\s+pending`).test(frame()),
+  );
 
   await press('\r');
   await waitFor('open', () => opened.length === 1);
-  t.same(opened.map((s) => s.session_code), [code], 'Enter opens the selected session');
+  t.same(
+    opened.map((s) => s.session_code),
+    [code],
+    'Enter opens the selected session',
+  );
 
   await press('c');
   await waitFor('the question', () => frame().includes('Close session'));

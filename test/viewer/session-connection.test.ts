@@ -31,7 +31,10 @@ async function connect(t: Tap.Test, peerOptions = {}, extra: { token?: string } 
 t.test('joins with the ticket, reassembles frames, sends input and keepalives', async (t) => {
   const { peer, conn, frames, states, statuses, controls } = await connect(t);
   await peer.waitFor('viewer_ack', () => conn.state === 'connected');
-  t.same(states.map((s) => s[0]), ['joining', 'connected']);
+  t.same(
+    states.map((s) => s[0]),
+    ['joining', 'connected'],
+  );
   t.same(statuses, ['active']);
   await peer.waitFor('a keyframe request', () => peer.received.some((p) => p.type === 'control' && p.message.type === 'request_keyframe'));
 
@@ -48,11 +51,17 @@ t.test('joins with the ticket, reassembles frames, sends input and keepalives', 
   conn.sendKey(0x41, true);
   conn.sendKey(0x41, false);
   await peer.waitFor('input packets', () => peer.received.filter((p) => p.type === 'keyboard').length === 2);
-  t.same(peer.received.find((p) => p.type === 'mouse'), { type: 'mouse', x: 100, y: 200, button: 1, state: 1 });
-  t.same(peer.received.filter((p) => p.type === 'keyboard'), [
-    { type: 'keyboard', vk: 0x41, state: 1 },
-    { type: 'keyboard', vk: 0x41, state: 0 },
-  ]);
+  t.same(
+    peer.received.find((p) => p.type === 'mouse'),
+    { type: 'mouse', x: 100, y: 200, button: 1, state: 1 },
+  );
+  t.same(
+    peer.received.filter((p) => p.type === 'keyboard'),
+    [
+      { type: 'keyboard', vk: 0x41, state: 1 },
+      { type: 'keyboard', vk: 0x41, state: 0 },
+    ],
+  );
   await peer.waitFor('keepalives', () => peer.received.filter((p) => p.type === 'control' && p.message.type === 'keepalive').length >= 2);
 
   peer.sendRaw(Buffer.from([9, 9, 9]));
@@ -96,7 +105,10 @@ t.test('ends for good when the broker refuses or closes the session', async (t) 
   restart.peer.sendRaw(Buffer.from('\x04{"type":"disconnect","reason":"shutdown"}'));
   restart.peer.dropWebSocket(1012, 'Broker restarting');
   await restart.peer.waitFor('connected again', () => restart.peer.connections === 2 && restart.conn.state === 'connected');
-  t.notOk(restart.states.some(([s]) => s === 'ended'), 'a restart does not end the session');
+  t.notOk(
+    restart.states.some(([s]) => s === 'ended'),
+    'a restart does not end the session',
+  );
 
   const bye = await connect(t);
   await bye.peer.waitFor('connected', () => bye.conn.state === 'connected');

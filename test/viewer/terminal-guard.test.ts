@@ -62,7 +62,12 @@ t.test('rac view: usage errors before touching the terminal', async (t) => {
     out.on('data', (d) => (stdout += d));
     err.on('data', (d) => (stderr += d));
     const stdin = Object.assign(new PassThrough(), { isTTY: false });
-    const code = await runCli(['node', 'rac', 'view', ...args], { stdout: out, stderr: err, stdin, env: { XDG_CONFIG_HOME: '/nonexistent' } });
+    const code = await runCli(['node', 'rac', 'view', ...args], {
+      stdout: out,
+      stderr: err,
+      stdin,
+      env: { XDG_CONFIG_HOME: '/nonexistent' },
+    });
     return { code, stdout, stderr };
   };
   const badCode = await run(['12345']);

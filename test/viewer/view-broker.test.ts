@@ -37,7 +37,10 @@ async function sessionWithAgent(t: Tap.Test, customer: string) {
   t.teardown(() => signal.ws.close());
   const udp = await openUdp();
   t.teardown(() => udp.close());
-  await udp.send(encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }), session.udp_port);
+  await udp.send(
+    encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }),
+    session.udp_port,
+  );
   const jpeg = quadrantJpeg(640, 360);
   let last = 0n;
   const streaming = setInterval(() => {
@@ -80,7 +83,10 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
   t.match(status, `${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)} · Ada Lovelace · active ·`);
   t.match(status, /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/);
 
-  const keys = () => packets().filter((p) => p.type === 'keyboard').map((p: any) => `${p.vk}${p.state ? 'v' : '^'}`);
+  const keys = () =>
+    packets()
+      .filter((p) => p.type === 'keyboard')
+      .map((p: any) => `${p.vk}${p.state ? 'v' : '^'}`);
   term.send('x');
   term.send('C-c');
   await waitFor('keys at the agent', () => keys().length >= 6);
@@ -93,7 +99,10 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
     { type: 'mouse', x: 323, y: 186, button: 1, state: 1 },
     { type: 'mouse', x: 323, y: 186, button: 1, state: 0 },
   ]);
-  t.ok(packets().some((p) => p.type === 'control' && p.message.type === 'request_keyframe'), 'the viewer asked for a keyframe');
+  t.ok(
+    packets().some((p) => p.type === 'control' && p.message.type === 'request_keyframe'),
+    'the viewer asked for a keyframe',
+  );
 
   term.send('C-]');
   term.send('q');
@@ -128,7 +137,11 @@ t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 
 
   const anonymous = new Tmux(100, 30);
   t.teardown(() => anonymous.kill());
-  anonymous.start(`${process.execPath} ${RAC_BIN} view 999999999; echo EXIT=$?; sleep 60`, { RAC_SERVER: broker.url, XDG_CONFIG_HOME: '/nonexistent', RAC_TOKEN: '' });
+  anonymous.start(`${process.execPath} ${RAC_BIN} view 999999999; echo EXIT=$?; sleep 60`, {
+    RAC_SERVER: broker.url,
+    XDG_CONFIG_HOME: '/nonexistent',
+    RAC_TOKEN: '',
+  });
   await waitFor('exit', () => /EXIT=\d/.test(anonymous.capture(false)));
   t.match(anonymous.capture(false), 'not logged in');
   t.match(anonymous.capture(false), 'EXIT=3');
@@ -146,7 +159,13 @@ t.test('a broker restart: the viewer reconnects by itself and the picture goes o
   let ticks = 0;
   // The agent: re-handshakes now and then (a restarted broker pins it again), streams frames.
   const streaming = setInterval(() => {
-    if (ticks++ % 5 === 0) void udp.send(encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }), session.udp_port).catch(() => {});
+    if (ticks++ % 5 === 0)
+      void udp
+        .send(
+          encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }),
+          session.udp_port,
+        )
+        .catch(() => {});
     const id = dotnetTicks(new Date(), 'utc');
     last = id > last ? id : last + 1n;
     for (const d of chunkFrame(picture, last, { maxDatagramBytes: 1200 })) void udp.send(d, session.udp_port).catch(() => {});

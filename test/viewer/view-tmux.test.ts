@@ -42,7 +42,11 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
   const status = term.capture(false).split('\n')[29]!;
   t.match(status, /482 916 573 · Ada Lovelace · active · [\d.]+ fps · \d+ kbit\/s · loss \d+% · /);
   t.match(status, 'Ctrl-] remote');
-  t.same(term.display('#{alternate_on} #{mouse_any_flag} #{mouse_sgr_flag} #{cursor_flag}'), '1 1 1 0', 'alternate screen, SGR mouse, hidden cursor');
+  t.same(
+    term.display('#{alternate_on} #{mouse_any_flag} #{mouse_sgr_flag} #{cursor_flag}'),
+    '1 1 1 0',
+    'alternate screen, SGR mouse, hidden cursor',
+  );
 
   const keyboard = () => peer.received.filter((p) => p.type === 'keyboard').map((p: any) => `${p.vk}${p.state ? 'v' : '^'}`);
   term.send('a');
@@ -67,11 +71,17 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
   // A smaller window: the picture is fitted again and the status line moves to the new last row.
   term.tmux('resize-window', '-t', 'main', '-x', '60', '-y', '20');
   await peer.waitFor('the status line on row 20', () => (term.capture(false).split('\n')[19] ?? '').includes('482 916 573'), 5000);
-  await peer.waitFor('the picture redrawn at 60×19', () => {
-    const s = parseCapture(term.capture());
-    // 640×360 in 60×19 cells of 10×20 px → 60×17 cells, top row 1.
-    return near(s[1]?.[0]?.fg, QUADRANT_COLOURS.topLeft) && near(s[17]?.[59]?.bg, QUADRANT_COLOURS.bottomRight) && s[18]?.[0]?.fg === undefined;
-  }, 5000);
+  await peer.waitFor(
+    'the picture redrawn at 60×19',
+    () => {
+      const s = parseCapture(term.capture());
+      // 640×360 in 60×19 cells of 10×20 px → 60×17 cells, top row 1.
+      return (
+        near(s[1]?.[0]?.fg, QUADRANT_COLOURS.topLeft) && near(s[17]?.[59]?.bg, QUADRANT_COLOURS.bottomRight) && s[18]?.[0]?.fg === undefined
+      );
+    },
+    5000,
+  );
   t.pass('re-laid out after the resize');
 
   term.send('C-]');
@@ -79,7 +89,10 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
   const sent = peer.received.length;
   term.send('q');
   await peer.waitFor('exit', () => term.capture(false).includes('EXIT=0'), 5000);
-  t.notOk(peer.received.slice(sent).some((p) => p.type === 'keyboard'), 'q in viewer mode is not sent');
+  t.notOk(
+    peer.received.slice(sent).some((p) => p.type === 'keyboard'),
+    'q in viewer mode is not sent',
+  );
   t.same(term.display('#{alternate_on} #{mouse_any_flag} #{mouse_sgr_flag} #{cursor_flag}'), '0 0 0 1', 'terminal restored');
 });
 

@@ -120,7 +120,13 @@ export class DesktopEngine {
     return this.listeners.size > 0;
   }
 
-  async health(): Promise<{ is_running: boolean; last_frame_at: string | null; state: string; desktop_state: DesktopState; degraded: boolean }> {
+  async health(): Promise<{
+    is_running: boolean;
+    last_frame_at: string | null;
+    state: string;
+    desktop_state: DesktopState;
+    degraded: boolean;
+  }> {
     let reachable = true;
     try {
       await this.monitors(5000);

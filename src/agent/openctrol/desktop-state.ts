@@ -13,7 +13,9 @@ export function linuxDesktopState(env: NodeJS.ProcessEnv = process.env): () => P
     if (cached && Date.now() - cached.at < 5000) return cached.state;
     let state: DesktopState | undefined;
     try {
-      const { stdout } = await execFileAsync('loginctl', ['show-session', env.XDG_SESSION_ID, '-p', 'LockedHint', '--value'], { timeout: 2000 });
+      const { stdout } = await execFileAsync('loginctl', ['show-session', env.XDG_SESSION_ID, '-p', 'LockedHint', '--value'], {
+        timeout: 2000,
+      });
       state = stdout.trim() === 'yes' ? 'locked' : 'desktop';
     } catch {
       state = undefined;

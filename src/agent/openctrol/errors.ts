@@ -18,7 +18,9 @@ export const Errors = {
   badRequest: define('bad_request', 400, (details: string) => details),
   invalidJson: define('bad_request', 400, () => 'Request body is not valid JSON'),
   invalidAction: define('invalid_action', 400, (action: unknown) =>
-    action === undefined ? 'action: required ("restart", "shutdown" or "wol")' : `Invalid action: ${JSON.stringify(action)?.slice(0, 64)} (expected "restart", "shutdown" or "wol")`,
+    action === undefined
+      ? 'action: required ("restart", "shutdown" or "wol")'
+      : `Invalid action: ${JSON.stringify(action)?.slice(0, 64)} (expected "restart", "shutdown" or "wol")`,
   ),
   wolNotConfigured: define('wol_not_supported', 400, () => 'Wake-on-LAN is not configured: start rac agent with --wol-mac'),
   invalidVolume: define('invalid_volume', 400, (field: string) => `${field}: expected a number from 0 to 100`),
@@ -36,9 +38,14 @@ export const Errors = {
   payloadTooLarge: define('payload_too_large', 413, (limit: number) => `Request body larger than ${limit} bytes`),
   unsupportedMediaType: define('unsupported_media_type', 415, () => 'Send the body as Content-Type: application/json'),
   throttled: (retryAfterSeconds: number) =>
-    new OpenctrolError('too_many_requests', 429, `Too many failed authentication attempts from this address: retry in ${retryAfterSeconds} s`, {
-      'retry-after': String(retryAfterSeconds),
-    }),
+    new OpenctrolError(
+      'too_many_requests',
+      429,
+      `Too many failed authentication attempts from this address: retry in ${retryAfterSeconds} s`,
+      {
+        'retry-after': String(retryAfterSeconds),
+      },
+    ),
   // 500 / 501 / 503
   internal: define('internal_error', 500, () => 'Internal server error'),
   notSupported: define('not_supported', 501, (details: string) => details),

@@ -45,7 +45,8 @@ const isNumber = (v: unknown, limit = MAX_DELTA): v is number => typeof v === 'n
 const num = (v: unknown, fallback = 0): number | undefined => (v === undefined || v === null ? fallback : isNumber(v) ? v : undefined);
 
 const BUTTONS: Record<string, MouseButton> = { left: 'left', right: 'right', middle: 'middle', '1': 'left', '2': 'right', '3': 'middle' };
-const button = (v: unknown): MouseButton | undefined => (typeof v === 'string' || typeof v === 'number' ? BUTTONS[String(v).toLowerCase()] : undefined);
+const button = (v: unknown): MouseButton | undefined =>
+  typeof v === 'string' || typeof v === 'number' ? BUTTONS[String(v).toLowerCase()] : undefined;
 
 function downUp(v: unknown): boolean | undefined {
   if (v === 'down' || v === 'press' || v === 'pressed' || v === true) return true;
@@ -60,7 +61,8 @@ export function parseDesktopInput(text: string): Parsed<DesktopInput> {
   switch (m.type) {
     case 'pointer_move': {
       if (m.absolute === true) {
-        if (!isNumber(m.x, 65535) || !isNumber(m.y, 65535) || (m.x as number) < 0 || (m.y as number) < 0) return fail('pointer_move: absolute x and y must be 0–65535');
+        if (!isNumber(m.x, 65535) || !isNumber(m.y, 65535) || (m.x as number) < 0 || (m.y as number) < 0)
+          return fail('pointer_move: absolute x and y must be 0–65535');
         return { ok: true, input: { type: 'pointer_move', absolute: true, x: m.x as number, y: m.y as number } };
       }
       const dx = num(m.dx);
@@ -83,16 +85,30 @@ export function parseDesktopInput(text: string): Parsed<DesktopInput> {
     }
     case 'key': {
       const down = downUp(m.action);
-      if (!Number.isInteger(m.key_code) || (m.key_code as number) < 0 || (m.key_code as number) > 0xff) return fail('key: key_code must be a Windows virtual-key code 0–255');
+      if (!Number.isInteger(m.key_code) || (m.key_code as number) < 0 || (m.key_code as number) > 0xff)
+        return fail('key: key_code must be a Windows virtual-key code 0–255');
       if (down === undefined) return fail('key: action must be "down" or "up"');
       const flag = (v: unknown) => v === true;
-      return { ok: true, input: { type: 'key', keyCode: m.key_code as number, down, ctrl: flag(m.ctrl), alt: flag(m.alt), shift: flag(m.shift), win: flag(m.win) } };
+      return {
+        ok: true,
+        input: {
+          type: 'key',
+          keyCode: m.key_code as number,
+          down,
+          ctrl: flag(m.ctrl),
+          alt: flag(m.alt),
+          shift: flag(m.shift),
+          win: flag(m.win),
+        },
+      };
     }
     case 'text':
-      if (typeof m.text !== 'string' || m.text.length > MAX_TEXT) return fail(`text: text must be a string of at most ${MAX_TEXT} characters`);
+      if (typeof m.text !== 'string' || m.text.length > MAX_TEXT)
+        return fail(`text: text must be a string of at most ${MAX_TEXT} characters`);
       return { ok: true, input: { type: 'text', text: m.text } };
     case 'monitor_select':
-      if (typeof m.monitor_id !== 'string' || m.monitor_id === '' || m.monitor_id.length > 64) return fail('monitor_select: monitor_id must be a string such as "DISPLAY1"');
+      if (typeof m.monitor_id !== 'string' || m.monitor_id === '' || m.monitor_id.length > 64)
+        return fail('monitor_select: monitor_id must be a string such as "DISPLAY1"');
       return { ok: true, input: { type: 'monitor_select', monitorId: m.monitor_id } };
     default:
       return fail(`Unknown message type: ${JSON.stringify(m.type).slice(0, 64)}`);
@@ -118,7 +134,8 @@ export function parseLegacyInput(text: string): Parsed<LegacyInput> {
     return invalid;
   }
   if (m.type === 'keyboard') {
-    if (!Array.isArray(m.keys) || m.keys.length === 0 || m.keys.length > 8 || !m.keys.every((k) => typeof k === 'string' && k.length <= 32)) return invalid;
+    if (!Array.isArray(m.keys) || m.keys.length === 0 || m.keys.length > 8 || !m.keys.every((k) => typeof k === 'string' && k.length <= 32))
+      return invalid;
     return { ok: true, input: { type: 'keyboard', keys: m.keys as string[] } };
   }
   return invalid;

@@ -84,7 +84,14 @@ export function openctrolRoutes(app: FastifyInstance, ctx: OpenctrolContext): vo
     const engine = requireEngine(ctx);
     const monitors = await desktopCall(() => engine.monitors());
     return {
-      monitors: monitors.map((m) => ({ id: m.id, name: m.name, resolution: `${m.width}x${m.height}`, width: m.width, height: m.height, is_primary: m.isPrimary })),
+      monitors: monitors.map((m) => ({
+        id: m.id,
+        name: m.name,
+        resolution: `${m.width}x${m.height}`,
+        width: m.width,
+        height: m.height,
+        is_primary: m.isPrimary,
+      })),
       current_monitor_id: engine.currentMonitorId ?? null,
     };
   });
@@ -102,7 +109,8 @@ export function openctrolRoutes(app: FastifyInstance, ctx: OpenctrolContext): vo
       throw Errors.badRequest('ha_id: expected a string');
     }
     const ttl = b.ttl_seconds ?? DEFAULT_TTL_SECONDS;
-    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) throw Errors.badRequest('ttl_seconds: expected a number of seconds (60–3600)');
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)
+      throw Errors.badRequest('ttl_seconds: expected a number of seconds (60–3600)');
     const engine = requireEngine(ctx);
     await desktopCall(() => engine.monitors(5000)); // no session for a display that does not answer
     const session = ctx.sessions.create((b.ha_id as string | undefined) ?? null, ttl);

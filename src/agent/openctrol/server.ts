@@ -27,11 +27,14 @@ export interface RunningOpenctrolServer {
 }
 
 export function buildOpenctrolApp(ctx: OpenctrolContext, tls?: { cert: Buffer; key: Buffer }): FastifyInstance {
-  const app = (
-    tls
-      ? Fastify({ logger: false, bodyLimit: MAX_MESSAGE_BYTES, https: { cert: tls.cert, key: tls.key }, routerOptions: { ignoreTrailingSlash: true } })
-      : Fastify({ logger: false, bodyLimit: MAX_MESSAGE_BYTES, routerOptions: { ignoreTrailingSlash: true } })
-  ) as unknown as FastifyInstance;
+  const app = (tls
+    ? Fastify({
+        logger: false,
+        bodyLimit: MAX_MESSAGE_BYTES,
+        https: { cert: tls.cert, key: tls.key },
+        routerOptions: { ignoreTrailingSlash: true },
+      })
+    : Fastify({ logger: false, bodyLimit: MAX_MESSAGE_BYTES, routerOptions: { ignoreTrailingSlash: true } })) as unknown as FastifyInstance;
 
   // JSON bodies; an empty body counts as {} (the end/monitor calls are often sent bare).
   app.removeAllContentTypeParsers();

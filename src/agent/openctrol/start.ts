@@ -48,13 +48,22 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
     engine: desktop.engine,
     engineUnavailableReason: desktop.reason,
     audio,
-    audioUnavailableReason: audio ? '' : process.platform === 'win32' ? 'node-audio-volume-mixer is not installed' : `no audio backend on ${process.platform}`,
+    audioUnavailableReason: audio
+      ? ''
+      : process.platform === 'win32'
+        ? 'node-audio-volume-mixer is not installed'
+        : `no audio backend on ${process.platform}`,
     power: new PowerManager(options.powerExecutor),
     wol: options.wol,
     sessions: new DesktopSessions(),
     log: options.log,
   };
-  const server = await startOpenctrolServer(context, { host: options.host, port: options.port, tls: options.tls, heartbeatMs: options.heartbeatMs });
+  const server = await startOpenctrolServer(context, {
+    host: options.host,
+    port: options.port,
+    tls: options.tls,
+    heartbeatMs: options.heartbeatMs,
+  });
   return { ...server, context, encoder: desktop.engine ? desktop.encoder : null };
 }
 

@@ -103,8 +103,11 @@ function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, ur
 
 function refuseUpgrade(socket: Duplex, error: OpenctrolError): void {
   const body = JSON.stringify(error.body);
-  const reason = { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[error.statusCode] ?? 'Error';
-  const headers = Object.entries(error.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const reason =
+    { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[error.statusCode] ?? 'Error';
+  const headers = Object.entries(error.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${error.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
   );

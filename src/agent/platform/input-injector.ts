@@ -93,7 +93,9 @@ export class InputInjector {
       return false;
     }
     if (down) {
-      const extra = MODIFIER_FLAGS.filter(([flag, name]) => modifiers[flag] && !this.heldKeys.has(name) && name !== key).map(([, name]) => name);
+      const extra = MODIFIER_FLAGS.filter(([flag, name]) => modifiers[flag] && !this.heldKeys.has(name) && name !== key).map(
+        ([, name]) => name,
+      );
       for (const name of extra) this.toggle(name, true);
       if (extra.length > 0) this.flagModifiers.set(key, extra);
       this.toggle(key, true);

@@ -15,7 +15,10 @@ const require = createRequire(import.meta.url);
 interface JpegTurbo {
   FORMAT_BGRA: number;
   SAMP_420: number;
-  compressSync(raw: Buffer, options: { format: number; width: number; height: number; stride?: number; quality?: number; subsampling?: number }): Buffer;
+  compressSync(
+    raw: Buffer,
+    options: { format: number; width: number; height: number; stride?: number; quality?: number; subsampling?: number },
+  ): Buffer;
 }
 
 export function turboEncoder(): JpegEncoder {

@@ -47,7 +47,10 @@ export function parseListMonitors(text: string): Monitor[] {
 /** Primary first, then the given order; with no primary flagged, the first one counts as primary. */
 export function numberMonitors(found: Omit<Monitor, 'id'>[]): Monitor[] {
   if (found.length === 0) return [];
-  const primary = Math.max(0, found.findIndex((m) => m.isPrimary));
+  const primary = Math.max(
+    0,
+    found.findIndex((m) => m.isPrimary),
+  );
   const ordered = [found[primary]!, ...found.filter((_, i) => i !== primary)];
   return ordered.map((m, i) => ({ id: `DISPLAY${i + 1}`, ...m, isPrimary: i === 0 }));
 }
@@ -77,6 +80,8 @@ export class WholeScreenMonitorSource implements MonitorSource {
 
   async list(): Promise<Monitor[]> {
     const { width, height } = this.robot().getScreenSize();
-    return [{ id: 'DISPLAY1', name: process.platform === 'win32' ? '\\\\.\\DISPLAY1' : 'screen', x: 0, y: 0, width, height, isPrimary: true }];
+    return [
+      { id: 'DISPLAY1', name: process.platform === 'win32' ? '\\\\.\\DISPLAY1' : 'screen', x: 0, y: 0, width, height, isPrimary: true },
+    ];
   }
 }

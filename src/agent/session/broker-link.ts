@@ -42,18 +42,31 @@ export async function lookupSession(server: string, code: string): Promise<Looku
     return { ok: false, failure: { kind: 'unreachable', message: `cannot reach the broker at ${server}: ${describeNetworkError(err)}` } };
   }
   const detail = (body as { detail?: unknown } | undefined)?.detail;
-  if (status === 404) return { ok: false, failure: { kind: 'not_found', message: `no session with code ${code} on ${server}: check the code your IT contact gave you` } };
-  if (status === 410) return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
+  if (status === 404)
+    return {
+      ok: false,
+      failure: { kind: 'not_found', message: `no session with code ${code} on ${server}: check the code your IT contact gave you` },
+    };
+  if (status === 410)
+    return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
   if (status === 429) {
     const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) || 30;
-    return { ok: false, failure: { kind: 'throttled', message: `the broker refuses lookups from this address for ${seconds} s (too many wrong codes)`, retryAfterMs: seconds * 1000 } };
+    return {
+      ok: false,
+      failure: {
+        kind: 'throttled',
+        message: `the broker refuses lookups from this address for ${seconds} s (too many wrong codes)`,
+        retryAfterMs: seconds * 1000,
+      },
+    };
   }
   const info = body as Partial<SessionInfo> | undefined;
   if (status !== 200 || !info || typeof info.udp_port !== 'number' || typeof info.status !== 'string') {
     const why = typeof detail === 'string' ? `: ${detail}` : '';
     return { ok: false, failure: { kind: 'unreachable', message: `${server} did not answer like a rac broker (HTTP ${status}${why})` } };
   }
-  if (info.status === 'closed') return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
+  if (info.status === 'closed')
+    return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
   return { ok: true, info: { session_code: info.session_code ?? code, udp_port: info.udp_port, status: info.status } };
 }
 

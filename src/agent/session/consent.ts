@@ -9,7 +9,9 @@ export interface Viewer {
 
 export function consentQuestion(viewer: Viewer, viewOnly: boolean): string {
   const who = viewer.full_name && viewer.full_name !== viewer.email ? `${viewer.full_name} (${viewer.email})` : viewer.email;
-  return viewOnly ? `${who} wants to see this computer (view only). Allow? [y/N] ` : `${who} wants to see and control this computer. Allow? [y/N] `;
+  return viewOnly
+    ? `${who} wants to see this computer (view only). Allow? [y/N] `
+    : `${who} wants to see and control this computer. Allow? [y/N] `;
 }
 
 export interface ConsentPrompt {
@@ -19,12 +21,7 @@ export interface ConsentPrompt {
 }
 
 /** Asks once on the terminal; only "y" or "yes" allows. End of input or Ctrl-C refuses. */
-export function askConsent(
-  input: NodeJS.ReadableStream,
-  output: NodeJS.WritableStream,
-  viewer: Viewer,
-  viewOnly: boolean,
-): ConsentPrompt {
+export function askConsent(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, viewer: Viewer, viewOnly: boolean): ConsentPrompt {
   const rl = createInterface({ input, output, terminal: (input as { isTTY?: boolean }).isTTY === true });
   let settle: (allowed: boolean) => void = () => undefined;
   const answer = new Promise<boolean>((resolve) => {

@@ -48,7 +48,8 @@ export async function runSessionAgent(
   if (!options.yes && io.stdin.isTTY !== true) {
     return {
       exitCode: EXIT.usage,
-      message: 'cannot ask for your permission: stdin is not a terminal. Run this in a terminal, or add --yes to allow the session without asking',
+      message:
+        'cannot ask for your permission: stdin is not a terminal. Run this in a terminal, or add --yes to allow the session without asking',
     };
   }
   const first = await lookupSession(options.server, options.code);

@@ -5,13 +5,7 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
-import {
-  type ControlMessage,
-  type Packet,
-  decodeDatagram,
-  encodeControl,
-  encodeHandshake,
-} from '../../protocol/index.js';
+import { type ControlMessage, type Packet, decodeDatagram, encodeControl, encodeHandshake } from '../../protocol/index.js';
 
 export const KEEPALIVE_INTERVAL_MS = 2000;
 /** Big enough for a burst of frame datagrams without ENOBUFS on a busy loopback. */
@@ -40,7 +34,15 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
   private socket: Socket | undefined;
   private target: { address: string; port: number } | undefined;
   private keepalive: NodeJS.Timeout | undefined;
-  readonly stats: UdpLinkStats = { datagramsSent: 0, bytesSent: 0, sendErrors: 0, datagramsReceived: 0, malformed: 0, fromStrangers: 0, unexpected: 0 };
+  readonly stats: UdpLinkStats = {
+    datagramsSent: 0,
+    bytesSent: 0,
+    sendErrors: 0,
+    datagramsReceived: 0,
+    malformed: 0,
+    fromStrangers: 0,
+    unexpected: 0,
+  };
 
   constructor(
     private readonly host: string,
@@ -142,7 +144,10 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
   }
 }
 
-function bindSocket(type: 'udp4' | 'udp6', onMessage: (datagram: Buffer, from: { address: string; port: number }) => void): Promise<Socket> {
+function bindSocket(
+  type: 'udp4' | 'udp6',
+  onMessage: (datagram: Buffer, from: { address: string; port: number }) => void,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({ type, sendBufferSize: SEND_BUFFER_BYTES });
     socket.once('error', reject);

@@ -18,7 +18,12 @@ export function authRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       ctx.throttle.recordMiss('login', address);
       ctx.audit.record(
         { id: user?.id ?? null, email: request.body.email.slice(0, 254), address },
-        { action: 'auth.login_failed', target_type: 'user', target_id: user?.id ?? null, detail: { reason: !user ? 'unknown email' : !matches ? 'wrong password' : 'disabled' } },
+        {
+          action: 'auth.login_failed',
+          target_type: 'user',
+          target_id: user?.id ?? null,
+          detail: { reason: !user ? 'unknown email' : !matches ? 'wrong password' : 'disabled' },
+        },
       );
       throw Errors.invalidCredentials();
     }

@@ -14,19 +14,23 @@ export function parseId(text: string, field: string): number {
 export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireAdmin } = authHooks(ctx);
 
-  app.post<{ Body: NewUser & { send_welcome?: boolean } }>('/users', { preHandler: requireAdmin, schema: { body: createUserBody } }, async (request) => {
-    const { send_welcome: sendWelcome = false, ...fields } = request.body;
-    const user = await ctx.users.create({ ...fields, email: fields.email.trim() });
-    ctx.audit.record(actorOf(request), {
-      action: 'user.create',
-      target_type: 'user',
-      target_id: user.id,
-      detail: { email: user.email, role: user.role, max_sessions: user.max_sessions, send_welcome: sendWelcome },
-    });
-    // After the response, and only the address and how to log in: the password is never mailed.
-    if (sendWelcome) ctx.mail.queueWelcome(user, request.user!, actorOf(request));
-    return publicUser(user);
-  });
+  app.post<{ Body: NewUser & { send_welcome?: boolean } }>(
+    '/users',
+    { preHandler: requireAdmin, schema: { body: createUserBody } },
+    async (request) => {
+      const { send_welcome: sendWelcome = false, ...fields } = request.body;
+      const user = await ctx.users.create({ ...fields, email: fields.email.trim() });
+      ctx.audit.record(actorOf(request), {
+        action: 'user.create',
+        target_type: 'user',
+        target_id: user.id,
+        detail: { email: user.email, role: user.role, max_sessions: user.max_sessions, send_welcome: sendWelcome },
+      });
+      // After the response, and only the address and how to log in: the password is never mailed.
+      if (sendWelcome) ctx.mail.queueWelcome(user, request.user!, actorOf(request));
+      return publicUser(user);
+    },
+  );
 
   app.get('/users', { preHandler: requireAdmin }, async () => ctx.users.list());
 

@@ -39,7 +39,8 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
       if (key.upArrow || input === 'k') setSelected((i) => Math.max(0, i - 1));
       else if (key.downArrow || input === 'j') setSelected((i) => Math.min(sessions.length - 1, i + 1));
       else if (input === 'n') setMode({ kind: 'name' });
-      else if ((input === 'c' || input === 'd' || key.delete) && current && current.status !== 'closed') setMode({ kind: 'confirm-close', session: current });
+      else if ((input === 'c' || input === 'd' || key.delete) && current && current.status !== 'closed')
+        setMode({ kind: 'confirm-close', session: current });
       else if ((key.return || input === 'o') && current && openable(current)) onOpen(current);
       else if (input === 'r') void refresh();
       else if (input === 'q' || (key.ctrl && input === 'c')) onQuit();
@@ -77,7 +78,12 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
         )}
       </Box>
       {mode.kind === 'name' ? (
-        <TextField label="Customer name" placeholder="(optional, Enter to skip)" onSubmit={(name) => setMode({ kind: 'email', name })} onCancel={() => setMode({ kind: 'list' })} />
+        <TextField
+          label="Customer name"
+          placeholder="(optional, Enter to skip)"
+          onSubmit={(name) => setMode({ kind: 'email', name })}
+          onCancel={() => setMode({ kind: 'list' })}
+        />
       ) : null}
       {mode.kind === 'email' ? (
         <TextField

@@ -23,9 +23,15 @@ export function SessionList({ sessions, selected, now }: SessionListProps) {
   return (
     <Box flexDirection="column">
       <Box>
-        <Box width={14}><Text bold>CODE</Text></Box>
-        <Box width={40}><Text bold>CUSTOMER</Text></Box>
-        <Box width={14}><Text bold>STATUS</Text></Box>
+        <Box width={14}>
+          <Text bold>CODE</Text>
+        </Box>
+        <Box width={40}>
+          <Text bold>CUSTOMER</Text>
+        </Box>
+        <Box width={14}>
+          <Text bold>STATUS</Text>
+        </Box>
         <Text bold>AGE</Text>
       </Box>
       {sessions.map((s, i) => (

@@ -21,7 +21,9 @@ export interface StatusLineProps {
 }
 
 /** The message that matters most right now, if any, and its colour. */
-export function statusMessage(p: Pick<StatusLineProps, 'status' | 'link' | 'hasPicture' | 'detail'>): { text: string; color: string } | undefined {
+export function statusMessage(
+  p: Pick<StatusLineProps, 'status' | 'link' | 'hasPicture' | 'detail'>,
+): { text: string; color: string } | undefined {
   if (p.link === 'ended') return { text: `session ended${p.detail ? `: ${p.detail}` : ''}`, color: 'red' };
   if (p.link === 'reconnecting') return { text: `reconnecting${p.detail ? ` (${p.detail})` : ''}…`, color: 'yellow' };
   if (p.link === 'connecting' || p.link === 'joining') return { text: `connecting…${p.detail ? ` ${p.detail}` : ''}`, color: 'yellow' };

@@ -12,7 +12,14 @@ export interface RemoteMouse {
 }
 
 const BUTTON_CODE: Record<MouseEvent['button'], number> = {
-  none: 0, left: 1, right: 2, middle: 3, 'wheel-up': 4, 'wheel-down': 5, 'wheel-left': 0, 'wheel-right': 0,
+  none: 0,
+  left: 1,
+  right: 2,
+  middle: 3,
+  'wheel-up': 4,
+  'wheel-down': 5,
+  'wheel-left': 0,
+  'wheel-right': 0,
 };
 
 /**

@@ -4,23 +4,63 @@
 import { VK } from '../../protocol/virtual-keys.js';
 import type { KeyEvent } from './terminal-input.js';
 
-
 const NAMED: Record<string, number> = {
-  enter: VK.RETURN, tab: VK.TAB, backspace: VK.BACK, escape: VK.ESCAPE, clear: VK.CLEAR,
-  up: VK.UP, down: VK.DOWN, left: VK.LEFT, right: VK.RIGHT, home: VK.HOME, end: VK.END,
-  pageup: VK.PRIOR, pagedown: VK.NEXT, insert: VK.INSERT, delete: VK.DELETE, ' ': VK.SPACE,
+  enter: VK.RETURN,
+  tab: VK.TAB,
+  backspace: VK.BACK,
+  escape: VK.ESCAPE,
+  clear: VK.CLEAR,
+  up: VK.UP,
+  down: VK.DOWN,
+  left: VK.LEFT,
+  right: VK.RIGHT,
+  home: VK.HOME,
+  end: VK.END,
+  pageup: VK.PRIOR,
+  pagedown: VK.NEXT,
+  insert: VK.INSERT,
+  delete: VK.DELETE,
+  ' ': VK.SPACE,
 };
 for (let n = 1; n <= 12; n++) NAMED[`f${n}`] = VK.F1 + n - 1;
 
 /** Unshifted punctuation of a US keyboard. */
 const PUNCTUATION: Record<string, number> = {
-  ';': VK.OEM_1, '=': VK.OEM_PLUS, ',': VK.OEM_COMMA, '-': VK.OEM_MINUS, '.': VK.OEM_PERIOD, '/': VK.OEM_2,
-  '`': VK.OEM_3, '[': VK.OEM_4, '\\': VK.OEM_5, ']': VK.OEM_6, "'": VK.OEM_7,
+  ';': VK.OEM_1,
+  '=': VK.OEM_PLUS,
+  ',': VK.OEM_COMMA,
+  '-': VK.OEM_MINUS,
+  '.': VK.OEM_PERIOD,
+  '/': VK.OEM_2,
+  '`': VK.OEM_3,
+  '[': VK.OEM_4,
+  '\\': VK.OEM_5,
+  ']': VK.OEM_6,
+  "'": VK.OEM_7,
 };
 /** Shifted characters → the unshifted key they are typed with. */
 const SHIFTED: Record<string, string> = {
-  '!': '1', '@': '2', '#': '3', $: '4', '%': '5', '^': '6', '&': '7', '*': '8', '(': '9', ')': '0',
-  _: '-', '+': '=', '{': '[', '}': ']', '|': '\\', ':': ';', '"': "'", '<': ',', '>': '.', '?': '/', '~': '`',
+  '!': '1',
+  '@': '2',
+  '#': '3',
+  $: '4',
+  '%': '5',
+  '^': '6',
+  '&': '7',
+  '*': '8',
+  '(': '9',
+  ')': '0',
+  _: '-',
+  '+': '=',
+  '{': '[',
+  '}': ']',
+  '|': '\\',
+  ':': ';',
+  '"': "'",
+  '<': ',',
+  '>': '.',
+  '?': '/',
+  '~': '`',
 };
 
 export interface VkPress {

@@ -71,7 +71,10 @@ export class PulseAudioBackend implements AudioBackend {
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
       if (e.code === 'ENOENT') throw new AudioError('unavailable', 'pactl is not installed (apt install pulseaudio-utils)');
-      throw new AudioError('unavailable', `pactl ${args[0] === '-f' ? args[2] : args[0]} failed: ${(e.stderr || e.message).trim().split('\n')[0]}`);
+      throw new AudioError(
+        'unavailable',
+        `pactl ${args[0] === '-f' ? args[2] : args[0]} failed: ${(e.stderr || e.message).trim().split('\n')[0]}`,
+      );
     }
   }
 }
