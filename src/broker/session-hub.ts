@@ -30,6 +30,9 @@ export interface SessionHubOptions {
   now?: () => number;
 }
 
+// Interim until the key exchange lands (docs/security.md): a placeholder of the right shape.
+const INTERIM_COMMITMENT = 'A'.repeat(43);
+
 export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_REPLACED = 4000;
 
@@ -84,7 +87,8 @@ export class SessionHub {
     if (!live) return void ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
     if (live.agent && live.agent !== ws) live.agent.close(CLOSE_REPLACED, 'Replaced by a new agent connection');
     live.agent = ws;
-    for (const viewer of live.viewers) ws.send(Signal.viewer(viewer.user.full_name ?? viewer.user.email, viewer.user.email));
+    for (const viewer of live.viewers)
+      ws.send(Signal.viewer(1, viewer.user.full_name ?? viewer.user.email, viewer.user.email, INTERIM_COMMITMENT));
     ws.once('close', () => {
       if (live.agent !== ws) return;
       live.agent = undefined;
@@ -102,7 +106,7 @@ export class SessionHub {
     ws.send(JSON.stringify({ type: 'udp_ticket', udp_port: session.udp_port, ticket: this.tickets.issue(session.id, user.id) }));
     ws.send(Signal.status(this.sessions.store.byId(session.id)?.status ?? session.status));
     // The customer learns who is asking before anything is shown or controlled.
-    live.agent?.send(Signal.viewer(user.full_name ?? user.email, user.email));
+    live.agent?.send(Signal.viewer(1, user.full_name ?? user.email, user.email, INTERIM_COMMITMENT));
   }
 
   private attach(session: Session): void {

@@ -2,6 +2,7 @@
 // by handshake and viewers by ticket, forwards frames and agent control to viewers and input and
 // viewer control to the agent, byte for byte. Anything else is dropped and counted; nothing from
 // an address that is not pinned ever reaches the agent, and no datagram can throw out of here.
+import { randomBytes } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { PacketType, decodeDatagram, encodeControl } from '../protocol/index.js';
 import type { ControlMessage } from '../protocol/index.js';
@@ -165,7 +166,7 @@ export class SessionRelay {
         this.viewers.set(senderKey, sender);
         this.options.events.viewerPinned?.(sender, holder.userId);
       }
-      void this.send(encodeControl({ type: 'viewer_ack' }), sender);
+      void this.send(encodeControl({ type: 'viewer_ack', cookie: randomBytes(16).toString('base64url') }), sender);
       return;
     }
 

@@ -16,19 +16,34 @@ export interface Handshake {
   screen_width: number;
   screen_height: number;
   timestamp: number;
+  /**
+   * Ours only: base64url HMAC-SHA256 over the code and timestamp with the agent secret the broker
+   * gave this agent (agentHandshakeProof in crypto/). Without it, only a session created with
+   * allow_unencrypted_agent accepts the handshake (the reference client).
+   */
+  agent_proof?: string;
 }
 
 export type ControlMessage =
   | { type: 'keepalive' }
   | { type: 'viewer_hello'; ticket: string }
-  | { type: 'viewer_ack' }
-  | { type: 'disconnect' }
+  | { type: 'viewer_ack'; cookie: string }
+  | { type: 'viewer_confirm'; cookie: string }
+  | { type: 'viewer_ready' }
+  | { type: 'disconnect'; reason?: DisconnectReason }
   | { type: 'request_keyframe' }
   | { type: 'set_quality'; quality: number; fps: number }
   | { type: 'select_monitor'; monitor_id: string }
   | { type: 'screen'; width: number; height: number };
 
 export type ControlType = ControlMessage['type'];
+
+/** Why a `disconnect` was sent: "shutdown" means the broker is restarting (come back), else the end. */
+export type DisconnectReason = 'shutdown' | 'closed' | 'stopped';
+const DISCONNECT_REASONS: readonly string[] = ['shutdown', 'closed', 'stopped'];
+
+/** Cookies and tickets are base64url text of at most this many characters. */
+const MAX_TOKEN_CHARS = 256;
 
 /** A well-formed control object whose `type` we do not know: relays pass these on, endpoints ignore them. */
 export interface UnknownControlMessage {
@@ -42,6 +57,8 @@ export const CONTROL_TYPES: readonly ControlType[] = [
   'keepalive',
   'viewer_hello',
   'viewer_ack',
+  'viewer_confirm',
+  'viewer_ready',
   'disconnect',
   'request_keyframe',
   'set_quality',
@@ -68,7 +85,18 @@ export function parseHandshake(bytes: Uint8Array): ParseResult<Handshake> {
   if (!height.ok) return height;
   const timestamp = finiteNumberField(object, 'timestamp', what);
   if (!timestamp.ok) return timestamp;
-  return ok({ session_code: code.value, screen_width: width.value, screen_height: height.value, timestamp: timestamp.value });
+  const handshake: Handshake = {
+    session_code: code.value,
+    screen_width: width.value,
+    screen_height: height.value,
+    timestamp: timestamp.value,
+  };
+  if (object.agent_proof !== undefined) {
+    const proof = stringField(object, 'agent_proof', what, { max: MAX_TOKEN_CHARS });
+    if (!proof.ok) return proof;
+    handshake.agent_proof = proof.value;
+  }
+  return ok(handshake);
 }
 
 /** Parses a type-4 body (the bytes after the type byte). Unknown types are returned, not refused. */
@@ -82,12 +110,23 @@ export function parseControlMessage(bytes: Uint8Array): ParseResult<ControlMessa
   const label = `${what} "${type}"`;
   switch (type) {
     case 'keepalive':
-    case 'viewer_ack':
-    case 'disconnect':
+    case 'viewer_ready':
     case 'request_keyframe':
       return ok({ type });
+    case 'disconnect': {
+      // Unknown reasons are dropped, not refused: the reference client sends none.
+      const reason = object.reason;
+      return ok(
+        typeof reason === 'string' && DISCONNECT_REASONS.includes(reason) ? { type, reason: reason as DisconnectReason } : { type },
+      );
+    }
+    case 'viewer_ack':
+    case 'viewer_confirm': {
+      const cookie = stringField(object, 'cookie', label, { max: MAX_TOKEN_CHARS });
+      return cookie.ok ? ok({ type, cookie: cookie.value }) : cookie;
+    }
     case 'viewer_hello': {
-      const ticket = stringField(object, 'ticket', label, { max: 1024 });
+      const ticket = stringField(object, 'ticket', label, { max: MAX_TOKEN_CHARS });
       return ticket.ok ? ok({ type, ticket: ticket.value }) : ticket;
     }
     case 'set_quality': {
@@ -114,9 +153,10 @@ export function parseControlMessage(bytes: Uint8Array): ParseResult<ControlMessa
  * timestamp (e.g. .NET ticks) is written as its exact digits.
  */
 export function handshakeJson(handshake: Omit<Handshake, 'timestamp'> & { timestamp: number | bigint }): string {
-  const { session_code, screen_width, screen_height, timestamp } = handshake;
+  const { session_code, screen_width, screen_height, timestamp, agent_proof } = handshake;
   const ts = typeof timestamp === 'bigint' ? timestamp.toString() : JSON.stringify(timestamp);
-  return `{"type":"handshake","session_code":${JSON.stringify(session_code)},"screen_width":${JSON.stringify(screen_width)},"screen_height":${JSON.stringify(screen_height)},"timestamp":${ts}}`;
+  const proof = agent_proof === undefined ? '' : `,"agent_proof":${JSON.stringify(agent_proof)}`;
+  return `{"type":"handshake","session_code":${JSON.stringify(session_code)},"screen_width":${JSON.stringify(screen_width)},"screen_height":${JSON.stringify(screen_height)},"timestamp":${ts}${proof}}`;
 }
 
 /** The JSON text of a control message, `type` first, then its fields in declaration order. */

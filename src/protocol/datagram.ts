@@ -19,6 +19,10 @@ export const PacketType = {
   MOUSE: 2,
   KEYBOARD: 3,
   CONTROL: 4,
+  /** Sealed (AEAD) datagram from the agent to one viewer: see sealed-header below and docs/security.md. */
+  SEALED_TO_VIEWER: 5,
+  /** Sealed (AEAD) datagram from one viewer to the agent. */
+  SEALED_TO_AGENT: 6,
 } as const;
 
 /** First byte of a handshake datagram: `{`, the start of its JSON (there is no type byte). */
@@ -30,6 +34,13 @@ export const FRAME_CHUNK_HEADER_BYTES = 21;
 export const MOUSE_PACKET_BYTES = 11;
 /** uint8 type, uint16 virtual-key code, uint8 state. */
 export const KEYBOARD_PACKET_BYTES = 4;
+
+/** uint8 type, uint16 viewer id, uint8 key epoch, uint64 counter: the associated data of the AEAD. */
+export const SEALED_HEADER_BYTES = 12;
+/** The Poly1305 tag after the ciphertext. */
+export const SEALED_TAG_BYTES = 16;
+/** Header + tag: what sealing adds to an inner datagram. */
+export const SEALED_OVERHEAD_BYTES = SEALED_HEADER_BYTES + SEALED_TAG_BYTES;
 
 /** Default caps on what a type-1 header may claim (a 1080p desktop JPEG is 200–500 KB). */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -85,7 +96,28 @@ export interface ControlPacket {
   message: ControlMessage | UnknownControlMessage;
 }
 
-export type Packet = HandshakePacket | FrameChunk | MouseEvent | KeyboardEvent | ControlPacket;
+/**
+ * A sealed datagram as the relay sees it: the routing header in clear, the rest opaque. Only the
+ * two parties can open `body` (see src/protocol/crypto/); the relay routes on `toAgent` and `viewerId`.
+ */
+export interface SealedPacket {
+  type: 'sealed';
+  /** Type 6 (viewer → agent) when true, type 5 (agent → viewer) when false. */
+  toAgent: boolean;
+  viewerId: number;
+  /** Key generation (0–255, wraps): which key of the ratchet sealed it. */
+  epoch: number;
+  /** Per-direction, per-epoch message counter: the nonce. */
+  counter: bigint;
+  /** The 12 header bytes, the AEAD's associated data (a view into the datagram). */
+  header: Uint8Array;
+  /** Ciphertext followed by the 16-byte tag (a view into the datagram). */
+  body: Uint8Array;
+}
+
+export type SealedHeader = Pick<SealedPacket, 'toAgent' | 'viewerId' | 'epoch' | 'counter'>;
+
+export type Packet = HandshakePacket | FrameChunk | MouseEvent | KeyboardEvent | ControlPacket | SealedPacket;
 
 export type DecodeResult = { ok: true; packet: Packet } | Failure;
 
@@ -142,6 +174,16 @@ export function encodeControl(message: ControlMessage): Buffer {
   return buf;
 }
 
+/** The 12-byte header of a sealed datagram (the AEAD's associated data). */
+export function encodeSealedHeader(header: SealedHeader): Buffer {
+  const buf = Buffer.allocUnsafe(SEALED_HEADER_BYTES);
+  buf.writeUInt8(header.toAgent ? PacketType.SEALED_TO_AGENT : PacketType.SEALED_TO_VIEWER, 0);
+  buf.writeUInt16LE(header.viewerId, 1);
+  buf.writeUInt8(header.epoch, 3);
+  buf.writeBigUInt64LE(header.counter, 4);
+  return buf;
+}
+
 // ----------------------------------------------------------------------------------------- decoder
 
 /** Decodes one datagram. Never throws, whatever the bytes. */
@@ -162,13 +204,16 @@ export function decodeDatagram(datagram: Uint8Array, limits: DecodeLimits = {}):
       return decodeMouse(view);
     case PacketType.KEYBOARD:
       return decodeKeyboard(view);
+    case PacketType.SEALED_TO_VIEWER:
+    case PacketType.SEALED_TO_AGENT:
+      return decodeSealed(datagram, view);
     case PacketType.CONTROL: {
       if (length === 1) return fail('EMPTY', 'type-4 control packet without a JSON body');
       const parsed = parseControlMessage(datagram.subarray(1));
       return parsed.ok ? { ok: true, packet: { type: 'control', message: parsed.value } } : parsed;
     }
     default:
-      return fail('BAD_TYPE', `unknown packet type ${first} (expected 1–4, or "{" for a handshake)`);
+      return fail('BAD_TYPE', `unknown packet type ${first} (expected 1–6, or "{" for a handshake)`);
   }
 }
 
@@ -204,6 +249,25 @@ function decodeFrameChunk(datagram: Uint8Array, view: DataView, limits: DecodeLi
       totalChunks,
       totalSize,
       data: datagram.subarray(FRAME_CHUNK_HEADER_BYTES),
+    },
+  };
+}
+
+function decodeSealed(datagram: Uint8Array, view: DataView): DecodeResult {
+  // At least one byte of inner datagram: an empty plaintext is never sealed.
+  if (view.byteLength < SEALED_OVERHEAD_BYTES + 1) {
+    return fail('TRUNCATED', `sealed datagram of ${view.byteLength} bytes: header and tag alone are ${SEALED_OVERHEAD_BYTES}`);
+  }
+  return {
+    ok: true,
+    packet: {
+      type: 'sealed',
+      toAgent: view.getUint8(0) === PacketType.SEALED_TO_AGENT,
+      viewerId: view.getUint16(1, true),
+      epoch: view.getUint8(3),
+      counter: view.getBigUint64(4, true),
+      header: datagram.subarray(0, SEALED_HEADER_BYTES),
+      body: datagram.subarray(SEALED_HEADER_BYTES),
     },
   };
 }

@@ -7,3 +7,4 @@ export * from './frame-ids.js';
 export * from './chunker.js';
 export * from './frame-reassembler.js';
 export * from './signal-messages.js';
+export * from './close-codes.js';

@@ -1,26 +1,62 @@
-// Text messages on the session signalling WebSocket (DESIGN.md "WebSocket /ws/session/{code}"):
-// ping/pong/disconnect both ways, udp_ticket and status to the IT member, viewer to the agent.
+// Text messages on the session signalling WebSocket, /ws/session/{code} (docs/protocol.md lists
+// who sends which). Besides status and liveness, this is where the key exchange of docs/security.md
+// travels: the broker forwards key_commit, agent_key and viewer_key between the agent and each
+// viewer and can read them, which is why both people compare the short authentication string.
 // parseSignalMessage never throws; an unknown `type` comes back as its own error code.
 
-import { integerField, parseTypedJson, stringField } from './json-fields.js';
-import { type Failure, fail } from './result.js';
+import { type JsonObject, integerField, parseTypedJson, stringField } from './json-fields.js';
+import { type Failure, type ParseResult, fail, ok } from './result.js';
 
 export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
 export const SESSION_STATUSES: readonly SessionStatus[] = ['pending', 'active', 'disconnected', 'closed'];
 
+/** base64url of 32 bytes (an X25519 public key, a SHA-256 commitment, a secret): 43 characters. */
+export const KEY_TEXT_CHARS = 43;
+
 export type SignalMessage =
+  // both ways
   | { type: 'ping' }
   | { type: 'pong' }
   | { type: 'disconnect' }
+  // broker → agent
+  | { type: 'agent_welcome'; session_id: number; resumed: boolean; agent_secret?: string }
+  | { type: 'viewer'; viewer_id: number; full_name: string; email: string; commitment: string }
+  | { type: 'viewer_left'; viewer_id: number }
+  // broker → viewer
+  | { type: 'joined'; viewer_id: number; session_id: number; allow_unencrypted_agent: boolean }
   | { type: 'udp_ticket'; udp_port: number; ticket: string }
   | { type: 'status'; status: SessionStatus }
-  | { type: 'viewer'; full_name: string; email: string };
+  | { type: 'agent_joined'; resumed: boolean }
+  // viewer → broker
+  | { type: 'key_commit'; commitment: string }
+  | { type: 'udp_ticket_request' }
+  // agent → broker → viewer, and viewer → broker → agent (viewer_id names the pair)
+  | { type: 'agent_key'; viewer_id: number; public_key: string }
+  | { type: 'viewer_key'; viewer_id: number; public_key: string };
 
 export type SignalType = SignalMessage['type'];
-export const SIGNAL_TYPES: readonly SignalType[] = ['ping', 'pong', 'disconnect', 'udp_ticket', 'status', 'viewer'];
+export const SIGNAL_TYPES: readonly SignalType[] = [
+  'ping',
+  'pong',
+  'disconnect',
+  'agent_welcome',
+  'viewer',
+  'viewer_left',
+  'joined',
+  'udp_ticket',
+  'status',
+  'agent_joined',
+  'key_commit',
+  'udp_ticket_request',
+  'agent_key',
+  'viewer_key',
+];
 
 /** A signalling message is small; anything above this is refused before parsing. */
 export const MAX_SIGNAL_MESSAGE_BYTES = 8192;
+
+/** Viewer ids are uint16 on the wire (the sealed datagram header). 0 is never used. */
+export const MAX_VIEWER_ID = 0xffff;
 
 export type SignalParseResult = { ok: true; message: SignalMessage } | (Failure & { type?: string });
 
@@ -38,56 +74,130 @@ export function parseSignalMessage(text: string | Uint8Array): SignalParseResult
   if (!isSignalType(type)) {
     return { ...fail('UNKNOWN_TYPE', `signalling message of unknown type "${type.slice(0, 40)}"`), type };
   }
-  const what = `signalling message "${type}"`;
-  switch (type) {
-    case 'ping':
-    case 'pong':
-    case 'disconnect':
-      return { ok: true, message: { type } };
-    case 'udp_ticket': {
-      const port = integerField(object, 'udp_port', what, 1, 65535);
-      if (!port.ok) return port;
-      const ticket = stringField(object, 'ticket', what, { max: 1024 });
-      return ticket.ok ? { ok: true, message: { type, udp_port: port.value, ticket: ticket.value } } : ticket;
-    }
-    case 'status': {
-      const status = object.status;
-      if (typeof status !== 'string' || !(SESSION_STATUSES as readonly string[]).includes(status)) {
-        return fail('BAD_FIELD', `${what}: "status" must be one of ${SESSION_STATUSES.join(', ')}`);
-      }
-      return { ok: true, message: { type, status: status as SessionStatus } };
-    }
-    case 'viewer': {
-      const fullName = stringField(object, 'full_name', what, { min: 0, max: 256 });
-      if (!fullName.ok) return fullName;
-      const email = stringField(object, 'email', what, { max: 320 });
-      return email.ok ? { ok: true, message: { type, full_name: fullName.value, email: email.value } } : email;
-    }
-  }
+  const fields = readFields(type, object, `signalling message "${type}"`);
+  return fields.ok ? { ok: true, message: fields.value } : fields;
 }
 
-/** The JSON text of a message, `type` first, only the fields its type has. */
+type Reader = (object: JsonObject, what: string) => ParseResult<SignalMessage>;
+
+const viewerId = (object: JsonObject, what: string) => integerField(object, 'viewer_id', what, 1, MAX_VIEWER_ID);
+const keyText = (object: JsonObject, field: string, what: string) =>
+  stringField(object, field, what, { min: KEY_TEXT_CHARS, max: KEY_TEXT_CHARS });
+
+/** Reads `fields` in order with their readers; the first failure wins. */
+function all<T extends Record<string, unknown>>(readers: { [K in keyof T]: () => ParseResult<T[K]> }): ParseResult<T> {
+  const out: Record<string, unknown> = {};
+  for (const [name, read] of Object.entries(readers) as [string, () => ParseResult<unknown>][]) {
+    const result = read();
+    if (!result.ok) return result;
+    out[name] = result.value;
+  }
+  return ok(out as T);
+}
+
+function booleanField(object: JsonObject, field: string, what: string): ParseResult<boolean> {
+  const value = object[field];
+  return typeof value === 'boolean' ? ok(value) : fail('BAD_FIELD', `${what}: "${field}" must be true or false`);
+}
+
+const READERS: { [K in SignalType]: Reader } = {
+  ping: () => ok({ type: 'ping' }),
+  pong: () => ok({ type: 'pong' }),
+  disconnect: () => ok({ type: 'disconnect' }),
+  udp_ticket_request: () => ok({ type: 'udp_ticket_request' }),
+  agent_welcome: (o, what) => {
+    const base = all({
+      session_id: () => integerField(o, 'session_id', what, 1, Number.MAX_SAFE_INTEGER),
+      resumed: () => booleanField(o, 'resumed', what),
+    });
+    if (!base.ok) return base;
+    if (o.agent_secret === undefined) return ok({ type: 'agent_welcome', ...base.value });
+    const secret = keyText(o, 'agent_secret', what);
+    return secret.ok ? ok({ type: 'agent_welcome', ...base.value, agent_secret: secret.value }) : secret;
+  },
+  viewer: (o, what) => {
+    const r = all({
+      viewer_id: () => viewerId(o, what),
+      full_name: () => stringField(o, 'full_name', what, { min: 0, max: 256 }),
+      email: () => stringField(o, 'email', what, { max: 320 }),
+      commitment: () => keyText(o, 'commitment', what),
+    });
+    return r.ok ? ok({ type: 'viewer', ...r.value }) : r;
+  },
+  viewer_left: (o, what) => {
+    const id = viewerId(o, what);
+    return id.ok ? ok({ type: 'viewer_left', viewer_id: id.value }) : id;
+  },
+  joined: (o, what) => {
+    const r = all({
+      viewer_id: () => viewerId(o, what),
+      session_id: () => integerField(o, 'session_id', what, 1, Number.MAX_SAFE_INTEGER),
+      allow_unencrypted_agent: () => booleanField(o, 'allow_unencrypted_agent', what),
+    });
+    return r.ok ? ok({ type: 'joined', ...r.value }) : r;
+  },
+  udp_ticket: (o, what) => {
+    const r = all({
+      udp_port: () => integerField(o, 'udp_port', what, 1, 65535),
+      ticket: () => stringField(o, 'ticket', what, { max: 256 }),
+    });
+    return r.ok ? ok({ type: 'udp_ticket', ...r.value }) : r;
+  },
+  status: (o, what) => {
+    const status = o.status;
+    if (typeof status !== 'string' || !(SESSION_STATUSES as readonly string[]).includes(status)) {
+      return fail('BAD_FIELD', `${what}: "status" must be one of ${SESSION_STATUSES.join(', ')}`);
+    }
+    return ok({ type: 'status', status: status as SessionStatus });
+  },
+  agent_joined: (o, what) => {
+    const resumed = booleanField(o, 'resumed', what);
+    return resumed.ok ? ok({ type: 'agent_joined', resumed: resumed.value }) : resumed;
+  },
+  key_commit: (o, what) => {
+    const commitment = keyText(o, 'commitment', what);
+    return commitment.ok ? ok({ type: 'key_commit', commitment: commitment.value }) : commitment;
+  },
+  agent_key: (o, what) => {
+    const r = all({ viewer_id: () => viewerId(o, what), public_key: () => keyText(o, 'public_key', what) });
+    return r.ok ? ok({ type: 'agent_key', ...r.value }) : r;
+  },
+  viewer_key: (o, what) => {
+    const r = all({ viewer_id: () => viewerId(o, what), public_key: () => keyText(o, 'public_key', what) });
+    return r.ok ? ok({ type: 'viewer_key', ...r.value }) : r;
+  },
+};
+
+function readFields(type: SignalType, object: JsonObject, what: string): ParseResult<SignalMessage> {
+  return READERS[type](object, what);
+}
+
+/** The JSON text of a message: `type` first, then the fields of its type in the order above. */
 export function encodeSignalMessage(message: SignalMessage): string {
-  switch (message.type) {
-    case 'ping':
-    case 'pong':
-    case 'disconnect':
-      return JSON.stringify({ type: message.type });
-    case 'udp_ticket':
-      return JSON.stringify({ type: message.type, udp_port: message.udp_port, ticket: message.ticket });
-    case 'status':
-      return JSON.stringify({ type: message.type, status: message.status });
-    case 'viewer':
-      return JSON.stringify({ type: message.type, full_name: message.full_name, email: message.email });
-  }
+  return JSON.stringify(message);
 }
 
-/** Builders returning the text to send. */
+/** Builders returning the text to send, so no caller writes signalling JSON by hand. */
 export const Signal = {
   ping: (): string => encodeSignalMessage({ type: 'ping' }),
   pong: (): string => encodeSignalMessage({ type: 'pong' }),
   disconnect: (): string => encodeSignalMessage({ type: 'disconnect' }),
+  agentWelcome: (session_id: number, resumed: boolean, agent_secret?: string): string =>
+    encodeSignalMessage(
+      agent_secret === undefined
+        ? { type: 'agent_welcome', session_id, resumed }
+        : { type: 'agent_welcome', session_id, resumed, agent_secret },
+    ),
+  viewer: (viewer_id: number, full_name: string, email: string, commitment: string): string =>
+    encodeSignalMessage({ type: 'viewer', viewer_id, full_name, email, commitment }),
+  viewerLeft: (viewer_id: number): string => encodeSignalMessage({ type: 'viewer_left', viewer_id }),
+  joined: (viewer_id: number, session_id: number, allow_unencrypted_agent: boolean): string =>
+    encodeSignalMessage({ type: 'joined', viewer_id, session_id, allow_unencrypted_agent }),
   udpTicket: (udp_port: number, ticket: string): string => encodeSignalMessage({ type: 'udp_ticket', udp_port, ticket }),
   status: (status: SessionStatus): string => encodeSignalMessage({ type: 'status', status }),
-  viewer: (full_name: string, email: string): string => encodeSignalMessage({ type: 'viewer', full_name, email }),
+  agentJoined: (resumed: boolean): string => encodeSignalMessage({ type: 'agent_joined', resumed }),
+  keyCommit: (commitment: string): string => encodeSignalMessage({ type: 'key_commit', commitment }),
+  udpTicketRequest: (): string => encodeSignalMessage({ type: 'udp_ticket_request' }),
+  agentKey: (viewer_id: number, public_key: string): string => encodeSignalMessage({ type: 'agent_key', viewer_id, public_key }),
+  viewerKey: (viewer_id: number, public_key: string): string => encodeSignalMessage({ type: 'viewer_key', viewer_id, public_key }),
 } as const;
