@@ -8,3 +8,4 @@ export * from './chunker.js';
 export * from './frame-reassembler.js';
 export * from './signal-messages.js';
 export * from './close-codes.js';
+export * from './display-text.js';
