@@ -1,7 +1,7 @@
 // Shrinks a captured B,G,R,X frame to a narrower width (--max-width) by averaging the source pixels
 // each destination pixel covers (a box filter: text stays legible, unlike nearest-neighbour).
 // libjpeg-turbo scales only when decoding, so this is the one resize step on the agent's side.
-import type { CapturedFrame } from '../session/platform.js';
+import type { CapturedFrame } from './screen-capture.js';
 
 /** The size a frame of `width`×`height` is sent at under `maxWidth` (aspect ratio kept). */
 export function scaledSize(width: number, height: number, maxWidth: number | undefined): { width: number; height: number } {

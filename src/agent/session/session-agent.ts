@@ -4,7 +4,7 @@
 // it reconnects with backoff and resumes; a `disconnect` from the broker or Ctrl-C ends it.
 import { type LookupFailure, CloseCode, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, type Viewer, askConsent } from './consent.js';
-import type { SessionPlatform } from './platform.js';
+import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { ScreenStream } from './screen-stream.js';
 
 export interface SessionAgentOptions {
