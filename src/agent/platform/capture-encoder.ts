@@ -76,7 +76,7 @@ export class CaptureEncoder {
 
   /** Another area (monitor) is another picture: the next step sends it whatever it shows. */
   setArea(area: Rect): void {
-    this.area = { x: area.x, y: area.y, width: area.width, height: area.height };
+    this.area = { ...area };
     this.requestKeyframe();
   }
 
