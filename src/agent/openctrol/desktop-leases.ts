@@ -1,5 +1,7 @@
-// Desktop sessions of the Home Assistant integration: POST /api/v1/sessions/desktop hands out an
-// id and a one-session token for /ws/desktop, valid for ttl_seconds (default 900, 60–3600).
+// Desktop leases: what the Openctrol API (the Home Assistant integration) calls a "desktop
+// session", named otherwise here so that "session" means a broker session only. POST
+// /api/v1/sessions/desktop hands out an id and a token for /ws/desktop, valid for ttl_seconds
+// (default 900, 60–3600).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { keysEqual } from './auth.js';
 
@@ -7,52 +9,52 @@ export const DEFAULT_TTL_SECONDS = 900;
 export const MIN_TTL_SECONDS = 60;
 export const MAX_TTL_SECONDS = 3600;
 
-export interface DesktopSession {
+export interface DesktopLease {
   id: string;
   token: string;
   haId: string | null;
   expiresAt: Date;
 }
 
-export class DesktopSessions {
-  private readonly sessions = new Map<string, DesktopSession>();
+export class DesktopLeases {
+  private readonly leases = new Map<string, DesktopLease>();
   private readonly endListeners = new Map<string, Set<() => void>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  create(haId: string | null, ttlSeconds: number = DEFAULT_TTL_SECONDS): DesktopSession {
+  create(haId: string | null, ttlSeconds: number = DEFAULT_TTL_SECONDS): DesktopLease {
     this.prune();
     const ttl = Math.min(MAX_TTL_SECONDS, Math.max(MIN_TTL_SECONDS, Math.round(ttlSeconds)));
-    const session: DesktopSession = {
+    const lease: DesktopLease = {
       id: randomUUID(),
       token: randomBytes(32).toString('base64url'),
       haId,
       expiresAt: new Date(this.now() + ttl * 1000),
     };
-    this.sessions.set(session.id, session);
-    return session;
+    this.leases.set(lease.id, lease);
+    return lease;
   }
 
-  /** The live session whose id and token both match, else undefined. */
-  authenticate(id: string | null, token: string | null): DesktopSession | undefined {
+  /** The live lease whose id and token both match, else undefined. */
+  authenticate(id: string | null, token: string | null): DesktopLease | undefined {
     if (!id || !token) return undefined;
-    const session = this.get(id);
-    if (!session || !keysEqual(token, session.token)) return undefined;
-    return session;
+    const lease = this.get(id);
+    if (!lease || !keysEqual(token, lease.token)) return undefined;
+    return lease;
   }
 
-  get(id: string): DesktopSession | undefined {
-    const session = this.sessions.get(id);
-    if (session && session.expiresAt.getTime() <= this.now()) {
+  get(id: string): DesktopLease | undefined {
+    const lease = this.leases.get(id);
+    if (lease && lease.expiresAt.getTime() <= this.now()) {
       this.end(id);
       return undefined;
     }
-    return session;
+    return lease;
   }
 
-  /** Ends a session and tells its WebSocket(s); false when it did not exist. */
+  /** Ends a lease and tells its WebSocket(s); false when it did not exist. */
   end(id: string): boolean {
-    const existed = this.sessions.delete(id);
+    const existed = this.leases.delete(id);
     for (const listener of this.endListeners.get(id) ?? []) listener();
     this.endListeners.delete(id);
     return existed;
@@ -67,14 +69,14 @@ export class DesktopSessions {
 
   get activeCount(): number {
     this.prune();
-    return this.sessions.size;
+    return this.leases.size;
   }
 
   prune(): void {
-    for (const [id, s] of this.sessions) if (s.expiresAt.getTime() <= this.now()) this.end(id);
+    for (const [id, s] of this.leases) if (s.expiresAt.getTime() <= this.now()) this.end(id);
   }
 
   endAll(): void {
-    for (const id of [...this.sessions.keys()]) this.end(id);
+    for (const id of [...this.leases.keys()]) this.end(id);
   }
 }

@@ -8,7 +8,7 @@ import { type PowerExecutor, PowerManager } from './power.js';
 import type { WolTarget } from './wake-on-lan.js';
 import { ApiKeyAuth, AuthThrottle } from './auth.js';
 import type { OpenctrolContext } from './context.js';
-import { DesktopSessions } from './desktop-sessions.js';
+import { DesktopLeases } from './desktop-leases.js';
 import { type RunningOpenctrolServer, startOpenctrolServer } from './server.js';
 
 export interface OpenctrolAgentOptions {
@@ -51,7 +51,7 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
         : `no audio backend on ${process.platform}`,
     power: new PowerManager(options.powerExecutor),
     wol: options.wol,
-    sessions: new DesktopSessions(),
+    leases: new DesktopLeases(),
     log: options.log,
   };
   const server = await startOpenctrolServer(context, {

@@ -1,4 +1,4 @@
-// The two WebSockets on the Openctrol port: /ws/desktop (a desktop session: hello, OFRA frames,
+// The two WebSockets on the Openctrol port: /ws/desktop (under a desktop lease: hello, OFRA frames,
 // input) and the legacy /api/v1/rd/session (input only, API key). Authentication happens on the
 // upgrade; a refused upgrade gets a plain HTTP answer with the spec's JSON error.
 import type { IncomingMessage, Server } from 'node:http';
@@ -7,7 +7,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { DesktopEngine, EncodedFrame } from './desktop-engine.js';
 import { presentedKey } from './auth.js';
 import type { OpenctrolContext } from './context.js';
-import type { DesktopSession } from './desktop-sessions.js';
+import type { DesktopLease } from './desktop-leases.js';
 import { Errors, OpenctrolError } from './errors.js';
 import { EventRateLimiter, parseDesktopInput, parseLegacyInput } from './input-messages.js';
 
@@ -54,12 +54,12 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbea
       const url = new URL(request.url ?? '/', 'http://agent');
       const address = request.socket.remoteAddress ?? 'unknown';
       if (url.pathname === '/ws/desktop') {
-        const session = authenticateDesktop(ctx, request, url, address);
+        const lease = authenticateDesktop(ctx, request, url, address);
         const engine = ctx.engine;
         if (!engine) throw Errors.desktopUnavailable(ctx.engineUnavailableReason);
         wss.handleUpgrade(request, socket, head, (ws) => {
           wss.emit('connection', ws, request);
-          void desktopConnection(ctx, engine, session, ws);
+          void desktopConnection(ctx, engine, lease, ws);
         });
       } else if (url.pathname === '/api/v1/rd/session') {
         ctx.auth.verify(address, presentedKey(request.headers, url.searchParams));
@@ -85,17 +85,17 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbea
   };
 }
 
-/** A live session whose token matches (or the API key, for clients that hold it). */
-function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, url: URL, address: string): DesktopSession {
+/** A live lease whose token matches (or the API key, for clients that hold it). */
+function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, url: URL, address: string): DesktopLease {
   ctx.auth.throttle.check(address);
   const id = url.searchParams.get('sess') ?? url.searchParams.get('session_id');
-  const byToken = ctx.sessions.authenticate(id, url.searchParams.get('token'));
+  const byToken = ctx.leases.authenticate(id, url.searchParams.get('token'));
   if (byToken) return byToken;
   const key = presentedKey(request.headers, url.searchParams);
-  const session = id ? ctx.sessions.get(id) : undefined;
-  if (session && key !== undefined) {
+  const lease = id ? ctx.leases.get(id) : undefined;
+  if (lease && key !== undefined) {
     ctx.auth.verify(address, key);
-    return session;
+    return lease;
   }
   ctx.auth.throttle.recordFailure(address);
   throw Errors.unauthorized();
@@ -163,9 +163,9 @@ function displayReady(engine: DesktopEngine, ws: WebSocket): Promise<Awaited<Ret
 
 const wsError = (message: string) => ({ type: 'error', message });
 
-async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, session: DesktopSession, ws: WebSocket): Promise<void> {
+async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, lease: DesktopLease, ws: WebSocket): Promise<void> {
   let unsubscribe = () => {};
-  const stopOnEnd = ctx.sessions.onEnd(session.id, () => ws.close(1000, 'Session ended'));
+  const stopOnEnd = ctx.leases.onEnd(lease.id, () => ws.close(1000, 'Session ended'));
   ws.on('close', () => {
     unsubscribe();
     stopOnEnd();
@@ -212,7 +212,7 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
   sendJson(ws, {
     type: 'hello',
     agent_id: ctx.agentId,
-    session_id: session.id,
+    session_id: lease.id,
     version: ctx.version,
     monitors: monitors.map((m) => ({ id: m.id, name: m.name, width: m.width, height: m.height, is_primary: m.isPrimary })),
     current_monitor_id: engine.currentMonitorId,
