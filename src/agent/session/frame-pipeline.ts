@@ -2,34 +2,21 @@
 // monitor, skip an unchanged picture, shrink to --max-width, encode; a full frame every 3 s and on
 // request), then the session's own part: a frame id and the type-1 datagrams that carry the JPEG.
 import { type ChunkSize, FrameIdGenerator, chunkFrame } from '../../protocol/index.js';
-import { CaptureEncoder, type CaptureStats } from '../platform/capture-encoder.js';
-import type { JpegEncoder } from '../platform/jpeg-encoder.js';
-import type { Rect, ScreenCapture } from '../platform/screen-capture.js';
+import { CaptureEncoder, type CaptureEncoderOptions, type CaptureStats, type JpegFrame } from '../platform/capture-encoder.js';
+import type { Rect } from '../platform/screen-capture.js';
 
 export const DEFAULT_KEYFRAME_INTERVAL_MS = 3000;
 
-export interface FramePipelineOptions {
-  capture: ScreenCapture;
-  encoder: JpegEncoder;
-  area: Rect;
-  quality: number;
-  maxWidth?: number;
+export interface FramePipelineOptions extends Omit<CaptureEncoderOptions, 'keyframeIntervalMs'> {
   chunkSize?: ChunkSize;
+  /** Default: every 3 s. */
   keyframeIntervalMs?: number;
-  /** Milliseconds, monotonic; injected in tests. */
-  now?: () => number;
 }
 
-export interface EncodedFrame {
+/** A frame to send: the JPEG and what the capture step says of it, with its id and datagrams. */
+export interface EncodedFrame extends JpegFrame {
   frameId: bigint;
-  jpeg: Buffer;
   datagrams: Buffer[];
-  width: number;
-  height: number;
-  /** Sent because it was due or requested (the picture may or may not have changed). */
-  forced: boolean;
-  captureMs: number;
-  encodeMs: number;
 }
 
 export interface FramePipelineStats extends CaptureStats {
