@@ -56,7 +56,7 @@ export class DesktopEngine {
     this.frames = new CaptureEncoder({
       capture: options.capture,
       encoder: options.encoder,
-      area: { x: 0, y: 0, width: 1, height: 1 },
+      area: { x: 0, y: 0, width: 1, height: 1 }, // replaced by the selected monitor before the first capture
       quality: options.quality,
       keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
     });
