@@ -75,7 +75,7 @@ t.test('no display, no sound server: 503 where the spec says, health says degrad
   const agent = await startAgentProcess({ env });
   t.teardown(() => agent.stop());
   const headers = { 'x-openctrol-key': TEST_API_KEY };
-  t.match(agent.stderr(), /remote desktop: unavailable \(no X display/);
+  t.match(agent.stderr(), /remote desktop: unavailable \(DISPLAY is not set: there is no X display/);
   const health = await call(agent.url, 'GET', '/api/v1/health');
   t.match(health.body.remote_desktop, { is_running: false, last_frame_at: null, desktop_state: 'unknown', degraded: true });
   for (const [method, path, body] of [

@@ -69,7 +69,7 @@ export class SessionHub {
     await Promise.all(
       [...this.live.values()].map(async (live) => {
         // `reason` lets our agent tell a restart (reconnect) from the end of the session (exit).
-        await live.relay.broadcast({ type: 'disconnect' }, { reason: 'shutdown' });
+        await live.relay.broadcast({ type: 'disconnect', reason: 'shutdown' });
         for (const ws of this.sockets(live)) ws.close(1012, 'Broker restarting');
         live.relay.detach();
       }),
@@ -103,7 +103,7 @@ export class SessionHub {
     const viewer = { ws, user };
     live.viewers.add(viewer);
     ws.once('close', () => live.viewers.delete(viewer));
-    ws.send(JSON.stringify({ type: 'udp_ticket', udp_port: session.udp_port, ticket: this.tickets.issue(session.id, user.id) }));
+    ws.send(Signal.udpTicket(session.udp_port, this.tickets.issue(session.id, user.id)));
     ws.send(Signal.status(this.sessions.store.byId(session.id)?.status ?? session.status));
     // The customer learns who is asking before anything is shown or controlled.
     live.agent?.send(Signal.viewer(1, user.full_name ?? user.email, user.email, INTERIM_COMMITMENT));

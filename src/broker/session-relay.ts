@@ -4,7 +4,7 @@
 // an address that is not pinned ever reaches the agent, and no datagram can throw out of here.
 import { randomBytes } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
-import { PacketType, decodeDatagram, encodeControl } from '../protocol/index.js';
+import { decodeDatagram, encodeControl } from '../protocol/index.js';
 import type { ControlMessage } from '../protocol/index.js';
 
 export interface Endpoint {
@@ -96,8 +96,8 @@ export class SessionRelay {
   }
 
   /** Sends a control message to both sides (e.g. disconnect); resolves when the datagrams are out. */
-  async broadcast(message: ControlMessage, extra: Record<string, unknown> = {}): Promise<void> {
-    const datagram = Buffer.concat([Buffer.from([PacketType.CONTROL]), Buffer.from(JSON.stringify({ ...message, ...extra }))]);
+  async broadcast(message: ControlMessage): Promise<void> {
+    const datagram = encodeControl(message);
     const targets = [...this.viewers.values(), ...(this.agent ? [this.agent] : [])];
     await Promise.all(targets.map((to) => this.send(datagram, to)));
   }

@@ -2,6 +2,7 @@
 import { randomInt } from 'node:crypto';
 import type { Db } from './database.js';
 import type { EmailStatus, Session as ApiSession, SessionStatus } from '../protocol/broker-api.js';
+import { SESSION_CODE_DIGITS } from '../protocol/session-code.js';
 import { isoNow } from './database.js';
 
 export type { EmailStatus, SessionStatus };
@@ -24,7 +25,7 @@ export interface NewSession {
 }
 
 /** A 9-digit code from the CSPRNG; a leading zero is fine. */
-export const randomSessionCode = (): string => String(randomInt(0, 1_000_000_000)).padStart(9, '0');
+export const randomSessionCode = (): string => String(randomInt(0, 10 ** SESSION_CODE_DIGITS)).padStart(SESSION_CODE_DIGITS, '0');
 
 export class SessionStore {
   constructor(private readonly db: Db) {}

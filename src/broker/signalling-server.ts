@@ -4,7 +4,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Signal, parseSignalMessage } from '../protocol/index.js';
+import { Signal, isSessionCode, parseSignalMessage } from '../protocol/index.js';
 import { bearerToken, userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
 import { CLOSE_POLICY_VIOLATION, type SessionHub } from './session-hub.js';
@@ -57,7 +57,7 @@ export class SignallingServer {
     const user = token ? await userForToken(this.ctx, token) : null;
     if (token && !user) return reject(socket, 401, 'Unauthorized');
 
-    const session = /^\d{9}$/.test(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+    const session = isSessionCode(code) ? this.ctx.sessions.store.byCode(code) : undefined;
     if (user && session && user.role !== 'admin' && session.tech_user_id !== user.id) return reject(socket, 403, 'Forbidden');
 
     this.wss.handleUpgrade(request, socket, head, (ws) => {

@@ -4,7 +4,7 @@
 import { Option } from 'commander';
 import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
 import type { SessionAgentOptions } from '../agent/session/session-agent.js';
-import { MAX_CHUNK_PAYLOAD_BYTES } from '../protocol/index.js';
+import { MAX_CHUNK_PAYLOAD_BYTES, compactSessionCode, isSessionCode } from '../protocol/index.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
@@ -44,8 +44,8 @@ export function sessionOptions(
   },
   env: NodeJS.ProcessEnv,
 ): AgentSessionOptions {
-  const code = (opts.code ?? '').replace(/[\s-]/g, '');
-  if (!/^\d{9}$/.test(code)) throw usageError(`--code: expected the 9-digit session code, got "${opts.code}"`);
+  const code = compactSessionCode(opts.code ?? '');
+  if (!isSessionCode(code)) throw usageError(`--code: expected the 9-digit session code, got "${opts.code}"`);
   const server = (opts.server || env.RAC_SERVER)?.replace(/\/+$/, '');
   if (!server) throw usageError('--server is required (or set RAC_SERVER)');
   if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol))

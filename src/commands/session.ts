@@ -1,6 +1,7 @@
 // rac session create|list|close|info
 import { Command } from 'commander';
 import type { Session } from '../client/broker-client.js';
+import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { withLogin, withServer } from './broker-call.js';
 import { usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -76,9 +77,9 @@ export function sessionCommand(io: CommandIo): Command {
     .option('--server <url>', 'the broker (default: RAC_SERVER, then the last login)')
     .option(...jsonOption)
     .action((code: string, opts: { server?: string; json?: boolean }) => {
-      if (!/^\d{9}$/.test(code.replace(/[\s-]/g, ''))) throw usageError(`session code: expected 9 digits, got "${code}"`);
+      if (!isSessionCode(compactSessionCode(code))) throw usageError(`session code: expected 9 digits, got "${code}"`);
       return withServer(io, opts.server, async (client) => {
-        const info = await client.sessionInfo(code.replace(/[\s-]/g, ''));
+        const info = await client.sessionInfo(compactSessionCode(code));
         if (opts.json) return printJson(io, info);
         printFields(io, [
           ['code', info.session_code],

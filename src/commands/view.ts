@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { BrokerClient } from '../client/broker-client.js';
 import { CredentialStore } from '../client/credentials.js';
+import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { GRAPHICS_MODES, type GraphicsMode } from '../viewer-tty/graphics/renderer.js';
 import { toCliError } from './broker-call.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
@@ -29,8 +30,8 @@ export function viewCommand(io: CommandIo): Command {
 }
 
 export async function runView(options: ViewOptions, io: CommandIo): Promise<void> {
-  const code = options.code?.replace(/[\s-]/g, '');
-  if (code !== undefined && !/^\d{9}$/.test(code)) throw usageError(`CODE: expected a 9-digit session code, got "${options.code}"`);
+  const code = options.code === undefined ? undefined : compactSessionCode(options.code);
+  if (code !== undefined && !isSessionCode(code)) throw usageError(`CODE: expected a 9-digit session code, got "${options.code}"`);
   const stdin = io.stdin as NodeJS.ReadStream;
   const stdout = io.stdout as NodeJS.WriteStream;
   if (!stdin.isTTY || !stdout.isTTY) throw usageError('rac view needs a terminal (stdin and stdout must be a TTY)');

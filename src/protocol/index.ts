@@ -10,3 +10,4 @@ export * from './signal-messages.js';
 export * from './close-codes.js';
 export * from './display-text.js';
 export * from './crypto/index.js';
+export * from './session-code.js';

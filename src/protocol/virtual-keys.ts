@@ -234,3 +234,46 @@ export function vkCode(name: string): number | undefined {
 export function isKnownVk(code: number): boolean {
   return namesByCode.has(code);
 }
+
+/**
+ * The OEM keys by the character they type unshifted on a US layout (Microsoft's table names them by
+ * it). Viewer and agent must agree on this: a viewer sends `;` as OEM_1, the agent types `;` for it.
+ */
+export const US_OEM_KEYS: Readonly<Record<string, number>> = {
+  ';': VK.OEM_1,
+  '=': VK.OEM_PLUS,
+  ',': VK.OEM_COMMA,
+  '-': VK.OEM_MINUS,
+  '.': VK.OEM_PERIOD,
+  '/': VK.OEM_2,
+  '`': VK.OEM_3,
+  '[': VK.OEM_4,
+  '\\': VK.OEM_5,
+  ']': VK.OEM_6,
+  "'": VK.OEM_7,
+};
+
+/** Shifted characters of a US layout → the unshifted key (digit or OEM character) they are typed with. */
+export const US_SHIFTED: Readonly<Record<string, string>> = {
+  '!': '1',
+  '@': '2',
+  '#': '3',
+  $: '4',
+  '%': '5',
+  '^': '6',
+  '&': '7',
+  '*': '8',
+  '(': '9',
+  ')': '0',
+  _: '-',
+  '+': '=',
+  '{': '[',
+  '}': ']',
+  '|': '\\',
+  ':': ';',
+  '"': "'",
+  '<': ',',
+  '>': '.',
+  '?': '/',
+  '~': '`',
+};

@@ -1,8 +1,9 @@
 // Small formatting helpers shared by the viewer's components.
+import { isSessionCode } from '../protocol/session-code.js';
 
 /** "482916573" → "482 916 573" (easier to read aloud to a customer). */
 export function groupCode(code: string): string {
-  return /^\d{9}$/.test(code) ? `${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}` : code;
+  return isSessionCode(code) ? `${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}` : code;
 }
 
 /** Age of an ISO timestamp (the broker's are UTC, sometimes without a zone): "45s", "12m", "3h", "2d". */

@@ -8,7 +8,8 @@ import { decodeDatagram, encodeControl, encodeKeyboard, encodeMouse } from '../p
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
 import { unixMsFromTicks } from '../protocol/frame-ids.js';
 import type { MouseButtonCode } from '../protocol/datagram.js';
-import { type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
+import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
+import { backoffDelay } from '../shared/backoff.js';
 
 export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'ended';
 
@@ -146,8 +147,7 @@ export class SessionConnection {
 
   private scheduleReconnect(why: string) {
     this.attempts++;
-    const base = this.options.reconnectBaseMs ?? 500;
-    const delay = Math.min(10_000, base * 2 ** Math.min(this.attempts - 1, 5));
+    const delay = backoffDelay(this.attempts - 1, this.options.reconnectBaseMs);
     this.setState('reconnecting', `${why}; trying again in ${(delay / 1000).toFixed(1)} s`);
     const t = setTimeout(() => {
       this.timers.delete(t);
@@ -179,7 +179,7 @@ export class SessionConnection {
   private ping() {
     if (this.ws?.readyState !== WebSocket.OPEN) return;
     this.pingSentAt = Date.now();
-    this.ws.send(JSON.stringify({ type: 'ping' }));
+    this.ws.send(Signal.ping());
   }
 
   private async joinUdp(port: number) {

@@ -4,7 +4,7 @@ import type { DesktopEngine } from './desktop-engine.js';
 import type { PowerManager } from './power.js';
 import type { WolTarget } from './wake-on-lan.js';
 import type { ApiKeyAuth } from './auth.js';
-import type { DesktopSessions } from './desktop-sessions.js';
+import type { DesktopLeases } from './desktop-leases.js';
 
 export interface OpenctrolContext {
   agentId: string;
@@ -20,6 +20,7 @@ export interface OpenctrolContext {
   audioUnavailableReason: string;
   power: PowerManager;
   wol: WolTarget | null;
-  sessions: DesktopSessions;
+  /** The API's "desktop sessions": who may open /ws/desktop, until when. */
+  leases: DesktopLeases;
   log: (message: string) => void;
 }

@@ -1,6 +1,8 @@
 // The remote-desktop engine shared by everything that shows or controls this screen: which monitor
 // is selected (capture source and input coordinate space), a capture loop that runs while anyone
-// watches, and the facts /api/v1/health reports.
+// watches (each step is platform/capture-encoder.ts: unchanged screens are not encoded again), and
+// the facts /api/v1/health reports.
+import { CaptureEncoder } from '../platform/capture-encoder.js';
 import { InputInjector } from '../platform/input-injector.js';
 import type { JpegEncoder } from '../platform/jpeg-encoder.js';
 import type { Monitor, MonitorSource } from '../platform/monitors.js';
@@ -44,14 +46,24 @@ export class DesktopEngine {
   private lastFrameAt: Date | null = null;
   /** Why the last capture failed; null after a good one. */
   private lastError: string | null = null;
-  /** The last frame sent, to skip encoding a screen that did not change. */
-  private previous: { data: Buffer; monitorId: string; sentAt: number } | null = null;
+  private readonly frames: CaptureEncoder;
+  /** The monitor `frames` captures (its id and rectangle as last listed). */
+  private streamed: Monitor | undefined;
   private fps: number;
-  quality: number;
 
   constructor(private readonly options: DesktopEngineOptions) {
     this.fps = options.fps;
-    this.quality = options.quality;
+    this.frames = new CaptureEncoder({
+      capture: options.capture,
+      encoder: options.encoder,
+      area: { x: 0, y: 0, width: 1, height: 1 }, // replaced by the selected monitor before the first capture
+      quality: options.quality,
+      keyframeIntervalMs: KEYFRAME_INTERVAL_MS,
+    });
+  }
+
+  get quality(): number {
+    return this.frames.currentQuality;
   }
 
   get input(): InputInjector {
@@ -100,7 +112,7 @@ export class DesktopEngine {
   /** Starts the capture loop with the first listener; returns the unsubscribe function. */
   subscribe(listener: FrameListener): () => void {
     this.listeners.add(listener);
-    this.previous = null; // the newcomer needs a frame now, changed or not
+    this.frames.requestKeyframe(); // the newcomer needs a frame now, changed or not
     if (!this.timer && !this.ticking) this.schedule(0);
     return () => {
       this.listeners.delete(listener);
@@ -113,7 +125,7 @@ export class DesktopEngine {
 
   setRate(fps: number, quality: number): void {
     this.fps = Math.min(60, Math.max(1, fps));
-    this.quality = Math.min(100, Math.max(1, quality));
+    this.frames.setQuality(Math.min(100, Math.max(1, quality)));
   }
 
   get isRunning(): boolean {
@@ -159,18 +171,15 @@ export class DesktopEngine {
     try {
       if (!this.currentMonitor) await this.monitors();
       const monitor = this.currentMonitor!;
-      const frame = this.options.capture.capture(monitor);
+      if (!sameMonitor(this.streamed, monitor)) this.frames.setArea(monitor);
+      this.streamed = monitor;
+      const frame = this.frames.next();
       this.lastFrameAt = new Date();
       this.lastError = null;
-      const prev = this.previous;
-      if (prev && prev.monitorId === monitor.id && Date.now() - prev.sentAt < KEYFRAME_INTERVAL_MS && prev.data.equals(frame.data)) {
-        return this.scheduleNext(started);
+      if (frame) {
+        const encoded: EncodedFrame = { width: frame.width, height: frame.height, jpeg: frame.jpeg, monitorId: monitor.id };
+        for (const listener of this.listeners) listener(encoded);
       }
-      // robotjs hands out a fresh buffer per capture, so keeping it is safe.
-      this.previous = { data: frame.data, monitorId: monitor.id, sentAt: Date.now() };
-      const jpeg = this.options.encoder.encode(frame, this.quality);
-      const encoded: EncodedFrame = { width: frame.width, height: frame.height, jpeg, monitorId: monitor.id };
-      for (const listener of this.listeners) listener(encoded);
     } catch (err) {
       if (this.lastError !== (err as Error).message) this.options.log?.(`capture failed: ${(err as Error).message}`);
       this.lastError = (err as Error).message;
@@ -186,3 +195,6 @@ export class DesktopEngine {
     this.schedule(Math.max(0, period - (Date.now() - started)));
   }
 }
+
+const sameMonitor = (a: Monitor | undefined, b: Monitor) =>
+  a !== undefined && a.id === b.id && a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;

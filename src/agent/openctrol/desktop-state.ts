@@ -1,5 +1,5 @@
-// Best-effort "is the desktop locked?" on Linux: the session's LockedHint from logind (set by
-// GNOME, KDE, light-locker and others). Where no session is known the answer is "don't know".
+// Best-effort "is the desktop locked?" on Linux: the login session's LockedHint from logind (set by
+// GNOME, KDE, light-locker and others). Where no login session is known the answer is "don't know".
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { DesktopState } from './desktop-engine.js';

@@ -32,7 +32,7 @@ export const Errors = {
   // 404
   deviceNotFound: define('device_not_found', 404, (id: string) => `Audio device not found: ${id}`),
   monitorNotFound: define('monitor_not_found', 404, (id: string) => `Monitor not found: ${id}`),
-  sessionNotFound: define('session_not_found', 404, (id: string) => `Desktop session not found: ${id}`),
+  leaseNotFound: define('session_not_found', 404, (id: string) => `Desktop session not found: ${id}`),
   routeNotFound: define('not_found', 404, (method: string, url: string) => `Not found: ${method} ${url}`),
   // 413 / 415 / 429
   payloadTooLarge: define('payload_too_large', 413, (limit: number) => `Request body larger than ${limit} bytes`),

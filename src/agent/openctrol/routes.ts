@@ -1,4 +1,4 @@
-// The Openctrol REST endpoints (specs/openctrol-api.md plus the desktop-session calls of DESIGN.md).
+// The Openctrol REST endpoints (the Home Assistant integration's API, its desktop-lease calls included).
 // Responses are snake_case; bodies are normalized by body.ts first.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AudioError, type AudioBackend } from './audio/backend.js';
@@ -7,7 +7,7 @@ import { formatCommand } from './power.js';
 import { sendMagicPacket } from './wake-on-lan.js';
 import { type Body, normalizeBody, optionalBoolean, optionalVolume, requiredString } from './body.js';
 import type { OpenctrolContext } from './context.js';
-import { DEFAULT_TTL_SECONDS } from './desktop-sessions.js';
+import { DEFAULT_TTL_SECONDS } from './desktop-leases.js';
 import { Errors } from './errors.js';
 
 const body = (request: FastifyRequest): Body => normalizeBody(request.body);
@@ -22,7 +22,7 @@ export function openctrolRoutes(app: FastifyInstance, ctx: OpenctrolContext): vo
       version: ctx.version,
       uptime_seconds: Math.floor((Date.now() - ctx.startedAt) / 1000),
       remote_desktop: remoteDesktop,
-      active_sessions: ctx.sessions.activeCount,
+      active_sessions: ctx.leases.activeCount,
     };
   });
 
@@ -112,21 +112,21 @@ export function openctrolRoutes(app: FastifyInstance, ctx: OpenctrolContext): vo
     if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)
       throw Errors.badRequest('ttl_seconds: expected a number of seconds (60–3600)');
     const engine = requireEngine(ctx);
-    await desktopCall(() => engine.monitors(5000)); // no session for a display that does not answer
-    const session = ctx.sessions.create((b.ha_id as string | undefined) ?? null, ttl);
+    await desktopCall(() => engine.monitors(5000)); // no lease for a display that does not answer
+    const lease = ctx.leases.create((b.ha_id as string | undefined) ?? null, ttl);
     const scheme = request.protocol === 'https' ? 'wss' : 'ws';
     const host = request.headers.host ?? `${request.hostname}`;
-    const query = new URLSearchParams({ sess: session.id, token: session.token });
-    ctx.log(`desktop session ${session.id} created for ${session.haId ?? request.ip}, until ${session.expiresAt.toISOString()}`);
+    const query = new URLSearchParams({ sess: lease.id, token: lease.token });
+    ctx.log(`desktop session ${lease.id} created for ${lease.haId ?? request.ip}, until ${lease.expiresAt.toISOString()}`);
     return {
-      session_id: session.id,
+      session_id: lease.id,
       websocket_url: `${scheme}://${host}/ws/desktop?${query}`,
-      expires_at: session.expiresAt.toISOString(),
+      expires_at: lease.expiresAt.toISOString(),
     };
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/sessions/desktop/:id/end', async (request) => {
-    if (!ctx.sessions.end(request.params.id)) throw Errors.sessionNotFound(request.params.id);
+    if (!ctx.leases.end(request.params.id)) throw Errors.leaseNotFound(request.params.id);
     ctx.log(`desktop session ${request.params.id} ended`);
     return { status: 'ok', session_id: request.params.id };
   });

@@ -80,7 +80,7 @@ export async function startOpenctrolServer(ctx: OpenctrolContext, options: Openc
   const app = buildOpenctrolApp(ctx, options.tls);
   const sockets = attachWebSockets(app.server as Server, ctx, options.heartbeatMs);
   const pruneTimer = setInterval(() => {
-    ctx.sessions.prune();
+    ctx.leases.prune();
     ctx.auth.throttle.prune();
   }, 5000).unref();
   await app.listen({ host: options.host, port: options.port });
@@ -91,7 +91,7 @@ export async function startOpenctrolServer(ctx: OpenctrolContext, options: Openc
     url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     async close() {
       clearInterval(pruneTimer);
-      ctx.sessions.endAll();
+      ctx.leases.endAll();
       sockets.close();
       await app.close();
     },

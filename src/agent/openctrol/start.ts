@@ -3,16 +3,12 @@
 import { loadAudioBackend } from './audio/index.js';
 import { DesktopEngine } from './desktop-engine.js';
 import { linuxDesktopState } from './desktop-state.js';
-import { InputInjector } from '../platform/input-injector.js';
-import { loadJpegEncoder } from '../platform/jpeg-encoder.js';
-import { type MonitorSource, RandrMonitorSource, WholeScreenMonitorSource } from '../platform/monitors.js';
+import { type DesktopPlatform, NoDesktopError, loadDesktopPlatform } from '../platform/desktop-platform.js';
 import { type PowerExecutor, PowerManager } from './power.js';
-import { loadRobot } from '../platform/robot.js';
-import { RobotScreenCapture } from '../platform/screen-capture.js';
 import type { WolTarget } from './wake-on-lan.js';
 import { ApiKeyAuth, AuthThrottle } from './auth.js';
 import type { OpenctrolContext } from './context.js';
-import { DesktopSessions } from './desktop-sessions.js';
+import { DesktopLeases } from './desktop-leases.js';
 import { type RunningOpenctrolServer, startOpenctrolServer } from './server.js';
 
 export interface OpenctrolAgentOptions {
@@ -55,7 +51,7 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
         : `no audio backend on ${process.platform}`,
     power: new PowerManager(options.powerExecutor),
     wol: options.wol,
-    sessions: new DesktopSessions(),
+    leases: new DesktopLeases(),
     log: options.log,
   };
   const server = await startOpenctrolServer(context, {
@@ -68,26 +64,22 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
 }
 
 function buildDesktopEngine(options: OpenctrolAgentOptions): { engine: DesktopEngine | null; reason: string; encoder: string } {
-  let monitors: MonitorSource;
-  if (process.platform === 'linux') {
-    if (!options.env.DISPLAY) return { engine: null, reason: 'no X display (DISPLAY is not set)', encoder: '' };
-    monitors = new RandrMonitorSource(options.env);
-  } else if (process.platform === 'win32' || process.platform === 'darwin') {
-    monitors = new WholeScreenMonitorSource(() => loadRobot());
-  } else {
-    return { engine: null, reason: `screen capture is not supported on ${process.platform}`, encoder: '' };
+  let platform: DesktopPlatform;
+  try {
+    platform = loadDesktopPlatform(options.env, (message) => options.log(`warning: ${message}`));
+  } catch (err) {
+    if (err instanceof NoDesktopError) return { engine: null, reason: err.message, encoder: '' };
+    throw err;
   }
-  const robot = () => loadRobot(options.env.DISPLAY);
-  const encoder = loadJpegEncoder((message) => options.log(`warning: ${message}`));
   const engine = new DesktopEngine({
-    monitors,
-    capture: new RobotScreenCapture(robot),
-    encoder,
-    input: new InputInjector(robot),
+    monitors: { list: () => platform.monitors() },
+    capture: platform.capture,
+    encoder: platform.encoder,
+    input: platform.input(),
     fps: options.fps,
     quality: options.quality,
     desktopState: process.platform === 'linux' ? linuxDesktopState(options.env) : undefined,
     log: options.log,
   });
-  return { engine, reason: '', encoder: encoder.name };
+  return { engine, reason: '', encoder: platform.encoder.name };
 }

@@ -1,4 +1,4 @@
-// The two WebSockets on the Openctrol port: /ws/desktop (a desktop session: hello, OFRA frames,
+// The two WebSockets on the Openctrol port: /ws/desktop (under a desktop lease: hello, OFRA frames,
 // input) and the legacy /api/v1/rd/session (input only, API key). Authentication happens on the
 // upgrade; a refused upgrade gets a plain HTTP answer with the spec's JSON error.
 import type { IncomingMessage, Server } from 'node:http';
@@ -7,9 +7,9 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { DesktopEngine, EncodedFrame } from './desktop-engine.js';
 import { presentedKey } from './auth.js';
 import type { OpenctrolContext } from './context.js';
-import type { DesktopSession } from './desktop-sessions.js';
+import type { DesktopLease } from './desktop-leases.js';
 import { Errors, OpenctrolError } from './errors.js';
-import { EventRateLimiter, parseDesktopInput, parseLegacyInput } from './input-messages.js';
+import { EventRateLimiter, type Parsed, parseDesktopInput, parseLegacyInput } from './input-messages.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const MAX_EVENTS_PER_SECOND = 1000;
@@ -54,12 +54,12 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbea
       const url = new URL(request.url ?? '/', 'http://agent');
       const address = request.socket.remoteAddress ?? 'unknown';
       if (url.pathname === '/ws/desktop') {
-        const session = authenticateDesktop(ctx, request, url, address);
+        const lease = authenticateDesktop(ctx, request, url, address);
         const engine = ctx.engine;
         if (!engine) throw Errors.desktopUnavailable(ctx.engineUnavailableReason);
         wss.handleUpgrade(request, socket, head, (ws) => {
           wss.emit('connection', ws, request);
-          void desktopConnection(ctx, engine, session, ws);
+          void desktopConnection(ctx, engine, lease, ws);
         });
       } else if (url.pathname === '/api/v1/rd/session') {
         ctx.auth.verify(address, presentedKey(request.headers, url.searchParams));
@@ -85,17 +85,17 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbea
   };
 }
 
-/** A live session whose token matches (or the API key, for clients that hold it). */
-function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, url: URL, address: string): DesktopSession {
+/** A live lease whose token matches (or the API key, for clients that hold it). */
+function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, url: URL, address: string): DesktopLease {
   ctx.auth.throttle.check(address);
   const id = url.searchParams.get('sess') ?? url.searchParams.get('session_id');
-  const byToken = ctx.sessions.authenticate(id, url.searchParams.get('token'));
+  const byToken = ctx.leases.authenticate(id, url.searchParams.get('token'));
   if (byToken) return byToken;
   const key = presentedKey(request.headers, url.searchParams);
-  const session = id ? ctx.sessions.get(id) : undefined;
-  if (session && key !== undefined) {
+  const lease = id ? ctx.leases.get(id) : undefined;
+  if (lease && key !== undefined) {
     ctx.auth.verify(address, key);
-    return session;
+    return lease;
   }
   ctx.auth.throttle.recordFailure(address);
   throw Errors.unauthorized();
@@ -118,13 +118,15 @@ const sendJson = (ws: WebSocket, message: object) => {
 };
 
 /**
- * Text messages only, within the rate cap; each is handed to `handle`, errors answered in place.
- * `handle` may charge more events for one message (`charge(n)`, false when over the cap).
+ * Text messages only, within the rate cap, once the display answered; each is parsed and the valid
+ * ones handed to `handle`, errors answered in place. `handle` may charge more events for one
+ * message (`charge(n)`, false when over the cap).
  */
-function inputLoop(
+function inputLoop<T>(
   ws: WebSocket,
-  handle: (text: string, charge: (events: number) => boolean) => Promise<void> | void,
-  errorMessage: (text: string) => object,
+  ready: Promise<unknown>,
+  parse: (text: string) => Parsed<T>,
+  handle: (input: T, charge: (events: number) => boolean) => Promise<void> | void,
 ): void {
   const limiter = new EventRateLimiter(MAX_EVENTS_PER_SECOND);
   let warnedAt = 0;
@@ -133,20 +135,23 @@ function inputLoop(
     if (limiter.allow(events)) return true;
     if (Date.now() - warnedAt >= 1000) {
       warnedAt = Date.now();
-      sendJson(ws, errorMessage(`Rate limit: more than ${MAX_EVENTS_PER_SECOND} input events per second, extra events dropped`));
+      sendJson(ws, wsError(`Rate limit: more than ${MAX_EVENTS_PER_SECOND} input events per second, extra events dropped`));
     }
     return false;
   };
   ws.on('message', (data: RawData, isBinary: boolean) => {
-    if (isBinary) return sendJson(ws, errorMessage('Invalid message format: send JSON text frames'));
+    if (isBinary) return sendJson(ws, wsError('Invalid message format: send JSON text frames'));
     if (!charge(1)) return;
     const text = data.toString();
     // One at a time, in order: a click must not overtake the move before it.
     queue = queue.then(async () => {
       try {
-        await handle(text, charge);
+        if (!(await ready)) return;
+        const parsed = parse(text);
+        if (!parsed.ok) return sendJson(ws, wsError(parsed.error));
+        await handle(parsed.input, charge);
       } catch (err) {
-        sendJson(ws, errorMessage(`Input failed: ${(err as Error).message}`));
+        sendJson(ws, wsError(`Input failed: ${(err as Error).message}`));
       }
     });
   });
@@ -163,9 +168,9 @@ function displayReady(engine: DesktopEngine, ws: WebSocket): Promise<Awaited<Ret
 
 const wsError = (message: string) => ({ type: 'error', message });
 
-async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, session: DesktopSession, ws: WebSocket): Promise<void> {
+async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, lease: DesktopLease, ws: WebSocket): Promise<void> {
   let unsubscribe = () => {};
-  const stopOnEnd = ctx.sessions.onEnd(session.id, () => ws.close(1000, 'Session ended'));
+  const stopOnEnd = ctx.leases.onEnd(lease.id, () => ws.close(1000, 'Session ended'));
   ws.on('close', () => {
     unsubscribe();
     stopOnEnd();
@@ -173,46 +178,38 @@ async function desktopConnection(ctx: OpenctrolContext, engine: DesktopEngine, s
   });
   ws.on('error', () => ws.terminate());
   const ready = displayReady(engine, ws);
-  inputLoop(
-    ws,
-    async (text, charge) => {
-      if (!(await ready)) return;
-      const parsed = parseDesktopInput(text);
-      if (!parsed.ok) return sendJson(ws, wsError(parsed.error));
-      const m = parsed.input;
-      const input = engine.input;
-      switch (m.type) {
-        case 'pointer_move':
-          if (m.absolute) input.moveNormalized(m.x, m.y);
-          else input.moveBy(m.dx, m.dy);
-          return;
-        case 'pointer_button':
-          return input.button(m.button, m.down);
-        case 'pointer_wheel':
-          return input.wheel(m.deltaX, m.deltaY);
-        case 'key':
-          if (!input.virtualKey(m.keyCode, m.down, m)) sendJson(ws, wsError(`Unknown key code ${m.keyCode}: ignored`));
-          return;
-        case 'text':
-          // One event per character beyond the message itself.
-          if (charge(Math.max(0, [...m.text].length - 1))) input.text(m.text);
-          return;
-        case 'monitor_select': {
-          if (!(await engine.selectMonitor(m.monitorId))) return sendJson(ws, wsError(`Monitor not found: ${m.monitorId}`));
-          const monitor = engine.currentMonitor!;
-          return sendJson(ws, { type: 'monitor_selected', monitor_id: monitor.id, width: monitor.width, height: monitor.height });
-        }
+  inputLoop(ws, ready, parseDesktopInput, async (m, charge) => {
+    const input = engine.input;
+    switch (m.type) {
+      case 'pointer_move':
+        if (m.absolute) input.moveNormalized(m.x, m.y);
+        else input.moveBy(m.dx, m.dy);
+        return;
+      case 'pointer_button':
+        return input.button(m.button, m.down);
+      case 'pointer_wheel':
+        return input.wheel(m.deltaX, m.deltaY);
+      case 'key':
+        if (!input.virtualKey(m.keyCode, m.down, m)) sendJson(ws, wsError(`Unknown key code ${m.keyCode}: ignored`));
+        return;
+      case 'text':
+        // One event per character beyond the message itself.
+        if (charge(Math.max(0, [...m.text].length - 1))) input.text(m.text);
+        return;
+      case 'monitor_select': {
+        if (!(await engine.selectMonitor(m.monitorId))) return sendJson(ws, wsError(`Monitor not found: ${m.monitorId}`));
+        const monitor = engine.currentMonitor!;
+        return sendJson(ws, { type: 'monitor_selected', monitor_id: monitor.id, width: monitor.width, height: monitor.height });
       }
-    },
-    wsError,
-  );
+    }
+  });
 
   const monitors = await ready;
   if (!monitors) return;
   sendJson(ws, {
     type: 'hello',
     agent_id: ctx.agentId,
-    session_id: session.id,
+    session_id: lease.id,
     version: ctx.version,
     monitors: monitors.map((m) => ({ id: m.id, name: m.name, width: m.width, height: m.height, is_primary: m.isPrimary })),
     current_monitor_id: engine.currentMonitorId,
@@ -227,27 +224,19 @@ async function legacyConnection(ctx: OpenctrolContext, engine: DesktopEngine, ws
   ws.on('close', () => engine.input.releaseAll());
   ws.on('error', () => ws.terminate());
   const ready = displayReady(engine, ws);
-  inputLoop(
-    ws,
-    async (text) => {
-      if (!(await ready)) return;
-      const parsed = parseLegacyInput(text);
-      if (!parsed.ok) return sendJson(ws, wsError(parsed.error));
-      const m = parsed.input;
-      const input = engine.input;
-      switch (m.type) {
-        case 'pointer_move':
-          return input.moveBy(m.dx, m.dy);
-        case 'pointer_click':
-          return input.click(m.button);
-        case 'pointer_scroll':
-          return input.wheel(m.dx, m.dy);
-        case 'keyboard':
-          if (!input.combo(m.keys)) sendJson(ws, wsError(`Unknown key in ${JSON.stringify(m.keys)}`));
-          return;
-      }
-    },
-    wsError,
-  );
+  inputLoop(ws, ready, parseLegacyInput, (m) => {
+    const input = engine.input;
+    switch (m.type) {
+      case 'pointer_move':
+        return input.moveBy(m.dx, m.dy);
+      case 'pointer_click':
+        return input.click(m.button);
+      case 'pointer_scroll':
+        return input.wheel(m.dx, m.dy);
+      case 'keyboard':
+        if (!input.combo(m.keys)) sendJson(ws, wsError(`Unknown key in ${JSON.stringify(m.keys)}`));
+        return;
+    }
+  });
   ctx.log('rd/session: input WebSocket connected');
 }

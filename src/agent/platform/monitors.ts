@@ -19,6 +19,9 @@ export interface Monitor {
   isPrimary: boolean;
 }
 
+/** Why there is nothing to capture on Linux, and what to do. */
+export const NO_DISPLAY_MESSAGE = 'DISPLAY is not set: there is no X display to share (run this inside your desktop session)';
+
 export interface MonitorSource {
   list(): Promise<Monitor[]>;
 }
@@ -59,7 +62,7 @@ export class RandrMonitorSource implements MonitorSource {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   async list(): Promise<Monitor[]> {
-    if (!this.env.DISPLAY) throw new Error('DISPLAY is not set: no X display to capture');
+    if (!this.env.DISPLAY) throw new Error(NO_DISPLAY_MESSAGE);
     let stdout: string;
     try {
       ({ stdout } = await execFileAsync('xrandr', ['--listmonitors'], { env: this.env, timeout: 5000 }));

@@ -1,6 +1,6 @@
 // Windows virtual-key codes (what viewers and the Openctrol clients send) → robotjs key names,
 // and the Openctrol key names of /api/v1/rd/session. Codes robotjs cannot press map to nothing.
-import { VK } from '../../protocol/virtual-keys.js';
+import { US_OEM_KEYS, US_SHIFTED, VK } from '../../protocol/virtual-keys.js';
 
 const table = new Map<number, string>([
   [VK.BACK, 'backspace'],
@@ -45,18 +45,6 @@ const table = new Map<number, string>([
   [VK.MEDIA_PREV_TRACK, 'audio_prev'],
   [VK.MEDIA_STOP, 'audio_stop'],
   [VK.MEDIA_PLAY_PAUSE, 'audio_play'],
-  // OEM punctuation, US layout positions
-  [VK.OEM_1, ';'],
-  [VK.OEM_PLUS, '='],
-  [VK.OEM_COMMA, ','],
-  [VK.OEM_MINUS, '-'],
-  [VK.OEM_PERIOD, '.'],
-  [VK.OEM_2, '/'],
-  [VK.OEM_3, '`'],
-  [VK.OEM_4, '['],
-  [VK.OEM_5, '\\'],
-  [VK.OEM_6, ']'],
-  [VK.OEM_7, "'"],
 ]);
 for (let i = 0; i <= 9; i++) {
   table.set(VK.KEY_0 + i, String(i)); // top-row digits
@@ -64,6 +52,8 @@ for (let i = 0; i <= 9; i++) {
 }
 for (let i = 0; i < 26; i++) table.set(VK.KEY_A + i, String.fromCharCode(0x61 + i)); // A–Z → a–z
 for (let i = 1; i <= 24; i++) table.set(VK.F1 + i - 1, `f${i}`);
+// OEM punctuation: robotjs names these keys by the character they type unshifted (US layout).
+for (const [char, code] of Object.entries(US_OEM_KEYS)) table.set(code, char);
 
 /** The robotjs key for a Windows virtual-key code, or undefined when robotjs has none. */
 export function robotKeyForVirtualKey(code: number): string | undefined {
@@ -79,7 +69,7 @@ export function robotKeyForName(name: string): string | undefined {
   if (named) return named;
   if (/^F([1-9]|1[0-9]|2[0-4])$/.test(upper)) return upper.toLowerCase();
   if (/^[A-Z0-9]$/.test(upper)) return upper.toLowerCase();
-  if (name.length === 1 && US_UNSHIFTED.includes(name)) return name;
+  if (isUsOemChar(name)) return name;
   return undefined;
 }
 
@@ -115,38 +105,15 @@ const OPENCTROL_NAMES: Record<string, string> = {
   CAPSLOCK: 'capslock',
 };
 
-const US_UNSHIFTED = ";=,-./`[\\]'";
-const US_SHIFTED: Record<string, string> = {
-  '!': '1',
-  '@': '2',
-  '#': '3',
-  $: '4',
-  '%': '5',
-  '^': '6',
-  '&': '7',
-  '*': '8',
-  '(': '9',
-  ')': '0',
-  _: '-',
-  '+': '=',
-  '{': '[',
-  '}': ']',
-  '|': '\\',
-  ':': ';',
-  '"': "'",
-  '<': ',',
-  '>': '.',
-  '?': '/',
-  '~': '`',
-};
+const isUsOemChar = (char: string) => Object.hasOwn(US_OEM_KEYS, char);
 
 /** How to type one character on a US layout: the key and whether Shift is needed. */
 export function keystrokeForChar(char: string): { key: string; shift: boolean } | undefined {
   if (char === '\n' || char === '\r') return { key: 'enter', shift: false };
   if (char === '\t') return { key: 'tab', shift: false };
   if (char === ' ') return { key: 'space', shift: false };
-  if (/^[a-z0-9]$/.test(char) || (char.length === 1 && US_UNSHIFTED.includes(char))) return { key: char, shift: false };
+  if (/^[a-z0-9]$/.test(char) || isUsOemChar(char)) return { key: char, shift: false };
   if (/^[A-Z]$/.test(char)) return { key: char.toLowerCase(), shift: true };
-  const base = US_SHIFTED[char];
+  const base = Object.hasOwn(US_SHIFTED, char) ? US_SHIFTED[char] : undefined;
   return base ? { key: base, shift: true } : undefined;
 }

@@ -1,134 +1,75 @@
-// One tick of the stream: grab the monitor, skip it if nothing changed since the last frame sent
-// (compared before encoding: an unchanged desktop costs a capture and a memcmp, nothing else),
-// otherwise shrink it to --max-width, encode it as JPEG and split it into type-1 datagrams.
-// A full frame still goes out every `keyframeIntervalMs` and whenever one is requested, so a
-// viewer that joins late or lost a datagram gets a picture.
+// One tick of a session's stream: the shared capture step (platform/capture-encoder.ts: grab the
+// monitor, skip an unchanged picture, shrink to --max-width, encode; a full frame every 3 s and on
+// request), then the session's own part: a frame id and the type-1 datagrams that carry the JPEG.
 import { type ChunkSize, FrameIdGenerator, chunkFrame } from '../../protocol/index.js';
-import { downscale, scaledSize } from '../platform/downscale.js';
-import type { Rect, SessionCapture, SessionEncoder } from './platform.js';
+import { CaptureEncoder, type CaptureEncoderOptions, type CaptureStats, type JpegFrame } from '../platform/capture-encoder.js';
+import type { Rect } from '../platform/screen-capture.js';
 
 export const DEFAULT_KEYFRAME_INTERVAL_MS = 3000;
 
-export interface FramePipelineOptions {
-  capture: SessionCapture;
-  encoder: SessionEncoder;
-  area: Rect;
-  quality: number;
-  maxWidth?: number;
+export interface FramePipelineOptions extends Omit<CaptureEncoderOptions, 'keyframeIntervalMs'> {
   chunkSize?: ChunkSize;
+  /** Default: every 3 s. */
   keyframeIntervalMs?: number;
-  /** Milliseconds, monotonic; injected in tests. */
-  now?: () => number;
 }
 
-export interface EncodedFrame {
+/** A frame to send: the JPEG and what the capture step says of it, with its id and datagrams. */
+export interface EncodedFrame extends JpegFrame {
   frameId: bigint;
-  jpeg: Buffer;
   datagrams: Buffer[];
-  width: number;
-  height: number;
-  /** Sent because it was due or requested (the picture may or may not have changed). */
-  forced: boolean;
-  captureMs: number;
-  encodeMs: number;
 }
 
-export interface FramePipelineStats {
-  captured: number;
-  unchanged: number;
-  encoded: number;
-  jpegBytes: number;
+export interface FramePipelineStats extends CaptureStats {
   datagrams: number;
 }
 
 export class FramePipeline {
-  private readonly capture: SessionCapture;
-  private readonly encoder: SessionEncoder;
-  private readonly maxWidth: number | undefined;
+  private readonly frames: CaptureEncoder;
   private readonly chunkSize: ChunkSize | undefined;
-  private readonly keyframeIntervalMs: number;
-  private readonly now: () => number;
   private readonly frameIds = new FrameIdGenerator();
-  private area: Rect;
-  private quality: number;
-  private previous: Buffer | undefined;
-  private lastSentAt = Number.NEGATIVE_INFINITY;
-  private keyframeRequested = true;
-  readonly stats: FramePipelineStats = { captured: 0, unchanged: 0, encoded: 0, jpegBytes: 0, datagrams: 0 };
+  private datagrams = 0;
 
   constructor(options: FramePipelineOptions) {
-    this.capture = options.capture;
-    this.encoder = options.encoder;
-    this.area = { ...options.area };
-    this.quality = options.quality;
-    this.maxWidth = options.maxWidth;
+    this.frames = new CaptureEncoder({ ...options, keyframeIntervalMs: options.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
     this.chunkSize = options.chunkSize;
-    this.keyframeIntervalMs = options.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS;
-    this.now = options.now ?? (() => performance.now());
+  }
+
+  get stats(): FramePipelineStats {
+    return { ...this.frames.stats, datagrams: this.datagrams };
   }
 
   /** The size frames are sent at (the monitor's, or narrower under --max-width). */
   get outputSize(): { width: number; height: number } {
-    return scaledSize(this.area.width, this.area.height, this.maxWidth);
+    return this.frames.outputSize;
   }
 
   get currentArea(): Rect {
-    return { ...this.area };
+    return this.frames.currentArea;
   }
 
   get currentQuality(): number {
-    return this.quality;
+    return this.frames.currentQuality;
   }
 
   setArea(area: Rect): void {
-    this.area = { ...area };
-    this.requestKeyframe();
+    this.frames.setArea(area);
   }
 
   setQuality(quality: number): void {
-    if (quality === this.quality) return;
-    this.quality = quality;
-    this.requestKeyframe();
+    this.frames.setQuality(quality);
   }
 
   requestKeyframe(): void {
-    this.keyframeRequested = true;
+    this.frames.requestKeyframe();
   }
 
-  /** Captures once; returns the frame to send, or undefined when the picture did not change. */
+  /** Captures once; returns the frame and its datagrams, or undefined when the picture did not change. */
   next(): EncodedFrame | undefined {
-    const started = this.now();
-    const raw = this.capture.capture(this.area);
-    const captured = this.now();
-    this.stats.captured++;
-    const forced = this.keyframeRequested || captured - this.lastSentAt >= this.keyframeIntervalMs;
-    // A frame that goes out anyway needs no comparison.
-    const changed = forced || this.previous === undefined || raw.data === this.previous || !raw.data.equals(this.previous);
-    if (!changed && !forced) {
-      this.stats.unchanged++;
-      return undefined;
-    }
-    // The grab is kept by reference: robotjs hands out a new buffer per capture.
-    this.previous = raw.data;
-    const size = scaledSize(raw.width, raw.height, this.maxWidth);
-    const jpeg = this.encoder.encode(downscale(raw, size.width, size.height), this.quality);
-    const encoded = this.now();
+    const frame = this.frames.next();
+    if (!frame) return undefined;
     const frameId = this.frameIds.next();
-    const datagrams = chunkFrame(jpeg, frameId, this.chunkSize);
-    this.keyframeRequested = false;
-    this.lastSentAt = encoded;
-    this.stats.encoded++;
-    this.stats.jpegBytes += jpeg.length;
-    this.stats.datagrams += datagrams.length;
-    return {
-      frameId,
-      jpeg,
-      datagrams,
-      width: size.width,
-      height: size.height,
-      forced,
-      captureMs: captured - started,
-      encodeMs: encoded - captured,
-    };
+    const datagrams = chunkFrame(frame.jpeg, frameId, this.chunkSize);
+    this.datagrams += datagrams.length;
+    return { frameId, datagrams, ...frame };
   }
 }

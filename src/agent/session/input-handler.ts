@@ -4,8 +4,7 @@
 // injected and the packets are only counted. Whatever is held down is released when the session
 // pauses or ends, and when input stalls (a lost key-up must not leave Ctrl stuck).
 import { MouseButton, type KeyboardEvent, type MouseEvent } from '../../protocol/index.js';
-import { WHEEL_NOTCH } from './constants.js';
-import type { SessionInput, SessionMouseButton } from './platform.js';
+import { type InputInjector, type MouseButton as LocalButton, WHEEL_DELTA } from '../platform/input-injector.js';
 
 /** Held keys or buttons with no input packet for this long are released. */
 export const INPUT_STALL_MS = 5000;
@@ -21,21 +20,21 @@ export interface InputStats {
   stallReleases: number;
 }
 
-const BUTTONS: Partial<Record<number, SessionMouseButton>> = {
+const BUTTONS: Partial<Record<number, LocalButton>> = {
   [MouseButton.LEFT]: 'left',
   [MouseButton.RIGHT]: 'right',
   [MouseButton.MIDDLE]: 'middle',
 };
 
 export class InputHandler {
-  private input: SessionInput | undefined;
+  private input: InputInjector | undefined;
   private enabled = false;
   private lastInputAt = 0;
   private readonly stallTimer: NodeJS.Timeout;
   private readonly counts = { mouse: 0, keys: 0, ignored: 0, stallReleases: 0 };
 
   constructor(
-    private readonly openInput: (() => SessionInput) | undefined,
+    private readonly openInput: (() => InputInjector) | undefined,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.stallTimer = setInterval(() => this.checkStall(), 1000);
@@ -73,8 +72,8 @@ export class InputHandler {
     input.moveTo(event.x, event.y);
     const button = BUTTONS[event.button];
     if (button) input.button(button, event.state === 1);
-    else if (event.button === MouseButton.WHEEL_UP && event.state === 1) input.wheel(0, WHEEL_NOTCH);
-    else if (event.button === MouseButton.WHEEL_DOWN && event.state === 1) input.wheel(0, -WHEEL_NOTCH);
+    else if (event.button === MouseButton.WHEEL_UP && event.state === 1) input.wheel(0, WHEEL_DELTA);
+    else if (event.button === MouseButton.WHEEL_DOWN && event.state === 1) input.wheel(0, -WHEEL_DELTA);
   }
 
   key(event: KeyboardEvent): void {

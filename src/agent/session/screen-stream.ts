@@ -6,7 +6,8 @@
 import type { ChunkSize } from '../../protocol/index.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
-import type { SessionMonitor, SessionPlatform } from './platform.js';
+import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
+import type { Monitor as SessionMonitor } from '../platform/monitors.js';
 import { type AgentPacket, UdpLink } from './udp-link.js';
 
 export interface ScreenStreamOptions {

@@ -4,8 +4,9 @@
 // it reconnects with backoff and resumes; a `disconnect` from the broker or Ctrl-C ends it.
 import { type LookupFailure, CloseCode, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, type Viewer, askConsent } from './consent.js';
-import type { SessionPlatform } from './platform.js';
+import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { ScreenStream } from './screen-stream.js';
+import { backoffDelay } from '../../shared/backoff.js';
 
 export interface SessionAgentOptions {
   code: string;
@@ -32,9 +33,6 @@ export interface SessionEnd {
   exitCode: number;
   message: string;
 }
-
-/** Reconnect delays: 0.5 s doubling to 10 s. */
-export const RECONNECT_BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10_000];
 
 const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 4 } as const;
 
@@ -154,7 +152,7 @@ class SessionAgent {
 
   private scheduleReconnect(why: string, minDelayMs = 0): void {
     if (this.ended) return;
-    const delay = Math.max(minDelayMs, RECONNECT_BACKOFF_MS[Math.min(this.reconnectAttempt, RECONNECT_BACKOFF_MS.length - 1)]!);
+    const delay = Math.max(minDelayMs, backoffDelay(this.reconnectAttempt));
     this.reconnectAttempt++;
     this.say(`${capitalize(why)}; reconnecting in ${formatSeconds(delay)}…`);
     this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);

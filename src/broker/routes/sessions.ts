@@ -2,12 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
+import { isSessionCode } from '../../protocol/session-code.js';
 import { Errors } from '../errors.js';
 import { createSessionBody } from '../schemas.js';
 import type { Session } from '../session-store.js';
 import { parseId } from './users.js';
-
-export const SESSION_CODE = /^\d{9}$/;
 
 /** What the API returns for a session: the spec's fields, then our additions. */
 export const publicSession = (s: Session) => ({
@@ -74,7 +73,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   app.get<{ Params: { code: string } }>('/sessions/:code/info', async (request) => {
     ctx.throttle.check('session_code', request.ip);
     const code = request.params.code;
-    const session = SESSION_CODE.test(code) ? ctx.sessions.store.byCode(code) : undefined;
+    const session = isSessionCode(code) ? ctx.sessions.store.byCode(code) : undefined;
     if (!session) {
       ctx.throttle.recordMiss('session_code', request.ip);
       throw Errors.sessionNotFound();

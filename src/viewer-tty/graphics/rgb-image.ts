@@ -1,21 +1,12 @@
-// An RGB picture (3 bytes per pixel, rows packed) and the area-average scaler every encoder uses.
+// An RGB picture (3 bytes per pixel, rows packed) and the scaler every encoder uses: the shared box
+// filter (src/shared/box-filter.ts) to shrink, pixel repetition to enlarge.
+import { boxShrink } from '../../shared/box-filter.js';
 
 export interface RgbImage {
   width: number;
   height: number;
   /** R,G,B per pixel, `width * 3` bytes per row, no padding. */
   data: Uint8Array;
-}
-
-/** Target pixel i covers source pixels `start[i] .. end[i]-1` (at least one). */
-function spans(source: number, target: number): { start: Uint32Array; end: Uint32Array } {
-  const start = new Uint32Array(target);
-  const end = new Uint32Array(target);
-  for (let i = 0; i < target; i++) {
-    start[i] = Math.floor((i * source) / target);
-    end[i] = Math.max(start[i]! + 1, Math.floor(((i + 1) * source) / target));
-  }
-  return { start, end };
 }
 
 /**
@@ -27,44 +18,8 @@ export function scaleImage(src: RgbImage, width: number, height: number): RgbIma
   if (width === src.width && height === src.height) return src;
   if (width <= 0 || height <= 0) return { width: Math.max(0, width), height: Math.max(0, height), data: new Uint8Array(0) };
   if (width >= src.width && height >= src.height) return enlarge(src, width, height);
-  const xs = spans(src.width, width);
-  const ys = spans(src.height, height);
   const out = new Uint8Array(width * height * 3);
-  const sums = new Uint32Array(width * 3);
-  const counts = new Uint32Array(width);
-  for (let x = 0; x < width; x++) counts[x] = xs.end[x]! - xs.start[x]!;
-  const stride = src.width * 3;
-  const data = src.data;
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    sums.fill(0);
-    const y0 = ys.start[y]!;
-    const y1 = ys.end[y]!;
-    for (let sy = y0; sy < y1; sy++) {
-      const row = sy * stride;
-      for (let x = 0; x < width; x++) {
-        let r = 0;
-        let g = 0;
-        let b = 0;
-        for (let sx = xs.start[x]!, end = xs.end[x]!, i = row + sx * 3; sx < end; sx++, i += 3) {
-          r += data[i]!;
-          g += data[i + 1]!;
-          b += data[i + 2]!;
-        }
-        sums[x * 3]! += r;
-        sums[x * 3 + 1]! += g;
-        sums[x * 3 + 2]! += b;
-      }
-    }
-    const rows = y1 - y0;
-    for (let x = 0; x < width; x++) {
-      const n = counts[x]! * rows;
-      const half = n >> 1;
-      out[o++] = ((sums[x * 3]! + half) / n) | 0;
-      out[o++] = ((sums[x * 3 + 1]! + half) / n) | 0;
-      out[o++] = ((sums[x * 3 + 2]! + half) / n) | 0;
-    }
-  }
+  boxShrink({ ...src, stride: src.width * 3, bytesPerPixel: 3 }, { data: out, width, height, stride: width * 3, bytesPerPixel: 3 });
   return { width, height, data: out };
 }
 

@@ -1,7 +1,7 @@
 // Terminal keys → Windows virtual-key codes (what the agent injects), with the modifier keys
 // pressed around them. Shifted symbols are sent as Shift + the unshifted key of a US layout,
 // which is how Windows names them (VK_OEM_*).
-import { VK } from '../../protocol/virtual-keys.js';
+import { US_OEM_KEYS, US_SHIFTED, VK } from '../../protocol/virtual-keys.js';
 import type { KeyEvent } from './terminal-input.js';
 
 const NAMED: Record<string, number> = {
@@ -24,45 +24,6 @@ const NAMED: Record<string, number> = {
 };
 for (let n = 1; n <= 12; n++) NAMED[`f${n}`] = VK.F1 + n - 1;
 
-/** Unshifted punctuation of a US keyboard. */
-const PUNCTUATION: Record<string, number> = {
-  ';': VK.OEM_1,
-  '=': VK.OEM_PLUS,
-  ',': VK.OEM_COMMA,
-  '-': VK.OEM_MINUS,
-  '.': VK.OEM_PERIOD,
-  '/': VK.OEM_2,
-  '`': VK.OEM_3,
-  '[': VK.OEM_4,
-  '\\': VK.OEM_5,
-  ']': VK.OEM_6,
-  "'": VK.OEM_7,
-};
-/** Shifted characters → the unshifted key they are typed with. */
-const SHIFTED: Record<string, string> = {
-  '!': '1',
-  '@': '2',
-  '#': '3',
-  $: '4',
-  '%': '5',
-  '^': '6',
-  '&': '7',
-  '*': '8',
-  '(': '9',
-  ')': '0',
-  _: '-',
-  '+': '=',
-  '{': '[',
-  '}': ']',
-  '|': '\\',
-  ':': ';',
-  '"': "'",
-  '<': ',',
-  '>': '.',
-  '?': '/',
-  '~': '`',
-};
-
 export interface VkPress {
   vk: number;
   shift: boolean;
@@ -77,9 +38,9 @@ export function virtualKey(event: KeyEvent): VkPress | undefined {
   if (name >= 'a' && name <= 'z') return { vk: name.toUpperCase().charCodeAt(0), shift: event.shift };
   if (name >= 'A' && name <= 'Z') return { vk: name.charCodeAt(0), shift: true };
   if (name >= '0' && name <= '9') return { vk: name.charCodeAt(0), shift: event.shift };
-  const punct = PUNCTUATION[name];
+  const punct = Object.hasOwn(US_OEM_KEYS, name) ? US_OEM_KEYS[name] : undefined;
   if (punct !== undefined) return { vk: punct, shift: event.shift };
-  const base = SHIFTED[name];
+  const base = Object.hasOwn(US_SHIFTED, name) ? US_SHIFTED[name] : undefined;
   if (base !== undefined) return { vk: virtualKey({ ...event, name: base })!.vk, shift: true };
   return undefined;
 }
