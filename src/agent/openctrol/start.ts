@@ -10,7 +10,7 @@ import { type PowerExecutor, PowerManager } from './power.js';
 import { loadRobot } from '../platform/robot.js';
 import { RobotScreenCapture } from '../platform/screen-capture.js';
 import type { WolTarget } from './wake-on-lan.js';
-import { ApiKeyAuth, AuthThrottle } from './auth.js';
+import { ApiKeyAuth, authThrottle } from './auth.js';
 import type { OpenctrolContext } from './context.js';
 import { DesktopSessions } from './desktop-sessions.js';
 import { type RunningOpenctrolServer, startOpenctrolServer } from './server.js';
@@ -44,7 +44,7 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
     agentId: options.agentId,
     version: options.version,
     startedAt: Date.now(),
-    auth: new ApiKeyAuth(options.apiKey, new AuthThrottle({ failures: options.authFailLimit, windowMs: 60_000 })),
+    auth: new ApiKeyAuth(options.apiKey, authThrottle(options.authFailLimit)),
     engine: desktop.engine,
     engineUnavailableReason: desktop.reason,
     audio,
