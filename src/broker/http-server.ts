@@ -2,12 +2,15 @@
 // {"detail": …} for every failure, and no 5xx for anything a client can send.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from '../http-kit/error-handler.js';
+import { recordRoutes } from '../http-kit/route-list.js';
 import type { BrokerContext } from './context.js';
 import { Errors } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { smtpRoutes } from './routes/smtp.js';
 import { userRoutes } from './routes/users.js';
+import { openApiRoute, registerOpenApi } from './openapi.js';
+import { healthReply, replies } from './response-schemas.js';
 import { formatValidationError } from './schemas.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -27,6 +30,7 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     schemaErrorFormatter: formatValidationError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
+  recordRoutes(app);
   app.decorateRequest('user', null);
 
   installErrorHandlers(app, {
@@ -38,11 +42,13 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     log,
   });
 
-  const health = async () => ({ status: 'healthy' });
-  app.get('/health', health);
+  registerOpenApi(app);
+  // In a plugin, like every route, so that it is registered after the OpenAPI plugin sees routes.
+  app.register(async (root) => healthRoute(root));
   app.register(
     async (api) => {
-      api.get('/health', health);
+      healthRoute(api);
+      openApiRoute(api);
       authRoutes(api, ctx);
       userRoutes(api, ctx);
       smtpRoutes(api, ctx);
@@ -51,6 +57,12 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     { prefix: '/api' },
   );
   return app;
+}
+
+function healthRoute(app: FastifyInstance): void {
+  app.get('/health', { schema: { tags: ['meta'], summary: 'is the broker up', response: replies(healthReply) } }, async () => ({
+    status: 'healthy',
+  }));
 }
 
 function clientErrorDetail(error: FastifyError): string {

@@ -3,9 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
 import { Errors } from '../errors.js';
+import { BEARER_AUTH } from '../openapi.js';
+import { messageReply, replies, sessionInfoReply, sessionReply, sessionStatsReply } from '../response-schemas.js';
 import { createSessionBody } from '../schemas.js';
 import type { Session } from '../session-store.js';
-import { parseId } from './users.js';
+import { idParams, parseId } from './users.js';
 
 export const SESSION_CODE = /^\d{9}$/;
 
@@ -27,12 +29,17 @@ export const publicSession = (s: Session) => ({
   email_error: s.email_error,
 });
 
+const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEARER_AUTH });
+
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
 
   app.post<{ Body: { customer_name?: string | null; customer_email?: string | null } | null }>(
     '/sessions',
-    { preHandler: requireUser, schema: { body: createSessionBody } },
+    {
+      preHandler: requireUser,
+      schema: { ...docs('create a session (and mail its code to the customer)'), body: createSessionBody, response: replies(sessionReply) },
+    },
     async (request) => {
       const body = request.body ?? {};
       const session = await ctx.sessions.create(
@@ -46,12 +53,14 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     },
   );
 
-  app.get('/sessions', { preHandler: requireUser }, async (request) => {
+  const listDocs = { ...docs('your sessions (every session, for an admin)'), response: replies({ type: 'array', items: sessionReply }) };
+  app.get('/sessions', { preHandler: requireUser, schema: listDocs }, async (request) => {
     const user = request.user!;
     return ctx.sessions.store.list(user.role === 'admin' ? null : user.id).map(publicSession);
   });
 
-  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser }, async (request) => {
+  const closeDocs = { ...docs('close a session'), params: idParams, response: replies(messageReply) };
+  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser, schema: closeDocs }, async (request) => {
     const user = request.user!;
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
@@ -61,7 +70,8 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   });
 
   // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
-  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser }, async (request) => {
+  const statsDocs = { ...docs("a live session's relay counters"), params: idParams, response: replies(sessionStatsReply) };
+  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser, schema: statsDocs }, async (request) => {
     const user = request.user!;
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
@@ -71,7 +81,13 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   });
 
   // Unauthenticated (the customer's client calls it), so guessing codes is throttled.
-  app.get<{ Params: { code: string } }>('/sessions/:code/info', async (request) => {
+  const infoDocs = {
+    tags: ['sessions'],
+    summary: "a session's UDP port and status, by its code (for the customer's agent; no login)",
+    params: { type: 'object', required: ['code'], properties: { code: { type: 'string', description: 'the 9-digit session code' } } },
+    response: replies(sessionInfoReply),
+  };
+  app.get<{ Params: { code: string } }>('/sessions/:code/info', { schema: infoDocs }, async (request) => {
     ctx.throttle.check('session_code', request.ip);
     const code = request.params.code;
     const session = SESSION_CODE.test(code) ? ctx.sessions.store.byCode(code) : undefined;
