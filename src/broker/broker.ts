@@ -59,7 +59,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
   const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(options.dataDir);
+  const db = await openDatabase(options.dataDir);
   const audit = new AuditLog(db);
   const users = new UserStore(db);
   const ports = new UdpPortPool(options.udpPorts, options.host);
