@@ -31,15 +31,26 @@ export const publicSession = (s: Session) => ({
 
 const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEARER_AUTH });
 
+/** The schemas of each route: what OpenAPI describes and fastify validates and serializes with. */
+const SCHEMAS = {
+  create: { ...docs('create a session (and mail its code to the customer)'), body: createSessionBody, response: replies(sessionReply) },
+  list: { ...docs('your sessions (every session, for an admin)'), response: replies({ type: 'array', items: sessionReply }) },
+  close: { ...docs('close a session'), params: idParams, response: replies(messageReply) },
+  stats: { ...docs("a live session's relay counters"), params: idParams, response: replies(sessionStatsReply) },
+  info: {
+    tags: ['sessions'],
+    summary: "a session's UDP port and status, by its code (for the customer's agent; no login)",
+    params: { type: 'object', required: ['code'], properties: { code: { type: 'string', description: 'the 9-digit session code' } } },
+    response: replies(sessionInfoReply),
+  },
+};
+
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
 
   app.post<{ Body: { customer_name?: string | null; customer_email?: string | null } | null }>(
     '/sessions',
-    {
-      preHandler: requireUser,
-      schema: { ...docs('create a session (and mail its code to the customer)'), body: createSessionBody, response: replies(sessionReply) },
-    },
+    { preHandler: requireUser, schema: SCHEMAS.create },
     async (request) => {
       const body = request.body ?? {};
       const session = await ctx.sessions.create(
@@ -53,14 +64,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     },
   );
 
-  const listDocs = { ...docs('your sessions (every session, for an admin)'), response: replies({ type: 'array', items: sessionReply }) };
-  app.get('/sessions', { preHandler: requireUser, schema: listDocs }, async (request) => {
+  app.get('/sessions', { preHandler: requireUser, schema: SCHEMAS.list }, async (request) => {
     const user = request.user!;
     return ctx.sessions.store.list(user.role === 'admin' ? null : user.id).map(publicSession);
   });
 
-  const closeDocs = { ...docs('close a session'), params: idParams, response: replies(messageReply) };
-  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser, schema: closeDocs }, async (request) => {
+  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser, schema: SCHEMAS.close }, async (request) => {
     const user = request.user!;
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
@@ -70,8 +79,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   });
 
   // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
-  const statsDocs = { ...docs("a live session's relay counters"), params: idParams, response: replies(sessionStatsReply) };
-  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser, schema: statsDocs }, async (request) => {
+  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser, schema: SCHEMAS.stats }, async (request) => {
     const user = request.user!;
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
@@ -81,13 +89,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   });
 
   // Unauthenticated (the customer's client calls it), so guessing codes is throttled.
-  const infoDocs = {
-    tags: ['sessions'],
-    summary: "a session's UDP port and status, by its code (for the customer's agent; no login)",
-    params: { type: 'object', required: ['code'], properties: { code: { type: 'string', description: 'the 9-digit session code' } } },
-    response: replies(sessionInfoReply),
-  };
-  app.get<{ Params: { code: string } }>('/sessions/:code/info', { schema: infoDocs }, async (request) => {
+  app.get<{ Params: { code: string } }>('/sessions/:code/info', { schema: SCHEMAS.info }, async (request) => {
     ctx.throttle.check('session_code', request.ip);
     const code = request.params.code;
     const session = SESSION_CODE.test(code) ? ctx.sessions.store.byCode(code) : undefined;
