@@ -4,6 +4,8 @@ import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { run } from '../src/cli.js';
 import type { CommandIo } from '../src/commands/io.js';
+import { parseDuration } from '../src/commands/option-parsers.js';
+import { serveCommand } from '../src/commands/serve.js';
 
 function io() {
   const stdout = new PassThrough();
@@ -56,5 +58,22 @@ t.test('rac serve --help documents its options', async (t) => {
   t.equal(code, 0);
   for (const option of ['--host', '--port', '--data-dir', '--udp-ports', '--public-url', '--pending-timeout', '--agent-timeout']) {
     t.match(stdout, option);
+  }
+});
+
+t.test('rac serve --help shows duration defaults as a user would type them', async (t) => {
+  const { stdout } = await rac('serve', '--help');
+  const help = stdout.replace(/\s+/g, ' ');
+  t.match(help, /--pending-timeout <duration> [^-]*\(default: 1h\)/);
+  t.match(help, /--agent-timeout <duration> [^-]*\(default: 15s\)/);
+  t.match(help, /--smtp-timeout <duration> [^-]*\(default: 15s\)/);
+  t.notMatch(help, /default: \d{5,}\)/, 'no default in raw milliseconds (the port, 8080, has four digits)');
+
+  // Every duration option, present or future: the default shown parses back to the default used.
+  const durations = serveCommand(io().io).options.filter((o) => o.flags.endsWith('<duration>'));
+  t.ok(durations.length >= 3, 'the duration options are found');
+  for (const option of durations) {
+    const shown = option.defaultValueDescription;
+    t.ok(shown !== undefined && parseDuration(option.long!)(shown) === option.defaultValue, `${option.long}: "${shown}" is the default`);
   }
 });

@@ -1,6 +1,7 @@
 // Bearer-token authentication for routes: resolves the token to a live, active user on every
 // request, so a disabled or deleted user's token stops working at once.
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../http-kit/bearer.js';
 import type { Actor } from './audit-log.js';
 import type { BrokerContext } from './context.js';
 import { Errors } from './errors.js';
@@ -10,11 +11,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: UserWithSecrets | null;
   }
-}
-
-export function bearerToken(header: string | undefined): string | null {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1] ?? null;
 }
 
 /** The active user a token belongs to, or null. */

@@ -16,7 +16,7 @@ import { SessionHub } from './session-hub.js';
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
-import { Throttle } from './throttle.js';
+import { brokerThrottle } from './throttle.js';
 import { TokenIssuer } from './tokens.js';
 import { type PortRange, UdpPortPool } from './udp-port-pool.js';
 import { UserStore } from './users.js';
@@ -59,7 +59,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
   const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(options.dataDir);
+  const db = await openDatabase(options.dataDir);
   const audit = new AuditLog(db);
   const users = new UserStore(db);
   const ports = new UdpPortPool(options.udpPorts, options.host);
@@ -67,7 +67,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     pendingTimeoutMs: options.pendingTimeoutMs,
     log: options.log,
   });
-  const throttle = new Throttle(db);
+  const throttle = brokerThrottle(db);
   const hub = new SessionHub(sessions, { agentTimeoutMs: options.agentTimeoutMs });
   const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
   const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });

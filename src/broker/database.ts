@@ -1,5 +1,7 @@
 // The broker's embedded database: one SQLite file in the data dir, WAL, versioned migrations.
-import Database from 'better-sqlite3';
+// better-sqlite3 is an optional dependency (a native module that may need a compiler), loaded here
+// only, so `rac agent` and the CLI install and run without it.
+import type Database from 'better-sqlite3';
 import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -70,10 +72,11 @@ const MIGRATIONS: string[] = [
    ALTER TABLE sessions ADD COLUMN email_error TEXT;`,
 ];
 
-export function openDatabase(dataDir: string): Db {
+export async function openDatabase(dataDir: string): Promise<Db> {
+  const Sqlite = await loadSqlite();
   const file = join(dataDir, 'rac.db');
   const isNew = !existsSync(file);
-  const db = new Database(file);
+  const db = new Sqlite(file);
   // The file holds password hashes and SMTP credentials.
   if (isNew) chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
@@ -82,6 +85,19 @@ export function openDatabase(dataDir: string): Db {
   db.pragma('busy_timeout = 5000');
   migrate(db);
   return db;
+}
+
+async function loadSqlite(): Promise<typeof Database> {
+  try {
+    return (await import('better-sqlite3')).default;
+  } catch (err) {
+    const error = err as NodeJS.ErrnoException;
+    const what = error.code === 'ERR_MODULE_NOT_FOUND' ? 'is not installed' : `did not load (${error.message.split('\n')[0]})`;
+    throw new Error(
+      `better-sqlite3 ${what}, and rac serve keeps its database with it: install it with \`npm install better-sqlite3\` ` +
+        '(with python3, make and a C++ compiler when no prebuilt binary fits this platform)',
+    );
+  }
 }
 
 export function migrate(db: Db): void {

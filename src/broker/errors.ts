@@ -1,8 +1,9 @@
 // Every error the broker's HTTP API answers with, in one place: a machine-readable code, the HTTP
-// status and the `detail` text. Handlers throw these; the error handler in http-server.ts formats
-// them as {"detail": …} (the spec's shape) with the code in the `X-Rac-Error` header.
+// status and the `detail` text. Handlers throw these; the error handler (http-kit/error-handler.ts,
+// set up in http-server.ts) formats them as {"detail": …} (the spec's shape) with the code in the
+// `X-Rac-Error` header.
 
-import { HttpError, errorDefiner } from '../protocol/http-error.js';
+import { HttpError, errorDefiner } from '../http-kit/http-error.js';
 
 export class BrokerError extends HttpError {
   override name = 'BrokerError';
@@ -11,7 +12,8 @@ export class BrokerError extends HttpError {
 const define = errorDefiner((code, status, message) => new BrokerError(code, status, message));
 
 export const Errors = {
-  // 400
+  // 400 (and fastify's other 4xx: malformed JSON, body too large…, with fastify's code)
+  badRequest: (code: string, status: number, detail: string) => new BrokerError(code, status, detail),
   validation: define('RAC_VALIDATION', 400, (detail: string) => detail),
   userExists: define('RAC_USER_EXISTS', 400, (email: string) => `User already exists: ${email}`),
   lastAdmin: define('RAC_LAST_ADMIN', 400, () => 'This is the last active admin: create or enable another admin first'),
@@ -41,6 +43,7 @@ export const Errors = {
   // 502: the SMTP server said no (or never answered); the detail is its reply, for the admin.
   smtpFailed: define('RAC_SMTP_FAILED', 502, (reply: string) => reply),
   // 500
+  internal: define('RAC_INTERNAL', 500, () => 'Internal server error'),
   noUdpPort: define(
     'RAC_NO_UDP_PORT',
     500,

@@ -1,12 +1,16 @@
 // The broker's HTTP server: fastify with the API under /api, one error handler that answers
 // {"detail": …} for every failure, and no 5xx for anything a client can send.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { installErrorHandlers } from '../http-kit/error-handler.js';
+import { recordRoutes } from '../http-kit/route-list.js';
 import type { BrokerContext } from './context.js';
-import { BrokerError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { smtpRoutes } from './routes/smtp.js';
 import { userRoutes } from './routes/users.js';
+import { openApiRoute, registerOpenApi } from './openapi.js';
+import { healthReply, replies } from './response-schemas.js';
 import { formatValidationError } from './schemas.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -26,35 +30,25 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     schemaErrorFormatter: formatValidationError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
+  recordRoutes(app);
   app.decorateRequest('user', null);
 
-  app.setErrorHandler((error: FastifyError | BrokerError, request, reply) => {
-    if (error instanceof BrokerError) {
-      return reply
-        .code(error.statusCode)
-        .headers({ ...error.headers, 'x-rac-error': error.code })
-        .send({ detail: error.message });
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      // fastify's own client errors: malformed JSON, body too large, unsupported content type…
-      return reply
-        .code(status)
-        .header('x-rac-error', error.code ?? 'RAC_BAD_REQUEST')
-        .send({ detail: clientErrorDetail(error) });
-    }
-    log(`error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
-    return reply.code(500).header('x-rac-error', 'RAC_INTERNAL').send({ detail: 'Internal server error' });
-  });
-  app.setNotFoundHandler((request) => {
-    throw Errors.routeNotFound(request.method, request.url.split('?')[0]!);
+  installErrorHandlers(app, {
+    body: (error) => ({ detail: error.message }),
+    headers: (error) => ({ 'x-rac-error': error.code }),
+    clientError: (error) => Errors.badRequest(error.code ?? 'RAC_BAD_REQUEST', error.statusCode, clientErrorDetail(error)),
+    internal: Errors.internal,
+    routeNotFound: Errors.routeNotFound,
+    log,
   });
 
-  const health = async () => ({ status: 'healthy' });
-  app.get('/health', health);
+  registerOpenApi(app);
+  // In a plugin, like every route, so that it is registered after the OpenAPI plugin sees routes.
+  app.register(async (root) => healthRoute(root));
   app.register(
     async (api) => {
-      api.get('/health', health);
+      healthRoute(api);
+      openApiRoute(api);
       authRoutes(api, ctx);
       userRoutes(api, ctx);
       smtpRoutes(api, ctx);
@@ -63,6 +57,12 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     { prefix: '/api' },
   );
   return app;
+}
+
+function healthRoute(app: FastifyInstance): void {
+  app.get('/health', { schema: { tags: ['meta'], summary: 'is the broker up', response: replies(healthReply) } }, async () => ({
+    status: 'healthy',
+  }));
 }
 
 function clientErrorDetail(error: FastifyError): string {

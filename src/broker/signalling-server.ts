@@ -4,8 +4,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { bearerToken } from '../http-kit/bearer.js';
+import { Heartbeat } from '../http-kit/heartbeat.js';
+import { refuseUpgrade } from '../http-kit/upgrade-refusal.js';
 import { Signal, isSessionCode, parseSignalMessage } from '../protocol/index.js';
-import { bearerToken, userForToken } from './auth.js';
+import { userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
 import { CLOSE_POLICY_VIOLATION, type SessionHub } from './session-hub.js';
 
@@ -15,8 +18,8 @@ export const PING_INTERVAL_MS = 15_000;
 
 export class SignallingServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_PAYLOAD_BYTES });
-  private readonly alive = new WeakSet<WebSocket>();
-  private readonly pinger: NodeJS.Timeout;
+  // Connections that miss a pong between two pings are dead (a vanished laptop, a dropped NAT).
+  private readonly heartbeat = new Heartbeat(this.wss, PING_INTERVAL_MS);
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -26,22 +29,10 @@ export class SignallingServer {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch(() => socket.destroy());
     });
-    // Connections that miss a pong between two pings are dead (a vanished laptop, a dropped NAT).
-    this.pinger = setInterval(() => {
-      for (const ws of this.wss.clients) {
-        if (!this.alive.has(ws)) {
-          ws.terminate();
-          continue;
-        }
-        this.alive.delete(ws);
-        ws.ping();
-      }
-    }, PING_INTERVAL_MS);
-    this.pinger.unref();
   }
 
   close(): void {
-    clearInterval(this.pinger);
+    this.heartbeat.stop();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
@@ -61,13 +52,11 @@ export class SignallingServer {
     if (user && session && user.role !== 'admin' && session.tech_user_id !== user.id) return reject(socket, 403, 'Forbidden');
 
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.alive.add(ws);
-      ws.on('pong', () => this.alive.add(ws));
+      this.heartbeat.track(ws);
       ws.on('error', () => ws.terminate());
       if (!session) return ws.close(CLOSE_POLICY_VIOLATION, 'Session not found');
       if (session.status === 'closed') return ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
       ws.on('message', (data, isBinary) => {
-        this.alive.add(ws);
         if (isBinary) return;
         const parsed = parseSignalMessage(data as Buffer);
         if (!parsed.ok) return;
@@ -81,8 +70,5 @@ export class SignallingServer {
 }
 
 function reject(socket: Duplex, status: number, text: string): void {
-  const body = JSON.stringify({ detail: text });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  refuseUpgrade(socket, status, { detail: text });
 }

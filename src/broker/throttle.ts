@@ -1,39 +1,27 @@
-// Per-address throttling of guessable endpoints (login, session-code lookup). Misses are counted
-// in fixed windows stored in the database, so restarting the broker does not reset them.
+// Per-address throttling of guessable endpoints (login, session-code lookup), scoped by endpoint.
+// Misses are counted in the database, so restarting the broker does not reset them.
+import { FailedAuthThrottle, type ThrottleLimit, type ThrottleStore, type ThrottleWindow } from '../http-kit/failed-auth-throttle.js';
 import type { Db } from './database.js';
 import { Errors } from './errors.js';
 
-export interface ThrottleLimit {
-  misses: number;
-  windowSeconds: number;
+export type Throttle = FailedAuthThrottle;
+
+export const DEFAULT_THROTTLE: ThrottleLimit = { misses: 30, windowMs: 60_000 };
+
+export function brokerThrottle(db: Db, limit: ThrottleLimit = DEFAULT_THROTTLE, now?: () => number): Throttle {
+  return new FailedAuthThrottle(new DatabaseThrottleStore(db), limit, Errors.throttled, now);
 }
 
-export const DEFAULT_THROTTLE: ThrottleLimit = { misses: 30, windowSeconds: 60 };
+class DatabaseThrottleStore implements ThrottleStore {
+  constructor(private readonly db: Db) {}
 
-interface Row {
-  window_start: number;
-  misses: number;
-}
-
-export class Throttle {
-  constructor(
-    private readonly db: Db,
-    private readonly limit: ThrottleLimit = DEFAULT_THROTTLE,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Throws a 429 (with Retry-After) when the address has used up its misses in this window. */
-  check(scope: string, address: string): void {
-    const row = this.current(scope, address);
-    if (row && row.misses >= this.limit.misses) {
-      const retryAfter = Math.max(1, Math.ceil((row.window_start + this.limit.windowSeconds * 1000 - this.now()) / 1000));
-      throw Errors.throttled(retryAfter);
-    }
+  get(scope: string, address: string): ThrottleWindow | undefined {
+    return this.db.prepare('SELECT window_start AS start, misses FROM throttle WHERE scope = ? AND address = ?').get(scope, address) as
+      ThrottleWindow | undefined;
   }
 
-  recordMiss(scope: string, address: string): void {
-    const now = this.now();
-    const windowStart = now - this.limit.windowSeconds * 1000;
+  addMiss(scope: string, address: string, now: number, staleBefore: number): void {
+    // One statement, so two concurrent misses cannot both start a new window.
     this.db
       .prepare(
         `INSERT INTO throttle (scope, address, window_start, misses) VALUES (?, ?, ?, 1)
@@ -41,18 +29,10 @@ export class Throttle {
            misses = CASE WHEN window_start <= ? THEN 1 ELSE misses + 1 END,
            window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END`,
       )
-      .run(scope, address, now, windowStart, windowStart);
+      .run(scope, address, now, staleBefore, staleBefore);
   }
 
-  /** Forgets windows that have ended. */
-  prune(): void {
-    this.db.prepare('DELETE FROM throttle WHERE window_start <= ?').run(this.now() - this.limit.windowSeconds * 1000);
-  }
-
-  private current(scope: string, address: string): Row | undefined {
-    const row = this.db.prepare('SELECT window_start, misses FROM throttle WHERE scope = ? AND address = ?').get(scope, address) as
-      Row | undefined;
-    if (!row || row.window_start <= this.now() - this.limit.windowSeconds * 1000) return undefined;
-    return row;
+  prune(staleBefore: number): void {
+    this.db.prepare('DELETE FROM throttle WHERE window_start <= ?').run(staleBefore);
   }
 }

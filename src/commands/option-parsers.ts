@@ -1,4 +1,5 @@
 // Parsers for option values, shared by the commands. Each throws a usage error naming the option.
+import { Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from './cli-error.js';
@@ -22,6 +23,20 @@ export function parseDuration(option: string) {
     if (ms <= 0) throw usageError(`${option}: must be more than zero`);
     return ms;
   };
+}
+
+/** Milliseconds as a user would type them: 3600000 → "1h", 90000 → "90s", 1500 → "1500ms". */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms % UNITS[unit]! === 0) return `${ms / UNITS[unit]!}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** `--name <duration>`, parsed to milliseconds, its default shown in --help as typed (e.g. "1h"). */
+export function durationOption(flags: string, description: string, defaultMs: number): Option {
+  const name = flags.split(' ')[0]!;
+  return new Option(flags, description).argParser(parseDuration(name)).default(defaultMs, formatDuration(defaultMs));
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {

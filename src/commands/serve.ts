@@ -1,11 +1,11 @@
 // rac serve: run the broker until SIGINT/SIGTERM.
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
 import { usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
-import { defaultDataDir, parseDuration, parsePort } from './option-parsers.js';
+import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
 
 export interface ServeOptions {
   host: string;
@@ -38,17 +38,9 @@ export function serveCommand(io: CommandIo): Command {
       return text.replace(/\/+$/, '');
     })
     .option('--trust-proxy <addresses>', 'believe X-Forwarded-For from these reverse proxies (e.g. 127.0.0.1, or loopback,10.0.0.0/8)')
-    .option(
-      '--pending-timeout <duration>',
-      'close pending sessions nobody joined after this long',
-      parseDuration('--pending-timeout'),
-      3_600_000,
-    )
-    .option(
-      '--agent-timeout <duration>',
-      "mark a session disconnected when the agent's UDP stream is silent this long",
-      parseDuration('--agent-timeout'),
-      15_000,
+    .addOption(durationOption('--pending-timeout <duration>', 'close pending sessions nobody joined after this long', 3_600_000))
+    .addOption(
+      durationOption('--agent-timeout <duration>', "mark a session disconnected when the agent's UDP stream is silent this long", 15_000),
     )
     .option(
       '--smtp-ca-file <file>',
@@ -63,9 +55,11 @@ export function serveCommand(io: CommandIo): Command {
       },
     )
     .addOption(
-      new Option('--smtp-timeout <duration>', 'give up on an SMTP server that does not connect or answer within this long')
-        .argParser(parseDuration('--smtp-timeout'))
-        .default(DEFAULT_SMTP_TIMEOUT_MS, '15s'),
+      durationOption(
+        '--smtp-timeout <duration>',
+        'give up on an SMTP server that does not connect or answer within this long',
+        DEFAULT_SMTP_TIMEOUT_MS,
+      ),
     )
     .action(async (opts: Partial<ServeOptions>) => {
       await runServe(

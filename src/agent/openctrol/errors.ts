@@ -1,15 +1,14 @@
 // Every error the Openctrol API answers with, in one place: the spec's {"error": code, "details": text}
-// and the HTTP status. Handlers throw these; the error handler in server.ts formats them.
+// and the HTTP status. Handlers throw these; the error handler set up in server.ts formats them.
 
-import { HttpError, errorDefiner } from '../../protocol/http-error.js';
+import { HttpError, errorDefiner } from '../../http-kit/http-error.js';
 
 export class OpenctrolError extends HttpError {
   override name = 'OpenctrolError';
-
-  get body(): { error: string; details: string } {
-    return { error: this.code, details: this.message };
-  }
 }
+
+/** The spec's error body. */
+export const errorBody = (error: HttpError): { error: string; details: string } => ({ error: error.code, details: error.message });
 
 const define = errorDefiner((code, status, message) => new OpenctrolError(code, status, message));
 

@@ -1,12 +1,13 @@
 // The Openctrol HTTP(S) server: fastify for the REST endpoints, ws for the two WebSockets, an API
 // key on everything but /api/v1/health, and one error handler answering {"error","details"}, so
 // nothing a client sends yields a 500.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { presentedKey } from './auth.js';
 import type { OpenctrolContext } from './context.js';
-import { Errors, OpenctrolError } from './errors.js';
+import { installErrorHandlers } from '../../http-kit/error-handler.js';
+import { Errors, errorBody } from './errors.js';
 import { openctrolRoutes } from './routes.js';
 import { attachWebSockets, MAX_MESSAGE_BYTES } from './websockets.js';
 
@@ -53,23 +54,17 @@ export function buildOpenctrolApp(ctx: OpenctrolContext, tls?: { cert: Buffer; k
     ctx.auth.verify(request.ip, presentedKey(request.headers));
   });
 
-  app.setErrorHandler((error: FastifyError | OpenctrolError, request, reply) => {
-    if (error instanceof OpenctrolError) return reply.code(error.statusCode).headers(error.headers).send(error.body);
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      const mapped =
-        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? Errors.payloadTooLarge(MAX_MESSAGE_BYTES)
-          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? Errors.unsupportedMediaType()
-            : Errors.badRequest(error.message);
-      return reply.code(mapped.statusCode).send(mapped.body);
-    }
-    ctx.log(`error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
-    return reply.code(500).send(Errors.internal().body);
-  });
-  app.setNotFoundHandler((request) => {
-    throw Errors.routeNotFound(request.method, request.url.split('?')[0]!);
+  installErrorHandlers(app, {
+    body: errorBody,
+    clientError: (error) =>
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? Errors.payloadTooLarge(MAX_MESSAGE_BYTES)
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? Errors.unsupportedMediaType()
+          : Errors.badRequest(error.message),
+    internal: Errors.internal,
+    routeNotFound: Errors.routeNotFound,
+    log: ctx.log,
   });
 
   openctrolRoutes(app, ctx);

@@ -6,7 +6,7 @@ import { linuxDesktopState } from './desktop-state.js';
 import { type DesktopPlatform, NoDesktopError, loadDesktopPlatform } from '../platform/desktop-platform.js';
 import { type PowerExecutor, PowerManager } from './power.js';
 import type { WolTarget } from './wake-on-lan.js';
-import { ApiKeyAuth, AuthThrottle } from './auth.js';
+import { ApiKeyAuth, authThrottle } from './auth.js';
 import type { OpenctrolContext } from './context.js';
 import { DesktopLeases } from './desktop-leases.js';
 import { type RunningOpenctrolServer, startOpenctrolServer } from './server.js';
@@ -40,7 +40,7 @@ export async function startOpenctrolAgent(options: OpenctrolAgentOptions): Promi
     agentId: options.agentId,
     version: options.version,
     startedAt: Date.now(),
-    auth: new ApiKeyAuth(options.apiKey, new AuthThrottle({ failures: options.authFailLimit, windowMs: 60_000 })),
+    auth: new ApiKeyAuth(options.apiKey, authThrottle(options.authFailLimit)),
     engine: desktop.engine,
     engineUnavailableReason: desktop.reason,
     audio,

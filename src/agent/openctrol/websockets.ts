@@ -5,10 +5,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { DesktopEngine, EncodedFrame } from './desktop-engine.js';
-import { presentedKey } from './auth.js';
+import { Heartbeat } from '../../http-kit/heartbeat.js';
+import { refuseUpgrade } from '../../http-kit/upgrade-refusal.js';
+import { AUTH_SCOPE, presentedKey } from './auth.js';
 import type { OpenctrolContext } from './context.js';
 import type { DesktopLease } from './desktop-leases.js';
-import { Errors, OpenctrolError } from './errors.js';
+import { Errors, OpenctrolError, errorBody } from './errors.js';
 import { EventRateLimiter, type Parsed, parseDesktopInput, parseLegacyInput } from './input-messages.js';
 
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -32,22 +34,8 @@ export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbeatMs = DEFAULT_HEARTBEAT_MS): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  // A network that vanishes without a FIN leaves a socket open for minutes: ping, and drop the silent.
-  const alive = new WeakMap<WebSocket, boolean>();
-  wss.on('connection', (ws) => {
-    alive.set(ws, true);
-    ws.on('pong', () => alive.set(ws, true));
-  });
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (!alive.get(ws)) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, heartbeatMs).unref();
+  const heartbeat = new Heartbeat(wss, heartbeatMs);
+  wss.on('connection', (ws) => heartbeat.track(ws));
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     try {
@@ -73,12 +61,13 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbea
         throw Errors.routeNotFound('GET', url.pathname);
       }
     } catch (err) {
-      refuseUpgrade(socket, err instanceof OpenctrolError ? err : Errors.internal());
+      const error = err instanceof OpenctrolError ? err : Errors.internal();
+      refuseUpgrade(socket, error.statusCode, errorBody(error), error.headers);
     }
   });
   return {
     close() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       for (const ws of wss.clients) ws.close(1001, 'Agent shutting down');
       wss.close();
     },
@@ -87,7 +76,7 @@ export function attachWebSockets(server: Server, ctx: OpenctrolContext, heartbea
 
 /** A live lease whose token matches (or the API key, for clients that hold it). */
 function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, url: URL, address: string): DesktopLease {
-  ctx.auth.throttle.check(address);
+  ctx.auth.throttle.check(AUTH_SCOPE, address);
   const id = url.searchParams.get('sess') ?? url.searchParams.get('session_id');
   const byToken = ctx.leases.authenticate(id, url.searchParams.get('token'));
   if (byToken) return byToken;
@@ -97,20 +86,8 @@ function authenticateDesktop(ctx: OpenctrolContext, request: IncomingMessage, ur
     ctx.auth.verify(address, key);
     return lease;
   }
-  ctx.auth.throttle.recordFailure(address);
+  ctx.auth.throttle.recordMiss(AUTH_SCOPE, address);
   throw Errors.unauthorized();
-}
-
-function refuseUpgrade(socket: Duplex, error: OpenctrolError): void {
-  const body = JSON.stringify(error.body);
-  const reason =
-    { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[error.statusCode] ?? 'Error';
-  const headers = Object.entries(error.headers)
-    .map(([k, v]) => `${k}: ${v}\r\n`)
-    .join('');
-  socket.end(
-    `HTTP/1.1 ${error.statusCode} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
-  );
 }
 
 const sendJson = (ws: WebSocket, message: object) => {

@@ -4,9 +4,11 @@ import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
 import { isSessionCode } from '../../protocol/session-code.js';
 import { Errors } from '../errors.js';
+import { BEARER_AUTH } from '../openapi.js';
+import { messageReply, replies, sessionInfoReply, sessionReply, sessionStatsReply } from '../response-schemas.js';
 import { createSessionBody } from '../schemas.js';
 import type { Session } from '../session-store.js';
-import { parseId } from './users.js';
+import { idParams, parseId } from './users.js';
 
 /** What the API returns for a session: the spec's fields, then our additions. */
 export const publicSession = (s: Session) => ({
@@ -26,12 +28,28 @@ export const publicSession = (s: Session) => ({
   email_error: s.email_error,
 });
 
+const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEARER_AUTH });
+
+/** The schemas of each route: what OpenAPI describes and fastify validates and serializes with. */
+const SCHEMAS = {
+  create: { ...docs('create a session (and mail its code to the customer)'), body: createSessionBody, response: replies(sessionReply) },
+  list: { ...docs('your sessions (every session, for an admin)'), response: replies({ type: 'array', items: sessionReply }) },
+  close: { ...docs('close a session'), params: idParams, response: replies(messageReply) },
+  stats: { ...docs("a live session's relay counters"), params: idParams, response: replies(sessionStatsReply) },
+  info: {
+    tags: ['sessions'],
+    summary: "a session's UDP port and status, by its code (for the customer's agent; no login)",
+    params: { type: 'object', required: ['code'], properties: { code: { type: 'string', description: 'the 9-digit session code' } } },
+    response: replies(sessionInfoReply),
+  },
+};
+
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
 
   app.post<{ Body: { customer_name?: string | null; customer_email?: string | null } | null }>(
     '/sessions',
-    { preHandler: requireUser, schema: { body: createSessionBody } },
+    { preHandler: requireUser, schema: SCHEMAS.create },
     async (request) => {
       const body = request.body ?? {};
       const session = await ctx.sessions.create(
@@ -45,12 +63,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     },
   );
 
-  app.get('/sessions', { preHandler: requireUser }, async (request) => {
+  app.get('/sessions', { preHandler: requireUser, schema: SCHEMAS.list }, async (request) => {
     const user = request.user!;
     return ctx.sessions.store.list(user.role === 'admin' ? null : user.id).map(publicSession);
   });
 
-  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser }, async (request) => {
+  app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser, schema: SCHEMAS.close }, async (request) => {
     const user = request.user!;
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
@@ -60,7 +78,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   });
 
   // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
-  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser }, async (request) => {
+  app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser, schema: SCHEMAS.stats }, async (request) => {
     const user = request.user!;
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
@@ -70,7 +88,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   });
 
   // Unauthenticated (the customer's client calls it), so guessing codes is throttled.
-  app.get<{ Params: { code: string } }>('/sessions/:code/info', async (request) => {
+  app.get<{ Params: { code: string } }>('/sessions/:code/info', { schema: SCHEMAS.info }, async (request) => {
     ctx.throttle.check('session_code', request.ip);
     const code = request.params.code;
     const session = isSessionCode(code) ? ctx.sessions.store.byCode(code) : undefined;

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
 import { Errors } from '../errors.js';
+import { BEARER_AUTH } from '../openapi.js';
+import { replies, userReply } from '../response-schemas.js';
 import { createUserBody, updateUserBody } from '../schemas.js';
 import { type NewUser, type UserChanges, publicUser } from '../users.js';
 
@@ -11,12 +13,21 @@ export function parseId(text: string, field: string): number {
   return Number(text);
 }
 
+/** `{id}` in a path: checked by parseId, so that the error names the field. */
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', description: 'a positive integer' } },
+} as const;
+
+const docs = (summary: string) => ({ tags: ['users'], summary, security: BEARER_AUTH });
+
 export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireAdmin } = authHooks(ctx);
 
   app.post<{ Body: NewUser & { send_welcome?: boolean } }>(
     '/users',
-    { preHandler: requireAdmin, schema: { body: createUserBody } },
+    { preHandler: requireAdmin, schema: { ...docs('create a user'), body: createUserBody, response: replies(userReply) } },
     async (request) => {
       const { send_welcome: sendWelcome = false, ...fields } = request.body;
       const user = await ctx.users.create({ ...fields, email: fields.email.trim() });
@@ -32,11 +43,18 @@ export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     },
   );
 
-  app.get('/users', { preHandler: requireAdmin }, async () => ctx.users.list());
+  app.get(
+    '/users',
+    { preHandler: requireAdmin, schema: { ...docs('list users'), response: replies({ type: 'array', items: userReply }) } },
+    async () => ctx.users.list(),
+  );
 
   app.patch<{ Params: { id: string }; Body: UserChanges }>(
     '/users/:id',
-    { preHandler: requireAdmin, schema: { body: updateUserBody } },
+    {
+      preHandler: requireAdmin,
+      schema: { ...docs('change a user'), params: idParams, body: updateUserBody, response: replies(userReply) },
+    },
     async (request) => {
       const id = parseId(request.params.id, 'user_id');
       const changes = request.body ?? {};

@@ -1,6 +1,6 @@
 // The shape shared by the broker's and the agent's error catalogs: a machine-readable code, an HTTP
-// status and a message, thrown by handlers and formatted by one error handler per server (each API
-// has its own body format: {"detail"} for the broker, {"error","details"} for Openctrol).
+// status and a message, thrown by handlers and formatted by one error handler per server (see
+// error-handler.ts; each API has its own body format).
 
 export class HttpError extends Error {
   constructor(

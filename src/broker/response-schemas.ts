@@ -1,0 +1,90 @@
+// JSON schemas of what the broker's REST API answers: fastify serializes each reply with them (a
+// field missing here never leaves the server) and @fastify/swagger publishes them in
+// GET /api/openapi.json. The TypeScript shapes are in protocol/broker-api.ts.
+import { SESSION_STATUSES } from '../protocol/index.js';
+import { SECURITY_TYPES } from './smtp-settings.js';
+import { ROLES } from './users.js';
+
+const string = { type: 'string' } as const;
+const integer = { type: 'integer' } as const;
+const boolean = { type: 'boolean' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+const timestamp = { type: 'string', description: 'ISO 8601, UTC, e.g. 2026-01-31T10:30:00Z' } as const;
+const role = { type: 'string', enum: ROLES } as const;
+const sessionStatus = { type: 'string', enum: SESSION_STATUSES } as const;
+
+const object = <P extends Record<string, object>>(properties: P, required: (keyof P & string)[] = Object.keys(properties)) =>
+  ({ type: 'object', required, properties }) as const;
+
+/** Every failure: the reason, for a person; the machine-readable code is in the X-Rac-Error header. */
+export const errorReply = {
+  ...object({ detail: string }),
+  description: 'what went wrong and what to do next; the machine-readable code is in the X-Rac-Error header',
+};
+
+export const messageReply = object({ message: string });
+
+export const healthReply = object({ status: { type: 'string', enum: ['healthy'] } });
+
+export const loginReply = object({
+  access_token: { type: 'string', description: 'a JWT: send it as Authorization: Bearer <token>' },
+  token_type: { type: 'string', enum: ['bearer'] },
+  user: object({ id: integer, email: string, full_name: nullableString, role }),
+});
+
+export const userReply = object({
+  id: integer,
+  email: string,
+  full_name: nullableString,
+  role,
+  max_sessions: integer,
+  is_active: boolean,
+  created_at: timestamp,
+});
+
+export const smtpConfigReply = object(
+  {
+    configured: boolean,
+    smtp_host: string,
+    smtp_port: integer,
+    security_type: { type: 'string', enum: SECURITY_TYPES },
+    username: nullableString,
+    from_email: string,
+    require_auth: boolean,
+  },
+  ['configured'],
+);
+
+export const sessionReply = object({
+  id: integer,
+  session_code: { type: 'string', pattern: '^\\d{9}$' },
+  tech_user_id: integer,
+  customer_name: nullableString,
+  customer_email: nullableString,
+  status: sessionStatus,
+  udp_port: integer,
+  created_at: timestamp,
+  updated_at: timestamp,
+  closed_at: { ...nullableString, description: timestamp.description },
+  email_status: {
+    type: ['string', 'null'],
+    enum: ['sending', 'sent', 'failed', null],
+    description: 'mailing the code to customer_email; null when no mail was asked for',
+  },
+  email_error: { ...nullableString, description: "why the mail failed (the SMTP server's reply when it gave one)" },
+});
+
+export const sessionStatsReply = object({
+  session_id: integer,
+  status: sessionStatus,
+  relay: {
+    type: ['object', 'null'],
+    description: "the UDP relay's counters (datagrams and bytes each way, drops by reason…); null when the relay is not running",
+    additionalProperties: { type: ['number', 'boolean'] },
+  },
+});
+
+export const sessionInfoReply = object({ session_code: string, udp_port: integer, status: sessionStatus });
+
+/** The 200 reply and the error replies of a route. */
+export const replies = (ok: object) => ({ 200: { description: 'OK', ...ok }, '4xx': errorReply, '5xx': errorReply });
