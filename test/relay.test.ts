@@ -68,7 +68,7 @@ const other = await login(broker.api, 'other@example.com', 'other-password');
 
 /** A reference-client session: a pinned viewer, then the client's plain handshake (no WebSocket). */
 async function joinedSession() {
-  const session = prepared.shift();
+  const session = prepared.shift()!;
   const viewerWs = await openSignal(broker.url, session.session_code, tech);
   const joined = await viewerWs.messages.next((m) => m.type === 'joined', 5000, 'joined');
   const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket', 5000, 'udp_ticket');
