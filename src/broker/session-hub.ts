@@ -30,7 +30,8 @@ interface ViewerConnection extends ViewerLogin {
   ws: WebSocket;
   /** The viewer's key_commit for the current agent, passed to every agent that joins. */
   commitment: string | undefined;
-  lastTicketAt: number;
+  /** When it last asked for a fresh ticket (udp_ticket_request). */
+  lastRequestAt: number;
 }
 
 interface LiveSession {
@@ -196,7 +197,7 @@ export class SessionHub {
     const max = this.options.maxViewers;
     const id = live.viewers.size < max ? this.viewerIds.take() : undefined;
     if (id === undefined) return void ws.close(CloseCode.TOO_MANY_VIEWERS, `This session already has ${max} viewers`);
-    const viewer: ViewerConnection = { ...login, id, ws, commitment: undefined, lastTicketAt: 0 };
+    const viewer: ViewerConnection = { ...login, id, ws, commitment: undefined, lastRequestAt: 0 };
     live.viewers.set(id, viewer);
     live.viewersChangedAt = this.now();
     ws.once('close', () => this.dropViewer(live, viewer, true));
@@ -215,7 +216,9 @@ export class SessionHub {
       // The viewer speaks for itself only: the id is the one its connection was given.
       live.agent?.send(Signal.viewerKey(viewer.id, message.public_key));
     } else if (message.type === 'udp_ticket_request') {
-      if (this.now() - viewer.lastTicketAt >= TICKET_REQUEST_INTERVAL_MS) this.sendTicket(live, viewer);
+      if (this.now() - viewer.lastRequestAt < TICKET_REQUEST_INTERVAL_MS) return;
+      viewer.lastRequestAt = this.now();
+      this.sendTicket(live, viewer);
     }
   }
 
@@ -224,7 +227,6 @@ export class SessionHub {
   }
 
   private sendTicket(live: LiveSession, viewer: ViewerConnection): void {
-    viewer.lastTicketAt = this.now();
     viewer.ws.send(Signal.udpTicket(live.udpPort, this.tickets.issue(live.id, viewer.id)));
   }
 

@@ -34,6 +34,8 @@ export interface RelayCounters {
   dropped_clear: number;
   /** A viewer's sealed datagram naming another viewer's id. */
   dropped_wrong_viewer: number;
+  /** Agent handshakes accepted (proven, or plain where allowed). */
+  handshakes_accepted: number;
   handshakes_no_proof: number;
   /** A proof that does not verify, or a timestamp not above the last accepted one (a replay). */
   handshakes_bad_proof: number;
@@ -106,6 +108,7 @@ const newCounters = (): RelayCounters => ({
   dropped_no_peer: 0,
   dropped_clear: 0,
   dropped_wrong_viewer: 0,
+  handshakes_accepted: 0,
   handshakes_no_proof: 0,
   handshakes_bad_proof: 0,
   handshakes_wrong_code: 0,
@@ -211,6 +214,7 @@ export class SessionRelay {
     }
     const proven = packet.agent_proof !== undefined;
     if (proven ? !this.acceptProof(packet, sender) : !this.acceptPlain(sender)) return;
+    this.counters.handshakes_accepted++;
     this.agentLastSeen = this.now();
     // A viewer cannot turn itself into the agent (and the agent is nobody's viewer).
     const viewerId = this.viewerByAddress.get(key(sender));
