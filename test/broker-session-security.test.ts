@@ -3,6 +3,7 @@
 // makes proofs), the viewers (tickets, cookie echo) and the attacker. Sealed datagrams carry random
 // bytes after a valid header: the relay routes by header alone and never looks further.
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import t, { type Test } from 'tap';
 import { agentHandshakeProof } from '../src/protocol/crypto/keys.js';
 import { encodeHandshake } from '../src/protocol/datagram.js';
@@ -405,17 +406,22 @@ t.test("a disabled user's pinned viewer is cut off at once, both ways", async (t
   const agent = await joinAgent(t, session);
   const tina = await joinViewer(t, session, dora);
   const watcher = await joinViewer(t, session, admin);
-  const streaming = setInterval(() => void agent.udp.send(sealedDatagram(false, tina.id, opaque()), session.udp_port), 20);
+  let sent = 0n;
+  const streaming = setInterval(() => void agent.udp.send(sealedDatagram(false, tina.id, opaque(), ++sent), session.udp_port), 20);
   t.teardown(() => clearInterval(streaming));
   await tina.udp.received.next((d) => d.data[0] === 5);
 
+  // Her viewer does not read its WebSocket (so it never completes the close): the relay must not wait for it.
+  const socket = (tina.ws.ws as unknown as { _socket: Duplex })._socket;
+  socket.pause();
   const users = (await call(broker.api, 'GET', '/users', { token: admin })).body as Json[];
-  const tinaId = users.find((u) => u.email === 'dora@example.com')!.id;
-  await call(broker.api, 'PATCH', `/users/${tinaId}`, { token: admin, body: { is_active: false } });
-  t.same(await tina.ws.closed, { code: 4001, reason: 'Your login is no longer valid: log in again' });
+  const doraId = users.find((u) => u.email === 'dora@example.com')!.id;
+  await call(broker.api, 'PATCH', `/users/${doraId}`, { token: admin, body: { is_active: false } });
+  t.match(await stats(session.id), { viewers_pinned: 1 }, 'the relay forgot her address before the PATCH even answered');
   t.same(await agent.ws.messages.next((m) => m.type === 'viewer_left'), { type: 'viewer_left', viewer_id: tina.id });
+  t.equal(tina.ws.ws.readyState, tina.ws.ws.OPEN, 'the agent is told without waiting for her WebSocket to close');
+  const lastBefore = sent;
 
-  tina.udp.received.items.length = 0;
   const fromTina = sealedDatagram(true, tina.id, opaque());
   await tina.udp.send(fromTina, session.udp_port);
   const marker = sealedDatagram(false, watcher.id, opaque());
@@ -424,12 +430,19 @@ t.test("a disabled user's pinned viewer is cut off at once, both ways", async (t
   const fromWatcher = sealedDatagram(true, watcher.id, opaque());
   await watcher.udp.send(fromWatcher, session.udp_port);
   await agent.udp.received.next((d) => d.data.equals(fromWatcher));
-  t.same(tina.udp.received.items, [], 'nothing more reaches the disabled user');
+  t.ok(sent > lastBefore, 'the agent kept sending to her');
+  t.same(
+    tina.udp.received.items.filter((d) => d.data.readBigUInt64LE(4) > lastBefore),
+    [],
+    'nothing sent after the cut reaches the disabled user',
+  );
   t.notOk(
     agent.udp.received.items.some((d) => d.data.equals(fromTina)),
     'and nothing of theirs reaches the agent',
   );
   t.match(await stats(session.id), { viewers_pinned: 1 });
+  socket.resume();
+  t.same(await tina.ws.closed, { code: 4001, reason: 'Your login is no longer valid: log in again' });
 });
 
 t.test('an admin demoted to tech loses the sessions of others (4003)', async (t) => {
