@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream';
 import t, { type Test } from 'tap';
 import { agentHandshakeProof } from '../src/protocol/crypto/keys.js';
 import { encodeHandshake } from '../src/protocol/datagram.js';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
+import type { Session, User } from '../src/protocol/broker-api.js';
+import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 import {
   type Json,
@@ -15,6 +16,7 @@ import {
   type UdpPeer,
   control,
   controlOf,
+  nextOf,
   openSignal,
   openUdp,
   pinViewer,
@@ -39,11 +41,12 @@ const ticksLater = (() => {
   return () => (last = Math.max(last + 1, Date.now()));
 })();
 
-const stats = async (sessionId: number): Promise<Json> =>
-  (await call(broker.api, 'GET', `/sessions/${sessionId}/stats`, { token: admin })).body.relay;
+type Relay = NonNullable<SessionStats['relay']>;
+const stats = async (sessionId: number): Promise<Relay> =>
+  (await call<SessionStats>(broker.api, 'GET', `/sessions/${sessionId}/stats`, { token: admin })).body.relay!;
 
 /** Polls the relay's counters until `ready` holds (the relay answers nothing to some datagrams). */
-async function statsWhen(sessionId: number, ready: (s: Json) => boolean, what: string): Promise<Json> {
+async function statsWhen(sessionId: number, ready: (s: Relay) => boolean, what: string): Promise<Relay> {
   const until = Date.now() + PATIENCE_MS;
   for (;;) {
     const s = await stats(sessionId);
@@ -64,32 +67,32 @@ interface Viewer {
   udp: UdpPeer;
 }
 
-async function newSession(t: Test, owner = tech): Promise<Json> {
-  const session = (await call(broker.api, 'POST', '/sessions', { token: owner, body: { customer_name: 'Carl' } })).body;
+async function newSession(t: Test, owner = tech): Promise<Session> {
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token: owner, body: { customer_name: 'Carl' } })).body;
   t.teardown(() => call(broker.api, 'DELETE', `/sessions/${session.id}`, { token: admin }));
   return session;
 }
 
 /** Our agent: joins with the code, pins its UDP address with a proof. */
-async function joinAgent(t: Test, session: Json): Promise<Agent> {
+async function joinAgent(t: Test, session: Session): Promise<Agent> {
   const ws = await openSignal(broker.url, session.session_code);
-  const welcome = await ws.messages.next((m) => m.type === 'agent_welcome');
+  const welcome = await nextOf(ws, 'agent_welcome');
   const udp = await openUdp();
   t.teardown(() => {
     ws.ws.close();
     udp.close();
   });
   const pinsBefore = (await stats(session.id)).agent_pinned;
-  await udp.send(provenHandshake(session.session_code, welcome.agent_secret, ticksLater()), session.udp_port);
+  await udp.send(provenHandshake(session.session_code, welcome.agent_secret!, ticksLater()), session.udp_port);
   if (!pinsBefore) await statsWhen(session.id, (s) => s.agent_pinned, 'the agent pinned');
-  return { ws, secret: welcome.agent_secret, udp };
+  return { ws, secret: welcome.agent_secret!, udp };
 }
 
 /** A viewer: WebSocket with a token, its UDP address pinned by ticket and cookie. */
-async function joinViewer(t: Test, session: Json, token = tech): Promise<Viewer> {
+async function joinViewer(t: Test, session: Session, token = tech): Promise<Viewer> {
   const ws = await openSignal(broker.url, session.session_code, token);
-  const joined = await ws.messages.next((m) => m.type === 'joined');
-  const ticket = await ws.messages.next((m) => m.type === 'udp_ticket');
+  const joined = await nextOf(ws, 'joined');
+  const ticket = await nextOf(ws, 'udp_ticket');
   const udp = await openUdp();
   t.teardown(() => {
     ws.ws.close();
@@ -103,35 +106,35 @@ t.test('the key exchange passes through the broker, each message to its party on
   const session = await newSession(t);
   const v1 = await openSignal(broker.url, session.session_code, tech);
   t.teardown(() => v1.ws.close());
-  const joined = await v1.messages.next((m) => m.type === 'joined');
+  const joined = await nextOf(v1, 'joined');
   t.match(joined, { session_id: session.id, allow_unencrypted_agent: false });
   t.ok(Number.isInteger(joined.viewer_id) && joined.viewer_id > 0 && joined.viewer_id <= 0xffff, 'a uint16 viewer id, never 0');
-  t.match(await v1.messages.next((m) => m.type === 'udp_ticket'), { udp_port: session.udp_port });
-  t.same(await v1.messages.next((m) => m.type === 'status'), { type: 'status', status: 'pending' });
+  t.match(await nextOf(v1, 'udp_ticket'), { udp_port: session.udp_port });
+  t.same(await nextOf(v1, 'status'), { type: 'status', status: 'pending' });
   const commitment = key();
   v1.send({ type: 'key_commit', commitment });
 
   const agent = await openSignal(broker.url, session.session_code);
   t.teardown(() => agent.ws.close());
-  const welcome = await agent.messages.next((m) => m.type === 'agent_welcome');
+  const welcome = await nextOf(agent, 'agent_welcome');
   t.match(welcome, { session_id: session.id, resumed: false, agent_secret: /^[\w-]{43}$/ });
   t.same(
-    await agent.messages.next((m) => m.type === 'viewer'),
+    await nextOf(agent, 'viewer'),
     { type: 'viewer', viewer_id: joined.viewer_id, full_name: 'Tina Tech', email: 'tech@example.com', commitment },
     'the customer learns who is asking, with the commitment made before',
   );
-  t.same(await v1.messages.next((m) => m.type === 'status'), { type: 'status', status: 'active' });
+  t.same(await nextOf(v1, 'status'), { type: 'status', status: 'active' });
 
   const v2 = await openSignal(broker.url, session.session_code, admin);
   t.teardown(() => v2.ws.close());
-  const v2Id = (await v2.messages.next((m) => m.type === 'joined')).viewer_id;
+  const v2Id = (await nextOf(v2, 'joined')).viewer_id;
   t.not(v2Id, joined.viewer_id, 'each viewer its own id');
   const agentKey1 = key();
   const agentKey2 = key();
   agent.send({ type: 'agent_key', viewer_id: joined.viewer_id, public_key: agentKey1 });
   agent.send({ type: 'agent_key', viewer_id: v2Id, public_key: agentKey2 });
-  t.same(await v1.messages.next((m) => m.type === 'agent_key'), { type: 'agent_key', viewer_id: joined.viewer_id, public_key: agentKey1 });
-  t.same(await v2.messages.next((m) => m.type === 'agent_key'), { type: 'agent_key', viewer_id: v2Id, public_key: agentKey2 });
+  t.same(await nextOf(v1, 'agent_key'), { type: 'agent_key', viewer_id: joined.viewer_id, public_key: agentKey1 });
+  t.same(await nextOf(v2, 'agent_key'), { type: 'agent_key', viewer_id: v2Id, public_key: agentKey2 });
   t.same(
     v2.messages.items.filter((m) => m.type === 'agent_key'),
     [],
@@ -141,12 +144,12 @@ t.test('the key exchange passes through the broker, each message to its party on
   const viewerKey = key();
   v2.send({ type: 'viewer_key', viewer_id: joined.viewer_id, public_key: viewerKey });
   t.same(
-    await agent.messages.next((m) => m.type === 'viewer_key'),
+    await nextOf(agent, 'viewer_key'),
     { type: 'viewer_key', viewer_id: v2Id, public_key: viewerKey },
     'a viewer speaks only for itself: the broker puts its own id',
   );
   v1.ws.close();
-  t.same(await agent.messages.next((m) => m.type === 'viewer_left'), { type: 'viewer_left', viewer_id: joined.viewer_id });
+  t.same(await nextOf(agent, 'viewer_left'), { type: 'viewer_left', viewer_id: joined.viewer_id });
 });
 
 t.test('a second agent with the code alone is refused (4009); the first keeps working', async (t) => {
@@ -157,10 +160,10 @@ t.test('a second agent with the code alone is refused (4009); the first keeps wo
   t.same(await takeover.closed, { code: 4009, reason: 'An agent is already connected to this session' });
   t.same(takeover.messages.items, [], 'the intruder got no welcome, no secret');
   agent.ws.send({ type: 'ping' });
-  t.same(await agent.ws.messages.next((m) => m.type === 'pong'), { type: 'pong' }, 'the first agent is untouched');
+  t.same(await nextOf(agent.ws, 'pong'), { type: 'pong' }, 'the first agent is untouched');
   const commitment = key();
   viewer.ws.send({ type: 'key_commit', commitment });
-  t.match(await agent.ws.messages.next((m) => m.type === 'viewer'), { commitment }, 'and still hears the viewers');
+  t.match(await nextOf(agent.ws, 'viewer'), { commitment }, 'and still hears the viewers');
   const frame = sealedDatagram(false, viewer.id, opaque());
   await agent.udp.send(frame, session.udp_port);
   t.ok((await viewer.udp.received.next((d) => d.data[0] === 5)).data.equals(frame), 'its datagrams still flow');
@@ -172,7 +175,7 @@ t.test('the agent resumes with its secret; a wrong secret is refused (4010)', as
   const viewer = await joinViewer(t, session);
   const commitment = key();
   viewer.ws.send({ type: 'key_commit', commitment });
-  await agent.ws.messages.next((m) => m.type === 'viewer');
+  await nextOf(agent.ws, 'viewer');
 
   const wrong = await openSignal(broker.url, session.session_code, { agentSecret: key() });
   t.equal((await wrong.closed).code, 4010, 'a wrong secret');
@@ -181,15 +184,11 @@ t.test('the agent resumes with its secret; a wrong secret is refused (4010)', as
   // The old connection is stale (a laptop that changed networks): the resume replaces it.
   const resumed = await openSignal(broker.url, session.session_code, { agentSecret: agent.secret });
   t.teardown(() => resumed.ws.close());
-  t.same(await resumed.messages.next((m) => m.type === 'agent_welcome'), { type: 'agent_welcome', session_id: session.id, resumed: true });
+  t.same(await nextOf(resumed, 'agent_welcome'), { type: 'agent_welcome', session_id: session.id, resumed: true });
   t.equal((await agent.ws.closed).code, 4000, 'its own stale socket is closed');
-  t.match(
-    await resumed.messages.next((m) => m.type === 'viewer'),
-    { viewer_id: viewer.id, commitment },
-    "each viewer's message again, with its commitment",
-  );
+  t.match(await nextOf(resumed, 'viewer'), { viewer_id: viewer.id, commitment }, "each viewer's message again, with its commitment");
   resumed.send({ type: 'ping' });
-  await resumed.messages.next((m) => m.type === 'pong');
+  await nextOf(resumed, 'pong');
   t.same(
     viewer.ws.messages.items.filter((m) => m.type === 'agent_joined'),
     [],
@@ -202,20 +201,20 @@ t.test('a new agent after the old one left: new secret, viewers told, old commit
   const first = await joinAgent(t, session);
   const viewer = await joinViewer(t, session);
   viewer.ws.send({ type: 'key_commit', commitment: key() });
-  await first.ws.messages.next((m) => m.type === 'viewer');
+  await nextOf(first.ws, 'viewer');
   first.ws.send({ type: 'disconnect' });
   await first.ws.closed;
 
   const second = await openSignal(broker.url, session.session_code);
   t.teardown(() => second.ws.close());
-  const welcome = await second.messages.next((m) => m.type === 'agent_welcome');
+  const welcome = await nextOf(second, 'agent_welcome');
   t.match(welcome, { resumed: false, agent_secret: /^[\w-]{43}$/ });
   t.not(welcome.agent_secret, first.secret, 'a new secret');
-  t.same(await viewer.ws.messages.next((m) => m.type === 'agent_joined'), { type: 'agent_joined', resumed: false });
+  t.same(await nextOf(viewer.ws, 'agent_joined'), { type: 'agent_joined', resumed: false });
   const fresh = key();
   viewer.ws.send({ type: 'key_commit', commitment: fresh });
   t.match(
-    await second.messages.next((m) => m.type === 'viewer'),
+    await nextOf(second, 'viewer'),
     { viewer_id: viewer.id, commitment: fresh },
     'the first viewer message the new agent gets carries the new commitment: the old one was discarded',
   );
@@ -320,8 +319,8 @@ t.test('tickets are single-use: a replay from a new address fails', async (t) =>
   const agent = await joinAgent(t, session);
   const ws = await openSignal(broker.url, session.session_code, tech);
   t.teardown(() => ws.ws.close());
-  const { viewer_id: viewerId } = await ws.messages.next((m) => m.type === 'joined');
-  const { ticket } = await ws.messages.next((m) => m.type === 'udp_ticket');
+  const { viewer_id: viewerId } = await nextOf(ws, 'joined');
+  const { ticket } = await nextOf(ws, 'udp_ticket');
   const viewer = await openUdp();
   const thief = await openUdp();
   t.teardown(() => [viewer, thief].forEach((p) => p.close()));
@@ -335,10 +334,10 @@ t.test('tickets are single-use: a replay from a new address fails', async (t) =>
 
   ws.send({ type: 'udp_ticket_request' });
   ws.send({ type: 'udp_ticket_request' });
-  const fresh = await ws.messages.next((m) => m.type === 'udp_ticket');
+  const fresh = await nextOf(ws, 'udp_ticket');
   t.not(fresh.ticket, ticket, 'a fresh ticket on request');
   ws.send({ type: 'ping' });
-  await ws.messages.next((m) => m.type === 'pong');
+  await nextOf(ws, 'pong');
   t.same(
     ws.messages.items.filter((m) => m.type === 'udp_ticket'),
     [],
@@ -354,8 +353,8 @@ t.test('an address that never confirms gets one small ack and nothing else (no a
   // a forged source address could not).
   const second = await openSignal(broker.url, session.session_code, tech);
   t.teardown(() => second.ws.close());
-  const { viewer_id: secondId } = await second.messages.next((m) => m.type === 'joined');
-  const { ticket } = await second.messages.next((m) => m.type === 'udp_ticket');
+  const { viewer_id: secondId } = await nextOf(second, 'joined');
+  const { ticket } = await nextOf(second, 'udp_ticket');
   const victim = await openUdp();
   t.teardown(() => victim.close());
   const hello = control({ type: 'viewer_hello', ticket });
@@ -382,7 +381,7 @@ t.test('the fifth viewer is refused (4029)', async (t) => {
   for (let i = 0; i < 4; i++) {
     const ws = await openSignal(broker.url, session.session_code, i % 2 ? admin : tech);
     t.teardown(() => ws.ws.close());
-    await ws.messages.next((m) => m.type === 'joined');
+    await nextOf(ws, 'joined');
     viewers.push(ws);
   }
   const fifth = await openSignal(broker.url, session.session_code, tech);
@@ -393,7 +392,7 @@ t.test('the fifth viewer is refused (4029)', async (t) => {
   // The broker learns of the close a moment after the client: retry until the place is free.
   for (const until = Date.now() + PATIENCE_MS; !again && Date.now() < until;) {
     const attempt = await openSignal(broker.url, session.session_code, tech);
-    const first = await Promise.race([attempt.messages.next((m) => m.type === 'joined'), attempt.closed]);
+    const first = await Promise.race([nextOf(attempt, 'joined'), attempt.closed]);
     if ('viewer_id' in first) again = attempt;
   }
   t.ok(again, 'a place freed is taken again');
@@ -414,11 +413,11 @@ t.test("a disabled user's pinned viewer is cut off at once, both ways", async (t
   // Her viewer does not read its WebSocket (so it never completes the close): the relay must not wait for it.
   const socket = (tina.ws.ws as unknown as { _socket: Duplex })._socket;
   socket.pause();
-  const users = (await call(broker.api, 'GET', '/users', { token: admin })).body as Json[];
+  const users = (await call<User[]>(broker.api, 'GET', '/users', { token: admin })).body;
   const doraId = users.find((u) => u.email === 'dora@example.com')!.id;
   await call(broker.api, 'PATCH', `/users/${doraId}`, { token: admin, body: { is_active: false } });
   t.match(await stats(session.id), { viewers_pinned: 1 }, 'the relay forgot her address before the PATCH even answered');
-  t.same(await agent.ws.messages.next((m) => m.type === 'viewer_left'), { type: 'viewer_left', viewer_id: tina.id });
+  t.same(await nextOf(agent.ws, 'viewer_left'), { type: 'viewer_left', viewer_id: tina.id });
   t.equal(tina.ws.ws.readyState, tina.ws.ws.OPEN, 'the agent is told without waiting for her WebSocket to close');
   const lastBefore = sent;
 
@@ -450,7 +449,7 @@ t.test('an admin demoted to tech loses the sessions of others (4003)', async (t)
   await joinAgent(t, session);
   const token = await newUser('admin3@example.com', { role: 'admin' });
   const viewer = await joinViewer(t, session, token);
-  const users = (await call(broker.api, 'GET', '/users', { token: admin })).body as Json[];
+  const users = (await call<User[]>(broker.api, 'GET', '/users', { token: admin })).body;
   const id = users.find((u) => u.email === 'admin3@example.com')!.id;
   await call(broker.api, 'PATCH', `/users/${id}`, { token: admin, body: { role: 'tech' } });
   t.same(await viewer.ws.closed, { code: 4003, reason: 'You may no longer open this session' });
@@ -478,7 +477,7 @@ t.test('once an address is throttled, the agent WebSocket answers 429 for live a
   t.equal(wsMisses, misses, 'unknown codes on the WebSocket use up the same allowance');
   t.equal((await call(broker.api, 'GET', `/sessions/${session.session_code}/info`, { headers: ws })).status, 429);
   const elsewhere = await openSignal(broker.url, session.session_code, { headers: { 'x-forwarded-for': '203.0.113.11' } });
-  t.match(await elsewhere.messages.next((m) => m.type === 'agent_welcome'), { resumed: false }, 'another address is not affected');
+  t.match(await nextOf(elsewhere, 'agent_welcome'), { resumed: false }, 'another address is not affected');
   elsewhere.ws.close();
 });
 
@@ -488,7 +487,7 @@ t.test('UDP handshakes with wrong codes: after 10 in a minute the address is ign
   const welcome = await (async () => {
     const ws = await openSignal(broker.url, session.session_code);
     t.teardown(() => ws.ws.close());
-    return ws.messages.next((m) => m.type === 'agent_welcome');
+    return nextOf(ws, 'agent_welcome');
   })();
   const guesser = await openUdp();
   t.teardown(() => guesser.close());
@@ -502,7 +501,7 @@ t.test('UDP handshakes with wrong codes: after 10 in a minute the address is ign
     );
   }
   await statsWhen(session.id, (s) => s.handshakes_wrong_code === 10, 'ten wrong codes');
-  await guesser.send(provenHandshake(session.session_code, welcome.agent_secret, ticksLater()), session.udp_port);
+  await guesser.send(provenHandshake(session.session_code, welcome.agent_secret!, ticksLater()), session.udp_port);
   const counters = await statsWhen(session.id, (s) => s.handshakes_throttled === 1, 'the next handshake ignored');
   t.match(counters, { agent_pinned: false, handshakes_wrong_code: 10 }, 'even a valid one, for the rest of the minute');
 });
@@ -511,17 +510,17 @@ t.test('an active session with no agent datagram and no viewer closes after --id
   const own = await startBrokerProcess({ args: ['--idle-timeout', '2s', '--agent-timeout', '1s'] });
   t.teardown(() => own.stop());
   const token = await login(own.api);
-  const session = (await call(own.api, 'POST', '/sessions', { token, body: {} })).body;
+  const session = (await call<Session>(own.api, 'POST', '/sessions', { token, body: {} })).body;
   const agentWs = await openSignal(own.url, session.session_code);
   t.teardown(() => agentWs.ws.close());
-  await agentWs.messages.next((m) => m.type === 'agent_welcome');
+  await nextOf(agentWs, 'agent_welcome');
   t.equal((await call(own.api, 'GET', `/sessions/${session.session_code}/info`)).body.status, 'active');
   const viewer = await openSignal(own.url, session.session_code, token);
-  await viewer.messages.next((m) => m.type === 'joined');
+  await nextOf(viewer, 'joined');
   // Nothing to wait for: this is the time in which it would have closed without the viewer.
   await sleep(2500);
   t.equal((await call(own.api, 'GET', `/sessions/${session.session_code}/info`)).status, 200, 'a viewer keeps it open');
   viewer.ws.close();
-  t.same(await agentWs.messages.next((m) => m.type === 'disconnect'), { type: 'disconnect' }, 'then it is closed');
+  t.same(await nextOf(agentWs, 'disconnect'), { type: 'disconnect' }, 'then it is closed');
   t.equal((await call(own.api, 'GET', `/sessions/${session.session_code}/info`)).status, 410);
 });

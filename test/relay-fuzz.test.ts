@@ -4,8 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { chunkFrame, encodeControl, encodeHandshake, encodeKeyboard, encodeMouse } from '../src/protocol/index.js';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
-import { controlOf, openSignal, openUdp, pinViewer, provenHandshake, sealedDatagram, sleep } from './helpers/session-peers.js';
+import type { Session } from '../src/protocol/broker-api.js';
+import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
+import { controlOf, nextOf, openSignal, openUdp, pinViewer, provenHandshake, sealedDatagram, sleep } from './helpers/session-peers.js';
 
 const FUZZ_DATAGRAMS = 100_000;
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -25,14 +26,14 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
   const broker = await startBrokerProcess();
   t.teardown(() => broker.stop());
   const token = await login(broker.api);
-  const session = (await call(broker.api, 'POST', '/sessions', { token, body: {} })).body;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token, body: {} })).body;
   const port = session.udp_port as number;
   const agentWs = await openSignal(broker.url, session.session_code);
   const viewerWs = await openSignal(broker.url, session.session_code, token);
   t.teardown(() => [agentWs, viewerWs].forEach((p) => p.ws.close()));
-  const secret = (await agentWs.messages.next((m) => m.type === 'agent_welcome')).agent_secret as string;
-  const viewerId = (await viewerWs.messages.next((m) => m.type === 'joined')).viewer_id as number;
-  const ticket = (await viewerWs.messages.next((m) => m.type === 'udp_ticket')).ticket as string;
+  const secret = (await nextOf(agentWs, 'agent_welcome')).agent_secret!;
+  const viewerId = (await nextOf(viewerWs, 'joined')).viewer_id;
+  const ticket = (await nextOf(viewerWs, 'udp_ticket')).ticket as string;
   const [agent, viewer, fuzzer] = await Promise.all([openUdp(), openUdp(), openUdp()]);
   t.teardown(() => [agent, viewer, fuzzer].forEach((p) => p.close()));
   viewer.socket.setRecvBufferSize(8 * 1024 * 1024);
@@ -122,22 +123,24 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
     [],
     'the agent received nothing from the fuzzer',
   );
-  const stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token })).body.relay;
+  const stats = (await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token })).body.relay!;
   const legit = stats.sealed_forwarded + stats.handshakes_accepted + 2; // + the hello and confirm
-  const refused = [
-    'dropped_malformed',
-    'dropped_unknown_source',
-    'dropped_not_allowed',
-    'dropped_clear',
-    'dropped_wrong_viewer',
-    'handshakes_no_proof',
-    'handshakes_bad_proof',
-    'handshakes_wrong_code',
-    'handshakes_throttled',
-    'tickets_refused',
-    'tickets_replayed',
-    'confirms_refused',
-  ].reduce((sum, name) => sum + stats[name], 0);
+  const refused = (
+    [
+      'dropped_malformed',
+      'dropped_unknown_source',
+      'dropped_not_allowed',
+      'dropped_clear',
+      'dropped_wrong_viewer',
+      'handshakes_no_proof',
+      'handshakes_bad_proof',
+      'handshakes_wrong_code',
+      'handshakes_throttled',
+      'tickets_refused',
+      'tickets_replayed',
+      'confirms_refused',
+    ] as const
+  ).reduce((sum, name) => sum + stats[name], 0);
   t.equal(refused, stats.datagrams_in - legit, 'every fuzz datagram that reached the broker was dropped and counted');
   t.equal(stats.viewers_pinned, 1, 'no fuzz datagram became a viewer');
   t.equal(stats.handshakes_accepted, 1, 'no mutated handshake took the agent over');

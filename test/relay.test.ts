@@ -5,12 +5,13 @@
 // client is ignored. The sealed protocol and its attacks are in broker-session-security.test.ts.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
+import type { Session } from '../src/protocol/broker-api.js';
+import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import {
   allowUnencryptedAgent,
   control,
   controlOf,
-  type Json,
+  nextOf,
   openSignal,
   openUdp,
   pinViewer,
@@ -52,9 +53,9 @@ await call(first.api, 'POST', '/users', {
 });
 await call(first.api, 'POST', '/users', { token: admin, body: { email: 'other@example.com', password: 'other-password' } });
 const firstTech = await login(first.api, 'tech@example.com', 'tech-password');
-const prepared: Json[] = [];
+const prepared: Session[] = [];
 for (let i = 0; i < 5; i++) {
-  prepared.push((await call(first.api, 'POST', '/sessions', { token: firstTech, body: { customer_name: 'Carl' } })).body);
+  prepared.push((await call<Session>(first.api, 'POST', '/sessions', { token: firstTech, body: { customer_name: 'Carl' } })).body);
 }
 await first.stop();
 allowUnencryptedAgent(
@@ -70,8 +71,8 @@ const other = await login(broker.api, 'other@example.com', 'other-password');
 async function joinedSession() {
   const session = prepared.shift()!;
   const viewerWs = await openSignal(broker.url, session.session_code, tech);
-  const joined = await viewerWs.messages.next((m) => m.type === 'joined', 5000, 'joined');
-  const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket', 5000, 'udp_ticket');
+  const joined = await nextOf(viewerWs, 'joined');
+  const ticket = await nextOf(viewerWs, 'udp_ticket');
   const agent = await openUdp();
   const viewer = await openUdp();
   await pinViewer(viewer, session.udp_port, ticket.ticket);
@@ -81,7 +82,7 @@ async function joinedSession() {
 }
 
 t.test('signalling: who may connect', async (t) => {
-  const session = (await call(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
   const unknown = await openSignal(broker.url, session.session_code === '999999999' ? '999999998' : '999999999');
   t.same(await unknown.closed, { code: 1008, reason: 'Session not found' });
   const malformed = await openSignal(broker.url, 'abc');
@@ -89,10 +90,10 @@ t.test('signalling: who may connect', async (t) => {
   t.equal(await refusal(openSignal(broker.url, session.session_code, other)), 403, 'another tech cannot watch');
   t.equal(await refusal(openSignal(broker.url, session.session_code, 'bad.token.here')), 401);
   const byAdmin = await openSignal(broker.url, session.session_code, admin);
-  t.match(await byAdmin.messages.next((m) => m.type === 'udp_ticket'), { udp_port: session.udp_port }, 'an admin may');
+  t.match(await nextOf(byAdmin, 'udp_ticket'), { udp_port: session.udp_port }, 'an admin may');
   byAdmin.ws.close();
   const viaApi = await openSignal(broker.url.replace(/\/?$/, '') + '/api', session.session_code);
-  t.match(await viaApi.messages.next((m) => m.type === 'agent_welcome'), { resumed: false }, '/api/ws/session/{code} works too');
+  t.match(await nextOf(viaApi, 'agent_welcome'), { resumed: false }, '/api/ws/session/{code} works too');
   viaApi.ws.close();
   await call(broker.api, 'DELETE', `/sessions/${session.id}`, { token: tech });
   const closed = await openSignal(broker.url, session.session_code);
@@ -133,7 +134,7 @@ t.test('a 150 KB frame from the reference client arrives byte-identical; input g
   await agent.send(agentControl, session.udp_port);
   t.ok(await viewer.received.next((d) => d.data.equals(agentControl)), "the agent's control messages reach the viewer");
 
-  const stats = await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech });
+  const stats = await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech });
   t.match(stats.body.relay, { agent_pinned: true, viewers_pinned: 1, frames_chunks_forwarded: 3, input_forwarded: 2 });
 });
 
@@ -170,7 +171,7 @@ t.test('nothing from a third socket reaches either side', async (t) => {
     'nor did the viewer',
   );
   t.same(intruder.received.items, [], 'and the intruder got no answer');
-  const stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay;
+  const stats = (await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay!;
   t.ok(stats.dropped_unknown_source >= 4, 'dropped and counted');
   t.equal(stats.tickets_refused, 1, 'the guessed ticket was refused');
   t.equal(stats.confirms_refused, 1, 'and the guessed cookie');
@@ -181,8 +182,8 @@ t.test('UDP silence marks the session disconnected; the stream coming back makes
   const { session, viewerWs, agent, viewer } = await joinedSession();
   t.teardown(() => [agent, viewer].forEach((p) => p.close()));
   t.teardown(() => viewerWs.ws.close());
-  t.same(await viewerWs.messages.next((m) => m.type === 'status'), { type: 'status', status: 'pending' });
-  t.same(await viewerWs.messages.next((m) => m.type === 'status'), { type: 'status', status: 'active' }, 'the handshake');
+  t.same(await nextOf(viewerWs, 'status'), { type: 'status', status: 'pending' });
+  t.same(await nextOf(viewerWs, 'status'), { type: 'status', status: 'active' }, 'the handshake');
   t.same(
     await viewerWs.messages.next((m) => m.type === 'status', 6000),
     { type: 'status', status: 'disconnected' },
@@ -197,10 +198,10 @@ t.test('DELETE sends disconnect to both sides, over WebSocket and UDP, and frees
   t.teardown(() => [agent, viewer].forEach((p) => p.close()));
   // Our agent in the same session: it has a WebSocket too.
   const agentWs = await openSignal(broker.url, session.session_code);
-  await agentWs.messages.next((m) => m.type === 'agent_welcome');
+  await nextOf(agentWs, 'agent_welcome');
   t.equal((await call(broker.api, 'DELETE', `/sessions/${session.id}`, { token: tech })).status, 200);
-  t.same(await agentWs.messages.next((m) => m.type === 'disconnect'), { type: 'disconnect' });
-  t.same(await viewerWs.messages.next((m) => m.type === 'disconnect'), { type: 'disconnect' });
+  t.same(await nextOf(agentWs, 'disconnect'), { type: 'disconnect' });
+  t.same(await nextOf(viewerWs, 'disconnect'), { type: 'disconnect' });
   t.ok(await viewerWs.messages.next((m) => m.type === 'status' && m.status === 'closed'), 'the viewer is told the status');
   t.same(controlOf((await agent.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), { type: 'disconnect' });
   t.same(controlOf((await viewer.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), { type: 'disconnect' });
@@ -210,11 +211,11 @@ t.test('DELETE sends disconnect to both sides, over WebSocket and UDP, and frees
 });
 
 t.test('without allow_unencrypted_agent the reference client is ignored', async (t) => {
-  const session = (await call(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
   const viewerWs = await openSignal(broker.url, session.session_code, tech);
   t.teardown(() => viewerWs.ws.close());
-  t.match(await viewerWs.messages.next((m) => m.type === 'joined'), { allow_unencrypted_agent: false });
-  const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket');
+  t.match(await nextOf(viewerWs, 'joined'), { allow_unencrypted_agent: false });
+  const ticket = await nextOf(viewerWs, 'udp_ticket');
   const [agent, viewer] = [await openUdp(), await openUdp()];
   t.teardown(() => [agent, viewer].forEach((p) => p.close()));
   await pinViewer(viewer, session.udp_port, ticket.ticket);
@@ -223,8 +224,8 @@ t.test('without allow_unencrypted_agent the reference client is ignored', async 
   await viewer.send(Buffer.from([3, 0x41, 0, 1]), session.udp_port);
   // The viewer's own keepalive is consumed too; its count proves the relay has read everything before it.
   await viewer.send(control({ type: 'keepalive' }), session.udp_port);
-  let stats: Json;
-  while (!(stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay).keepalives)
+  let stats: NonNullable<SessionStats['relay']>;
+  while (!(stats = (await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay!).keepalives)
     await sleep(50);
   t.match(stats, { agent_pinned: false, handshakes_no_proof: 1, frames_chunks_forwarded: 0, input_forwarded: 0 });
   t.equal(stats.dropped_clear, 1, "the viewer's clear key is dropped");
@@ -240,11 +241,11 @@ t.test('without allow_unencrypted_agent the reference client is ignored', async 
 t.test('after a broker restart the session gets its port back and both sides re-pin', async (t) => {
   const own = await startBrokerProcess();
   const token = await login(own.api);
-  const session = (await call(own.api, 'POST', '/sessions', { token, body: {} })).body;
+  const session = (await call<Session>(own.api, 'POST', '/sessions', { token, body: {} })).body;
   const agentWs = await openSignal(own.url, session.session_code);
-  const { agent_secret: secret } = await agentWs.messages.next((m) => m.type === 'agent_welcome');
+  const secret = (await nextOf(agentWs, 'agent_welcome')).agent_secret!;
   const viewerWs = await openSignal(own.url, session.session_code, token);
-  const firstTicket = await viewerWs.messages.next((m) => m.type === 'udp_ticket');
+  const firstTicket = await nextOf(viewerWs, 'udp_ticket');
   const agent = await openUdp();
   const viewer = await openUdp();
   t.teardown(() => [agent, viewer].forEach((p) => p.close()));
@@ -276,14 +277,14 @@ t.test('after a broker restart the session gets its port back and both sides re-
   const resumed = await openSignal(again.url, session.session_code, { agentSecret: secret });
   t.teardown(() => resumed.ws.close());
   t.same(
-    await resumed.messages.next((m) => m.type === 'agent_welcome'),
+    await nextOf(resumed, 'agent_welcome'),
     { type: 'agent_welcome', session_id: session.id, resumed: true },
     'the agent secret survived the restart: a resume',
   );
   const viewerWs2 = await openSignal(again.url, session.session_code, token);
   t.teardown(() => viewerWs2.ws.close());
-  const { viewer_id: viewerId } = await viewerWs2.messages.next((m) => m.type === 'joined');
-  const ticket = await viewerWs2.messages.next((m) => m.type === 'udp_ticket');
+  const { viewer_id: viewerId } = await nextOf(viewerWs2, 'joined');
+  const ticket = await nextOf(viewerWs2, 'udp_ticket');
   await pinViewer(viewer, session.udp_port, ticket.ticket);
   await agent.send(provenHandshake(session.session_code, secret), session.udp_port);
   const sealed = Buffer.concat([Buffer.from([5, viewerId & 0xff, viewerId >> 8, 0]), randomBytes(8 + 40)]);

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { agentHandshakeProof } from '../../src/protocol/crypto/keys.js';
 import { encodeControl, encodeHandshake, encodeSealedHeader } from '../../src/protocol/datagram.js';
 import type { ControlMessage } from '../../src/protocol/control-messages.js';
+import type { SignalMessage } from '../../src/protocol/signal-messages.js';
 import { PATIENCE_MS } from './patience.js';
 
 /** Values pushed by an event source, awaited one at a time with a timeout. */
@@ -49,18 +50,19 @@ export class Inbox<T> {
   }
 }
 
-/**
- * A JSON object a party received, read field by field in the tests (the test checks the values, so
- * loose typing is the point here).
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = Record<string, any>;
+/** A JSON object a party received: its fields are `unknown` until the test checks them. */
+export type Json = Record<string, unknown>;
 
 export interface SignalPeer {
   ws: WebSocket;
   messages: Inbox<Json>;
   closed: Promise<{ code: number; reason: string }>;
   send(message: object): void;
+}
+
+/** The next signalling message of this type, typed as the protocol defines it. */
+export function nextOf<K extends SignalMessage['type']>(peer: SignalPeer, type: K): Promise<Extract<SignalMessage, { type: K }>> {
+  return peer.messages.next((m) => m.type === type, PATIENCE_MS, `a "${type}" message`) as Promise<Extract<SignalMessage, { type: K }>>;
 }
 
 export function wsUrl(brokerUrl: string, code: string): string {
@@ -76,9 +78,14 @@ export interface SignalOptions {
 }
 
 /** Opens the session WebSocket: the agent side without a token, the viewer side with one. */
-export function openSignal(brokerUrl: string, code: string, tokenOrOptions: string | SignalOptions = {}): Promise<SignalPeer> {
+export function openSignal(
+  brokerUrl: string,
+  code: string,
+  tokenOrOptions: string | SignalOptions = {},
+  extraHeaders: Record<string, string> = {},
+): Promise<SignalPeer> {
   const options = typeof tokenOrOptions === 'string' ? { token: tokenOrOptions } : tokenOrOptions;
-  const headers: Record<string, string> = { ...options.headers };
+  const headers: Record<string, string> = { ...extraHeaders, ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.agentSecret) headers['x-rac-agent-secret'] = options.agentSecret;
   const ws = new WebSocket(wsUrl(brokerUrl, code), { headers });
@@ -171,9 +178,10 @@ export function sealedDatagram(toAgent: boolean, viewerId: number, body: Buffer,
 export async function pinViewer(udp: UdpPeer, port: number, ticket: string): Promise<{ cookie: string }> {
   await udp.send(control({ type: 'viewer_hello', ticket }), port);
   const ack = controlOf((await udp.received.next((d) => controlOf(d.data)?.type === 'viewer_ack', PATIENCE_MS, 'viewer_ack')).data)!;
-  await udp.send(control({ type: 'viewer_confirm', cookie: ack.cookie }), port);
+  const cookie = String(ack.cookie);
+  await udp.send(control({ type: 'viewer_confirm', cookie }), port);
   await udp.received.next((d) => controlOf(d.data)?.type === 'viewer_ready', PATIENCE_MS, 'viewer_ready');
-  return { cookie: ack.cookie as string };
+  return { cookie };
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   encodeKeyboard,
   encodeMouse,
 } from '../../src/protocol/index.js';
+import type { Session } from '../../src/protocol/broker-api.js';
 import { RAC_BIN, call } from './broker-process.js';
 
 export interface TestSession {
@@ -24,9 +25,9 @@ export interface TestSession {
 }
 
 export async function createSession(api: string, token: string): Promise<TestSession> {
-  const res = await call(api, 'POST', '/sessions', { token, body: { customer_name: 'Test Customer' } });
+  const res = await call<Session>(api, 'POST', '/sessions', { token, body: { customer_name: 'Test Customer' } });
   if (res.status !== 200) throw new Error(`POST /sessions: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as TestSession;
+  return res.body;
 }
 
 export interface TestViewer {
