@@ -1,20 +1,12 @@
-// 100 000 random and mutated datagrams thrown at a live session's port while a real stream flows:
-// the broker stays up, every frame the viewer completes is byte-identical to one the agent sent,
-// and nothing the fuzzer sends reaches the agent or the viewer.
+// 100 000 random and mutated datagrams thrown at a live session's port while a real sealed stream
+// flows: the broker stays up, every datagram the viewer receives is byte-identical to one the agent
+// sent, and nothing the fuzzer sends reaches the agent or the viewer.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import {
-  FrameReassembler,
-  chunkFrame,
-  decodeDatagram,
-  encodeControl,
-  encodeHandshake,
-  encodeKeyboard,
-  encodeMouse,
-} from '../src/protocol/index.js';
+import { chunkFrame, encodeControl, encodeHandshake, encodeKeyboard, encodeMouse } from '../src/protocol/index.js';
 import type { Session } from '../src/protocol/broker-api.js';
 import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
-import { controlOf, openSignal, openUdp, sleep } from './helpers/session-peers.js';
+import { controlOf, nextOf, openSignal, openUdp, pinViewer, provenHandshake, sealedDatagram, sleep } from './helpers/session-peers.js';
 
 const FUZZ_DATAGRAMS = 100_000;
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -35,52 +27,38 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
   t.teardown(() => broker.stop());
   const token = await login(broker.api);
   const session = (await call<Session>(broker.api, 'POST', '/sessions', { token, body: {} })).body;
-  const port = session.udp_port;
+  const port = session.udp_port as number;
   const agentWs = await openSignal(broker.url, session.session_code);
   const viewerWs = await openSignal(broker.url, session.session_code, token);
   t.teardown(() => [agentWs, viewerWs].forEach((p) => p.ws.close()));
-  const ticket = (await viewerWs.messages.next((m) => m.type === 'udp_ticket')).ticket as string;
+  const secret = (await nextOf(agentWs, 'agent_welcome')).agent_secret!;
+  const viewerId = (await nextOf(viewerWs, 'joined')).viewer_id;
+  const ticket = (await nextOf(viewerWs, 'udp_ticket')).ticket as string;
   const [agent, viewer, fuzzer] = await Promise.all([openUdp(), openUdp(), openUdp()]);
   t.teardown(() => [agent, viewer, fuzzer].forEach((p) => p.close()));
   viewer.socket.setRecvBufferSize(8 * 1024 * 1024);
-  await viewer.send(encodeControl({ type: 'viewer_hello', ticket }), port);
-  await viewer.received.next((d) => controlOf(d.data)?.type === 'viewer_ack');
-  await agent.send(
-    encodeHandshake({ session_code: session.session_code, screen_width: 1280, screen_height: 720, timestamp: Date.now() }),
-    port,
-  );
+  await pinViewer(viewer, port, ticket);
+  await agent.send(provenHandshake(session.session_code, secret), port);
 
-  // The viewer checks every complete frame against what the agent sent.
-  const sentFrames = new Map<bigint, Buffer>();
-  const reassembler = new FrameReassembler();
+  // The viewer checks every datagram against what the agent sent.
+  const sentDatagrams = new Set<string>();
   let intact = 0;
-  const corrupt: string[] = [];
   const foreign: string[] = [];
   viewer.socket.on('message', (data) => {
-    const decoded = decodeDatagram(data);
-    if (!decoded.ok) return void foreign.push(data.subarray(0, 40).toString('hex'));
-    const packet = decoded.packet;
-    if (packet.type === 'control') {
-      if (!['screen', 'viewer_ack'].includes(packet.message.type)) foreign.push(JSON.stringify(packet.message));
-      return;
-    }
-    if (packet.type !== 'frame_chunk') return void foreign.push(packet.type);
-    const frame = reassembler.push(packet);
-    if (!frame) return;
-    const original = sentFrames.get(frame.frameId);
-    if (original && original.equals(frame.jpeg)) intact++;
-    else corrupt.push(String(frame.frameId));
+    if (sentDatagrams.has(data.toString('base64'))) intact++;
+    else if (controlOf(data)?.type !== 'viewer_ready') foreign.push(data.subarray(0, 40).toString('hex'));
   });
 
-  // The real stream: a 24 KB frame in 1200-byte datagrams every 20 ms.
-  let frameId = 1000n;
+  // The real stream: 20 sealed datagrams of 1200 bytes every 20 ms (a 24 KB frame).
+  let counter = 0n;
   let streaming = true;
   const stream = (async () => {
     while (streaming) {
-      const jpeg = randomBytes(24 * 1024);
-      frameId++;
-      sentFrames.set(frameId, jpeg);
-      for (const datagram of chunkFrame(jpeg, frameId)) await agent.send(datagram, port);
+      for (let i = 0; i < 20; i++) {
+        const datagram = sealedDatagram(false, viewerId, randomBytes(1188), counter++);
+        sentDatagrams.add(datagram.toString('base64'));
+        await agent.send(datagram, port);
+      }
       await sleep(20);
     }
   })();
@@ -90,12 +68,16 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
   const int = (n: number) => Math.floor(random() * n);
   const corpus = [
     encodeHandshake({ session_code: session.session_code, screen_width: 800, screen_height: 600, timestamp: 1 }),
+    provenHandshake(session.session_code, randomBytes(32).toString('base64url')),
     ...chunkFrame(randomBytes(3000), 5n),
     encodeMouse({ x: 10, y: 10, button: 1, state: 1 }),
     encodeKeyboard({ vk: 0x5b, state: 1 }),
+    sealedDatagram(true, viewerId, randomBytes(40)),
+    sealedDatagram(false, viewerId, randomBytes(40)),
     // (A stolen valid ticket is a bearer credential, like a stolen token: not the fuzzer's business.)
     encodeControl({ type: 'viewer_hello', ticket: 'x'.repeat(32) }),
-    encodeControl({ type: 'viewer_hello', ticket: ticket.slice(0, -2) + 'zz' }),
+    encodeControl({ type: 'viewer_hello', ticket }),
+    encodeControl({ type: 'viewer_confirm', cookie: 'y'.repeat(22) }),
     encodeControl({ type: 'request_keyframe' }),
     encodeControl({ type: 'disconnect' }),
     Buffer.from('{"type":"handshake"}'),
@@ -124,7 +106,7 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
     await Promise.all(batch);
     await sleep(1);
   }
-  const framesDuringFuzz = intact;
+  const duringFuzz = intact;
   // After the storm, the stream must still flow.
   await sleep(1000);
   streaming = false;
@@ -133,25 +115,35 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
 
   t.equal(broker.process.exitCode, null, 'the broker is still running');
   t.same((await call(broker.url, 'GET', '/health')).body, { status: 'healthy' });
-  t.same(corrupt, [], 'no frame arrived altered');
-  t.same(foreign, [], 'the viewer received nothing but frames and its own control messages');
-  t.ok(framesDuringFuzz > 0, `frames got through during the fuzzing (${framesDuringFuzz})`);
-  t.ok(intact > framesDuringFuzz, `and after it (${intact - framesDuringFuzz} more)`);
-  const atAgent = agent.received.items.filter((d) => controlOf(d.data)?.type !== 'screen');
+  t.same(foreign, [], 'the viewer received nothing but what the agent sent');
+  t.ok(duringFuzz > 0, `the stream got through during the fuzzing (${duringFuzz} datagrams)`);
+  t.ok(intact > duringFuzz, `and after it (${intact - duringFuzz} more)`);
   t.same(
-    atAgent.map((d) => d.data.subarray(0, 40).toString('hex')),
+    agent.received.items.map((d) => d.data.subarray(0, 40).toString('hex')),
     [],
     'the agent received nothing from the fuzzer',
   );
   const stats = (await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token })).body.relay!;
-  const legit = stats.frames_chunks_forwarded + 2;
-  t.equal(
-    stats.dropped_malformed + stats.dropped_unknown_source + stats.agent_repins_refused + stats.dropped_not_allowed,
-    stats.datagrams_in - legit,
-    'every fuzz datagram that reached the broker was dropped and counted',
-  );
+  const legit = stats.sealed_forwarded + stats.handshakes_accepted + 2; // + the hello and confirm
+  const refused = (
+    [
+      'dropped_malformed',
+      'dropped_unknown_source',
+      'dropped_not_allowed',
+      'dropped_clear',
+      'dropped_wrong_viewer',
+      'handshakes_no_proof',
+      'handshakes_bad_proof',
+      'handshakes_wrong_code',
+      'handshakes_throttled',
+      'tickets_refused',
+      'tickets_replayed',
+      'confirms_refused',
+    ] as const
+  ).reduce((sum, name) => sum + stats[name], 0);
+  t.equal(refused, stats.datagrams_in - legit, 'every fuzz datagram that reached the broker was dropped and counted');
   t.equal(stats.viewers_pinned, 1, 'no fuzz datagram became a viewer');
-  t.equal(stats.input_forwarded, 0, 'no input was forwarded');
-  t.equal(stats.agent_repins, 0, 'no mutated handshake took the agent over');
+  t.equal(stats.handshakes_accepted, 1, 'no mutated handshake took the agent over');
+  t.equal(stats.input_forwarded + stats.frames_chunks_forwarded, 0, 'nothing in clear was forwarded');
   t.comment(`relay counters: ${JSON.stringify(stats)}`);
 });

@@ -1,7 +1,14 @@
-// The two sides of a session as a test plays them: WebSockets and UDP sockets with queues to await.
-import { PATIENCE_MS } from './patience.js';
+// The two sides of a session as a test plays them: WebSockets and UDP sockets with queues to await,
+// and the datagrams of docs/security.md built by hand (proven handshake, cookie echo, sealed header).
+import Database from 'better-sqlite3';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import { agentHandshakeProof } from '../../src/protocol/crypto/keys.js';
+import { encodeControl, encodeHandshake, encodeSealedHeader } from '../../src/protocol/datagram.js';
+import type { ControlMessage } from '../../src/protocol/control-messages.js';
+import type { SignalMessage } from '../../src/protocol/signal-messages.js';
+import { PATIENCE_MS } from './patience.js';
 
 /** Values pushed by an event source, awaited one at a time with a timeout. */
 export class Inbox<T> {
@@ -43,21 +50,46 @@ export class Inbox<T> {
   }
 }
 
+/** A JSON object a party received: its fields are `unknown` until the test checks them. */
+export type Json = Record<string, unknown>;
+
 export interface SignalPeer {
   ws: WebSocket;
-  messages: Inbox<Record<string, unknown>>;
+  messages: Inbox<Json>;
   closed: Promise<{ code: number; reason: string }>;
   send(message: object): void;
+}
+
+/** The next signalling message of this type, typed as the protocol defines it. */
+export function nextOf<K extends SignalMessage['type']>(peer: SignalPeer, type: K): Promise<Extract<SignalMessage, { type: K }>> {
+  return peer.messages.next((m) => m.type === type, PATIENCE_MS, `a "${type}" message`) as Promise<Extract<SignalMessage, { type: K }>>;
 }
 
 export function wsUrl(brokerUrl: string, code: string): string {
   return `${brokerUrl.replace(/^http/, 'ws')}/ws/session/${code}`;
 }
 
+export interface SignalOptions {
+  /** A viewer's login token. */
+  token?: string;
+  /** A resuming agent's secret (X-Rac-Agent-Secret). */
+  agentSecret?: string;
+  headers?: Record<string, string>;
+}
+
 /** Opens the session WebSocket: the agent side without a token, the viewer side with one. */
-export function openSignal(brokerUrl: string, code: string, token?: string): Promise<SignalPeer> {
-  const ws = new WebSocket(wsUrl(brokerUrl, code), token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  const messages = new Inbox<Record<string, unknown>>();
+export function openSignal(
+  brokerUrl: string,
+  code: string,
+  tokenOrOptions: string | SignalOptions = {},
+  extraHeaders: Record<string, string> = {},
+): Promise<SignalPeer> {
+  const options = typeof tokenOrOptions === 'string' ? { token: tokenOrOptions } : tokenOrOptions;
+  const headers: Record<string, string> = { ...extraHeaders, ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.agentSecret) headers['x-rac-agent-secret'] = options.agentSecret;
+  const ws = new WebSocket(wsUrl(brokerUrl, code), { headers });
+  const messages = new Inbox<Json>();
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
@@ -67,6 +99,17 @@ export function openSignal(brokerUrl: string, code: string, token?: string): Pro
     ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
     ws.once('error', reject);
   });
+}
+
+/** The HTTP status an upgrade was refused with, or 0 when the WebSocket opened (and is closed again). */
+export function refusal(opening: Promise<SignalPeer>): Promise<number> {
+  return opening.then(
+    (peer) => {
+      peer.ws.close();
+      return 0;
+    },
+    (err: { status?: number }) => err.status ?? -1,
+  );
 }
 
 export interface UdpPeer {
@@ -95,7 +138,7 @@ export async function openUdp(): Promise<UdpPeer> {
 }
 
 /** Type-4 control datagram → its JSON, else undefined. */
-export function controlOf(datagram: Buffer): Record<string, unknown> | undefined {
+export function controlOf(datagram: Buffer): Json | undefined {
   if (datagram[0] !== 4) return undefined;
   try {
     return JSON.parse(datagram.subarray(1).toString('utf8'));
@@ -115,4 +158,46 @@ export async function udpBindError(port: number): Promise<string | null> {
   });
   socket.close();
   return error?.code ?? null;
+}
+
+/** A type-4 control datagram. */
+export const control = (message: ControlMessage): Buffer => encodeControl(message);
+
+/** The agent's handshake proving its secret, as our agent sends it. */
+export function provenHandshake(code: string, secret: string, timestamp = Date.now()): Buffer {
+  const agent_proof = agentHandshakeProof(secret, code, timestamp);
+  return encodeHandshake({ session_code: code, screen_width: 1280, screen_height: 720, timestamp, agent_proof });
+}
+
+/** A sealed datagram with a valid header around `body` (opaque bytes: the relay cannot tell). */
+export function sealedDatagram(toAgent: boolean, viewerId: number, body: Buffer, counter = 0n): Buffer {
+  return Buffer.concat([encodeSealedHeader({ toAgent, viewerId, epoch: 0, counter }), body]);
+}
+
+/** viewer_hello → viewer_ack → viewer_confirm → viewer_ready: the viewer's address is pinned. */
+export async function pinViewer(udp: UdpPeer, port: number, ticket: string): Promise<{ cookie: string }> {
+  await udp.send(control({ type: 'viewer_hello', ticket }), port);
+  const ack = controlOf((await udp.received.next((d) => controlOf(d.data)?.type === 'viewer_ack', PATIENCE_MS, 'viewer_ack')).data)!;
+  const cookie = String(ack.cookie);
+  await udp.send(control({ type: 'viewer_confirm', cookie }), port);
+  await udp.received.next((d) => controlOf(d.data)?.type === 'viewer_ready', PATIENCE_MS, 'viewer_ready');
+  return { cookie };
+}
+
+/**
+ * Marks sessions as created with allow_unencrypted_agent, straight in the database of a STOPPED
+ * broker (the column is added if this schema lacks it): the reference client's sessions.
+ */
+export function allowUnencryptedAgent(dataDir: string, sessionIds: number[]): void {
+  const db = new Database(join(dataDir, 'rac.db'));
+  try {
+    const columns = db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'allow_unencrypted_agent')) {
+      db.exec('ALTER TABLE sessions ADD COLUMN allow_unencrypted_agent INTEGER NOT NULL DEFAULT 0');
+    }
+    const update = db.prepare('UPDATE sessions SET allow_unencrypted_agent = 1 WHERE id = ?');
+    for (const id of sessionIds) update.run(id);
+  } finally {
+    db.close();
+  }
 }
