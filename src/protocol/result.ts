@@ -16,7 +16,11 @@ export type ProtocolErrorCode =
   | 'CHUNK_INDEX_OUT_OF_RANGE' // chunk index < 0 or ≥ total chunks
   | 'FRAME_TOO_LARGE' // total image size < 1 or over the cap
   | 'CHUNK_TOO_LARGE' // chunk payload empty or larger than the whole image
-  | 'NOT_A_HANDSHAKE'; // a datagram starting with `{` whose type is not "handshake"
+  | 'NOT_A_HANDSHAKE' // a datagram starting with `{` whose type is not "handshake"
+  | 'WRONG_PAIR' // a sealed datagram of the other direction or another viewer's pair
+  | 'REPLAYED' // a sealed datagram's counter already opened, or older than the replay window
+  | 'BAD_TAG' // a sealed datagram that does not authenticate (forged, altered or truncated)
+  | 'UNKNOWN_EPOCH'; // a sealed datagram's key epoch is neither current, next, nor previous in its grace
 
 export interface ProtocolError {
   code: ProtocolErrorCode;
