@@ -13,6 +13,7 @@ import { SecretBox } from './secret-box.js';
 import { SignallingServer } from './signalling-server.js';
 import { loadOrCreateSecret } from './secret-files.js';
 import { SessionHub } from './session-hub.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.js';
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
@@ -34,6 +35,10 @@ export interface BrokerOptions {
   pendingTimeoutMs: number;
   /** How long an agent's UDP stream may stay silent before its session counts as disconnected. */
   agentTimeoutMs: number;
+  /** An active or disconnected session with no agent datagram and no viewer this long is closed. */
+  idleTimeoutMs?: number;
+  /** Viewer WebSockets per session (default 4). */
+  maxViewers?: number;
   /** Password for the first admin; a random one is generated (and reported) when absent. */
   adminPassword?: string;
   /** PEM file of extra CAs trusted for the SMTP server's certificate (self-hosted relays). */
@@ -68,7 +73,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     log: options.log,
   });
   const throttle = new Throttle(db);
-  const hub = new SessionHub(sessions, { agentTimeoutMs: options.agentTimeoutMs });
+  const hub = new SessionHub(sessions, {
+    agentTimeoutMs: options.agentTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxViewers: options.maxViewers ?? DEFAULT_MAX_VIEWERS,
+    users,
+  });
   const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
   const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });
   const mail = new MailNotifier({
@@ -100,7 +110,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
   const app = buildHttpServer(context, options.log, options.trustProxy);
-  const signalling = new SignallingServer(context, hub, app.server);
+  const signalling = new SignallingServer(context, hub, app.server, options.trustProxy);
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {

@@ -1,43 +1,84 @@
-// Live state of every open session: its UDP relay, the agent's WebSocket, the viewers' WebSockets.
-// Owns the status rule: a session is `active` while the agent's WebSocket is connected and its UDP
-// stream (once started) has not gone silent; `disconnected` when either fails after it was joined.
-import type { WebSocket } from 'ws';
-import { Signal, type SessionStatus } from '../protocol/index.js';
-import type { Session } from './session-store.js';
+// Live state of every open session: its UDP relay, the agent's WebSocket and secret, the viewers'
+// WebSockets. The hub introduces the parties (docs/security.md): it passes the key exchange between
+// the agent and each viewer without being able to take part in it, hands out UDP tickets, and keeps
+// every viewer authorised for as long as it is connected. It owns the status rule: `active` while an
+// agent is there (its WebSocket, or the reference client's plain handshake) and its UDP stream has
+// not gone silent; `disconnected` when that fails after it joined; closed when idle too long.
+import { timingSafeEqual } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { newAgentSecret } from '../protocol/crypto/keys.js';
+import { CloseCode, Signal, type SessionStatus, type SignalMessage } from '../protocol/index.js';
+import { SYSTEM_ACTOR } from './audit-log.js';
+import { HandshakeThrottle } from './handshake-throttle.js';
+import { TicketBook } from './relay-tickets.js';
 import type { SessionManager } from './session-manager.js';
 import { SessionRelay, type RelayCounters } from './session-relay.js';
-import { TicketBook } from './relay-tickets.js';
-import type { UserWithSecrets } from './users.js';
+import { type Session, allowsUnencryptedAgent } from './session-store.js';
+import type { UserStore, UserWithSecrets } from './users.js';
+import { ViewerIds } from './viewer-ids.js';
 
-export interface ViewerConnection {
-  ws: WebSocket;
+/** What the viewer's login token said when it connected: checked again for as long as it stays. */
+export interface ViewerLogin {
   user: UserWithSecrets;
+  tokenVersion: number;
+  /** When the token expires (ms since the epoch). */
+  expiresAt: number;
+}
+
+interface ViewerConnection extends ViewerLogin {
+  id: number;
+  ws: WebSocket;
+  /** The viewer's key_commit for the current agent, passed to every agent that joins. */
+  commitment: string | undefined;
+  lastTicketAt: number;
 }
 
 interface LiveSession {
   id: number;
   code: string;
+  ownerId: number;
+  udpPort: number;
+  allowUnencrypted: boolean;
   relay: SessionRelay;
   agent: WebSocket | undefined;
-  viewers: Set<ViewerConnection>;
+  agentSecret: string | undefined;
+  /** The reference client pinned itself with a plain handshake (it never opens a WebSocket). */
+  plainAgent: boolean;
+  viewers: Map<number, ViewerConnection>;
   /** Last datagram from the pinned agent; 0 before its UDP stream started. */
   agentUdpSeenAt: number;
+  /** Last time a viewer came or went (or the hub took the session on). */
+  viewersChangedAt: number;
 }
+
+export type SignalHandler = (message: SignalMessage) => void;
 
 export interface SessionHubOptions {
   /** How long the agent's UDP stream may stay silent before the session counts as disconnected. */
   agentTimeoutMs: number;
+  /** An active or disconnected session with no agent datagram and no viewer this long is closed. */
+  idleTimeoutMs: number;
+  /** Viewer WebSockets per session. */
+  maxViewers: number;
+  users: UserStore;
   now?: () => number;
 }
 
-// Interim until the key exchange lands (docs/security.md): a placeholder of the right shape.
-const INTERIM_COMMITMENT = 'A'.repeat(43);
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.js';
+/** How often viewers' rights, UDP silence and idleness are re-checked. */
+export const SWEEP_INTERVAL_MS = 500;
+/** A viewer gets at most one fresh ticket this often. */
+export const TICKET_REQUEST_INTERVAL_MS = 1000;
 
-export const CLOSE_POLICY_VIOLATION = 1008;
+export const CLOSE_POLICY_VIOLATION = CloseCode.SESSION_GONE;
 export const CLOSE_REPLACED = 4000;
+
+const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export class SessionHub {
   readonly tickets: TicketBook;
+  private readonly handshakes: HandshakeThrottle;
+  private readonly viewerIds = new ViewerIds();
   private readonly live = new Map<number, LiveSession>();
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => number;
@@ -50,10 +91,12 @@ export class SessionHub {
   ) {
     this.now = options.now ?? Date.now;
     this.tickets = new TicketBook(this.now);
+    this.handshakes = new HandshakeThrottle(this.now);
     sessions.on('created', (session) => this.attach(session));
     sessions.on('status', (session) => this.statusChanged(session));
     sessions.onClosing = (session) => this.closing(session);
-    this.timer = setInterval(() => this.checkSilence(), Math.max(200, Math.min(2000, options.agentTimeoutMs / 4)));
+    options.users.on('changed', (user) => this.checkViewersOf(user.id));
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -70,7 +113,7 @@ export class SessionHub {
       [...this.live.values()].map(async (live) => {
         // `reason` lets our agent tell a restart (reconnect) from the end of the session (exit).
         await live.relay.broadcast({ type: 'disconnect' }, { reason: 'shutdown' });
-        for (const ws of this.sockets(live)) ws.close(1012, 'Broker restarting');
+        for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Broker restarting');
         live.relay.detach();
       }),
     );
@@ -82,32 +125,161 @@ export class SessionHub {
     return live && { ...live.relay.counters, agent_pinned: !!live.relay.agentEndpoint, viewers_pinned: live.relay.viewerCount };
   }
 
-  agentConnected(session: Session, ws: WebSocket): void {
+  /** True when `secret` is the session's current agent secret (compared in constant time). */
+  agentSecretMatches(sessionId: number, secret: string): boolean {
+    const current = this.live.get(sessionId)?.agentSecret;
+    return current !== undefined && sameSecret(current, secret);
+  }
+
+  /**
+   * The customer's agent. With `resuming` (its secret was checked) it replaces its own stale
+   * connection; with the code alone it joins only while no agent is connected, and gets a new secret.
+   */
+  agentConnected(session: Session, ws: WebSocket, resuming: boolean): SignalHandler | undefined {
     const live = this.live.get(session.id);
     if (!live) return void ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
-    if (live.agent && live.agent !== ws) live.agent.close(CLOSE_REPLACED, 'Replaced by a new agent connection');
+    const connected = live.agent !== undefined && live.agent.readyState === WebSocket.OPEN;
+    if (!resuming && connected) {
+      return void ws.close(CloseCode.AGENT_ALREADY_CONNECTED, 'An agent is already connected to this session');
+    }
+    if (live.agent) live.agent.close(CLOSE_REPLACED, 'Replaced by a new connection of the same agent');
     live.agent = ws;
-    for (const viewer of live.viewers)
-      ws.send(Signal.viewer(1, viewer.user.full_name ?? viewer.user.email, viewer.user.email, INTERIM_COMMITMENT));
+    if (resuming) this.agentResumed(live, ws);
+    else this.agentJoined(live, ws);
     ws.once('close', () => {
       if (live.agent !== ws) return;
       live.agent = undefined;
       this.updateStatus(live);
     });
     this.updateStatus(live);
+    return (message) => this.fromAgent(live, message);
   }
 
-  viewerConnected(session: Session, ws: WebSocket, user: UserWithSecrets): void {
+  /** The same agent came back: nothing changes for the viewers; it learns who is there again. */
+  private agentResumed(live: LiveSession, ws: WebSocket): void {
+    ws.send(Signal.agentWelcome(live.id, true));
+    for (const viewer of live.viewers.values()) if (viewer.commitment) ws.send(this.viewerMessage(viewer));
+  }
+
+  /**
+   * A new agent: a new secret. If another agent had joined before, its keys mean nothing now: every
+   * viewer is told and runs a new exchange; the old agent's UDP address is forgotten.
+   */
+  private agentJoined(live: LiveSession, ws: WebSocket): void {
+    const replacing = live.agentSecret !== undefined;
+    const secret = newAgentSecret();
+    live.agentSecret = secret;
+    this.sessions.store.setAgentSecret(live.id, secret);
+    ws.send(Signal.agentWelcome(live.id, false, secret));
+    if (replacing) {
+      live.relay.forgetAgent();
+      live.plainAgent = false;
+      for (const viewer of live.viewers.values()) {
+        viewer.commitment = undefined;
+        viewer.ws.send(Signal.agentJoined(false));
+      }
+    } else {
+      // Viewers that committed before any agent came: their commitments hold for this first agent.
+      for (const viewer of live.viewers.values()) if (viewer.commitment) ws.send(this.viewerMessage(viewer));
+    }
+  }
+
+  private fromAgent(live: LiveSession, message: SignalMessage): void {
+    if (message.type !== 'agent_key') return;
+    live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key));
+  }
+
+  /** An IT member's viewer (the token was checked, and the user may open this session). */
+  viewerConnected(session: Session, ws: WebSocket, login: ViewerLogin): SignalHandler | undefined {
     const live = this.live.get(session.id);
     if (!live) return void ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
-    const viewer = { ws, user };
-    live.viewers.add(viewer);
-    ws.once('close', () => live.viewers.delete(viewer));
-    ws.send(JSON.stringify({ type: 'udp_ticket', udp_port: session.udp_port, ticket: this.tickets.issue(session.id, user.id) }));
-    ws.send(Signal.status(this.sessions.store.byId(session.id)?.status ?? session.status));
-    // The customer learns who is asking before anything is shown or controlled.
-    live.agent?.send(Signal.viewer(1, user.full_name ?? user.email, user.email, INTERIM_COMMITMENT));
+    const max = this.options.maxViewers;
+    const id = live.viewers.size < max ? this.viewerIds.take() : undefined;
+    if (id === undefined) return void ws.close(CloseCode.TOO_MANY_VIEWERS, `This session already has ${max} viewers`);
+    const viewer: ViewerConnection = { ...login, id, ws, commitment: undefined, lastTicketAt: 0 };
+    live.viewers.set(id, viewer);
+    live.viewersChangedAt = this.now();
+    ws.once('close', () => this.dropViewer(live, viewer, true));
+    ws.send(Signal.joined(id, live.id, live.allowUnencrypted));
+    this.sendTicket(live, viewer);
+    ws.send(Signal.status(this.sessions.store.byId(live.id)?.status ?? session.status));
+    return (message) => this.fromViewer(live, viewer, message);
   }
+
+  private fromViewer(live: LiveSession, viewer: ViewerConnection, message: SignalMessage): void {
+    if (!live.viewers.has(viewer.id)) return;
+    if (message.type === 'key_commit') {
+      viewer.commitment = message.commitment;
+      live.agent?.send(this.viewerMessage(viewer));
+    } else if (message.type === 'viewer_key') {
+      // The viewer speaks for itself only: the id is the one its connection was given.
+      live.agent?.send(Signal.viewerKey(viewer.id, message.public_key));
+    } else if (message.type === 'udp_ticket_request') {
+      if (this.now() - viewer.lastTicketAt >= TICKET_REQUEST_INTERVAL_MS) this.sendTicket(live, viewer);
+    }
+  }
+
+  private viewerMessage(viewer: ViewerConnection): string {
+    return Signal.viewer(viewer.id, viewer.user.full_name ?? '', viewer.user.email, viewer.commitment!);
+  }
+
+  private sendTicket(live: LiveSession, viewer: ViewerConnection): void {
+    viewer.lastTicketAt = this.now();
+    viewer.ws.send(Signal.udpTicket(live.udpPort, this.tickets.issue(live.id, viewer.id)));
+  }
+
+  /** Forgets a viewer everywhere at once: its UDP address, its tickets, its id. Idempotent. */
+  private dropViewer(live: LiveSession, viewer: ViewerConnection, tellAgent: boolean): void {
+    if (live.viewers.get(viewer.id) !== viewer) return;
+    live.viewers.delete(viewer.id);
+    live.relay.removeViewer(viewer.id);
+    this.tickets.revokeViewer(viewer.id);
+    this.viewerIds.release(viewer.id);
+    live.viewersChangedAt = this.now();
+    if (tellAgent) live.agent?.send(Signal.viewerLeft(viewer.id));
+  }
+
+  // ------------------------------------------------------------------ continuous authorisation
+
+  /** Why this viewer may no longer watch (a close code), or undefined while it may. */
+  private refusal(live: LiveSession, viewer: ViewerConnection): number | undefined {
+    const user = this.options.users.byId(viewer.user.id);
+    if (!user || !user.is_active || user.token_version !== viewer.tokenVersion || this.now() >= viewer.expiresAt) {
+      return CloseCode.NOT_AUTHENTICATED;
+    }
+    if (user.role !== 'admin' && user.id !== live.ownerId) return CloseCode.FORBIDDEN;
+    return undefined;
+  }
+
+  private checkViewers(live: LiveSession, userId?: number): void {
+    for (const viewer of [...live.viewers.values()]) {
+      if (userId !== undefined && viewer.user.id !== userId) continue;
+      const code = this.refusal(live, viewer);
+      if (code === undefined) continue;
+      this.dropViewer(live, viewer, true);
+      viewer.ws.close(
+        code,
+        code === CloseCode.FORBIDDEN ? 'You may no longer open this session' : 'Your login is no longer valid: log in again',
+      );
+    }
+  }
+
+  private checkViewersOf(userId: number): void {
+    if (this.stopped) return;
+    for (const live of this.live.values()) this.checkViewers(live, userId);
+  }
+
+  private sweep(): void {
+    if (this.stopped) return;
+    for (const live of [...this.live.values()]) {
+      this.checkViewers(live);
+      this.updateStatus(live);
+      this.expireIfIdle(live);
+    }
+    this.handshakes.prune();
+  }
+
+  // ------------------------------------------------------------------------------ relays, status
 
   private attach(session: Session): void {
     const socket = this.sessions.socketFor(session);
@@ -115,21 +287,32 @@ export class SessionHub {
     const live: LiveSession = {
       id: session.id,
       code: session.session_code,
+      ownerId: session.tech_user_id,
+      udpPort: session.udp_port,
+      allowUnencrypted: allowsUnencryptedAgent(session),
       agent: undefined,
-      viewers: new Set(),
+      agentSecret: this.sessions.store.agentSecret(session.id),
+      plainAgent: false,
+      viewers: new Map(),
       agentUdpSeenAt: 0,
+      viewersChangedAt: this.now(),
       relay: undefined!,
     };
     live.relay = new SessionRelay(socket, {
       sessionId: session.id,
       sessionCode: session.session_code,
-      now: this.now,
+      allowUnencrypted: live.allowUnencrypted,
       redeemTicket: (ticket) => this.tickets.redeem(ticket, session.id),
+      agentSecret: () => live.agentSecret,
+      handshakeThrottle: this.handshakes,
       events: {
+        agentPinned: (_endpoint, _screen, proven) => {
+          if (!proven) live.plainAgent = true;
+        },
         agentSeen: () => {
-          const wasSilent = this.udpSilent(live);
+          const wasAway = this.udpSilent(live) || live.agentUdpSeenAt === 0;
           live.agentUdpSeenAt = this.now();
-          if (wasSilent) this.updateStatus(live);
+          if (wasAway) this.updateStatus(live);
         },
       },
     });
@@ -139,7 +322,7 @@ export class SessionHub {
   private statusChanged(session: Session): void {
     const live = this.live.get(session.id);
     if (!live) return;
-    for (const viewer of live.viewers) viewer.ws.send(Signal.status(session.status));
+    for (const viewer of live.viewers.values()) viewer.ws.send(Signal.status(session.status));
   }
 
   private async closing(session: Session): Promise<void> {
@@ -149,25 +332,31 @@ export class SessionHub {
     this.tickets.revokeSession(session.id);
     for (const ws of this.sockets(live)) {
       ws.send(Signal.disconnect());
-      ws.close(1000, 'Session closed');
+      ws.close(CloseCode.NORMAL, 'Session closed');
     }
     await live.relay.broadcast({ type: 'disconnect' });
     live.relay.detach();
+    for (const viewer of [...live.viewers.values()]) this.dropViewer(live, viewer, false);
+  }
+
+  private expireIfIdle(live: LiveSession): void {
+    if (live.viewers.size > 0) return;
+    const lastSign = Math.max(live.agentUdpSeenAt, live.viewersChangedAt);
+    if (this.now() - lastSign < this.options.idleTimeoutMs) return;
+    const current = this.sessions.store.byId(live.id);
+    if (current?.status !== 'active' && current?.status !== 'disconnected') return;
+    void this.sessions.close(current, SYSTEM_ACTOR, 'session.expire_idle');
   }
 
   private udpSilent(live: LiveSession): boolean {
     return live.agentUdpSeenAt > 0 && this.now() - live.agentUdpSeenAt > this.options.agentTimeoutMs;
   }
 
-  private checkSilence(): void {
-    for (const live of this.live.values()) this.updateStatus(live);
-  }
-
   private updateStatus(live: LiveSession): void {
     if (this.stopped) return;
     const current = this.sessions.store.byId(live.id);
     if (!current || current.status === 'closed') return;
-    const connected = live.agent !== undefined && !this.udpSilent(live);
+    const connected = (live.agent !== undefined || live.plainAgent) && !this.udpSilent(live);
     let next: SessionStatus = current.status;
     if (connected) next = 'active';
     else if (current.status === 'active') next = 'disconnected';
@@ -175,6 +364,6 @@ export class SessionHub {
   }
 
   private sockets(live: LiveSession): WebSocket[] {
-    return [...(live.agent ? [live.agent] : []), ...[...live.viewers].map((v) => v.ws)];
+    return [...(live.agent ? [live.agent] : []), ...[...live.viewers.values()].map((v) => v.ws)];
   }
 }

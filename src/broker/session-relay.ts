@@ -1,11 +1,16 @@
-// The UDP relay on one session's port (DESIGN.md "Roles on the session's UDP port"): pins the agent
-// by handshake and viewers by ticket, forwards frames and agent control to viewers and input and
-// viewer control to the agent, byte for byte. Anything else is dropped and counted; nothing from
-// an address that is not pinned ever reaches the agent, and no datagram can throw out of here.
-import { randomBytes } from 'node:crypto';
+// The UDP relay on one session's port (docs/security.md): pins the agent by a handshake proving its
+// agent secret and viewers by single-use ticket plus cookie echo, then routes sealed datagrams by the
+// viewer id in their header: type 5 from the agent to that one viewer, type 6 from a viewer to the
+// agent only under its own id. The relay never sees content. Clear frames and input pass only in a
+// session that allows the unencrypted reference client. Anything else is dropped and counted;
+// nothing from an address that is not pinned reaches a party, and no datagram can throw out of here.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
+import { verifyAgentHandshakeProof } from '../protocol/crypto/keys.js';
+import type { ControlMessage, HandshakePacket, Packet, SealedPacket } from '../protocol/index.js';
 import { PacketType, decodeDatagram, encodeControl } from '../protocol/index.js';
-import type { ControlMessage } from '../protocol/index.js';
+import type { HandshakeThrottle } from './handshake-throttle.js';
+import type { Redemption } from './relay-tickets.js';
 
 export interface Endpoint {
   address: string;
@@ -19,67 +24,114 @@ export interface RelayCounters {
   bytes_out: number;
   frames_chunks_forwarded: number;
   input_forwarded: number;
+  sealed_forwarded: number;
+  keepalives: number;
   dropped_malformed: number;
   dropped_unknown_source: number;
   dropped_not_allowed: number;
   dropped_no_peer: number;
+  /** Clear frames, input or party control in a session that does not allow the reference client. */
+  dropped_clear: number;
+  /** A viewer's sealed datagram naming another viewer's id. */
+  dropped_wrong_viewer: number;
+  handshakes_no_proof: number;
+  /** A proof that does not verify, or a timestamp not above the last accepted one (a replay). */
+  handshakes_bad_proof: number;
+  handshakes_wrong_code: number;
+  handshakes_throttled: number;
+  tickets_refused: number;
+  tickets_replayed: number;
+  confirms_refused: number;
   agent_repins: number;
   agent_repins_refused: number;
 }
 
 export interface RelayEvents {
-  /** The agent was pinned (first time or from a new address). */
-  agentPinned(endpoint: Endpoint, screen: { width: number; height: number }): void;
+  /** The agent was pinned (first time or from a new address); `proven` false for a plain handshake. */
+  agentPinned(endpoint: Endpoint, screen: { width: number; height: number }, proven: boolean): void;
   /** Any valid datagram from the pinned agent (for liveness). */
   agentSeen(): void;
-  viewerPinned(endpoint: Endpoint, userId: number): void;
+  viewerPinned(endpoint: Endpoint, viewerId: number): void;
 }
 
 export interface SessionRelayOptions {
   sessionId: number;
   sessionCode: string;
-  /** The user a viewer ticket belongs to, when valid for this session. */
-  redeemTicket(ticket: string): { userId: number } | undefined;
+  /** The session accepts the reference client: plain handshake, clear frames and input. */
+  allowUnencrypted: boolean;
+  /** Consumes a viewer ticket presented on this session's port. */
+  redeemTicket(ticket: string): Redemption;
+  /** The session's current agent secret, if an agent has joined. */
+  agentSecret(): string | undefined;
+  handshakeThrottle: HandshakeThrottle;
   events: Partial<RelayEvents>;
-  /** An agent address remembered from before a restart. */
-  agent?: Endpoint;
   now?: () => number;
 }
 
 /**
- * A handshake from a new address re-pins the agent (NAT rebinding) only once the pinned agent has
- * been silent this long: while it streams, nobody who merely knows the code can take its place.
- * Agents send something at least every 5 s (ours every 2 s).
+ * A plain handshake (reference client) from a new address re-pins the agent (NAT rebinding) only
+ * once the pinned agent has been silent this long. Agents send something at least every 5 s.
  */
 export const AGENT_REPIN_SILENCE_MS = 3000;
+/** A viewer_hello answered with a cookie waits this long for its viewer_confirm. */
+export const PENDING_CONFIRM_MS = 30_000;
+
+interface PendingViewer {
+  viewerId: number;
+  endpoint: Endpoint;
+  cookie: string;
+  expiresAt: number;
+}
+
+interface PinnedViewer {
+  endpoint: Endpoint;
+  cookie: string;
+}
 
 const key = (e: Endpoint) => `${e.address}|${e.port}`;
+const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+const newCounters = (): RelayCounters => ({
+  datagrams_in: 0,
+  datagrams_out: 0,
+  bytes_in: 0,
+  bytes_out: 0,
+  frames_chunks_forwarded: 0,
+  input_forwarded: 0,
+  sealed_forwarded: 0,
+  keepalives: 0,
+  dropped_malformed: 0,
+  dropped_unknown_source: 0,
+  dropped_not_allowed: 0,
+  dropped_no_peer: 0,
+  dropped_clear: 0,
+  dropped_wrong_viewer: 0,
+  handshakes_no_proof: 0,
+  handshakes_bad_proof: 0,
+  handshakes_wrong_code: 0,
+  handshakes_throttled: 0,
+  tickets_refused: 0,
+  tickets_replayed: 0,
+  confirms_refused: 0,
+  agent_repins: 0,
+  agent_repins_refused: 0,
+});
 
 export class SessionRelay {
-  readonly counters: RelayCounters = {
-    datagrams_in: 0,
-    datagrams_out: 0,
-    bytes_in: 0,
-    bytes_out: 0,
-    frames_chunks_forwarded: 0,
-    input_forwarded: 0,
-    dropped_malformed: 0,
-    dropped_unknown_source: 0,
-    dropped_not_allowed: 0,
-    dropped_no_peer: 0,
-    agent_repins: 0,
-    agent_repins_refused: 0,
-  };
+  readonly counters: RelayCounters = newCounters();
   private agentLastSeen = 0;
   private agent: Endpoint | undefined;
-  private readonly viewers = new Map<string, Endpoint>();
+  /** The timestamp of the last accepted proven handshake: the next must be greater. */
+  private lastProofTimestamp = -Infinity;
+  private readonly viewers = new Map<number, PinnedViewer>();
+  private readonly viewerByAddress = new Map<string, number>();
+  private readonly pending = new Map<string, PendingViewer>();
   private readonly onMessage = (datagram: Buffer, from: RemoteInfo) => this.receive(datagram, from);
 
   constructor(
     private readonly socket: Socket,
     private readonly options: SessionRelayOptions,
   ) {
-    this.agent = options.agent;
     socket.on('message', this.onMessage);
   }
 
@@ -95,10 +147,25 @@ export class SessionRelay {
     return this.viewers.size;
   }
 
-  /** Sends a control message to both sides (e.g. disconnect); resolves when the datagrams are out. */
+  /** Forgets a viewer at once: its address, its pending hello. Nothing more goes to or from it. */
+  removeViewer(viewerId: number): void {
+    const pinned = this.viewers.get(viewerId);
+    if (pinned) this.viewerByAddress.delete(key(pinned.endpoint));
+    this.viewers.delete(viewerId);
+    for (const [address, entry] of this.pending) if (entry.viewerId === viewerId) this.pending.delete(address);
+  }
+
+  /** A new agent took the session (new secret): the old one's address and proofs count no more. */
+  forgetAgent(): void {
+    this.agent = undefined;
+    this.agentLastSeen = 0;
+    this.lastProofTimestamp = -Infinity;
+  }
+
+  /** Sends a relay control message to both sides (e.g. disconnect); resolves when the datagrams are out. */
   async broadcast(message: ControlMessage, extra: Record<string, unknown> = {}): Promise<void> {
     const datagram = Buffer.concat([Buffer.from([PacketType.CONTROL]), Buffer.from(JSON.stringify({ ...message, ...extra }))]);
-    const targets = [...this.viewers.values(), ...(this.agent ? [this.agent] : [])];
+    const targets = [...[...this.viewers.values()].map((v) => v.endpoint), ...(this.agent ? [this.agent] : [])];
     await Promise.all(targets.map((to) => this.send(datagram, to)));
   }
 
@@ -117,73 +184,105 @@ export class SessionRelay {
     }
     const packet = decoded.packet;
     const senderKey = key(sender);
-
-    if (packet.type === 'handshake') {
-      if (packet.session_code !== this.options.sessionCode) {
-        this.counters.dropped_not_allowed++;
-        return;
-      }
-      const now = this.now();
-      if (this.agent && key(this.agent) !== senderKey) {
-        if (now - this.agentLastSeen < AGENT_REPIN_SILENCE_MS) {
-          this.counters.agent_repins_refused++;
-          return;
-        }
-        this.counters.agent_repins++;
-      }
-      this.agentLastSeen = now;
-      // A viewer cannot turn itself into the agent.
-      this.viewers.delete(senderKey);
-      this.agent = sender;
-      this.options.events.agentPinned?.(sender, { width: packet.screen_width, height: packet.screen_height });
-      this.options.events.agentSeen?.();
-      // The reference client never sends `screen`: tell viewers the size from its handshake.
-      this.toViewers(encodeControl({ type: 'screen', width: packet.screen_width, height: packet.screen_height }));
-      return;
-    }
-
-    if (this.agent && key(this.agent) === senderKey) {
-      this.agentLastSeen = this.now();
-      this.options.events.agentSeen?.();
-      if (packet.type === 'frame_chunk') {
-        this.counters.frames_chunks_forwarded++;
-        this.toViewers(datagram);
-      } else if (packet.type === 'control') {
-        this.toViewers(datagram);
-      } else {
-        this.counters.dropped_not_allowed++;
-      }
-      return;
-    }
-
-    if (packet.type === 'control' && packet.message.type === 'viewer_hello') {
-      const holder = this.options.redeemTicket(packet.message.ticket);
-      if (!holder) {
-        this.counters.dropped_unknown_source++;
-        return;
-      }
-      if (!this.viewers.has(senderKey)) {
-        this.viewers.set(senderKey, sender);
-        this.options.events.viewerPinned?.(sender, holder.userId);
-      }
-      void this.send(encodeControl({ type: 'viewer_ack', cookie: randomBytes(16).toString('base64url') }), sender);
-      return;
-    }
-
-    if (!this.viewers.has(senderKey)) {
+    if (packet.type === 'handshake') return this.handshake(packet, sender);
+    if (this.agent && key(this.agent) === senderKey) return this.fromAgent(packet, datagram);
+    if (packet.type === 'control' && packet.message.type === 'viewer_hello') return this.hello(packet.message.ticket, datagram, sender);
+    if (packet.type === 'control' && packet.message.type === 'viewer_confirm') return this.confirm(packet.message.cookie, sender);
+    const viewerId = this.viewerByAddress.get(senderKey);
+    if (viewerId === undefined) {
       this.counters.dropped_unknown_source++;
       return;
     }
-    if (packet.type === 'mouse' || packet.type === 'keyboard' || packet.type === 'control') {
-      if (!this.agent) {
-        this.counters.dropped_no_peer++;
-        return;
-      }
-      if (packet.type !== 'control') this.counters.input_forwarded++;
-      this.forward(datagram, this.agent);
+    this.fromViewer(viewerId, packet, datagram);
+  }
+
+  // ------------------------------------------------------------------------------------- the agent
+
+  private handshake(packet: HandshakePacket, sender: Endpoint): void {
+    const throttle = this.options.handshakeThrottle;
+    if (throttle.blocked(sender.address)) {
+      this.counters.handshakes_throttled++;
       return;
     }
-    this.counters.dropped_not_allowed++;
+    if (packet.session_code !== this.options.sessionCode) {
+      this.counters.handshakes_wrong_code++;
+      throttle.recordWrongCode(sender.address);
+      return;
+    }
+    const proven = packet.agent_proof !== undefined;
+    if (proven ? !this.acceptProof(packet, sender) : !this.acceptPlain(sender)) return;
+    this.agentLastSeen = this.now();
+    // A viewer cannot turn itself into the agent (and the agent is nobody's viewer).
+    const viewerId = this.viewerByAddress.get(key(sender));
+    if (viewerId !== undefined) this.removeViewer(viewerId);
+    this.agent = sender;
+    const screen = { width: packet.screen_width, height: packet.screen_height };
+    this.options.events.agentPinned?.(sender, screen, proven);
+    this.options.events.agentSeen?.();
+    // The reference client never sends `screen`: tell its viewers the size from its handshake.
+    if (this.options.allowUnencrypted) this.toViewers(encodeControl({ type: 'screen', ...screen }));
+  }
+
+  /** A valid proof with a fresh timestamp pins or re-pins at once: only the agent holds the secret. */
+  private acceptProof(packet: HandshakePacket, sender: Endpoint): boolean {
+    const secret = this.options.agentSecret();
+    const valid =
+      secret !== undefined &&
+      packet.timestamp > this.lastProofTimestamp &&
+      verifyAgentHandshakeProof(secret, packet.session_code, packet.timestamp, packet.agent_proof!);
+    if (!valid) {
+      this.counters.handshakes_bad_proof++;
+      return false;
+    }
+    this.lastProofTimestamp = packet.timestamp;
+    if (this.agent && key(this.agent) !== key(sender)) this.counters.agent_repins++;
+    return true;
+  }
+
+  /** The code alone: only the reference client's sessions, and no takeover of a streaming agent. */
+  private acceptPlain(sender: Endpoint): boolean {
+    if (!this.options.allowUnencrypted) {
+      this.counters.handshakes_no_proof++;
+      return false;
+    }
+    if (this.agent && key(this.agent) !== key(sender)) {
+      if (this.now() - this.agentLastSeen < AGENT_REPIN_SILENCE_MS) {
+        this.counters.agent_repins_refused++;
+        return false;
+      }
+      this.counters.agent_repins++;
+    }
+    return true;
+  }
+
+  private fromAgent(packet: Packet, datagram: Buffer): void {
+    this.agentLastSeen = this.now();
+    this.options.events.agentSeen?.();
+    if (packet.type === 'sealed') {
+      if (packet.toAgent) this.counters.dropped_not_allowed++;
+      else this.toViewer(packet, datagram);
+    } else if (packet.type === 'control' && packet.message.type === 'keepalive') {
+      this.counters.keepalives++;
+    } else if (packet.type === 'frame_chunk' || packet.type === 'control') {
+      if (!this.options.allowUnencrypted) {
+        this.counters.dropped_clear++;
+        return;
+      }
+      if (packet.type === 'frame_chunk') this.counters.frames_chunks_forwarded++;
+      this.toViewers(datagram);
+    } else {
+      this.counters.dropped_not_allowed++;
+    }
+  }
+
+  private toViewer(packet: SealedPacket, datagram: Buffer): void {
+    const viewer = this.viewers.get(packet.viewerId);
+    if (!viewer) {
+      this.counters.dropped_no_peer++;
+      return;
+    }
+    this.counters.sealed_forwarded++;
+    this.forward(datagram, viewer.endpoint);
   }
 
   private toViewers(datagram: Buffer): void {
@@ -191,8 +290,87 @@ export class SessionRelay {
       this.counters.dropped_no_peer++;
       return;
     }
-    for (const viewer of this.viewers.values()) this.forward(datagram, viewer);
+    for (const viewer of this.viewers.values()) this.forward(datagram, viewer.endpoint);
   }
+
+  // ------------------------------------------------------------------------------------- viewers
+
+  /** A valid ticket earns exactly one small ack with a cookie; the address is pinned only on its echo. */
+  private hello(ticket: string, datagram: Buffer, sender: Endpoint): void {
+    const redemption = this.options.redeemTicket(ticket);
+    if (!redemption.ok) {
+      if (redemption.reason === 'replayed') this.counters.tickets_replayed++;
+      else this.counters.tickets_refused++;
+      return;
+    }
+    this.prunePending();
+    const cookie = randomBytes(16).toString('base64url');
+    const ack = encodeControl({ type: 'viewer_ack', cookie });
+    // No amplification: the answer to an unproven address is never more than 3× what it sent.
+    if (ack.length > 3 * datagram.length) return;
+    this.pending.set(key(sender), { viewerId: redemption.viewerId, endpoint: sender, cookie, expiresAt: this.now() + PENDING_CONFIRM_MS });
+    void this.send(ack, sender);
+  }
+
+  /** The cookie came back from the address it was sent to: that address is the viewer's now. */
+  private confirm(cookie: string, sender: Endpoint): void {
+    const senderKey = key(sender);
+    const pending = this.pending.get(senderKey);
+    if (pending && pending.expiresAt > this.now() && sameText(pending.cookie, cookie)) {
+      this.pending.delete(senderKey);
+      this.pinViewer(pending.viewerId, sender, cookie);
+      this.options.events.viewerPinned?.(sender, pending.viewerId);
+    } else {
+      const pinnedId = this.viewerByAddress.get(senderKey);
+      const pinned = pinnedId === undefined ? undefined : this.viewers.get(pinnedId);
+      // A repeated confirm (the ready was lost) from a proven address is answered again.
+      if (!pinned || !sameText(pinned.cookie, cookie)) {
+        this.counters.confirms_refused++;
+        return;
+      }
+    }
+    void this.send(encodeControl({ type: 'viewer_ready' }), sender);
+  }
+
+  private pinViewer(viewerId: number, endpoint: Endpoint, cookie: string): void {
+    this.removeViewer(viewerId);
+    const other = this.viewerByAddress.get(key(endpoint));
+    if (other !== undefined) this.removeViewer(other);
+    this.viewers.set(viewerId, { endpoint, cookie });
+    this.viewerByAddress.set(key(endpoint), viewerId);
+  }
+
+  private prunePending(): void {
+    const now = this.now();
+    for (const [address, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(address);
+  }
+
+  private fromViewer(viewerId: number, packet: Packet, datagram: Buffer): void {
+    if (packet.type === 'sealed') {
+      if (!packet.toAgent) this.counters.dropped_not_allowed++;
+      else if (packet.viewerId !== viewerId) this.counters.dropped_wrong_viewer++;
+      else this.toAgent(datagram, 'sealed');
+    } else if (packet.type === 'control' && packet.message.type === 'keepalive') {
+      this.counters.keepalives++;
+    } else if (packet.type === 'mouse' || packet.type === 'keyboard' || packet.type === 'control') {
+      if (this.options.allowUnencrypted) this.toAgent(datagram, packet.type === 'control' ? 'control' : 'input');
+      else this.counters.dropped_clear++;
+    } else {
+      this.counters.dropped_not_allowed++;
+    }
+  }
+
+  private toAgent(datagram: Buffer, kind: 'sealed' | 'input' | 'control'): void {
+    if (!this.agent) {
+      this.counters.dropped_no_peer++;
+      return;
+    }
+    if (kind === 'sealed') this.counters.sealed_forwarded++;
+    else if (kind === 'input') this.counters.input_forwarded++;
+    this.forward(datagram, this.agent);
+  }
+
+  // ------------------------------------------------------------------------------------- sending
 
   /** The hot path: no promise per datagram. */
   private forward(datagram: Buffer, to: Endpoint): void {

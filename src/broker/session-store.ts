@@ -23,6 +23,15 @@ export interface NewSession {
   udp_port: number;
 }
 
+/**
+ * Whether the session accepts the unencrypted reference client. Read defensively: the column may
+ * not exist in this schema, and SQLite gives 1 where the API gives true.
+ */
+export const allowsUnencryptedAgent = (session: Session): boolean => {
+  const flag = (session as { allow_unencrypted_agent?: unknown }).allow_unencrypted_agent;
+  return flag === true || flag === 1;
+};
+
 /** A 9-digit code from the CSPRNG; a leading zero is fine. */
 export const randomSessionCode = (): string => String(randomInt(0, 1_000_000_000)).padStart(9, '0');
 
@@ -84,15 +93,26 @@ export class SessionStore {
     }
   }
 
-  /** Changes a live session's status; returns the updated row, or undefined if it was closed already. */
+  /** The secret of the session's agent (docs/security.md), or undefined before any agent joined. */
+  agentSecret(id: number): string | undefined {
+    const row = this.db.prepare('SELECT agent_secret FROM sessions WHERE id = ?').get(id) as { agent_secret: string | null } | undefined;
+    return row?.agent_secret ?? undefined;
+  }
+
+  setAgentSecret(id: number, secret: string): void {
+    this.db.prepare('UPDATE sessions SET agent_secret = ? WHERE id = ?').run(secret, id);
+  }
+
+  /** Changes a live session's status (a closed one forgets its agent secret); returns the updated row, or undefined if it was closed already. */
   setStatus(id: number, status: SessionStatus): Session | undefined {
     const at = isoNow();
     const result = this.db
       .prepare(
-        `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END
+        `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
+           agent_secret = CASE WHEN ? = 'closed' THEN NULL ELSE agent_secret END
          WHERE id = ? AND status <> 'closed'`,
       )
-      .run(status, at, status, at, id);
+      .run(status, at, status, at, status, id);
     return result.changes === 0 ? undefined : this.byId(id);
   }
 

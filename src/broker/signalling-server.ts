@@ -1,28 +1,43 @@
 // The session WebSocket, /ws/session/{code} (and /api/ws/session/{code}). Without credentials it
-// is the customer's agent; with a Bearer token (header or ?token=) it is the IT member's viewer,
-// allowed for the session's owner and admins. Server-side pings drop dead connections.
+// is the customer's agent (header X-Rac-Agent-Secret when it resumes); with a Bearer token (header
+// or ?token=) it is the IT member's viewer, allowed for the session's owner and admins. Agent
+// lookups share the per-address throttle of GET /api/sessions/{code}/info: once an address is
+// throttled every code answers 429, live or not. Server-side pings drop dead connections.
+import proxyAddr from '@fastify/proxy-addr';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { decodeJwt } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Signal, parseSignalMessage } from '../protocol/index.js';
+import { CloseCode, Signal, parseSignalMessage } from '../protocol/index.js';
 import { bearerToken, userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
-import { CLOSE_POLICY_VIOLATION, type SessionHub } from './session-hub.js';
+import { BrokerError } from './errors.js';
+import { SESSION_CODE } from './routes/sessions.js';
+import type { SessionHub, SignalHandler, ViewerLogin } from './session-hub.js';
+import type { Session } from './session-store.js';
 
 const PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/?$/;
 export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024;
 export const PING_INTERVAL_MS = 15_000;
+/** The throttle scope shared with GET /api/sessions/{code}/info. */
+export const CODE_LOOKUP_SCOPE = 'session_code';
+export const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
+
+type Party = { kind: 'viewer'; login: ViewerLogin } | { kind: 'agent'; secret: string | undefined; secretValid: boolean };
 
 export class SignallingServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_PAYLOAD_BYTES });
   private readonly alive = new WeakSet<WebSocket>();
   private readonly pinger: NodeJS.Timeout;
+  private readonly trusted: ((address: string, hop: number) => boolean) | undefined;
 
   constructor(
     private readonly ctx: BrokerContext,
     private readonly hub: SessionHub,
     server: Server,
+    trustProxy?: string,
   ) {
+    this.trusted = trustProxy ? proxyAddr.compile(trustProxy.split(',').map((s) => s.trim())) : undefined;
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch(() => socket.destroy());
     });
@@ -51,38 +66,99 @@ export class SignallingServer {
     const url = new URL(request.url ?? '/', 'http://broker');
     const match = PATH.exec(url.pathname);
     if (!match) return reject(socket, 404, 'Not Found');
-    const code = decodeURIComponent(match[1]!);
+    const code = safeDecode(match[1]!);
 
     const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token');
-    const user = token ? await userForToken(this.ctx, token) : null;
-    if (token && !user) return reject(socket, 401, 'Unauthorized');
-
-    const session = /^\d{9}$/.test(code) ? this.ctx.sessions.store.byCode(code) : undefined;
-    if (user && session && user.role !== 'admin' && session.tech_user_id !== user.id) return reject(socket, 403, 'Forbidden');
+    let party: Party;
+    let session: Session | undefined;
+    if (token) {
+      const login = await this.viewerLogin(token);
+      if (!login) return reject(socket, 401, 'Unauthorized');
+      session = SESSION_CODE.test(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+      if (session && login.user.role !== 'admin' && session.tech_user_id !== login.user.id) return reject(socket, 403, 'Forbidden');
+      party = { kind: 'viewer', login };
+    } else {
+      const looked = this.agentLookup(request, code);
+      if (looked instanceof BrokerError) return reject(socket, 429, 'Too Many Requests', looked.headers);
+      ({ session, party } = looked);
+    }
 
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       this.alive.add(ws);
       ws.on('pong', () => this.alive.add(ws));
       ws.on('error', () => ws.terminate());
-      if (!session) return ws.close(CLOSE_POLICY_VIOLATION, 'Session not found');
-      if (session.status === 'closed') return ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
-      ws.on('message', (data, isBinary) => {
-        this.alive.add(ws);
-        if (isBinary) return;
-        const parsed = parseSignalMessage(data as Buffer);
-        if (!parsed.ok) return;
-        if (parsed.message.type === 'ping') ws.send(Signal.pong());
-        else if (parsed.message.type === 'disconnect') ws.close(1000, 'Disconnected');
-      });
-      if (user) this.hub.viewerConnected(session, ws, user);
-      else this.hub.agentConnected(session, ws);
+      if (!session) return ws.close(CloseCode.SESSION_GONE, 'Session not found');
+      if (session.status === 'closed') return ws.close(CloseCode.SESSION_GONE, 'Session closed');
+      if (party.kind === 'agent' && !party.secretValid) {
+        return ws.close(CloseCode.BAD_AGENT_SECRET, 'Not the agent secret of this session: join with the code alone');
+      }
+      const handler =
+        party.kind === 'viewer'
+          ? this.hub.viewerConnected(session, ws, party.login)
+          : this.hub.agentConnected(session, ws, party.secret !== undefined);
+      if (handler) this.listen(ws, handler);
+    });
+  }
+
+  /** The agent's lookup: throttled per address like the info route; unknown codes and wrong secrets count. */
+  private agentLookup(request: IncomingMessage, code: string): { session: Session | undefined; party: Party } | BrokerError {
+    const address = this.clientAddress(request);
+    try {
+      this.ctx.throttle.check(CODE_LOOKUP_SCOPE, address);
+    } catch (err) {
+      if (err instanceof BrokerError) return err;
+      throw err;
+    }
+    const session = SESSION_CODE.test(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+    if (!session) this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
+    const header = request.headers[AGENT_SECRET_HEADER];
+    const secret = typeof header === 'string' ? header : undefined;
+    const secretValid = secret === undefined || !session || this.hub.agentSecretMatches(session.id, secret);
+    if (!secretValid) this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
+    return { session, party: { kind: 'agent', secret, secretValid } };
+  }
+
+  private async viewerLogin(token: string): Promise<ViewerLogin | null> {
+    const user = await userForToken(this.ctx, token);
+    if (!user) return null;
+    const exp = decodeJwt(token).exp;
+    return { user, tokenVersion: user.token_version, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity };
+  }
+
+  /** The client's address as the HTTP routes see it (X-Forwarded-For only from --trust-proxy). */
+  private clientAddress(request: IncomingMessage): string {
+    if (!this.trusted) return request.socket.remoteAddress ?? '';
+    return proxyAddr(request, this.trusted);
+  }
+
+  private listen(ws: WebSocket, handler: SignalHandler): void {
+    ws.on('message', (data, isBinary) => {
+      this.alive.add(ws);
+      if (isBinary) return;
+      const parsed = parseSignalMessage(data as Buffer);
+      if (!parsed.ok) return;
+      const message = parsed.message;
+      if (message.type === 'ping') ws.send(Signal.pong());
+      else if (message.type === 'disconnect') ws.close(CloseCode.NORMAL, 'Disconnected');
+      else handler(message);
     });
   }
 }
 
-function reject(socket: Duplex, status: number, text: string): void {
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function reject(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ detail: text });
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

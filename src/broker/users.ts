@@ -1,4 +1,6 @@
-// Users: the sysadmins and techs who log in to the broker.
+// Users: the sysadmins and techs who log in to the broker. Emits 'changed' after every update, so
+// live connections (the session hub's viewers) can re-check what the user may still do.
+import { EventEmitter } from 'node:events';
 import type { Db } from './database.js';
 import { isoNow } from './database.js';
 import { Errors } from './errors.js';
@@ -42,8 +44,14 @@ const toUser = (row: UserRow): UserWithSecrets => ({
 /** The public view of a user: what the API returns. */
 export const publicUser = ({ password_hash: _h, token_version: _v, ...user }: UserWithSecrets): User => user;
 
-export class UserStore {
-  constructor(private readonly db: Db) {}
+export interface UserStoreEvents {
+  changed: [user: UserWithSecrets];
+}
+
+export class UserStore extends EventEmitter<UserStoreEvents> {
+  constructor(private readonly db: Db) {
+    super();
+  }
 
   count(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
@@ -89,7 +97,7 @@ export class UserStore {
 
   async update(id: number, changes: UserChanges): Promise<UserWithSecrets> {
     const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-    return this.db.transaction(() => {
+    const updated = this.db.transaction(() => {
       const user = this.byId(id);
       if (!user) throw Errors.userNotFound(id);
       const losesAdmin = user.role === 'admin' && user.is_active && (changes.role === 'tech' || changes.is_active === false);
@@ -120,6 +128,8 @@ export class UserStore {
         );
       return this.byId(id)!;
     })();
+    this.emit('changed', updated);
+    return updated;
   }
 
   private activeAdminCount(): number {

@@ -1,6 +1,7 @@
 // rac serve: run the broker until SIGINT/SIGTERM.
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS, MAX_VIEWERS_LIMIT } from '../broker/session-limits.js';
 import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
 import { usageError } from './cli-error.js';
@@ -16,8 +17,18 @@ export interface ServeOptions {
   trustProxy?: string;
   pendingTimeout: number;
   agentTimeout: number;
+  idleTimeout: number;
+  maxViewers: number;
   smtpCaFile?: string;
   smtpTimeout: number;
+}
+
+function parseMaxViewers(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_VIEWERS_LIMIT) {
+    throw usageError(`--max-viewers: expected a number 1-${MAX_VIEWERS_LIMIT}, got "${text}"`);
+  }
+  return n;
 }
 
 export function serveCommand(io: CommandIo): Command {
@@ -50,6 +61,15 @@ export function serveCommand(io: CommandIo): Command {
       parseDuration('--agent-timeout'),
       15_000,
     )
+    .addOption(
+      new Option(
+        '--idle-timeout <duration>',
+        'close an active or disconnected session after this long with no agent datagram and no viewer',
+      )
+        .argParser(parseDuration('--idle-timeout'))
+        .default(DEFAULT_IDLE_TIMEOUT_MS, '8h'),
+    )
+    .option('--max-viewers <n>', 'viewers allowed per session at once', parseMaxViewers, DEFAULT_MAX_VIEWERS)
     .option(
       '--smtp-ca-file <file>',
       "PEM file of CA certificates to trust for the SMTP server's certificate (self-hosted relays)",
@@ -78,6 +98,8 @@ export function serveCommand(io: CommandIo): Command {
           trustProxy: opts.trustProxy,
           pendingTimeout: opts.pendingTimeout!,
           agentTimeout: opts.agentTimeout!,
+          idleTimeout: opts.idleTimeout!,
+          maxViewers: opts.maxViewers!,
           smtpCaFile: opts.smtpCaFile,
           smtpTimeout: opts.smtpTimeout!,
         },
@@ -98,6 +120,8 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     trustProxy: options.trustProxy,
     pendingTimeoutMs: options.pendingTimeout,
     agentTimeoutMs: options.agentTimeout,
+    idleTimeoutMs: options.idleTimeout,
+    maxViewers: options.maxViewers,
     adminPassword: io.env.RAC_ADMIN_PASSWORD,
     smtpCaFile: options.smtpCaFile,
     smtpTimeoutMs: options.smtpTimeout,
