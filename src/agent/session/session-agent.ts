@@ -291,7 +291,7 @@ class SessionAgent {
       .then((live) => {
         if (!live) return;
         const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';
-        this.say(`Connected: ${describeViewer(viewer)} ${what} (security code ${sas}). Press Ctrl-C to stop sharing.`);
+        this.say(`Connected: ${describeViewer(viewer)} ${what}. Security code ${sas}. Press Ctrl-C to stop sharing.`);
       })
       .catch((err: Error) => this.finish({ exitCode: EXIT.failure, message: `cannot share the screen: ${err.message}` }))
       .finally(() => (this.starting = undefined));
