@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { Agent } from 'undici';
+// undici's own fetch: Node's global one is typed against its bundled undici-types, whose Dispatcher is not this Agent.
+import { Agent, fetch as undiciFetch } from 'undici';
 import WebSocket from 'ws';
 import { run } from '../src/cli.js';
 import { call } from './helpers/broker-process.js';
@@ -160,16 +161,16 @@ t.test('--tls-cert/--tls-key: HTTPS and WSS', async (t) => {
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   t.teardown(() => dispatcher.close());
   const url = `https://127.0.0.1:${agent.port}`;
-  const health = await fetch(`${url}/api/v1/health`, { dispatcher } as RequestInit);
+  const health = await undiciFetch(`${url}/api/v1/health`, { dispatcher });
   t.equal(health.status, 200);
-  const denied = await fetch(`${url}/api/v1/audio/status`, { dispatcher } as RequestInit);
+  const denied = await undiciFetch(`${url}/api/v1/audio/status`, { dispatcher });
   t.equal(denied.status, 401);
-  const session = await fetch(`${url}/api/v1/sessions/desktop`, {
+  const session = await undiciFetch(`${url}/api/v1/sessions/desktop`, {
     dispatcher,
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
     body: '{}',
-  } as RequestInit);
+  });
   t.equal(session.status, 503, 'no display here, but the request went through TLS and auth');
   const ws = await new Promise<number>((resolve) => {
     const socket = new WebSocket(`wss://127.0.0.1:${agent.port}/api/v1/rd/session`, {

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import t from 'tap';
 import WebSocket from 'ws';
 import { call } from './helpers/broker-process.js';
-import { startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
+import { type AgentHealth, type DesktopSessionCreated, startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
 import { MONITORS, startCatTerminal, startXvfb, waitFor, watchRootButtons } from './helpers/xvfb.js';
 
 const turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as {
@@ -23,13 +23,19 @@ const agent = await startAgentProcess({ env: xvfb.env, args: ['--fps', '10', '--
 t.teardown(() => agent.stop());
 const headers = { 'x-openctrol-key': TEST_API_KEY };
 
+/** A JSON text message from the agent's WebSocket: a `type`, and fields that depend on it. */
+interface AgentMessage {
+  type: string;
+  [field: string]: unknown;
+}
+
 interface Client {
   ws: WebSocket;
-  texts: any[];
+  texts: AgentMessage[];
   frames: Buffer[];
   closed: Promise<{ code: number; reason: string }>;
   nextFrame(predicate?: (f: Frame) => boolean): Promise<Frame>;
-  nextText(predicate: (m: any) => boolean): Promise<any>;
+  nextText(predicate: (m: AgentMessage) => boolean): Promise<AgentMessage>;
   send(message: object): void;
 }
 
@@ -54,7 +60,7 @@ function parseOfra(data: Buffer): Frame {
 
 async function connect(url: string, options: WebSocket.ClientOptions = {}): Promise<Client> {
   const ws = new WebSocket(url, options);
-  const texts: any[] = [];
+  const texts: AgentMessage[] = [];
   const frames: Buffer[] = [];
   const waiters = new Set<() => void>();
   ws.on('message', (data: Buffer, isBinary) => {
@@ -119,8 +125,8 @@ async function waitForMouse(expected: { x: number; y: number }) {
 
 const near = (pixel: number[], rgb: number[]) => pixel.every((v, i) => Math.abs(v - rgb[i]!) < 16);
 
-async function newSession(): Promise<{ session_id: string; websocket_url: string }> {
-  const res = await call(agent.url, 'POST', '/api/v1/sessions/desktop', { headers, body: { ha_id: 'test' } });
+async function newSession(): Promise<DesktopSessionCreated> {
+  const res = await call<DesktopSessionCreated>(agent.url, 'POST', '/api/v1/sessions/desktop', { headers, body: { ha_id: 'test' } });
   if (res.status !== 200) throw new Error(`session: ${res.status}`);
   return res.body;
 }
@@ -141,9 +147,9 @@ t.test('/ws/desktop: hello, OFRA frames of the selected monitor, input on the re
   t.same([frame.width, frame.height, frame.format], [1920, 1080, 1], 'DISPLAY1: 1920×1080 JPEG');
   t.ok(near(frame.centre, [255, 0, 0]), `DISPLAY1 is red (${frame.centre})`);
 
-  const health = (await call(agent.url, 'GET', '/api/v1/health')).body;
+  const health = (await call<AgentHealth>(agent.url, 'GET', '/api/v1/health')).body;
   t.equal(health.remote_desktop.is_running, true, 'capture is running while someone watches');
-  t.ok(Date.now() - Date.parse(health.remote_desktop.last_frame_at) < 10_000, 'last_frame_at is recent');
+  t.ok(Date.now() - Date.parse(health.remote_desktop.last_frame_at!) < 10_000, 'last_frame_at is recent');
   t.equal(health.active_sessions, 1);
 
   // Selecting the other monitor over REST moves capture and the input space.
@@ -185,7 +191,9 @@ t.test('/ws/desktop: hello, OFRA frames of the selected monitor, input on the re
   t.ok(await waitFor(() => buttons.events.length >= 2, 15000));
   t.same(buttons.events[0], { kind: 'press', button: 3, x: 1919, y: 0 }, 'the click lands on DISPLAY1’s right edge');
   client.send({ type: 'monitor_select', monitor_id: 'DISPLAY7' });
-  t.match(await client.nextText((m) => m.type === 'error' && /DISPLAY7/.test(m.message)), { message: 'Monitor not found: DISPLAY7' });
+  t.match(await client.nextText((m) => m.type === 'error' && /DISPLAY7/.test(String(m.message))), {
+    message: 'Monitor not found: DISPLAY7',
+  });
 });
 
 t.test('/ws/desktop: keys and text type into an X client; held keys are released on close', async (t) => {
@@ -262,13 +270,15 @@ t.test('/ws/desktop: bad messages get an error frame, the connection lives; caps
   for (const message of bad) {
     const before = client.texts.filter((m) => m.type === 'error').length;
     client.ws.send(message);
-    await client.nextText(() => client.texts.filter((m) => m.type === 'error').length > before || undefined);
+    await client.nextText(() => client.texts.filter((m) => m.type === 'error').length > before);
   }
   t.equal(client.texts.filter((m) => m.type === 'error').length, bad.length, 'one error frame per bad message');
   t.equal(client.ws.readyState, WebSocket.OPEN);
 
   for (let i = 0; i < 1500; i++) client.send({ type: 'pointer_move', dx: i % 2 ? 1 : -1, dy: 0 });
-  t.match(await client.nextText((m) => m.type === 'error' && /Rate limit/.test(m.message)), { message: /1000 input events per second/ });
+  t.match(await client.nextText((m) => m.type === 'error' && /Rate limit/.test(String(m.message))), {
+    message: /1000 input events per second/,
+  });
   t.equal(client.ws.readyState, WebSocket.OPEN, 'over the rate cap events are dropped, not the connection');
 
   const typist = await connect((await newSession()).websocket_url.replace('localhost', '127.0.0.1'));

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import WebSocket from 'ws';
 import { call } from './helpers/broker-process.js';
-import { startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
+import { type DesktopSessionCreated, startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
 import { startPulseAudio } from './helpers/pulseaudio.js';
 import { startXvfb } from './helpers/xvfb.js';
 
@@ -84,7 +84,7 @@ t.test('random POST bodies never get a 5xx (503 aside: none here) and always the
 });
 
 t.test('random WebSocket messages get error frames, never a crash', async (t) => {
-  const session = (await call(agent.url, 'POST', '/api/v1/sessions/desktop', { headers, body: {} })).body;
+  const session = (await call<DesktopSessionCreated>(agent.url, 'POST', '/api/v1/sessions/desktop', { headers, body: {} })).body;
   for (const url of [
     `ws://127.0.0.1:${agent.port}/api/v1/rd/session?api_key=${TEST_API_KEY}`,
     session.websocket_url.replace('localhost', '127.0.0.1'),

@@ -5,8 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
-import { call } from './helpers/broker-process.js';
-import { startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
+import { call, type JsonObject } from './helpers/broker-process.js';
+import { type AudioStatusBody, type DesktopSessionCreated, startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
 import { startPulseAudio } from './helpers/pulseaudio.js';
 import { startXvfb, waitFor } from './helpers/xvfb.js';
 
@@ -25,8 +25,8 @@ const agent = await startAgentProcess({
 });
 t.teardown(() => agent.stop());
 const auth = { 'x-openctrol-key': TEST_API_KEY };
-const get = (path: string) => call(agent.url, 'GET', path, { headers: auth });
-const post = (path: string, body?: unknown) => call(agent.url, 'POST', path, { headers: auth, body });
+const get = <T = JsonObject>(path: string) => call<T>(agent.url, 'GET', path, { headers: auth });
+const post = <T = JsonObject>(path: string, body?: unknown) => call<T>(agent.url, 'POST', path, { headers: auth, body });
 
 t.test('health: public, and reports what is real', async (t) => {
   const res = await call(agent.url, 'GET', '/api/v1/health');
@@ -83,10 +83,10 @@ t.test('audio: status, master, device and default really change PulseAudio', asy
   res = await post('/api/v1/audio/default', { device_id: 'headset' });
   t.same([res.status, res.body], [200, { status: 'ok' }]);
   t.equal(await pulse.defaultSink(), 'headset');
-  res = await get('/api/v1/audio/status');
-  t.same(res.body.master, { volume: 43, muted: true }, 'master follows the default device');
+  const status = await get<AudioStatusBody>('/api/v1/audio/status');
+  t.same(status.body.master, { volume: 43, muted: true }, 'master follows the default device');
   t.same(
-    res.body.devices.map((d: any) => [d.id, d.is_default]),
+    status.body.devices.map((d) => [d.id, d.is_default]),
     [
       ['speakers', false],
       ['headset', true],
@@ -134,7 +134,7 @@ t.test('power: restart and shutdown run the exact OS command (dry run); wol send
 });
 
 t.test('desktop sessions: create, count, end', async (t) => {
-  let res = await post('/api/v1/sessions/desktop', { ha_id: 'living-room', ttl_seconds: 5 });
+  const res = await post<DesktopSessionCreated>('/api/v1/sessions/desktop', { ha_id: 'living-room', ttl_seconds: 5 });
   t.equal(res.status, 200);
   t.match(res.body, { session_id: String, websocket_url: String, expires_at: String });
   const url = new URL(res.body.websocket_url);
@@ -145,17 +145,17 @@ t.test('desktop sessions: create, count, end', async (t) => {
   const ttl = (Date.parse(res.body.expires_at) - Date.now()) / 1000;
   t.ok(ttl > 55 && ttl <= 60, `ttl clamped to 60 s (${ttl})`);
   t.equal((await call(agent.url, 'GET', '/api/v1/health')).body.active_sessions, 1);
-  const defaultTtl = await post('/api/v1/sessions/desktop', {});
+  const defaultTtl = await post<DesktopSessionCreated>('/api/v1/sessions/desktop', {});
   const seconds = (Date.parse(defaultTtl.body.expires_at) - Date.now()) / 1000;
   t.ok(seconds > 890 && seconds <= 900, 'default ttl 900 s');
   t.equal((await call(agent.url, 'GET', '/api/v1/health')).body.active_sessions, 2);
 
-  res = await post(`/api/v1/sessions/desktop/${res.body.session_id}/end`);
-  t.equal(res.status, 200);
+  const ended = await post(`/api/v1/sessions/desktop/${res.body.session_id}/end`);
+  t.equal(ended.status, 200);
   t.equal((await post(`/api/v1/sessions/desktop/${defaultTtl.body.session_id}/end`, {})).status, 200);
   t.equal((await call(agent.url, 'GET', '/api/v1/health')).body.active_sessions, 0);
-  res = await post(`/api/v1/sessions/desktop/${defaultTtl.body.session_id}/end`);
-  t.same([res.status, res.body.error], [404, 'session_not_found']);
+  const endedTwice = await post(`/api/v1/sessions/desktop/${defaultTtl.body.session_id}/end`);
+  t.same([endedTwice.status, endedTwice.body.error], [404, 'session_not_found']);
 });
 
 const ENDPOINTS: [string, string, unknown?][] = [
@@ -173,14 +173,15 @@ const ENDPOINTS: [string, string, unknown?][] = [
 
 t.test('every endpoint: 401 without a key or with a wrong one, and nothing happens', async (t) => {
   const before = agent.stderr();
+  const wrongCredentials: Record<string, string>[] = [
+    {},
+    { 'x-openctrol-key': 'wrong' },
+    { authorization: 'Bearer wrong' },
+    { authorization: `Basic ${TEST_API_KEY}` },
+    { 'x-openctrol-key': TEST_API_KEY.slice(0, -1) },
+  ];
   for (const [method, path, body] of ENDPOINTS) {
-    for (const headers of [
-      {},
-      { 'x-openctrol-key': 'wrong' },
-      { authorization: 'Bearer wrong' },
-      { authorization: `Basic ${TEST_API_KEY}` },
-      { 'x-openctrol-key': TEST_API_KEY.slice(0, -1) },
-    ]) {
+    for (const headers of wrongCredentials) {
       const res = await call(agent.url, method, path, { headers, body });
       t.same(
         [res.status, res.body],

@@ -1,6 +1,7 @@
 // The broker's REST API against a real `rac serve` process: every endpoint, every status the spec
 // lists, and the role matrix (admin / tech / other tech / no token / bad token).
 import t from 'tap';
+import type { Session, User } from '../src/protocol/broker-api.js';
 import { ADMIN_EMAIL, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { udpBindError } from './helpers/session-peers.js';
 
@@ -91,7 +92,7 @@ t.test('POST /users and GET /users: admin only', async (t) => {
     t.match(res.body.detail, field, `detail names ${field}`);
   }
 
-  const list = await call(api, 'GET', '/users', { token: admin });
+  const list = await call<User[]>(api, 'GET', '/users', { token: admin });
   t.equal(list.status, 200);
   t.ok(Array.isArray(list.body));
   t.match(list.body[0], { id: 1, email: ADMIN_EMAIL, role: 'admin', max_sessions: 50, is_active: true });
@@ -194,7 +195,7 @@ t.test('SMTP config: stored, password never returned', async (t) => {
 });
 
 t.test('sessions: create, list, info, close', async (t) => {
-  const created = await call(api, 'POST', '/sessions', {
+  const created = await call<Session>(api, 'POST', '/sessions', {
     token: tech.token,
     body: { customer_name: 'John Customer', customer_email: 'customer@example.com' },
   });
@@ -215,10 +216,10 @@ t.test('sessions: create, list, info, close', async (t) => {
   // The port is bound for the session's life: nobody else can take it.
   t.equal(await udpBindError(session.udp_port), 'EADDRINUSE', 'the session port is held by the broker');
 
-  const bare = await call(api, 'POST', '/sessions', { token: tech.token });
+  const bare = await call<Session>(api, 'POST', '/sessions', { token: tech.token });
   t.equal(bare.status, 200, 'both fields are optional, even the body');
   t.match(bare.body, { customer_name: null, customer_email: null });
-  const blank = await call(api, 'POST', '/sessions', { token: tech.token, body: { customer_name: '', customer_email: '' } });
+  const blank = await call<Session>(api, 'POST', '/sessions', { token: tech.token, body: { customer_name: '', customer_email: '' } });
   t.match(blank.body, { customer_name: null, customer_email: null }, 'blank fields mean none');
   t.not(bare.body.session_code, session.session_code);
   t.not(bare.body.udp_port, session.udp_port);
@@ -239,14 +240,14 @@ t.test('sessions: create, list, info, close', async (t) => {
   t.equal((await call(api, 'GET', `/sessions/${absent}/info`)).status, 404, 'an unknown code');
   t.equal((await call(api, 'GET', '/sessions/12ab/info')).status, 404, 'a malformed code');
 
-  const mine = await call(api, 'GET', '/sessions', { token: tech.token });
+  const mine = await call<Session[]>(api, 'GET', '/sessions', { token: tech.token });
   t.same(
     mine.body.map((s: { id: number }) => s.id),
     [blank.body.id, bare.body.id, session.id],
     'own sessions, newest first',
   );
   t.same((await call(api, 'GET', '/sessions', { token: otherTech.token })).body, [], "another tech's list is empty");
-  const all = await call(api, 'GET', '/sessions', { token: admin });
+  const all = await call<Session[]>(api, 'GET', '/sessions', { token: admin });
   t.ok(
     all.body.some((s: { id: number }) => s.id === session.id),
     'an admin sees every session',
@@ -262,8 +263,8 @@ t.test('sessions: create, list, info, close', async (t) => {
   t.equal((await call(api, 'GET', `/sessions/${session.session_code}/info`)).status, 410, 'a closed session is gone');
   const again = await call(api, 'DELETE', `/sessions/${session.id}`, { token: tech.token });
   t.equal(again.status, 200, 'closing twice is harmless');
-  const listed = (await call(api, 'GET', '/sessions', { token: tech.token })).body.find((s: { id: number }) => s.id === session.id);
-  t.equal(listed.status, 'closed');
+  const listed = (await call<Session[]>(api, 'GET', '/sessions', { token: tech.token })).body.find((s) => s.id === session.id);
+  t.equal(listed?.status, 'closed');
 
   t.equal(await udpBindError(session.udp_port), null, 'the closed session’s port is free again');
 
@@ -276,11 +277,11 @@ t.test('GET /sessions returns the newest 100', async (t) => {
   const { token } = await createTech('many@example.com', { max_sessions: 200 });
   const ids: number[] = [];
   for (let i = 0; i < 105; i++) {
-    const res = await call(api, 'POST', '/sessions', { token, body: {} });
+    const res = await call<Session>(api, 'POST', '/sessions', { token, body: {} });
     ids.push(res.body.id);
     await call(api, 'DELETE', `/sessions/${res.body.id}`, { token });
   }
-  const list = await call(api, 'GET', '/sessions', { token });
+  const list = await call<Session[]>(api, 'GET', '/sessions', { token });
   t.equal(list.body.length, 100);
   t.same(
     list.body.map((s: { id: number }) => s.id),

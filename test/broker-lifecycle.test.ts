@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import type { Session } from '../src/protocol/broker-api.js';
 import { ADMIN_PASSWORD, call, login, startBrokerProcess } from './helpers/broker-process.js';
 
 t.test('a restart on the same data dir keeps users, sessions, settings and logins', async (t) => {
@@ -101,7 +102,7 @@ t.test('pending sessions nobody joins expire and free their port', async (t) => 
   let status = 'pending';
   for (let i = 0; i < 120 && status !== 'closed'; i++) {
     await new Promise((r) => setTimeout(r, 250));
-    status = (await call(broker.api, 'GET', '/sessions', { token })).body[0].status;
+    status = (await call<Session[]>(broker.api, 'GET', '/sessions', { token })).body[0]!.status;
   }
   t.equal(status, 'closed', 'the pending session was closed');
   t.equal((await call(broker.api, 'GET', `/sessions/${session.session_code}/info`)).status, 410);

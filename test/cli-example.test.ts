@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import type { Session } from '../src/protocol/broker-api.js';
 import { RAC_BIN, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, spawnCommand } from './helpers/cli.js';
 
@@ -24,8 +25,8 @@ t.test('prints exactly the code of a new session for that customer', async (t) =
   t.equal(result.code, 0, result.stderr);
   t.equal(result.stderr, '');
   t.match(result.stdout, /^\d{9}\n$/);
-  const sessions = await call(broker.api, 'GET', '/sessions', { token });
-  const session = sessions.body.find((s: { session_code: string }) => s.session_code === result.stdout.trim());
+  const sessions = await call<Session[]>(broker.api, 'GET', '/sessions', { token });
+  const session = sessions.body.find((s) => s.session_code === result.stdout.trim());
   t.match(session, { customer_name: 'Jane Doe', status: 'pending' });
 });
 

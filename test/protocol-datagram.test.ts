@@ -35,7 +35,7 @@ t.test('handshake: the reference JSON, byte for byte, and back', async (t) => {
   if (!decoded.ok) return;
   t.match(decoded.packet, { type: 'handshake', session_code: '482916573', screen_width: 1920, screen_height: 1080 });
   // JSON numbers are doubles: an 18-digit tick count survives to ~100 ticks (10 µs), enough for a timestamp.
-  t.ok(decoded.packet.type === 'handshake' && Math.abs(decoded.packet.timestamp - 638989234567891234) < 1000);
+  t.ok(decoded.packet.type === 'handshake' && Math.abs(Number(BigInt(decoded.packet.timestamp) - 638989234567891234n)) < 1000);
   t.equal(
     handshakeJson({ session_code: '1', screen_width: 2, screen_height: 3, timestamp: 4.5 }),
     '{"type":"handshake","session_code":"1","screen_width":2,"screen_height":3,"timestamp":4.5}',

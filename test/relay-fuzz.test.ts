@@ -12,7 +12,8 @@ import {
   encodeKeyboard,
   encodeMouse,
 } from '../src/protocol/index.js';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
+import type { Session } from '../src/protocol/broker-api.js';
+import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import { controlOf, openSignal, openUdp, sleep } from './helpers/session-peers.js';
 
 const FUZZ_DATAGRAMS = 100_000;
@@ -33,8 +34,8 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
   const broker = await startBrokerProcess();
   t.teardown(() => broker.stop());
   const token = await login(broker.api);
-  const session = (await call(broker.api, 'POST', '/sessions', { token, body: {} })).body;
-  const port = session.udp_port as number;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token, body: {} })).body;
+  const port = session.udp_port;
   const agentWs = await openSignal(broker.url, session.session_code);
   const viewerWs = await openSignal(broker.url, session.session_code, token);
   t.teardown(() => [agentWs, viewerWs].forEach((p) => p.ws.close()));
@@ -142,7 +143,7 @@ t.test(`the relay survives ${FUZZ_DATAGRAMS} hostile datagrams (seed ${seed})`, 
     [],
     'the agent received nothing from the fuzzer',
   );
-  const stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token })).body.relay;
+  const stats = (await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token })).body.relay!;
   const legit = stats.frames_chunks_forwarded + 2;
   t.equal(
     stats.dropped_malformed + stats.dropped_unknown_source + stats.agent_repins_refused + stats.dropped_not_allowed,

@@ -3,7 +3,8 @@
 // as frame ids) and a viewer (WebSocket with a token, udp_ticket, viewer_hello).
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
+import type { Session } from '../src/protocol/broker-api.js';
+import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import { controlOf, openSignal, openUdp, sleep, udpBindError } from './helpers/session-peers.js';
 
 /** What RemoteAccessClient.cs writes with a BinaryWriter for one chunk (little-endian). */
@@ -40,7 +41,7 @@ const tech = await login(broker.api, 'tech@example.com', 'tech-password');
 const other = await login(broker.api, 'other@example.com', 'other-password');
 
 async function joinedSession() {
-  const session = (await call(broker.api, 'POST', '/sessions', { token: tech, body: { customer_name: 'Carl' } })).body;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token: tech, body: { customer_name: 'Carl' } })).body;
   const agentWs = await openSignal(broker.url, session.session_code);
   const viewerWs = await openSignal(broker.url, session.session_code, tech);
   const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket', 5000, 'udp_ticket');
@@ -57,7 +58,7 @@ async function joinedSession() {
 }
 
 t.test('signalling: statuses, the viewer message, ticket and ping', async (t) => {
-  const session = (await call(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
   const viewerWs = await openSignal(broker.url, session.session_code, tech);
   t.teardown(() => viewerWs.ws.close());
   const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket');
@@ -95,13 +96,13 @@ t.test('signalling: statuses, the viewer message, ticket and ping', async (t) =>
 });
 
 t.test('signalling: who may connect', async (t) => {
-  const session = (await call(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
+  const session = (await call<Session>(broker.api, 'POST', '/sessions', { token: tech, body: {} })).body;
   const unknown = await openSignal(broker.url, session.session_code === '999999999' ? '999999998' : '999999999');
   t.same(await unknown.closed, { code: 1008, reason: 'Session not found' });
   const malformed = await openSignal(broker.url, 'abc');
   t.same(await malformed.closed, { code: 1008, reason: 'Session not found' });
-  await t.rejects(openSignal(broker.url, session.session_code, other), { status: 403 }, 'another tech cannot watch');
-  await t.rejects(openSignal(broker.url, session.session_code, 'bad.token.here'), { status: 401 });
+  await t.rejects(openSignal(broker.url, session.session_code, other), { message: 'HTTP 403', status: 403 }, 'another tech cannot watch');
+  await t.rejects(openSignal(broker.url, session.session_code, 'bad.token.here'), { message: 'HTTP 401', status: 401 });
   const byAdmin = await openSignal(broker.url, session.session_code, admin);
   t.match(await byAdmin.messages.next((m) => m.type === 'udp_ticket'), { udp_port: session.udp_port }, 'an admin may');
   byAdmin.ws.close();
@@ -186,7 +187,7 @@ t.test('nothing from a third socket reaches either side', async (t) => {
     'nor did the viewer',
   );
   t.same(intruder.received.items, [], 'and the intruder got no answer');
-  const stats = (await call(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay;
+  const stats = (await call<SessionStats>(broker.api, 'GET', `/sessions/${session.id}/stats`, { token: tech })).body.relay!;
   t.ok(stats.dropped_unknown_source >= 5, 'dropped and counted');
   t.equal(stats.agent_repins_refused, 1, 'the handshake from elsewhere was refused');
 });
@@ -222,7 +223,7 @@ t.test('DELETE sends disconnect to both sides, over WebSocket and UDP, and frees
 t.test('after a broker restart the session gets its port back and both sides re-pin', async (t) => {
   const own = await startBrokerProcess();
   const token = await login(own.api);
-  const session = (await call(own.api, 'POST', '/sessions', { token, body: {} })).body;
+  const session = (await call<Session>(own.api, 'POST', '/sessions', { token, body: {} })).body;
   await openSignal(own.url, session.session_code);
   const viewerWs = await openSignal(own.url, session.session_code, token);
   const firstTicket = await viewerWs.messages.next((m) => m.type === 'udp_ticket');

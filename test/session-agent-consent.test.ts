@@ -2,7 +2,7 @@
 // sends nothing, a yes starts the stream (and the IT member closing the session ends it), someone
 // new joining is asked about again, Ctrl-C at the question stops.
 import t from 'tap';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import { connectViewer, createSession, startAgent } from './helpers/session-viewer.js';
 import { startXvfb } from './helpers/xvfb.js';
 
@@ -13,7 +13,7 @@ t.test('consent on a terminal', async (t) => {
   const broker = await startBrokerProcess();
   t.teardown(() => broker.stop());
   const token = await login(broker.api);
-  const stats = async (id: number) => (await call(broker.api, 'GET', `/sessions/${id}/stats`, { token })).body.relay;
+  const stats = async (id: number) => (await call<SessionStats>(broker.api, 'GET', `/sessions/${id}/stats`, { token })).body.relay!;
 
   await t.test('a refused consent sends nothing', async (t) => {
     const session = await createSession(broker.api, token);

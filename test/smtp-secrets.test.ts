@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import type { Session } from '../src/protocol/broker-api.js';
 import { RAC_BIN, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { makeSelfSignedCert, startSilentServer, startTestSmtpServer } from './helpers/smtp-server.js';
 import { SMTP_PASSWORD, SMTP_USER, configureSmtp, eventually, sendTestMail } from './helpers/smtp-setup.js';
@@ -78,11 +79,11 @@ t.test('SMTP settings validation: 400 naming the field', async (t) => {
   t.teardown(() => broker.stop());
   const admin = await login(broker.api);
   // Before any configuration: a mailed code fails cleanly, the session is made all the same.
-  const early = await call(broker.api, 'POST', '/sessions', { token: admin, body: { customer_email: 'early@customer.test' } });
+  const early = await call<Session>(broker.api, 'POST', '/sessions', { token: admin, body: { customer_email: 'early@customer.test' } });
   t.equal(early.status, 200);
   const earlyAfter = await eventually(async () => {
-    const list = await call(broker.api, 'GET', '/sessions', { token: admin });
-    const found = (list.body as { id: number; email_status: string }[]).find((s) => s.id === early.body.id);
+    const list = await call<Session[]>(broker.api, 'GET', '/sessions', { token: admin });
+    const found = list.body.find((s) => s.id === early.body.id);
     return found?.email_status === 'sending' ? undefined : found;
   }, 'the unconfigured mail');
   t.match(earlyAfter, { email_status: 'failed', email_error: /^SMTP is not configured/ });
@@ -123,7 +124,7 @@ t.test('a shutdown while a mail is on its way: the broker stops promptly and the
   t.teardown(() => running.stop());
   const admin = await login(broker.api);
   await configureSmtp(broker.api, admin, { smtp_port: silent.port, security_type: 'TLS' });
-  const created = await call(broker.api, 'POST', '/sessions', { token: admin, body: { customer_email: 'late@customer.test' } });
+  const created = await call<Session>(broker.api, 'POST', '/sessions', { token: admin, body: { customer_email: 'late@customer.test' } });
   t.equal(created.status, 200);
   t.equal(created.body.email_status, 'sending');
   t.equal(await broker.stop(), 0, 'rac serve exits cleanly instead of waiting for the mail server');
@@ -131,8 +132,8 @@ t.test('a shutdown while a mail is on its way: the broker stops promptly and the
   running = await startBrokerProcess({ dataDir: broker.dataDir });
   const token = await login(running.api);
   const session = await eventually(async () => {
-    const list = await call(running.api, 'GET', '/sessions', { token });
-    return (list.body as { id: number }[]).find((s) => s.id === created.body.id);
+    const list = await call<Session[]>(running.api, 'GET', '/sessions', { token });
+    return list.body.find((s) => s.id === created.body.id);
   }, 'the session');
   t.match(session, { email_status: 'failed', email_error: 'the broker stopped before the mail was sent' });
 });

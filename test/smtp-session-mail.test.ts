@@ -1,6 +1,7 @@
 // POST /api/sessions with a customer_email mails the code after the response; the outcome is on
 // the session (email_status, email_error) and in the audit log. Also the welcome mail.
 import t from 'tap';
+import type { Session } from '../src/protocol/broker-api.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import {
   deadPort,
@@ -36,10 +37,10 @@ const techCreated = await call(broker.api, 'POST', '/users', { token: admin, bod
 if (techCreated.status !== 200) throw new Error(`creating the tech failed: ${JSON.stringify(techCreated.body)}`);
 const tech = await login(broker.api, TECH.email, TECH.password);
 
-const createSession = (body: unknown) => call(broker.api, 'POST', '/sessions', { token: tech, body });
+const createSession = (body: unknown) => call<Session>(broker.api, 'POST', '/sessions', { token: tech, body });
 const sessionById = async (id: number) => {
-  const list = await call(broker.api, 'GET', '/sessions', { token: tech });
-  return (list.body as { id: number; email_status: string | null; email_error: string | null }[]).find((s) => s.id === id)!;
+  const list = await call<Session[]>(broker.api, 'GET', '/sessions', { token: tech });
+  return list.body.find((s) => s.id === id)!;
 };
 const settled = (id: number) =>
   eventually(async () => {
@@ -183,9 +184,9 @@ t.test('welcome mail: broker URL and how to log in, never the password', async (
 });
 
 t.test('GET /api/sessions shows email_status for every session', async (t) => {
-  const list = await call(broker.api, 'GET', '/sessions', { token: admin });
+  const list = await call<Session[]>(broker.api, 'GET', '/sessions', { token: admin });
   t.equal(list.status, 200);
-  for (const session of list.body as Record<string, unknown>[]) {
-    t.ok('email_status' in session && 'email_error' in session, `session ${session.id as number}`);
+  for (const session of list.body) {
+    t.ok('email_status' in session && 'email_error' in session, `session ${session.id}`);
   }
 });

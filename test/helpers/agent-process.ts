@@ -8,6 +8,28 @@ import { spawnRac } from './rac-process.js';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdef0123456789';
 
+/** GET /api/v1/health, as the agent answers it (src/agent/openctrol/routes.ts). */
+export interface AgentHealth {
+  agent_id: string;
+  version: string;
+  uptime_seconds: number;
+  remote_desktop: { is_running: boolean; last_frame_at: string | null; state: string; desktop_state: string; degraded: boolean };
+  active_sessions: number;
+}
+
+/** POST /api/v1/sessions/desktop. */
+export interface DesktopSessionCreated {
+  session_id: string;
+  websocket_url: string;
+  expires_at: string;
+}
+
+/** GET /api/v1/audio/status. */
+export interface AudioStatusBody {
+  master: { volume: number; muted: boolean };
+  devices: { id: string; name: string; is_default: boolean; volume: number; muted: boolean }[];
+}
+
 export interface AgentProcess {
   url: string;
   port: number;

@@ -3,6 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LoginResponse, SessionStatus } from '../../src/protocol/broker-api.js';
+import type { RelayCounters } from '../../src/broker/session-relay.js';
 import { spawnRac } from './rac-process.js';
 
 export { RAC_BIN } from './rac-process.js';
@@ -71,14 +73,24 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   };
 }
 
-export interface ApiResponse<T = any> {
+/** A parsed JSON object body whose shape a test does not spell out: fields read from it are `unknown`. */
+export type JsonObject = Record<string, unknown>;
+
+/** GET /sessions/{id}/stats: the relay's counters of a session (null when it has no live relay). */
+export interface SessionStats {
+  session_id: number;
+  status: SessionStatus;
+  relay: (RelayCounters & { agent_pinned: boolean; viewers_pinned: number }) | null;
+}
+
+export interface ApiResponse<T = JsonObject> {
   status: number;
   body: T;
   headers: Headers;
 }
 
 /** One JSON request; `body` is sent as JSON unless `raw` is given. */
-export async function call<T = any>(
+export async function call<T = JsonObject>(
   base: string,
   method: string,
   path: string,
@@ -104,7 +116,7 @@ export async function call<T = any>(
 }
 
 export async function login(api: string, email = ADMIN_EMAIL, password = ADMIN_PASSWORD): Promise<string> {
-  const res = await call(api, 'POST', '/auth/login', { body: { email, password } });
+  const res = await call<LoginResponse>(api, 'POST', '/auth/login', { body: { email, password } });
   if (res.status !== 200) throw new Error(`login as ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.access_token as string;
+  return res.body.access_token;
 }

@@ -49,22 +49,20 @@ export async function startRelayPeer(options: { code?: string; customerName?: st
       return;
     }
     if (req.method === 'GET' && req.url === '/api/sessions') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify([
-            {
-              id: 1,
-              session_code: code,
-              tech_user_id: 1,
-              customer_name: options.customerName ?? 'Ada Lovelace',
-              customer_email: null,
-              status,
-              udp_port: udpPort,
-              created_at: new Date().toISOString(),
-            },
-          ]),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify([
+          {
+            id: 1,
+            session_code: code,
+            tech_user_id: 1,
+            customer_name: options.customerName ?? 'Ada Lovelace',
+            customer_email: null,
+            status,
+            udp_port: udpPort,
+            created_at: new Date().toISOString(),
+          },
+        ]),
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"Not found"}');
@@ -91,7 +89,10 @@ export async function startRelayPeer(options: { code?: string; customerName?: st
       for (const ws of sockets) ws.send(JSON.stringify({ type: 'status', status: next }));
     },
     dropWebSocket(closeCode, reason) {
-      for (const ws of sockets) closeCode ? ws.close(closeCode, reason) : ws.terminate();
+      for (const ws of sockets) {
+        if (closeCode) ws.close(closeCode, reason);
+        else ws.terminate();
+      }
     },
     async waitFor(what, check, ms = 5000) {
       const until = Date.now() + Math.max(ms, PATIENCE_MS);

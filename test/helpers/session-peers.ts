@@ -45,7 +45,7 @@ export class Inbox<T> {
 
 export interface SignalPeer {
   ws: WebSocket;
-  messages: Inbox<Record<string, any>>;
+  messages: Inbox<Record<string, unknown>>;
   closed: Promise<{ code: number; reason: string }>;
   send(message: object): void;
 }
@@ -57,7 +57,7 @@ export function wsUrl(brokerUrl: string, code: string): string {
 /** Opens the session WebSocket: the agent side without a token, the viewer side with one. */
 export function openSignal(brokerUrl: string, code: string, token?: string): Promise<SignalPeer> {
   const ws = new WebSocket(wsUrl(brokerUrl, code), token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  const messages = new Inbox<Record<string, any>>();
+  const messages = new Inbox<Record<string, unknown>>();
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
@@ -95,7 +95,7 @@ export async function openUdp(): Promise<UdpPeer> {
 }
 
 /** Type-4 control datagram → its JSON, else undefined. */
-export function controlOf(datagram: Buffer): Record<string, any> | undefined {
+export function controlOf(datagram: Buffer): Record<string, unknown> | undefined {
   if (datagram[0] !== 4) return undefined;
   try {
     return JSON.parse(datagram.subarray(1).toString('utf8'));

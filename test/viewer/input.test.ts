@@ -1,11 +1,13 @@
 import t from 'tap';
-import { mapMouse, mouseInputs } from '../../src/viewer-tty/input/mouse-map.js';
-import { type KeyEvent, TerminalInputParser } from '../../src/viewer-tty/input/terminal-input.js';
+import { type RemoteInput, mapMouse, mouseInputs } from '../../src/viewer-tty/input/mouse-map.js';
+import { type KeyEvent, type MouseEvent as TerminalMouseEvent, TerminalInputParser } from '../../src/viewer-tty/input/terminal-input.js';
 import { VK } from '../../src/protocol/virtual-keys.js';
 import { keyStrokes, virtualKey } from '../../src/viewer-tty/input/windows-keys.js';
 
 const parse = (s: string) => new TerminalInputParser().parse(s);
 const keys = (s: string) => parse(s).map((e) => (e.kind === 'key' ? { name: e.name, ctrl: e.ctrl, alt: e.alt, shift: e.shift } : e));
+/** Each event's key name; an event that is not a key has none (undefined). */
+const names = (s: string) => parse(s).map((e) => (e.kind === 'key' ? e.name : undefined));
 
 t.test('plain bytes, control characters and Alt', async (t) => {
   t.same(keys('aZ1 '), [
@@ -14,10 +16,7 @@ t.test('plain bytes, control characters and Alt', async (t) => {
     { name: '1', ctrl: false, alt: false, shift: false },
     { name: ' ', ctrl: false, alt: false, shift: false },
   ]);
-  t.same(
-    keys('\r\t\x7f\x08').map((k: any) => k.name),
-    ['enter', 'tab', 'backspace', 'backspace'],
-  );
+  t.same(names('\r\t\x7f\x08'), ['enter', 'tab', 'backspace', 'backspace']);
   t.same(keys('\x03'), [{ name: 'c', ctrl: true, alt: false, shift: false }]);
   t.same(keys('\x1d'), [{ name: ']', ctrl: true, alt: false, shift: false }], 'Ctrl-] (the escape key)');
   t.same(keys('\x1bx'), [{ name: 'x', ctrl: false, alt: true, shift: false }]);
@@ -26,19 +25,13 @@ t.test('plain bytes, control characters and Alt', async (t) => {
 });
 
 t.test('CSI and SS3 sequences with modifiers', async (t) => {
-  t.same(
-    keys('\x1b[A\x1bOB\x1b[C\x1b[D').map((k: any) => k.name),
-    ['up', 'down', 'right', 'left'],
-  );
+  t.same(names('\x1b[A\x1bOB\x1b[C\x1b[D'), ['up', 'down', 'right', 'left']);
   t.same(keys('\x1b[1;5C'), [{ name: 'right', ctrl: true, alt: false, shift: false }]);
   t.same(keys('\x1b[1;2A'), [{ name: 'up', ctrl: false, alt: false, shift: true }]);
-  t.same(
-    keys('\x1b[3~\x1b[5~\x1b[6~\x1b[2~').map((k: any) => k.name),
-    ['delete', 'pageup', 'pagedown', 'insert'],
-  );
+  t.same(names('\x1b[3~\x1b[5~\x1b[6~\x1b[2~'), ['delete', 'pageup', 'pagedown', 'insert']);
   t.same(keys('\x1b[3;3~'), [{ name: 'delete', ctrl: false, alt: true, shift: false }]);
   t.same(
-    keys('\x1bOP\x1b[15~\x1b[24~\x1b[1;5P').map((k: any) => [k.name, k.ctrl]),
+    parse('\x1bOP\x1b[15~\x1b[24~\x1b[1;5P').map((e) => (e.kind === 'key' ? [e.name, e.ctrl] : e)),
     [
       ['f1', false],
       ['f5', false],
@@ -46,10 +39,7 @@ t.test('CSI and SS3 sequences with modifiers', async (t) => {
       ['f1', true],
     ],
   );
-  t.same(
-    keys('\x1b[H\x1b[F\x1bOH\x1b[1~\x1b[4~').map((k: any) => k.name),
-    ['home', 'end', 'home', 'home', 'end'],
-  );
+  t.same(names('\x1b[H\x1b[F\x1bOH\x1b[1~\x1b[4~'), ['home', 'end', 'home', 'home', 'end']);
   t.same(keys('\x1b[Z'), [{ name: 'tab', ctrl: false, alt: false, shift: true }]);
   t.same(keys('\x1b[97;5u'), [{ name: 'a', ctrl: true, alt: false, shift: false }], 'CSI u');
 });
@@ -72,7 +62,7 @@ t.test('terminal replies are told apart from keys', async (t) => {
     events.map((e) => e.kind),
     ['reply', 'reply', 'reply', 'key'],
   );
-  t.equal((events[1] as any).text, '\x1b_Gi=31;OK\x1b\\');
+  t.same(events[1], { kind: 'reply', text: '\x1b_Gi=31;OK\x1b\\' });
 });
 
 const key = (name: string, mods: Partial<KeyEvent> = {}): KeyEvent => ({
@@ -121,7 +111,7 @@ t.test('key strokes wrap the key in its modifiers', async (t) => {
 
 t.test('mouse mapping from cells to remote pixels', async (t) => {
   const placement = { left: 0, top: 6, cols: 100, rows: 28, imageWidth: 1920, imageHeight: 1080 };
-  const ev = (col: number, row: number, button: any, action: any) => ({
+  const ev = (col: number, row: number, button: TerminalMouseEvent['button'], action: TerminalMouseEvent['action']) => ({
     kind: 'mouse' as const,
     col,
     row,
@@ -143,7 +133,7 @@ t.test('mouse mapping from cells to remote pixels', async (t) => {
 
 t.test('modifiers held during clicks and wheel notches', async (t) => {
   const placement = { left: 0, top: 0, cols: 10, rows: 10, imageWidth: 100, imageHeight: 100 };
-  const ev = (button: any, action: any, mods: object = {}) => ({
+  const ev = (button: TerminalMouseEvent['button'], action: TerminalMouseEvent['action'], mods: object = {}) => ({
     kind: 'mouse' as const,
     col: 0,
     row: 0,
@@ -154,7 +144,7 @@ t.test('modifiers held during clicks and wheel notches', async (t) => {
     shift: false,
     ...mods,
   });
-  const brief = (inputs: any[]) =>
+  const brief = (inputs: RemoteInput[]) =>
     inputs.map((i) => (i.kind === 'key' ? `${i.vk}${i.down ? 'v' : '^'}` : `m${i.button}${i.state ? 'v' : '^'}`));
   t.same(brief(mouseInputs(ev('left', 'press', { ctrl: true }), placement)), ['17v', 'm1v']);
   t.same(brief(mouseInputs(ev('left', 'release', { ctrl: true }), placement)), ['m1^', '17^']);

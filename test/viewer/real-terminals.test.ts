@@ -1,7 +1,7 @@
 // The sixel path in a real `xterm -ti vt340` and the kitty path in a real kitty, both under Xvfb:
 // a screenshot shows the picture's colours, in place, where the frame is. And what each terminal
 // answers to the --graphics auto queries picks its own protocol.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,12 @@ function findColours(x: Xvfb): Record<'red' | 'green' | 'blue', Blob> {
         }
       }
     }
-  for (const b of Object.values(found)) if (b.count) ((b.x /= b.count), (b.y /= b.count));
+  for (const b of Object.values(found)) {
+    if (b.count) {
+      b.x /= b.count;
+      b.y /= b.count;
+    }
+  }
   return found;
 }
 
@@ -51,7 +56,7 @@ async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 
   }
 }
 
-function spawnTerminal(t: Tap.Test, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+function spawnTerminal(t: Test, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -1,9 +1,9 @@
 // The viewer's transport against a peer speaking DESIGN.md's broker side over real sockets.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SessionConnection, type LinkState } from '../../src/viewer-tty/session-connection.js';
 import { PEER_TOKEN, startRelayPeer } from '../helpers/relay-peer.js';
 
-async function connect(t: Tap.Test, peerOptions = {}, extra: { token?: string } = {}) {
+async function connect(t: Test, peerOptions = {}, extra: { token?: string } = {}) {
   const peer = await startRelayPeer(peerOptions);
   t.teardown(() => peer.close());
   const frames: Buffer[] = [];

@@ -3,10 +3,11 @@
 // colours and the status line on screen; typed keys and clicks reach the agent as the right
 // packets through the relay; q leaves and the terminal is restored.
 import { PATIENCE_MS } from '../helpers/patience.js';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { chunkFrame } from '../../src/protocol/chunker.js';
 import { decodeDatagram, encodeHandshake } from '../../src/protocol/datagram.js';
 import { dotnetTicks } from '../../src/protocol/frame-ids.js';
+import type { Session } from '../../src/protocol/broker-api.js';
 import { RAC_BIN, call, login, startBrokerProcess } from '../helpers/broker-process.js';
 import { openSignal, openUdp } from '../helpers/session-peers.js';
 import { QUADRANT_COLOURS, quadrantJpeg, solidJpeg } from '../helpers/test-picture.js';
@@ -27,10 +28,10 @@ const broker = await startBrokerProcess();
 t.teardown(() => broker.stop());
 const token = await login(broker.api);
 
-async function sessionWithAgent(t: Tap.Test, customer: string) {
-  const created = await call(broker.api, 'POST', '/sessions', { token, body: { customer_name: customer } });
+async function sessionWithAgent(t: Test, customer: string) {
+  const created = await call<Session>(broker.api, 'POST', '/sessions', { token, body: { customer_name: customer } });
   t.equal(created.status, 200);
-  const session = created.body as { session_code: string; udp_port: number };
+  const session = created.body;
 
   // The agent: customer WebSocket, handshake, then frames (60000-byte chunks like the reference client).
   const signal = await openSignal(broker.url, session.session_code);
@@ -53,7 +54,7 @@ async function sessionWithAgent(t: Tap.Test, customer: string) {
   return { session, signal, packets };
 }
 
-function startView(t: Tap.Test, brokerUrl: string, token: string, args: string): Tmux {
+function startView(t: Test, brokerUrl: string, token: string, args: string): Tmux {
   const term = new Tmux(100, 30);
   t.teardown(() => term.kill());
   term.start(`${process.execPath} ${RAC_BIN} view ${args} --graphics blocks; echo EXIT=$?; sleep 60`, {
@@ -86,7 +87,7 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
   const keys = () =>
     packets()
       .filter((p) => p.type === 'keyboard')
-      .map((p: any) => `${p.vk}${p.state ? 'v' : '^'}`);
+      .map((p) => `${p.vk}${p.state ? 'v' : '^'}`);
   term.send('x');
   term.send('C-c');
   await waitFor('keys at the agent', () => keys().length >= 6);
@@ -116,7 +117,9 @@ t.test('rac view: the list opens a session; closing it ends the view', async (t)
   await waitFor('the list', () => term.capture(false).includes('Grace Hopper'));
   term.send('Enter');
   await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
-  const id = (await call(broker.api, 'GET', '/sessions', { token })).body.find((s: any) => s.session_code === session.session_code).id;
+  const id = (await call<Session[]>(broker.api, 'GET', '/sessions', { token })).body.find(
+    (s) => s.session_code === session.session_code,
+  )!.id;
   const closed = await call(broker.api, 'DELETE', `/sessions/${id}`, { token });
   t.equal(closed.status, 200);
   await waitFor('the ended message', () => term.capture(false).includes('session ended'));
@@ -150,7 +153,8 @@ t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 
 t.test('a broker restart: the viewer reconnects by itself and the picture goes on', async (t) => {
   const first = await startBrokerProcess();
   const adminToken = await login(first.api);
-  const session = (await call(first.api, 'POST', '/sessions', { token: adminToken, body: { customer_name: 'Restart Test' } })).body;
+  const session = (await call<Session>(first.api, 'POST', '/sessions', { token: adminToken, body: { customer_name: 'Restart Test' } }))
+    .body;
   const udp = await openUdp();
   t.teardown(() => udp.close());
   let agentWs = await openSignal(first.url, session.session_code);

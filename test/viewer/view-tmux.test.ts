@@ -1,7 +1,7 @@
 // `rac view CODE --graphics blocks` in a real terminal (tmux), against a peer speaking the
 // broker's viewer side: the picture's colours on screen, the status line, keys and clicks as
 // packets, and the terminal restored on q and on SIGTERM.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { RAC_BIN } from '../helpers/broker-process.js';
 import { PEER_TOKEN, type RelayPeer, startRelayPeer } from '../helpers/relay-peer.js';
@@ -10,7 +10,7 @@ import { Tmux, parseCapture } from '../helpers/viewer-tmux.js';
 
 const near = (a: number[] | undefined, b: readonly number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 12);
 
-async function startViewer(t: Tap.Test): Promise<{ peer: RelayPeer; term: Tmux }> {
+async function startViewer(t: Test): Promise<{ peer: RelayPeer; term: Tmux }> {
   const peer = await startRelayPeer({ customerName: 'Ada Lovelace' });
   t.teardown(() => peer.close());
   const term = new Tmux(100, 30);
@@ -48,7 +48,7 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
     'alternate screen, SGR mouse, hidden cursor',
   );
 
-  const keyboard = () => peer.received.filter((p) => p.type === 'keyboard').map((p: any) => `${p.vk}${p.state ? 'v' : '^'}`);
+  const keyboard = () => peer.received.filter((p) => p.type === 'keyboard').map((p) => `${p.vk}${p.state ? 'v' : '^'}`);
   term.send('a');
   term.send('Enter');
   term.send('C-c'); // goes to the remote as Ctrl+C, it does not stop the viewer
