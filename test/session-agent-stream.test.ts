@@ -57,7 +57,7 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
   const viewer = await connectViewer(broker.url, session.session_code, token);
   t.teardown(() => viewer.close());
   const connected = await agent.waitFor(
-    /Connected: System Administrator \(admin@localhost\) can see and control this computer\. Security code (\d{3} \d{3})\. Press Ctrl-C to stop sharing\./
+    /Connected: System Administrator \(admin@localhost\) can see and control this computer\. Security code (\d{3} \d{3})\. Press Ctrl-C to stop sharing\./,
   );
   t.match(agent.stderr(), /Allowed without asking \(--yes\): System Administrator \(admin@localhost\), security code \d{3} \d{3}/);
   t.equal(await viewer.waitSealed(), connected[1], 'the viewer derived the same security code the customer sees');

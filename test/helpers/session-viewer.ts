@@ -30,9 +30,9 @@ export interface TestSession {
 }
 
 export async function createSession(api: string, token: string): Promise<TestSession> {
-  const res = await call(api, 'POST', '/sessions', { token, body: { customer_name: 'Test Customer' } });
+  const res = await call<TestSession>(api, 'POST', '/sessions', { token, body: { customer_name: 'Test Customer' } });
   if (res.status !== 200) throw new Error(`POST /sessions: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as TestSession;
+  return res.body;
 }
 
 export interface TestViewer {
