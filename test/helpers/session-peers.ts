@@ -55,8 +55,8 @@ export function wsUrl(brokerUrl: string, code: string): string {
 }
 
 /** Opens the session WebSocket: the agent side without a token, the viewer side with one. */
-export function openSignal(brokerUrl: string, code: string, token?: string): Promise<SignalPeer> {
-  const ws = new WebSocket(wsUrl(brokerUrl, code), token ? { headers: { authorization: `Bearer ${token}` } } : {});
+export function openSignal(brokerUrl: string, code: string, token?: string, headers: Record<string, string> = {}): Promise<SignalPeer> {
+  const ws = new WebSocket(wsUrl(brokerUrl, code), { headers: token ? { ...headers, authorization: `Bearer ${token}` } : headers });
   const messages = new Inbox<Record<string, unknown>>();
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

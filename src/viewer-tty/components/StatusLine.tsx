@@ -56,12 +56,6 @@ export function StatusLine(props: StatusLineProps) {
           <Text bold>{groupCode(props.code)}</Text>
           {props.customer ? <Text> · {props.customer}</Text> : null}
           <Text> · {props.status}</Text>
-          {security ? (
-            <Text color={security.color} bold={security.bold}>
-              {' '}
-              · {security.text}
-            </Text>
-          ) : null}
           {message ? (
             <Text color={message.color}> · {message.text}</Text>
           ) : (
@@ -73,6 +67,13 @@ export function StatusLine(props: StatusLineProps) {
         </Text>
       </Box>
       <Box flexShrink={0}>
+        {/* The security code is never cut off: it is what the IT member reads to the customer. */}
+        {security ? (
+          <Text color={security.color} bold={security.bold}>
+            {' '}
+            {security.text}{' '}
+          </Text>
+        ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
           {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit'}{' '}
