@@ -58,6 +58,10 @@ export interface TestViewer {
   waitControl(type: string, timeoutMs?: number, since?: number): Promise<ControlMessage | UnknownControlMessage>;
   /** Sends raw bytes to the session's UDP port. */
   send(datagram: Buffer): Promise<void>;
+  /** Seals an inner datagram to the agent without sending it: a test can send, replay or alter the bytes. */
+  sealForAgent(inner: Buffer): Buffer;
+  /** The network between the relay and this viewer: every arriving datagram passes through `fn` first. */
+  tamperIncoming(fn: ((datagram: Buffer) => Buffer) | undefined): void;
   /** Input and control go sealed once keys are agreed, else in clear (reference-client sessions). */
   mouse(x: number, y: number, button?: number, state?: 0 | 1): Promise<void>;
   key(vk: number, state: 0 | 1): Promise<void>;
@@ -128,6 +132,7 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
   const reassembler = new FrameReassembler({ timeoutMs: 5000 });
   const frameWaiters: ((frame: CompleteFrame) => void)[] = [];
   let refused = 0;
+  let tamper: ((datagram: Buffer) => Buffer) | undefined;
   const onPacket = (packet: Packet) => {
     if (packet.type === 'control') controls.push(packet.message);
     else if (packet.type === 'frame_chunk') {
@@ -138,7 +143,8 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
       }
     }
   };
-  udp.on('message', (datagram) => {
+  udp.on('message', (arrived) => {
+    const datagram = tamper ? tamper(arrived) : arrived;
     datagrams.push(datagram);
     const decoded = decodeDatagram(datagram);
     if (!decoded.ok) return;
@@ -185,6 +191,11 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
       }),
     waitControl,
     send,
+    sealForAgent(inner) {
+      if (!keys.channel) throw new Error('no key exchange with the agent yet: await waitSealed() first');
+      return keys.channel.sealer.seal(inner);
+    },
+    tamperIncoming: (fn) => void (tamper = fn),
     mouse: (x, y, button = 0, state = 0) => toAgent(encodeMouse({ x, y, button: button as 0, state })),
     key: (vk, state) => toAgent(encodeKeyboard({ vk, state })),
     control: (message) => toAgent(encodeControl(message)),
