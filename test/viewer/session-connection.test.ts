@@ -123,7 +123,7 @@ t.test('sealed: the viewer shows the agent half’s security code; frames and in
 
   conn.sendMouse(-5, 1080, 2, 0);
   conn.sendKey(0x0d, true);
-  await peer.waitFor('input', () => peer.received.filter(isInput).length === 2);
+  await peer.waitFor('input', () => peer.received.filter(isInput).length >= 2);
   t.match(peer.received.filter(isInput), [
     { type: 'mouse', x: -5, y: 1080, button: 2, state: 0, sealed: true },
     { type: 'keyboard', vk: 0x0d, state: 1, sealed: true },
@@ -151,7 +151,7 @@ t.test('no downgrade: once keys are agreed, no clear frame is shown and no clear
 
   conn.sendMouse(1, 2, 1, 1);
   conn.sendKey(0x41, true);
-  await peer.waitFor('input', () => peer.received.filter(isInput).length === 2);
+  await peer.waitFor('input', () => peer.received.filter(isInput).length >= 2);
   t.ok(
     peer.received.filter(isInput).every((p) => p.sealed),
     'input leaves sealed',
@@ -178,7 +178,7 @@ t.test('the reference client: clear frames and input only where the session allo
   await allowed.peer.waitFor('the screen message', () => allowed.controls.length === 1);
   allowed.conn.sendMouse(10, 20, 0, 0);
   allowed.conn.sendKey(0x42, false);
-  await allowed.peer.waitFor('clear input', () => allowed.peer.received.filter(isInput).length === 2);
+  await allowed.peer.waitFor('clear input', () => allowed.peer.received.filter(isInput).length >= 2);
   t.match(allowed.peer.received.filter(isInput), [
     { type: 'mouse', x: 10, y: 20, button: 0, state: 0, sealed: false },
     { type: 'keyboard', vk: 0x42, state: 0, sealed: false },
