@@ -177,7 +177,7 @@ function readFields(type: SignalType, object: JsonObject, what: string): ParseRe
   return READERS[type](object, what);
 }
 
-/** The JSON text of a message: `type` first, then the fields of its type in the order above. */
+/** The JSON text of a message (the builders below give each type exactly its fields, `type` first). */
 export function encodeSignalMessage(message: SignalMessage): string {
   return JSON.stringify(message);
 }

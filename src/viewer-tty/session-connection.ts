@@ -195,8 +195,8 @@ export class SessionConnection {
         this.allowUnencrypted = message.allow_unencrypted_agent;
         return this.startKeyExchange(false);
       case 'agent_joined':
-        // A new customer agent (not a resume): new keys and a new code to compare.
-        return this.startKeyExchange(!message.resumed);
+        // A new customer agent: new keys and a new code to compare. A resume changes nothing.
+        return message.resumed ? undefined : this.startKeyExchange(true);
       case 'agent_key':
         return this.onAgentKey(message.viewer_id, message.public_key);
       case 'udp_ticket':
