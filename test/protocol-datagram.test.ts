@@ -4,6 +4,8 @@ import t from 'tap';
 import {
   FRAME_CHUNK_HEADER_BYTES,
   MouseButton,
+  SEALED_HEADER_BYTES,
+  SEALED_OVERHEAD_BYTES,
   VK,
   decodeDatagram,
   encodeControl,
@@ -11,6 +13,7 @@ import {
   encodeHandshake,
   encodeKeyboard,
   encodeMouse,
+  encodeSealedHeader,
   handshakeJson,
 } from '../src/protocol/index.js';
 
@@ -141,7 +144,11 @@ t.test('type 2 mouse and type 3 keyboard', async (t) => {
 
 t.test('type 4 control messages', async (t) => {
   t.same(encodeControl({ type: 'keepalive' }), Buffer.concat([hex('04'), Buffer.from('{"type":"keepalive"}')]));
-  t.same(encodeControl({ type: 'viewer_ack' }), hex('04 7b 22 74 79 70 65 22 3a 22 76 69 65 77 65 72 5f 61 63 6b 22 7d'));
+  t.same(
+    encodeControl({ type: 'viewer_ack', cookie: 'c0' }),
+    hex('04 7b 22 74 79 70 65 22 3a 22 76 69 65 77 65 72 5f 61 63 6b 22 2c 22 63 6f 6f 6b 69 65 22 3a 22 63 30 22 7d'),
+    '{"type":"viewer_ack","cookie":"c0"}',
+  );
   t.same(
     encodeControl({ type: 'set_quality', quality: 60, fps: 15 }),
     Buffer.from('\x04{"type":"set_quality","quality":60,"fps":15}', 'latin1'),
@@ -149,8 +156,11 @@ t.test('type 4 control messages', async (t) => {
   const messages = [
     { type: 'keepalive' },
     { type: 'viewer_hello', ticket: 'tkt-123' },
-    { type: 'viewer_ack' },
+    { type: 'viewer_ack', cookie: 'Zm9vYmFy-_' },
+    { type: 'viewer_confirm', cookie: 'Zm9vYmFy-_' },
+    { type: 'viewer_ready' },
     { type: 'disconnect' },
+    { type: 'disconnect', reason: 'shutdown' },
     { type: 'request_keyframe' },
     { type: 'set_quality', quality: 60, fps: 15 },
     { type: 'select_monitor', monitor_id: 'DISPLAY1' },
@@ -174,6 +184,9 @@ t.test('type 4 control messages', async (t) => {
   t.equal(code('\x04{"type":5}'), 'MISSING_TYPE');
   t.equal(code('\x04{"type":"viewer_hello"}'), 'BAD_FIELD');
   t.equal(code('\x04{"type":"viewer_hello","ticket":""}'), 'BAD_FIELD');
+  t.equal(code('\x04{"type":"viewer_ack"}'), 'BAD_FIELD', 'an ack without its cookie');
+  t.equal(code('\x04{"type":"viewer_confirm","cookie":7}'), 'BAD_FIELD');
+  t.equal(code(`\x04{"type":"viewer_ack","cookie":"${'c'.repeat(257)}"}`), 'BAD_FIELD', 'a cookie over 256 characters');
   t.equal(code('\x04{"type":"set_quality","quality":0,"fps":15}'), 'BAD_FIELD');
   t.equal(code('\x04{"type":"set_quality","quality":60,"fps":"15"}'), 'BAD_FIELD');
   t.equal(code('\x04{"type":"select_monitor","monitor_id":1}'), 'BAD_FIELD');
@@ -181,9 +194,35 @@ t.test('type 4 control messages', async (t) => {
   t.equal(code('\x04{"type":"keepalive","extra":1}'), 'ok', 'extra fields ignored');
 });
 
+t.test('types 5 and 6: the sealed header in clear, the rest opaque', async (t) => {
+  t.equal(SEALED_HEADER_BYTES, 12);
+  t.equal(SEALED_OVERHEAD_BYTES, 28);
+  const header = encodeSealedHeader({ toAgent: false, viewerId: 0x0102, epoch: 3, counter: 0x0807060504030201n });
+  t.same(header, hex('05 02 01 03 01 02 03 04 05 06 07 08'), 'type, u16le viewer id, epoch, u64le counter');
+  t.same(encodeSealedHeader({ toAgent: true, viewerId: 1, epoch: 255, counter: 0n }), hex('06 01 00 ff 00 00 00 00 00 00 00 00'));
+  // One byte of ciphertext and a 16-byte tag: the smallest sealed datagram, 29 bytes.
+  const body = Buffer.alloc(17, 0xaa);
+  const decoded = decodeDatagram(Buffer.concat([header, body]));
+  t.ok(decoded.ok);
+  if (!decoded.ok || decoded.packet.type !== 'sealed') return t.fail('not sealed');
+  t.match(decoded.packet, { type: 'sealed', toAgent: false, viewerId: 0x0102, epoch: 3, counter: 0x0807060504030201n });
+  t.same(Buffer.from(decoded.packet.header), header, 'the header is the associated data, as sent');
+  t.same(Buffer.from(decoded.packet.body), body, 'ciphertext and tag');
+  const toAgent = decodeDatagram(Buffer.concat([hex('06 09 00 00 05 00 00 00 00 00 00 00'), body]));
+  t.match(toAgent, { ok: true, packet: { type: 'sealed', toAgent: true, viewerId: 9, epoch: 0, counter: 5n } });
+  for (const type of [5, 6]) {
+    for (const length of [1, 12, 28]) {
+      const short = Buffer.alloc(length, 0);
+      short[0] = type;
+      const r = decodeDatagram(short);
+      t.equal(r.ok ? 'ok' : r.error.code, 'TRUNCATED', `type ${type} of ${length} bytes`);
+    }
+  }
+});
+
 t.test('empty and unknown types', async (t) => {
   t.same(decodeDatagram(Buffer.alloc(0)), { ok: false, error: { code: 'EMPTY', message: 'empty datagram' } });
-  for (const first of [0, 5, 0x7a, 0x7c, 0xff]) {
+  for (const first of [0, 7, 8, 0x7a, 0x7c, 0xff]) {
     const r = decodeDatagram(Buffer.from([first, 1, 2, 3]));
     t.equal(r.ok ? 'ok' : r.error.code, 'BAD_TYPE', `type ${first}`);
   }

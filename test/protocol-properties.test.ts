@@ -17,6 +17,8 @@ import {
   encodeHandshake,
   encodeKeyboard,
   encodeMouse,
+  encodeSealedHeader,
+  SIGNAL_TYPES,
   parseSignalMessage,
 } from '../src/protocol/index.js';
 
@@ -38,12 +40,40 @@ const CODES: ProtocolErrorCode[] = [
   'NOT_A_HANDSHAKE',
 ];
 
+/** Every field name some signalling message carries. */
+const SIGNAL_FIELDS = [
+  'session_id',
+  'resumed',
+  'agent_secret',
+  'viewer_id',
+  'full_name',
+  'email',
+  'commitment',
+  'allow_unencrypted_agent',
+  'udp_port',
+  'ticket',
+  'status',
+  'public_key',
+];
+
 const int32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 const shortText = fc.string({ minLength: 1, maxLength: 40 });
 
+const token = fc.string({ minLength: 1, maxLength: 256 });
+
 const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
-  fc.constantFrom<ControlMessage>({ type: 'keepalive' }, { type: 'viewer_ack' }, { type: 'disconnect' }, { type: 'request_keyframe' }),
-  shortText.map((ticket): ControlMessage => ({ type: 'viewer_hello', ticket })),
+  fc.constantFrom<ControlMessage>(
+    { type: 'keepalive' },
+    { type: 'viewer_ready' },
+    { type: 'disconnect' },
+    { type: 'disconnect', reason: 'shutdown' },
+    { type: 'disconnect', reason: 'closed' },
+    { type: 'disconnect', reason: 'stopped' },
+    { type: 'request_keyframe' },
+  ),
+  token.map((ticket): ControlMessage => ({ type: 'viewer_hello', ticket })),
+  token.map((cookie): ControlMessage => ({ type: 'viewer_ack', cookie })),
+  token.map((cookie): ControlMessage => ({ type: 'viewer_confirm', cookie })),
   fc
     .record({ quality: fc.integer({ min: 1, max: 100 }), fps: fc.integer({ min: 1, max: 120 }) })
     .map((q): ControlMessage => ({ type: 'set_quality', ...q })),
@@ -70,6 +100,21 @@ const frameChunk = fc
     data: Buffer.alloc(1 + (r.dataLengthSeed % Math.min(r.totalSize, 1500)), r.dataLengthSeed & 0xff),
   }));
 
+/** A sealed datagram as the relay sees it: any header, at least one byte of ciphertext and the tag. */
+const sealedPacket = fc
+  .record({
+    toAgent: fc.boolean(),
+    viewerId: fc.integer({ min: 0, max: 0xffff }),
+    epoch: fc.integer({ min: 0, max: 255 }),
+    counter: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    body: fc.uint8Array({ minLength: 17, maxLength: 1500 }),
+  })
+  .map(({ body, ...fields }) => {
+    const header = encodeSealedHeader(fields);
+    const packet: Packet = { type: 'sealed', ...fields, header, body: Buffer.from(body) };
+    return { packet, bytes: Buffer.concat([header, body]) };
+  });
+
 /** A valid packet and its encoding. */
 const validPacket: fc.Arbitrary<{ packet: Packet; bytes: Buffer }> = fc.oneof(
   frameChunk.map((c) => ({ packet: { type: 'frame_chunk' as const, ...c }, bytes: encodeFrameChunk(c) })),
@@ -93,6 +138,7 @@ const validPacket: fc.Arbitrary<{ packet: Packet; bytes: Buffer }> = fc.oneof(
       timestamp: fc.integer(),
     })
     .map((h) => ({ packet: { type: 'handshake' as const, ...h }, bytes: encodeHandshake(h) })),
+  sealedPacket,
 );
 
 /** A valid packet with bytes flipped, overwritten, cut or appended. */
@@ -120,7 +166,7 @@ function checkNeverThrows(bytes: Uint8Array): void {
 
 t.test('decodeDatagram never throws on arbitrary bytes', async (t) => {
   const typed = fc
-    .tuple(fc.constantFrom(1, 2, 3, 4, 0x7b), fc.uint8Array({ maxLength: 64 }))
+    .tuple(fc.constantFrom(1, 2, 3, 4, 5, 6, 0x7b), fc.uint8Array({ maxLength: 64 }))
     .map(([first, rest]) => Uint8Array.from([first, ...rest]));
   t.doesNotThrow(() => fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), checkNeverThrows), { numRuns: 20_000 }));
   t.doesNotThrow(() => fc.assert(fc.property(typed, checkNeverThrows), { numRuns: 20_000 }));
@@ -140,9 +186,46 @@ t.test('decodeDatagram never throws on mutated valid packets; what decodes re-en
         if (p.type === 'mouse') return Buffer.from(encodeMouse(p)).equals(bytes);
         if (p.type === 'keyboard') return Buffer.from(encodeKeyboard(p)).equals(bytes);
         if (p.type === 'frame_chunk') return encodeFrameChunk(p).equals(bytes);
+        if (p.type === 'sealed') return Buffer.concat([encodeSealedHeader(p), p.body]).equals(bytes);
         return true;
       }),
       { numRuns: 30_000 },
+    ),
+  );
+});
+
+/** Byte views as plain Buffers, so a decoded view and an encoded Buffer compare equal. */
+function comparable(packet: Packet): Packet {
+  if (packet.type === 'frame_chunk') return { ...packet, data: Buffer.from(packet.data) };
+  if (packet.type === 'sealed') return { ...packet, header: Buffer.from(packet.header), body: Buffer.from(packet.body) };
+  return packet;
+}
+
+t.test('sealed datagrams below header + tag + one byte are TRUNCATED, from 29 bytes they decode', async (t) => {
+  const shortSealed = fc
+    .tuple(fc.constantFrom(5, 6), fc.uint8Array({ maxLength: 27 }))
+    .map(([type, rest]) => Uint8Array.from([type, ...rest]));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(shortSealed, (bytes) => {
+        const r = decodeDatagram(bytes);
+        return !r.ok && r.error.code === 'TRUNCATED';
+      }),
+      { numRuns: 2_000 },
+    ),
+  );
+  const longSealed = fc
+    .tuple(fc.constantFrom(5, 6), fc.uint8Array({ minLength: 28, maxLength: 2000 }))
+    .map(([type, rest]) => Uint8Array.from([type, ...rest]));
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(longSealed, (bytes) => {
+        const r = decodeDatagram(bytes);
+        return (
+          r.ok && r.packet.type === 'sealed' && r.packet.toAgent === (bytes[0] === 6) && r.packet.body.byteLength === bytes.length - 12
+        );
+      }),
+      { numRuns: 2_000 },
     ),
   );
 });
@@ -153,13 +236,12 @@ t.test('every valid packet round-trips', async (t) => {
       fc.property(validPacket, ({ packet, bytes }) => {
         const r = decodeDatagram(bytes);
         if (!r.ok) throw new Error(`${JSON.stringify(r.error)} for ${packet.type}`);
-        const got = r.packet.type === 'frame_chunk' ? { ...r.packet, data: Buffer.from(r.packet.data) } : r.packet;
-        return isDeepStrictEqual(got, packet);
+        return isDeepStrictEqual(comparable(r.packet), comparable(packet));
       }),
       { numRuns: 2_000 },
     ),
   );
-  t.equal(CONTROL_TYPES.length, 8);
+  t.equal(CONTROL_TYPES.length, 10);
 });
 
 t.test('parseSignalMessage never throws', async (t) => {
@@ -170,6 +252,13 @@ t.test('parseSignalMessage never throws', async (t) => {
           fc.string(),
           fc.json(),
           fc.jsonValue().map((v) => JSON.stringify({ type: 'status', status: v })),
+          // Every known type with any mix of its fields, of any JSON value.
+          fc
+            .tuple(
+              fc.constantFrom(...SIGNAL_TYPES),
+              fc.dictionary(fc.constantFrom(...SIGNAL_FIELDS), fc.jsonValue(), { maxKeys: SIGNAL_FIELDS.length }),
+            )
+            .map(([type, fields]) => JSON.stringify({ ...fields, type })),
         ),
         (text) => {
           const r = parseSignalMessage(text);

@@ -22,17 +22,20 @@ t.test('consent on a terminal', async (t) => {
     await agent.waitFor(/waiting for your IT contact/);
     const viewer = await connectViewer(broker.url, session.session_code, token);
     t.teardown(() => viewer.close());
-    await agent.waitFor(/System Administrator \(admin@localhost\) wants to see and control this computer\. Allow\? \[y\/N\] /);
+    const asked = await agent.waitFor(
+      /System Administrator \(admin@localhost\) wants to see and control this computer\.\s+Security code: (\d{3} \d{3})\. Ask them to read the code on their screen: if it is not the same, answer no\.\s+Allow\? \[y\/N\] /,
+    );
+    t.equal(await viewer.waitSealed(), asked[1], 'the consent prompt shows the security code the viewer derived');
     agent.process.stdin!.write('n\r');
     t.equal(await agent.exited, 1, 'exit 1');
     t.match(agent.stderr(), /You did not allow System Administrator \(admin@localhost\): nothing was shared\./);
     const relay = await stats(session.id);
     t.equal(relay.agent_pinned, false, 'the agent never pinned a UDP address');
-    t.equal(relay.datagrams_in, 1, "the relay received only the viewer's hello");
+    t.equal(relay.datagrams_in, 2, "the relay received only the viewer's hello and confirm");
     t.same(
-      viewer.datagrams.map((d) => d.subarray(1).toString()),
-      ['{"type":"viewer_ack"}'],
-      'the viewer got nothing but its ack',
+      viewer.datagrams.map((d) => (JSON.parse(d.subarray(1).toString()) as { type: string }).type),
+      ['viewer_ack', 'viewer_ready'],
+      "the viewer got nothing but the relay's answers",
     );
   });
 
@@ -49,6 +52,9 @@ t.test('consent on a terminal', async (t) => {
     const frame = await viewer.nextFrame();
     t.ok(frame.jpeg.length > 0, 'a frame arrives');
     await agent.waitFor(/Connected: System Administrator \(admin@localhost\) can see and control this computer/);
+    // The IT member's viewer leaves: the customer's terminal says so.
+    await viewer.close();
+    await agent.waitFor(/System Administrator \(admin@localhost\) left the session\. Nobody sees your screen now\./);
     // The IT member ends the session: the agent says so and exits 0.
     t.equal((await call(broker.api, 'DELETE', `/sessions/${session.id}`, { token })).status, 200);
     t.equal(await agent.exited, 0, 'a closed session ends the agent with 0');
@@ -74,7 +80,7 @@ t.test('consent on a terminal', async (t) => {
 
     const second = await connectViewer(broker.url, session.session_code, secondToken);
     t.teardown(() => second.close());
-    await agent.waitFor(/Second Admin \(second@example\.com\) wants to see and control this computer\. Allow\? \[y\/N\] /);
+    await agent.waitFor(/Second Admin \(second@example\.com\) wants to see and control this computer\.\s+Security code: \d{3} \d{3}\./);
     // While the question is open nothing new is captured: no frame arrives at either viewer.
     const framesBefore = viewer.frames.length + second.frames.length;
     await viewer.control({ type: 'request_keyframe' });

@@ -48,7 +48,7 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     await agent.waitFor(/waiting for your IT contact/);
     const viewer = await connectViewer(broker.url, session.session_code, token);
     t.teardown(() => viewer.close());
-    await agent.waitFor(/can see this computer \(view only\)\. Press Ctrl-C to stop sharing\./);
+    await agent.waitFor(/can see this computer \(view only\)\. Security code \d{3} \d{3}\. Press Ctrl-C to stop sharing\./);
     await viewer.nextFrame();
 
     const input = [

@@ -56,10 +56,11 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
 
   const viewer = await connectViewer(broker.url, session.session_code, token);
   t.teardown(() => viewer.close());
-  await agent.waitFor(
-    /Connected: System Administrator \(admin@localhost\) can see and control this computer\. Press Ctrl-C to stop sharing\./,
+  const connected = await agent.waitFor(
+    /Connected: System Administrator \(admin@localhost\) can see and control this computer\. Security code (\d{3} \d{3})\. Press Ctrl-C to stop sharing\./,
   );
-  t.match(agent.stderr(), /Allowed without asking \(--yes\): System Administrator \(admin@localhost\)/);
+  t.match(agent.stderr(), /Allowed without asking \(--yes\): System Administrator \(admin@localhost\), security code \d{3} \d{3}/);
+  t.equal(await viewer.waitSealed(), connected[1], 'the viewer derived the same security code the customer sees');
 
   const screen = await viewer.waitControl('screen');
   t.same(screen, { type: 'screen', width: 1920, height: 1080 }, 'screen: the primary monitor, in the pixels mouse packets use');
@@ -75,8 +76,12 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
     t.ok(near(pixel(image, 720, 405), WHITE), `bottom right white, got ${pixel(image, 720, 405)}`);
     const magenta = [...Array(20).keys()].some((i) => near(pixel(image, 955, i * 27), MAGENTA, 60));
     t.notOk(magenta, 'nothing of the second monitor');
-    const sizes = viewer.datagrams.filter((d) => d[0] === 1).map((d) => d.length);
-    t.ok(sizes.length > 0 && sizes.every((n) => n <= 1200), `type-1 datagrams of at most 1200 bytes (largest ${Math.max(...sizes)})`);
+    const sizes = viewer.datagrams.filter((d) => d[0] === 5).map((d) => d.length);
+    t.ok(sizes.length > 0 && sizes.every((n) => n <= 1200), `sealed datagrams of at most 1200 bytes (largest ${Math.max(...sizes)})`);
+    t.notOk(
+      viewer.datagrams.some((d) => d[0] === 1),
+      'no clear frame chunk ever reached the viewer',
+    );
   });
 
   await t.test('an unchanged picture is not sent again at the frame rate', async (t) => {

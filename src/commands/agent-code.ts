@@ -4,7 +4,7 @@
 import { Option } from 'commander';
 import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
 import type { SessionAgentOptions } from '../agent/session/session-agent.js';
-import { MAX_CHUNK_PAYLOAD_BYTES, compactSessionCode, isSessionCode } from '../protocol/index.js';
+import { MAX_SEALED_CHUNK_PAYLOAD_BYTES, compactSessionCode, isSessionCode } from '../protocol/index.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
@@ -26,7 +26,7 @@ export function sessionOnlyOptions(): Option[] {
     new Option(
       '--chunk-size <bytes>',
       'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)',
-    ).argParser(intIn('--chunk-size', 1, MAX_CHUNK_PAYLOAD_BYTES)),
+    ).argParser(intIn('--chunk-size', 1, MAX_SEALED_CHUNK_PAYLOAD_BYTES)),
   ];
 }
 

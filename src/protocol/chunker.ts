@@ -4,13 +4,23 @@
 //  - the PAYLOAD (chunk) size: JPEG bytes per datagram. The reference client uses 60000, which is what
 //    `--chunk-size 60000` means (datagrams of 60021 bytes).
 
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_TOTAL_CHUNKS, FRAME_CHUNK_HEADER_BYTES, encodeFrameChunk } from './datagram.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_TOTAL_CHUNKS,
+  FRAME_CHUNK_HEADER_BYTES,
+  SEALED_OVERHEAD_BYTES,
+  encodeFrameChunk,
+} from './datagram.js';
 
 export const DEFAULT_MAX_DATAGRAM_BYTES = 1200;
 export const REFERENCE_CHUNK_PAYLOAD_BYTES = 60000;
 /** The largest UDP payload over IPv4 (65535 − 20 IP − 8 UDP). */
 export const MAX_UDP_DATAGRAM_BYTES = 65507;
 export const MAX_CHUNK_PAYLOAD_BYTES = MAX_UDP_DATAGRAM_BYTES - FRAME_CHUNK_HEADER_BYTES;
+/** The same for chunks that travel sealed (the seal adds its header and tag around the datagram). */
+export const MAX_SEALED_CHUNK_PAYLOAD_BYTES = MAX_CHUNK_PAYLOAD_BYTES - SEALED_OVERHEAD_BYTES;
+/** Sealed frames in datagrams of at most DEFAULT_MAX_DATAGRAM_BYTES on the wire. */
+export const SEALED_DEFAULT_CHUNK_SIZE: ChunkSize = { maxDatagramBytes: DEFAULT_MAX_DATAGRAM_BYTES - SEALED_OVERHEAD_BYTES };
 
 /** Either a cap on whole datagrams or an exact JPEG payload per chunk; default 1200-byte datagrams. */
 export type ChunkSize = { maxDatagramBytes: number } | { payloadBytes: number };

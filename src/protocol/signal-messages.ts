@@ -81,8 +81,13 @@ export function parseSignalMessage(text: string | Uint8Array): SignalParseResult
 type Reader = (object: JsonObject, what: string) => ParseResult<SignalMessage>;
 
 const viewerId = (object: JsonObject, what: string) => integerField(object, 'viewer_id', what, 1, MAX_VIEWER_ID);
-const keyText = (object: JsonObject, field: string, what: string) =>
-  stringField(object, field, what, { min: KEY_TEXT_CHARS, max: KEY_TEXT_CHARS });
+const KEY_TEXT = /^[A-Za-z0-9_-]{43}$/;
+function keyText(object: JsonObject, field: string, what: string): ParseResult<string> {
+  const value = object[field];
+  return typeof value === 'string' && KEY_TEXT.test(value)
+    ? ok(value)
+    : fail('BAD_FIELD', `${what}: "${field}" must be ${KEY_TEXT_CHARS} characters of base64url`);
+}
 
 /** Reads `fields` in order with their readers; the first failure wins. */
 function all<T extends Record<string, unknown>>(readers: { [K in keyof T]: () => ParseResult<T[K]> }): ParseResult<T> {
@@ -172,7 +177,7 @@ function readFields(type: SignalType, object: JsonObject, what: string): ParseRe
   return READERS[type](object, what);
 }
 
-/** The JSON text of a message: `type` first, then the fields of its type in the order above. */
+/** The JSON text of a message (the builders below give each type exactly its fields, `type` first). */
 export function encodeSignalMessage(message: SignalMessage): string {
   return JSON.stringify(message);
 }

@@ -1,15 +1,28 @@
-// The viewer's transport for one session (DESIGN.md): the viewer WebSocket with the login's token
-// (udp_ticket, status), a UDP socket pinned by viewer_hello → viewer_ack, keepalives every 4 s,
-// frame reassembly, and reconnecting when the WebSocket drops.
+// The viewer's transport for one session (docs/protocol.md, docs/security.md): the viewer
+// WebSocket with the login's token (joined, udp_ticket, status, the key exchange with the agent),
+// a UDP socket pinned by viewer_hello → viewer_ack(cookie) → viewer_confirm → viewer_ready,
+// keepalives every 4 s, sealed frames opened and reassembled, input sealed to the agent, and
+// reconnecting when the WebSocket drops. Clear frames are accepted, and input sent in clear, only
+// in a session that allows the reference client and only while no key exchange has completed.
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import WebSocket from 'ws';
-import { decodeDatagram, encodeControl, encodeKeyboard, encodeMouse } from '../protocol/datagram.js';
+import type { ControlMessage } from '../protocol/control-messages.js';
+import {
+  type FrameChunk,
+  type MouseButtonCode,
+  type SealedPacket,
+  decodeDatagram,
+  encodeControl,
+  encodeKeyboard,
+  encodeMouse,
+} from '../protocol/datagram.js';
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
 import { unixMsFromTicks } from '../protocol/frame-ids.js';
-import type { MouseButtonCode } from '../protocol/datagram.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
+import { isFinalCloseCode } from '../protocol/close-codes.js';
+import { AgentKeyExchange } from './agent-keys.js';
 
 export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'ended';
 
@@ -22,6 +35,19 @@ export interface SessionConnectionEvents {
   status?(status: string): void;
   /** Control messages from the agent (screen size, ...), other than keepalive/disconnect. */
   control?(message: { type: 'screen'; width: number; height: number }): void;
+  /** Whether and how the stream is protected: the security code to compare, or NOT ENCRYPTED. */
+  security?(security: StreamSecurity): void;
+}
+
+/**
+ * `exchanging`: keys are being agreed (nothing is shown or sent yet); `sealed`: end-to-end
+ * encrypted, compare `sas` with the customer; `not_encrypted`: the reference client's clear stream.
+ * `keyChanged`: a new customer agent joined (a new code to compare).
+ */
+export interface StreamSecurity {
+  state: 'exchanging' | 'sealed' | 'not_encrypted';
+  sas?: string;
+  keyChanged?: boolean;
 }
 
 export interface SessionConnectionOptions {
@@ -34,18 +60,6 @@ export interface SessionConnectionOptions {
   /** Reconnect delays grow from this up to 10 s. */
   reconnectBaseMs?: number;
 }
-
-/** The broker's shutdown notice carries `reason` (which the shared control parser leaves out). */
-function isShutdown(datagram: Buffer): boolean {
-  try {
-    return (JSON.parse(datagram.subarray(1).toString('utf8')) as { reason?: unknown }).reason === 'shutdown';
-  } catch {
-    return false;
-  }
-}
-
-/** Close codes after which trying again cannot help (the broker said no). */
-const FINAL_CLOSE_CODES = new Set([1008, 4001, 4003, 4004, 4010]);
 
 export interface LinkStats {
   fps: number;
@@ -60,29 +74,43 @@ export interface LinkStats {
   framesShown: number;
 }
 
+/** How often an unanswered hello asks for a fresh ticket, or an unanswered confirm is repeated. */
+const DEFAULT_HELLO_RETRY_MS = 1000;
+
 export class SessionConnection {
   private ws?: WebSocket;
   private udp?: Socket;
   private udpFamily?: 'udp4' | 'udp6';
   private udpTarget?: { host: string; port: number };
-  private ticket?: string;
+  /** The cookie of the relay's viewer_ack, echoed until viewer_ready. */
+  private cookie?: string;
   private acked = false;
   private closed = false;
   private attempts = 0;
   private timers = new Set<NodeJS.Timeout>();
   private keepaliveTimer?: NodeJS.Timeout;
   private helloTimer?: NodeJS.Timeout;
+  private helloTries = 0;
   private pingSentAt?: number;
   private rttMs?: number;
   private frameAgeMs?: number;
   private readonly assembler = new FrameReassembler();
+  private readonly keys: AgentKeyExchange;
+  private readonly sessionCode: string;
+  private ids?: { viewerId: number; sessionId: number };
+  private allowUnencrypted = false;
+  /** Clear frames came from a reference client in a session that allows one. */
+  private clearAgent = false;
   private window = { start: Date.now(), frames: 0, bytes: 0, droppedAtStart: 0 };
   private current: LinkStats = { fps: 0, kbps: 0, frameLoss: 0, framesShown: 0 };
   state: LinkState = 'connecting';
-  /** Datagrams dropped as malformed: never fatal, only counted. */
+  /** Datagrams dropped as malformed, not for us, or not opened (forged, replayed): never fatal, only counted. */
   invalidDatagrams = 0;
 
-  constructor(private readonly options: SessionConnectionOptions) {}
+  constructor(private readonly options: SessionConnectionOptions) {
+    this.sessionCode = decodeURIComponent(new URL(options.webSocketUrl).pathname.split('/').filter(Boolean).pop() ?? '');
+    this.keys = new AgentKeyExchange(this.sessionCode);
+  }
 
   start(): void {
     this.openWebSocket();
@@ -109,6 +137,8 @@ export class SessionConnection {
     this.timers.delete(timer);
   }
 
+  // -------------------------------------------------------------------------------- WebSocket
+
   private openWebSocket() {
     const ws = new WebSocket(this.options.webSocketUrl, {
       headers: { authorization: `Bearer ${this.options.token}` },
@@ -133,16 +163,18 @@ export class SessionConnection {
     ws.on('error', () => {}); // 'close' follows and decides
     ws.on('close', (code, reason) => {
       if (this.ws !== ws || this.closed) return;
-      this.acked = false;
-      this.clear(this.keepaliveTimer);
-      this.clear(this.helloTimer);
+      this.forgetUdpPin();
       const why = rejected ?? (reason.toString() || `connection closed (${code})`);
-      if (FINAL_CLOSE_CODES.has(code) || (rejected && /HTTP (401|403|404|410)/.test(rejected))) {
+      if (isFinalCloseCode(code) || (rejected && /HTTP (401|403|404|410)/.test(rejected))) {
         this.end(why);
         return;
       }
       this.scheduleReconnect(why);
     });
+  }
+
+  private send(text: string) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
   }
 
   private scheduleReconnect(why: string) {
@@ -158,31 +190,62 @@ export class SessionConnection {
 
   private onSignal(message: SignalMessage) {
     switch (message.type) {
+      case 'joined':
+        this.ids = { viewerId: message.viewer_id, sessionId: message.session_id };
+        this.allowUnencrypted = message.allow_unencrypted_agent;
+        return this.startKeyExchange(false);
+      case 'agent_joined':
+        // A new customer agent: new keys and a new code to compare. A resume changes nothing.
+        return message.resumed ? undefined : this.startKeyExchange(true);
+      case 'agent_key':
+        return this.onAgentKey(message.viewer_id, message.public_key);
       case 'udp_ticket':
-        this.ticket = message.ticket;
-        void this.joinUdp(message.udp_port);
-        break;
+        return void this.joinUdp(message.udp_port, message.ticket);
       case 'status':
         this.options.events.status?.(message.status);
         if (message.status === 'closed') this.end('the session was closed');
-        break;
+        return;
       case 'pong':
         if (this.pingSentAt !== undefined) this.rttMs = Date.now() - this.pingSentAt;
         this.pingSentAt = undefined;
-        break;
+        return;
       case 'disconnect':
-        this.end('the broker ended the session');
-        break;
+        return this.end('the broker ended the session');
     }
   }
 
   private ping() {
     if (this.ws?.readyState !== WebSocket.OPEN) return;
     this.pingSentAt = Date.now();
-    this.ws.send(Signal.ping());
+    this.send(Signal.ping());
   }
 
-  private async joinUdp(port: number) {
+  // ----------------------------------------------------------------------------- key exchange
+
+  private startKeyExchange(keyChanged: boolean) {
+    this.clearAgent = false;
+    this.send(Signal.keyCommit(this.keys.restart()));
+    this.options.events.security?.({ state: 'exchanging', keyChanged });
+  }
+
+  private onAgentKey(viewerId: number, publicKey: string) {
+    if (!this.ids || viewerId !== this.ids.viewerId) return;
+    const answer = this.keys.answer(publicKey, this.ids);
+    if (!answer.ok) {
+      this.invalidDatagrams++;
+      return;
+    }
+    this.send(Signal.viewerKey(viewerId, answer.viewerKey));
+    if (!answer.fresh) return;
+    this.clearAgent = false;
+    this.assembler.reset();
+    this.options.events.security?.({ state: 'sealed', sas: answer.channel.sas });
+    this.requestKeyframe();
+  }
+
+  // -------------------------------------------------------------------------------------- UDP
+
+  private async joinUdp(port: number, ticket: string) {
     const host = new URL(this.options.webSocketUrl).hostname.replace(/^\[|\]$/g, '');
     let address: { address: string; family: number };
     try {
@@ -192,37 +255,49 @@ export class SessionConnection {
       return;
     }
     if (this.closed) return;
-    const family = address.family === 6 ? 'udp6' : 'udp4';
-    if (!this.udp || this.udpFamily !== family) {
-      this.udp?.close();
-      const udp = createSocket(family);
-      this.udpFamily = family;
-      udp.on('message', (msg) => this.onDatagram(msg));
-      udp.on('error', () => {}); // ICMP errors surface here; keepalives keep trying
-      this.udp = udp;
-    }
+    this.ensureSocket(address.family === 6 ? 'udp6' : 'udp4');
     this.udpTarget = { host: address.address, port };
+    this.cookie = undefined;
     this.acked = false;
-    this.assembler.reset();
-    this.setState('joining');
-    this.clear(this.helloTimer);
-    this.sendHello();
-    let hellos = 1;
-    this.helloTimer = this.every(this.options.helloRetryMs ?? 1000, () => {
+    if (this.state !== 'connected') this.setState('joining');
+    this.sendUdp(encodeControl({ type: 'viewer_hello', ticket }));
+    this.startUdpTimers(host, port);
+  }
+
+  private ensureSocket(family: 'udp4' | 'udp6') {
+    if (this.udp && this.udpFamily === family) return;
+    this.udp?.close();
+    const udp = createSocket(family);
+    this.udpFamily = family;
+    udp.on('message', (msg) => this.onDatagram(msg));
+    udp.on('error', () => {}); // ICMP errors surface here; keepalives keep trying
+    this.udp = udp;
+  }
+
+  /** Until viewer_ready: a fresh ticket when the hello went unanswered (tickets are single-use), else the confirm again. */
+  private startUdpTimers(host: string, port: number) {
+    if (this.helloTimer) return;
+    this.helloTries = 0;
+    this.helloTimer = this.every(this.options.helloRetryMs ?? DEFAULT_HELLO_RETRY_MS, () => {
       if (this.acked) return;
-      this.sendHello();
-      // Still no viewer_ack after a few tries: say where we are knocking (UDP may be blocked).
-      if (++hellos === 5) this.options.events.state?.('joining', `no answer on UDP ${host}:${port} yet; is UDP blocked?`);
+      if (this.cookie) this.sendUdp(encodeControl({ type: 'viewer_confirm', cookie: this.cookie }));
+      else this.send(Signal.udpTicketRequest());
+      // Still no answer after a few tries: say where we are knocking (UDP may be blocked).
+      if (++this.helloTries === 5) this.options.events.state?.('joining', `no answer on UDP ${host}:${port} yet; is UDP blocked?`);
     });
-    this.clear(this.keepaliveTimer);
-    this.keepaliveTimer = this.every(this.options.keepaliveMs ?? 4000, () => {
+    this.keepaliveTimer ??= this.every(this.options.keepaliveMs ?? 4000, () => {
       if (this.acked) this.sendUdp(encodeControl({ type: 'keepalive' }));
       this.ping();
     });
   }
 
-  private sendHello() {
-    if (this.ticket) this.sendUdp(encodeControl({ type: 'viewer_hello', ticket: this.ticket }));
+  private forgetUdpPin() {
+    this.acked = false;
+    this.cookie = undefined;
+    this.clear(this.keepaliveTimer);
+    this.clear(this.helloTimer);
+    this.keepaliveTimer = undefined;
+    this.helloTimer = undefined;
   }
 
   private sendUdp(packet: Buffer) {
@@ -232,42 +307,78 @@ export class SessionConnection {
 
   private onDatagram(msg: Buffer) {
     const decoded = decodeDatagram(msg);
-    if (!decoded.ok) {
-      this.invalidDatagrams++;
-      return;
-    }
+    if (!decoded.ok) return void this.invalidDatagrams++;
     const packet = decoded.packet;
-    if (packet.type === 'control') {
-      const { message } = packet;
-      if (message.type === 'viewer_ack') {
-        if (!this.acked) {
-          this.acked = true;
-          this.clear(this.helloTimer);
-          this.setState('connected');
-          this.requestKeyframe();
-        }
-      } else if (message.type === 'disconnect') {
-        // A broker going down for a restart says so (reason "shutdown") and closes the WebSocket
-        // with 1012: that close drives the reconnect. Any other disconnect ends the session.
-        if (!isShutdown(msg)) this.end('the session was closed');
-      } else if (message.type === 'screen') {
-        this.options.events.control?.(message);
-      }
-      return;
+    if (packet.type === 'sealed') return this.onSealed(packet, msg.length);
+    if (packet.type === 'control' && packet.message.type !== 'unknown') return this.onRelayControl(packet.message);
+    if (packet.type === 'frame_chunk' && this.acceptsClear()) {
+      this.markClearAgent();
+      return this.onFrameChunk(packet, msg.length);
     }
-    if (packet.type !== 'frame_chunk') {
-      this.invalidDatagrams++; // mouse, keyboard and handshakes are for the agent, never for us
-      return;
+    this.invalidDatagrams++; // input, handshakes, or clear frames we may not accept
+  }
+
+  /** Clear messages: the relay's own, and (reference client only) the agent's screen size. */
+  private onRelayControl(message: ControlMessage) {
+    switch (message.type) {
+      case 'viewer_ack':
+        this.cookie = message.cookie;
+        return this.sendUdp(encodeControl({ type: 'viewer_confirm', cookie: message.cookie }));
+      case 'viewer_ready':
+        return this.onPinned();
+      case 'disconnect':
+        // A broker going down for a restart says so and closes the WebSocket with 1012: that close
+        // drives the reconnect. Any other disconnect from the broker ends the session.
+        if (message.reason !== 'shutdown') this.end('the session was closed');
+        return;
+      case 'screen':
+        if (this.acceptsClear()) return this.options.events.control?.(message);
+        this.invalidDatagrams++;
+        return;
     }
-    this.window.bytes += msg.length;
-    const frame = this.assembler.push(packet);
-    if (frame) {
-      this.window.frames++;
-      this.current.framesShown++;
-      const age = Date.now() - unixMsFromTicks(frame.frameId);
-      this.frameAgeMs = age >= 0 && age < 10_000 ? age : undefined;
-      this.options.events.frame?.(frame.jpeg, frame.frameId);
-    }
+  }
+
+  private onPinned() {
+    if (this.acked) return;
+    this.acked = true;
+    this.setState('connected');
+    this.requestKeyframe();
+  }
+
+  private onSealed(packet: SealedPacket, size: number) {
+    const channel = this.keys.channel;
+    const opened = channel && this.ids?.viewerId === packet.viewerId ? channel.opener.open(packet) : undefined;
+    if (!opened?.ok) return void this.invalidDatagrams++;
+    const inner = decodeDatagram(opened.value);
+    if (!inner.ok) return void this.invalidDatagrams++;
+    const content = inner.packet;
+    if (content.type === 'frame_chunk') return this.onFrameChunk(content, size);
+    if (content.type !== 'control') return void this.invalidDatagrams++;
+    const message = content.message;
+    if (message.type === 'screen') this.options.events.control?.(message);
+    else if (message.type === 'disconnect') this.end('the customer stopped sharing');
+  }
+
+  private onFrameChunk(chunk: FrameChunk, size: number) {
+    this.window.bytes += size;
+    const frame = this.assembler.push(chunk);
+    if (!frame) return;
+    this.window.frames++;
+    this.current.framesShown++;
+    const age = Date.now() - unixMsFromTicks(frame.frameId);
+    this.frameAgeMs = age >= 0 && age < 10_000 ? age : undefined;
+    this.options.events.frame?.(frame.jpeg, frame.frameId);
+  }
+
+  /** Clear frames only in a session made for the reference client, and never once keys were agreed. */
+  private acceptsClear(): boolean {
+    return this.allowUnencrypted && !this.keys.channel;
+  }
+
+  private markClearAgent() {
+    if (this.clearAgent) return;
+    this.clearAgent = true;
+    this.options.events.security?.({ state: 'not_encrypted' });
   }
 
   private dropped(): number {
@@ -294,16 +405,26 @@ export class SessionConnection {
     return { ...this.current };
   }
 
+  // ---------------------------------------------------------------------------- to the agent
+
+  /** Sealed when keys are agreed; in clear only to a reference client; otherwise not at all. */
+  private toAgent(inner: Buffer) {
+    if (!this.acked) return;
+    const channel = this.keys.channel;
+    if (channel) this.sendUdp(channel.sealer.seal(inner));
+    else if (this.clearAgent) this.sendUdp(inner);
+  }
+
   sendMouse(x: number, y: number, button: number, state: number): void {
-    if (this.acked) this.sendUdp(encodeMouse({ x, y, button: button as MouseButtonCode, state: state ? 1 : 0 }));
+    this.toAgent(encodeMouse({ x, y, button: button as MouseButtonCode, state: state ? 1 : 0 }));
   }
 
   sendKey(vk: number, down: boolean): void {
-    if (this.acked && vk >= 0x01 && vk <= 0xfe) this.sendUdp(encodeKeyboard({ vk, state: down ? 1 : 0 }));
+    if (vk >= 0x01 && vk <= 0xfe) this.toAgent(encodeKeyboard({ vk, state: down ? 1 : 0 }));
   }
 
   requestKeyframe(): void {
-    if (this.acked) this.sendUdp(encodeControl({ type: 'request_keyframe' }));
+    this.toAgent(encodeControl({ type: 'request_keyframe' }));
   }
 
   private end(why: string) {

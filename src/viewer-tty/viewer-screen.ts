@@ -13,7 +13,7 @@ import type { RgbImage } from './graphics/rgb-image.js';
 import { mouseInputs } from './input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
 import { keyStrokes } from './input/windows-keys.js';
-import type { LinkState, SessionConnection, SessionConnectionEvents } from './session-connection.js';
+import type { LinkState, SessionConnection, SessionConnectionEvents, StreamSecurity } from './session-connection.js';
 
 export const ESCAPE_KEY_LABEL = 'Ctrl-]';
 const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
@@ -46,6 +46,7 @@ export class ViewerScreen {
   private connection!: SessionConnection;
   private control: 'remote' | 'viewer' = 'remote';
   private status: string;
+  private security: StreamSecurity | undefined;
   private link: LinkState = 'connecting';
   private detail?: string;
   private lastFrame?: RgbImage;
@@ -84,6 +85,10 @@ export class ViewerScreen {
         },
         status: (status) => {
           this.status = status;
+          this.drawStatus();
+        },
+        security: (security) => {
+          this.security = security;
           this.drawStatus();
         },
       });
@@ -172,6 +177,7 @@ export class ViewerScreen {
       code: this.options.code,
       customer: this.options.customer,
       status: this.status,
+      security: this.security,
       link: this.link,
       stats: this.connection.stats(),
       hasPicture: this.lastFrame !== undefined,

@@ -34,6 +34,7 @@ export const SYSTEM_PACKAGES = {
   // graphics protocol in a real kitty, both under Xvfb, with import (imagemagick) screenshots.
   kitty: 'kitty',
   procps: 'pgrep',
+  tcpdump: 'tcpdump', // the end-to-end security test captures what crosses the network
 };
 
 function installNodeModules() {

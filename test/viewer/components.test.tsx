@@ -51,6 +51,17 @@ t.test('StatusLine messages: consent, pending, disconnected, reconnecting, ended
   );
 });
 
+t.test('StatusLine shows the security code of a sealed stream and warns of a clear one', async (t) => {
+  const sealed = line({ security: { state: 'sealed', sas: '482 019' } });
+  t.match(sealed, 'code 482 019');
+  t.notMatch(sealed, 'NOT ENCRYPTED');
+  const clear = line({ security: { state: 'not_encrypted' } });
+  t.match(clear, 'NOT ENCRYPTED');
+  t.notMatch(clear, /code \d{3} \d{3}/);
+  t.match(line({ security: { state: 'exchanging' } }), 'agreeing keys…');
+  t.match(line({ security: { state: 'exchanging', keyChanged: true } }), "customer's key changed…");
+});
+
 const session = (over: Partial<Session>): Session => ({
   id: 1,
   session_code: '123456789',

@@ -1,15 +1,13 @@
-// End to end: a real `rac serve`, a test agent (the customer's WebSocket + UDP handshake + frames,
-// as the reference client sends them) and `rac view` in tmux with --graphics blocks. The picture's
-// colours and the status line on screen; typed keys and clicks reach the agent as the right
-// packets through the relay; q leaves and the terminal is restored.
+// End to end: a real `rac serve`, a test agent speaking the sealed protocol (key exchange, proven
+// handshake, sealed frames) and `rac view` in tmux with --graphics blocks. The picture's colours,
+// the status line with the security code; typed keys and clicks reach the agent sealed, as the
+// right packets; q leaves and the terminal is restored.
 import { PATIENCE_MS } from '../helpers/patience.js';
 import t, { type Test } from 'tap';
-import { chunkFrame } from '../../src/protocol/chunker.js';
-import { decodeDatagram, encodeHandshake } from '../../src/protocol/datagram.js';
-import { dotnetTicks } from '../../src/protocol/frame-ids.js';
 import type { Session } from '../../src/protocol/broker-api.js';
 import { RAC_BIN, call, login, startBrokerProcess } from '../helpers/broker-process.js';
-import { openSignal, openUdp } from '../helpers/session-peers.js';
+import { startSealedAgent } from '../helpers/sealed-agent.js';
+import { DEFAULT_CELL, cellToRemote, fitImage } from '../../src/viewer-tty/graphics/fit.js';
 import { QUADRANT_COLOURS, quadrantJpeg, solidJpeg } from '../helpers/test-picture.js';
 import { Tmux, parseCapture } from '../helpers/viewer-tmux.js';
 
@@ -23,6 +21,14 @@ async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise
   }
 }
 
+// The terminal: wide enough for the status line's figures beside the security code.
+const COLS = 120;
+const ROWS = 30;
+// Where the 640×360 picture lands (centred above the status line), as the viewer computes it.
+const placement = fitImage(640, 360, COLS, ROWS - 1, DEFAULT_CELL);
+const left = placement.left + 1;
+const right = placement.left + placement.cols - 2;
+
 // One broker for the file; each test makes its own session.
 const broker = await startBrokerProcess();
 t.teardown(() => broker.stop());
@@ -32,30 +38,17 @@ async function sessionWithAgent(t: Test, customer: string) {
   const created = await call<Session>(broker.api, 'POST', '/sessions', { token, body: { customer_name: customer } });
   t.equal(created.status, 200);
   const session = created.body;
-
-  // The agent: customer WebSocket, handshake, then frames (60000-byte chunks like the reference client).
-  const signal = await openSignal(broker.url, session.session_code);
-  t.teardown(() => signal.ws.close());
-  const udp = await openUdp();
-  t.teardown(() => udp.close());
-  await udp.send(
-    encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }),
-    session.udp_port,
-  );
+  const agent = await startSealedAgent(broker.url, session, { width: 640, height: 360 });
+  t.teardown(() => agent.close());
   const jpeg = quadrantJpeg(640, 360);
-  let last = 0n;
-  const streaming = setInterval(() => {
-    const id = dotnetTicks(new Date(), 'utc');
-    last = id > last ? id : last + 1n;
-    for (const d of chunkFrame(jpeg, last, { maxDatagramBytes: 1200 })) void udp.send(d, session.udp_port).catch(() => {});
-  }, 100);
+  const streaming = setInterval(() => void agent.sendFrame(jpeg).catch(() => {}), 100);
   t.teardown(() => clearInterval(streaming));
-  const packets = () => udp.received.items.map((m) => decodeDatagram(m.data)).flatMap((r) => (r.ok ? [r.packet] : []));
-  return { session, signal, packets };
+  const packets = () => agent.received.items;
+  return { session, agent, packets };
 }
 
 function startView(t: Test, brokerUrl: string, token: string, args: string): Tmux {
-  const term = new Tmux(100, 30);
+  const term = new Tmux(COLS, ROWS);
   t.teardown(() => term.kill());
   term.start(`${process.execPath} ${RAC_BIN} view ${args} --graphics blocks; echo EXIT=$?; sleep 60`, {
     RAC_SERVER: brokerUrl,
@@ -66,21 +59,20 @@ function startView(t: Test, brokerUrl: string, token: string, args: string): Tmu
 }
 
 t.test('rac view CODE against the real broker and relay', async (t) => {
-  const { session, signal, packets } = await sessionWithAgent(t, 'Ada Lovelace');
+  const { session, agent, packets } = await sessionWithAgent(t, 'Ada Lovelace');
   const term = startView(t, broker.url, token, session.session_code);
+  const peer = await agent.nextViewer();
   await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
   await waitFor('the status line figures', () => /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/.test(term.capture(false)));
-
-  const viewerNotice = await signal.messages.next((m) => m.type === 'viewer', 5000, 'the viewer notice');
-  t.equal(viewerNotice.email, 'admin@localhost', 'the agent is told who connects');
+  t.match(term.capture(false).split('\n')[ROWS - 1], `code ${peer.sas}`, 'the status line shows the security code the agent derived');
 
   const screen = parseCapture(term.capture());
-  t.ok(near(screen[1]![1]!.fg, QUADRANT_COLOURS.topLeft), `red: ${screen[1]![1]!.fg}`);
-  t.ok(near(screen[1]![98]!.fg, QUADRANT_COLOURS.topRight), `green: ${screen[1]![98]!.fg}`);
-  t.ok(near(screen[26]![1]!.bg, QUADRANT_COLOURS.bottomLeft), `blue: ${screen[26]![1]!.bg}`);
-  t.ok(near(screen[26]![98]!.bg, QUADRANT_COLOURS.bottomRight), `white: ${screen[26]![98]!.bg}`);
+  t.ok(near(screen[1]![left]!.fg, QUADRANT_COLOURS.topLeft), `red: ${screen[1]![left]!.fg}`);
+  t.ok(near(screen[1]![right]!.fg, QUADRANT_COLOURS.topRight), `green: ${screen[1]![right]!.fg}`);
+  t.ok(near(screen[26]![left]!.bg, QUADRANT_COLOURS.bottomLeft), `blue: ${screen[26]![left]!.bg}`);
+  t.ok(near(screen[26]![right]!.bg, QUADRANT_COLOURS.bottomRight), `white: ${screen[26]![right]!.bg}`);
   const code = session.session_code;
-  const status = term.capture(false).split('\n')[29]!;
+  const status = term.capture(false).split('\n')[ROWS - 1]!;
   t.match(status, `${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)} · Ada Lovelace · active ·`);
   t.match(status, /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/);
 
@@ -93,12 +85,14 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
   await waitFor('keys at the agent', () => keys().length >= 6);
   t.same(keys(), ['88v', '88^', '17v', '67v', '67^', '17^']);
 
+  // SGR mouse reports are 1-based: column 51, row 15 is cell (50, 14).
+  const clicked = cellToRemote(placement, 50, 14)!;
   term.send('\x1b[<0;51;15M\x1b[<0;51;15m', true);
   const clicks = () => packets().filter((p) => p.type === 'mouse');
   await waitFor('the click at the agent', () => clicks().length >= 2);
   t.same(clicks(), [
-    { type: 'mouse', x: 323, y: 186, button: 1, state: 1 },
-    { type: 'mouse', x: 323, y: 186, button: 1, state: 0 },
+    { type: 'mouse', ...clicked, button: 1, state: 1 },
+    { type: 'mouse', ...clicked, button: 1, state: 0 },
   ]);
   t.ok(
     packets().some((p) => p.type === 'control' && p.message.type === 'request_keyframe'),
@@ -155,24 +149,14 @@ t.test('a broker restart: the viewer reconnects by itself and the picture goes o
   const adminToken = await login(first.api);
   const session = (await call<Session>(first.api, 'POST', '/sessions', { token: adminToken, body: { customer_name: 'Restart Test' } }))
     .body;
-  const udp = await openUdp();
-  t.teardown(() => udp.close());
-  let agentWs = await openSignal(first.url, session.session_code);
+  const agent = await startSealedAgent(first.url, session, { width: 640, height: 360 });
+  t.teardown(() => agent.close());
   let picture = quadrantJpeg(640, 360);
-  let last = 0n;
   let ticks = 0;
   // The agent: re-handshakes now and then (a restarted broker pins it again), streams frames.
   const streaming = setInterval(() => {
-    if (ticks++ % 5 === 0)
-      void udp
-        .send(
-          encodeHandshake({ session_code: session.session_code, screen_width: 640, screen_height: 360, timestamp: dotnetTicks() }),
-          session.udp_port,
-        )
-        .catch(() => {});
-    const id = dotnetTicks(new Date(), 'utc');
-    last = id > last ? id : last + 1n;
-    for (const d of chunkFrame(picture, last, { maxDatagramBytes: 1200 })) void udp.send(d, session.udp_port).catch(() => {});
+    if (ticks++ % 5 === 0) void agent.handshake().catch(() => {});
+    void agent.sendFrame(picture).catch(() => {});
   }, 100);
   t.teardown(() => clearInterval(streaming));
 
@@ -182,13 +166,11 @@ t.test('a broker restart: the viewer reconnects by itself and the picture goes o
   await first.stop();
   const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, args: ['--port', String(first.port)] });
   t.teardown(() => second.stop());
-  agentWs.ws.terminate();
-  agentWs = await openSignal(second.url, session.session_code);
-  t.teardown(() => agentWs.ws.close());
+  await agent.resume(second.url);
   picture = solidJpeg([255, 255, 0]);
   await waitFor('the new picture after the restart', () => near(parseCapture(term.capture())[5]?.[50]?.fg, [255, 255, 0]), 30_000);
   t.pass('frames flow again through the restarted broker');
-  t.match(term.capture(false).split('\n')[29], 'Restart Test · active');
+  t.match(term.capture(false).split('\n')[ROWS - 1], 'Restart Test · active');
   term.send('C-]');
   term.send('q');
   await waitFor('exit', () => term.capture(false).includes('EXIT=0'));

@@ -1,6 +1,6 @@
 // `rac view CODE --graphics blocks` in a real terminal (tmux), against a peer speaking the
-// broker's viewer side: the picture's colours on screen, the status line, keys and clicks as
-// packets, and the terminal restored on q and on SIGTERM.
+// broker's viewer side and the agent's sealed stream: the picture's colours on screen, the status
+// line with the security code, keys and clicks as sealed packets, and the terminal restored on q and on SIGTERM.
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { RAC_BIN } from '../helpers/broker-process.js';
@@ -40,7 +40,8 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
   t.ok(near(cell(26, 1).bg, QUADRANT_COLOURS.bottomLeft), `bottom left blue: ${cell(26, 1).bg}`);
   t.ok(near(cell(26, 98).bg, QUADRANT_COLOURS.bottomRight), `bottom right white: ${cell(26, 98).bg}`);
   const status = term.capture(false).split('\n')[29]!;
-  t.match(status, /482 916 573 · Ada Lovelace · active · [\d.]+ fps · \d+ kbit\/s · loss \d+% · /);
+  t.match(status, /482 916 573 · Ada Lovelace · active · code \d{3} \d{3} · [\d.]+ fps · \d+ kbit\/s · loss \d+%/);
+  t.match(status, `code ${peer.sas()}`, 'the security code the agent derived');
   t.match(status, 'Ctrl-] remote');
   t.same(
     term.display('#{alternate_on} #{mouse_any_flag} #{mouse_sgr_flag} #{cursor_flag}'),
@@ -61,11 +62,11 @@ t.test('the picture, the status line, keys, clicks and q', async (t) => {
   const mouse = () => peer.received.filter((p) => p.type === 'mouse');
   await peer.waitFor('mouse packets', () => mouse().length >= 5);
   t.same(mouse().slice(0, 5), [
-    { type: 'mouse', x: 323, y: 186, button: 1, state: 1 },
-    { type: 'mouse', x: 323, y: 186, button: 1, state: 0 },
-    { type: 'mouse', x: 3, y: 6, button: 2, state: 1 },
-    { type: 'mouse', x: 60, y: 122, button: 5, state: 1 },
-    { type: 'mouse', x: 124, y: 250, button: 0, state: 0 },
+    { type: 'mouse', x: 323, y: 186, button: 1, state: 1, sealed: true },
+    { type: 'mouse', x: 323, y: 186, button: 1, state: 0, sealed: true },
+    { type: 'mouse', x: 3, y: 6, button: 2, state: 1, sealed: true },
+    { type: 'mouse', x: 60, y: 122, button: 5, state: 1, sealed: true },
+    { type: 'mouse', x: 124, y: 250, button: 0, state: 0, sealed: true },
   ]);
 
   // A smaller window: the picture is fitted again and the status line moves to the new last row.

@@ -1,10 +1,11 @@
 // The agent's two conversations with the broker over HTTP: the code lookup
 // (GET /api/sessions/{code}/info) and the customer-side WebSocket (/ws/session/{code}, no
-// credentials), which tells the agent who is connecting and when the session ends.
+// credentials at first, then the agent secret the broker handed out), which tells the agent who is
+// connecting, carries the key exchange with each viewer, and says when the session ends.
 import { EventEmitter } from 'node:events';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
-import { Signal, type SessionStatus, parseSignalMessage } from '../../protocol/index.js';
+import { CloseCode, Signal, type SessionStatus, parseSignalMessage } from '../../protocol/index.js';
 
 export interface SessionInfo {
   session_code: string;
@@ -78,17 +79,22 @@ function describeNetworkError(err: unknown): string {
   return e.cause?.message ?? e.message ?? String(err);
 }
 
-/** Close codes the broker uses on the session WebSocket. */
-export const CloseCode = {
-  NORMAL: 1000,
-  POLICY: 1008, // unknown or closed session
-  RESTART: 1012, // broker shutting down: come back later
-  REPLACED: 4000, // another agent connected with this code
-} as const;
+export interface AnnouncedViewer {
+  viewer_id: number;
+  full_name: string;
+  email: string;
+  commitment: string;
+}
 
 export interface SignalLinkEvents {
   open: [];
-  viewer: [viewer: { full_name: string; email: string }];
+  /** The broker took this agent in: its secret (first join) and the session id for the transcript. */
+  welcome: [welcome: { sessionId: number; resumed: boolean; agentSecret?: string }];
+  /** Someone wants to connect and has committed to a key (docs/security.md). */
+  viewer: [viewer: AnnouncedViewer];
+  /** That viewer revealed its key. */
+  viewerKey: [viewerId: number, publicKey: string];
+  viewerLeft: [viewerId: number];
   /** The broker ended the session (a `disconnect` message). */
   ended: [];
   close: [code: number, reason: string];
@@ -97,17 +103,22 @@ export interface SignalLinkEvents {
 /** How long without any sign of life from the broker (its pings) before the link counts as dead. */
 export const SIGNAL_SILENCE_MS = 40_000;
 
+/** The header that makes a connection a resume of the agent that holds this secret. */
+export const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
+
 /** One customer-side WebSocket connection. Reconnecting is the caller's job (a new SignalLink). */
 export class SignalLink extends EventEmitter<SignalLinkEvents> {
   private readonly ws: WebSocket;
   private lastHeard = Date.now();
   private readonly watchdog: NodeJS.Timeout;
 
-  constructor(server: string, code: string) {
+  /** `agentSecret`: present when coming back (a resume); absent on the first join. */
+  constructor(server: string, code: string, agentSecret?: string) {
     super();
     const url = new URL(`/ws/session/${encodeURIComponent(code)}`, server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.ws = new WebSocket(url, { handshakeTimeout: LOOKUP_TIMEOUT_MS });
+    const headers = agentSecret ? { [AGENT_SECRET_HEADER]: agentSecret } : undefined;
+    this.ws = new WebSocket(url, { handshakeTimeout: LOOKUP_TIMEOUT_MS, headers });
     const heard = () => (this.lastHeard = Date.now());
     this.ws.on('open', () => {
       heard();
@@ -116,13 +127,7 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
     this.ws.on('ping', heard);
     this.ws.on('message', (data, isBinary) => {
       heard();
-      if (isBinary) return;
-      const parsed = parseSignalMessage(data as Buffer);
-      if (!parsed.ok) return;
-      const message = parsed.message;
-      if (message.type === 'viewer') this.emit('viewer', { full_name: message.full_name, email: message.email });
-      else if (message.type === 'disconnect') this.emit('ended');
-      else if (message.type === 'ping') this.ws.send(Signal.pong());
+      if (!isBinary) this.onMessage(data as Buffer);
     });
     // 'error' is always followed by 'close'; handling it keeps it from being thrown.
     this.ws.on('error', () => undefined);
@@ -136,8 +141,33 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
     this.watchdog.unref();
   }
 
+  private onMessage(data: Buffer): void {
+    const parsed = parseSignalMessage(data);
+    if (!parsed.ok) return;
+    const message = parsed.message;
+    switch (message.type) {
+      case 'agent_welcome':
+        return void this.emit('welcome', { sessionId: message.session_id, resumed: message.resumed, agentSecret: message.agent_secret });
+      case 'viewer':
+        return void this.emit('viewer', message);
+      case 'viewer_key':
+        return void this.emit('viewerKey', message.viewer_id, message.public_key);
+      case 'viewer_left':
+        return void this.emit('viewerLeft', message.viewer_id);
+      case 'disconnect':
+        return void this.emit('ended');
+      case 'ping':
+        return this.ws.send(Signal.pong());
+    }
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Answers a viewer's commitment with this agent's key for it. */
+  sendAgentKey(viewerId: number, publicKey: string): void {
+    if (this.isOpen) this.ws.send(Signal.agentKey(viewerId, publicKey));
   }
 
   /** Tells the broker the customer ended it, then closes. Resolves once the message is out. */
@@ -150,6 +180,6 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
   close(): void {
     clearInterval(this.watchdog);
     if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
-    else if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000, 'Agent stopped');
+    else if (this.ws.readyState === WebSocket.OPEN) this.ws.close(CloseCode.NORMAL, 'Agent stopped');
   }
 }

@@ -1,17 +1,29 @@
 // Asking the customer before anything is shown or controlled. Only a terminal can answer: with
-// stdin not a TTY the agent refuses unless --yes was given (checked before it connects).
+// stdin not a TTY the agent refuses unless --yes was given (checked before it connects). The
+// question names the viewer (made terminal-safe: the name comes from the broker's user table) and
+// shows the security code both people compare.
 import { createInterface } from 'node:readline';
+import { terminalSafe } from '../../protocol/index.js';
 
 export interface Viewer {
   full_name: string;
   email: string;
 }
 
-export function consentQuestion(viewer: Viewer, viewOnly: boolean): string {
-  const who = viewer.full_name && viewer.full_name !== viewer.email ? `${viewer.full_name} (${viewer.email})` : viewer.email;
-  return viewOnly
-    ? `${who} wants to see this computer (view only). Allow? [y/N] `
-    : `${who} wants to see and control this computer. Allow? [y/N] `;
+/** "Jane Tech (jane@example.com)", safe to print. */
+export function describeViewer(viewer: Viewer): string {
+  const name = terminalSafe(viewer.full_name, 120);
+  const email = terminalSafe(viewer.email, 120);
+  return viewer.full_name && viewer.full_name !== viewer.email ? `${name} (${email})` : email;
+}
+
+export function consentQuestion(viewer: Viewer, viewOnly: boolean, sas: string): string {
+  const what = viewOnly ? 'wants to see this computer (view only)' : 'wants to see and control this computer';
+  return (
+    `${describeViewer(viewer)} ${what}.\n` +
+    `Security code: ${sas}. Ask them to read the code on their screen: if it is not the same, answer no.\n` +
+    `Allow? [y/N] `
+  );
 }
 
 export interface ConsentPrompt {
@@ -21,7 +33,7 @@ export interface ConsentPrompt {
 }
 
 /** Asks once on the terminal; only "y" or "yes" allows. End of input or Ctrl-C refuses. */
-export function askConsent(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, viewer: Viewer, viewOnly: boolean): ConsentPrompt {
+export function askConsent(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, question: string): ConsentPrompt {
   const rl = createInterface({ input, output, terminal: (input as { isTTY?: boolean }).isTTY === true });
   let settle: (allowed: boolean) => void = () => undefined;
   const answer = new Promise<boolean>((resolve) => {
@@ -32,7 +44,7 @@ export function askConsent(input: NodeJS.ReadableStream, output: NodeJS.Writable
       rl.close();
       resolve(allowed);
     };
-    rl.question(consentQuestion(viewer, viewOnly), (text) => settle(/^\s*y(es)?\s*$/i.test(text)));
+    rl.question(question, (text) => settle(/^\s*y(es)?\s*$/i.test(text)));
     rl.on('close', () => settle(false));
     // On a terminal readline takes Ctrl-C itself: treat it as "no" and let the agent stop.
     rl.on('SIGINT', () => {

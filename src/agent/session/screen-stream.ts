@@ -1,24 +1,35 @@
-// The allowed part of a session: the UDP side. Pins the agent's socket with a handshake, streams the
-// chosen monitor at the frame rate (frames only when the picture changed, a full one when due or
-// asked for), injects the viewer's input unless view-only, and obeys the viewer's control messages
-// (request_keyframe, set_quality, select_monitor). Pausing stops capture and input and lets go of
-// held keys; the socket stays, so a resume keeps the address the relay pinned.
-import type { ChunkSize } from '../../protocol/index.js';
+// The allowed part of a session: the UDP side. Pins the agent's socket with a proven handshake,
+// streams the chosen monitor at the frame rate (frames only when the picture changed, a full one
+// when due or asked for) sealed to each viewer the customer allowed, opens what viewers send
+// (input, control) and injects it unless view-only. Nothing is captured while no viewer is
+// allowed. Pausing stops capture and input and lets go of held keys; the socket stays, so a resume
+// keeps the address the relay pinned.
+import {
+  type ChunkSize,
+  type ControlMessage,
+  type Packet,
+  SEALED_DEFAULT_CHUNK_SIZE,
+  decodeDatagram,
+  encodeControl,
+} from '../../protocol/index.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import type { Monitor as SessionMonitor } from '../platform/monitors.js';
 import { type AgentPacket, UdpLink } from './udp-link.js';
+import type { SealedPeer } from './viewer-keys.js';
 
 export interface ScreenStreamOptions {
   platform: SessionPlatform;
   /** Hostname or address of the broker (its session UDP port is given to start()). */
   brokerHost: string;
   sessionCode: string;
+  /** The secret the broker gave this agent (proves the UDP handshake). */
+  agentSecret: () => string | undefined;
   fps: number;
   quality: number;
   maxWidth?: number;
-  /** JPEG bytes per type-1 datagram; default: datagrams of at most 1200 bytes. */
+  /** JPEG bytes per type-1 datagram; default: sealed datagrams of at most 1200 bytes. */
   chunkSize?: number;
   viewOnly: boolean;
   say(line: string): void;
@@ -26,11 +37,19 @@ export interface ScreenStreamOptions {
   onBrokerDisconnect(reason: string | undefined): void;
 }
 
-type ControlMessage = Extract<AgentPacket, { type: 'control' }>['message'];
+export interface SealingStats {
+  /** Sealed datagrams from a viewer that did not open (forged, altered, replayed): see Opener stats. */
+  refused: number;
+  /** Clear input or party control messages: never obeyed, only counted. */
+  clearDropped: number;
+  /** Sealed datagrams for a viewer id the customer has not allowed. */
+  unknownViewer: number;
+}
 
 export class ScreenStream {
   private readonly udp: UdpLink;
   private readonly inputs: InputHandler;
+  private readonly peers = new Map<number, SealedPeer>();
   private pipeline: FramePipeline | undefined;
   private monitor: SessionMonitor | undefined;
   private fps: number;
@@ -40,6 +59,7 @@ export class ScreenStream {
   private captureError: string | undefined;
   private unknownControl = 0;
   private closed = false;
+  readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
     this.fps = options.fps;
@@ -58,29 +78,34 @@ export class ScreenStream {
     return this.pipeline !== undefined;
   }
 
+  get viewerCount(): number {
+    return this.peers.size;
+  }
+
+  /** Starts sealing frames to a viewer the customer allowed (the next frame is a full one). */
+  addViewer(peer: SealedPeer): void {
+    this.peers.set(peer.viewerId, peer);
+    this.pipeline?.requestKeyframe();
+    if (this.streaming && this.monitor) this.sendScreen(peer, this.monitor);
+  }
+
+  removeViewer(viewerId: number): void {
+    this.peers.delete(viewerId);
+  }
+
   /** Handshake to the session's port, then capture and input. `stillWanted` is checked before going live. */
   async start(udpPort: number, stillWanted: () => boolean): Promise<boolean> {
     if (this.streaming || this.closed) return this.streaming;
-    const platform = this.options.platform;
-    if (!this.monitor) {
-      const monitors = await platform.monitors();
-      this.monitor = monitors.find((m) => m.isPrimary) ?? monitors[0];
-      if (!this.monitor) throw new Error('no monitor to capture');
-    }
-    this.pipeline ??= new FramePipeline({
-      capture: platform.capture,
-      encoder: platform.encoder,
-      area: this.monitor,
-      quality: this.options.quality,
-      maxWidth: this.options.maxWidth,
-      chunkSize: chunkSizeOf(this.options.chunkSize),
-    });
+    const secret = this.options.agentSecret();
+    if (!secret) throw new Error('the broker has not given this agent its secret yet');
+    const monitor = await this.primaryMonitor();
+    this.pipeline ??= this.newPipeline(monitor);
     await this.udp.open(udpPort);
     if (this.closed || !stillWanted()) return false;
-    await this.udp.handshake(this.monitor);
-    await this.udp.control({ type: 'screen', width: this.monitor.width, height: this.monitor.height });
+    await this.udp.handshake(monitor, secret);
+    for (const peer of this.peers.values()) this.sendScreen(peer, monitor);
     this.udp.startKeepalive();
-    this.inputs.enable(this.monitor);
+    this.inputs.enable(monitor);
     this.pipeline.requestKeyframe();
     this.streaming = true;
     this.startFrameTimer();
@@ -99,9 +124,11 @@ export class ScreenStream {
     this.inputs.disable();
   }
 
-  /** Tells the viewer over the relay that the customer stopped (only once pinned). */
+  /** Tells every viewer over the relay that the customer stopped (only once pinned). */
   async sendDisconnect(): Promise<void> {
-    if (this.pipeline) await this.udp.control({ type: 'disconnect' });
+    if (!this.pipeline) return;
+    const inner = encodeControl({ type: 'disconnect', reason: 'stopped' });
+    await this.udp.sendAll([...this.peers.values()].map((peer) => peer.sealer.seal(inner)));
   }
 
   close(): void {
@@ -115,11 +142,38 @@ export class ScreenStream {
     const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0 };
     const input = this.inputs.stats;
     const udp = this.udp.stats;
+    const refused = this.sealing.refused + this.sealing.clearDropped + this.sealing.unknownViewer;
     return (
       `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.unchanged} unchanged captures skipped); ` +
       `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
-      `${this.unknownControl} unknown control messages, ${udp.malformed} malformed datagrams.`
+      `${this.unknownControl} unknown control messages, ${udp.malformed} malformed and ${refused} refused datagrams (forged, replayed or not sealed).`
     );
+  }
+
+  private async primaryMonitor(): Promise<SessionMonitor> {
+    if (!this.monitor) {
+      const monitors = await this.options.platform.monitors();
+      this.monitor = monitors.find((m) => m.isPrimary) ?? monitors[0];
+      if (!this.monitor) throw new Error('no monitor to capture');
+    }
+    return this.monitor;
+  }
+
+  private newPipeline(monitor: SessionMonitor): FramePipeline {
+    const platform = this.options.platform;
+    return new FramePipeline({
+      capture: platform.capture,
+      encoder: platform.encoder,
+      area: monitor,
+      quality: this.options.quality,
+      maxWidth: this.options.maxWidth,
+      chunkSize: chunkSizeOf(this.options.chunkSize),
+    });
+  }
+
+  /** The size mouse coordinates refer to, sealed to one viewer. */
+  private sendScreen(peer: SealedPeer, monitor: SessionMonitor): void {
+    void this.udp.send(peer.sealer.seal(encodeControl({ type: 'screen', width: monitor.width, height: monitor.height })));
   }
 
   private startFrameTimer(): void {
@@ -133,13 +187,14 @@ export class ScreenStream {
   }
 
   private async tick(): Promise<void> {
-    // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue.
-    if (!this.streaming || this.sendingFrame || !this.pipeline) return;
+    // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue; with no
+    // allowed viewer there is nobody to capture for.
+    if (!this.streaming || this.sendingFrame || !this.pipeline || this.peers.size === 0) return;
     this.sendingFrame = true;
     try {
       const frame = this.pipeline.next();
       this.captureError = undefined;
-      if (frame) await this.udp.sendAll(frame.datagrams);
+      if (frame) await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
     } catch (err) {
       const message = (err as Error).message;
       if (message !== this.captureError) this.options.say(`Screen capture failed: ${message} (retrying)`);
@@ -149,16 +204,42 @@ export class ScreenStream {
     }
   }
 
+  /** Each viewer has its own keys: every datagram is sealed once per viewer. */
+  private sealForEveryViewer(datagrams: Buffer[]): Buffer[] {
+    const sealed: Buffer[] = [];
+    for (const peer of this.peers.values()) for (const datagram of datagrams) sealed.push(peer.sealer.seal(datagram));
+    return sealed;
+  }
+
   private onPacket(packet: AgentPacket): void {
     if (this.closed) return;
-    switch (packet.type) {
-      case 'mouse':
-        return this.inputs.mouse(packet);
-      case 'keyboard':
-        return this.inputs.key(packet);
-      case 'control':
-        return this.onControl(packet.message);
+    if (packet.type === 'sealed') return this.onSealed(packet);
+    // In clear only the relay's own messages count; input and party control must come sealed.
+    if (packet.type === 'control' && (packet.message.type === 'keepalive' || packet.message.type === 'viewer_ack')) return;
+    this.sealing.clearDropped++;
+  }
+
+  private onSealed(packet: Extract<Packet, { type: 'sealed' }>): void {
+    const peer = this.peers.get(packet.viewerId);
+    if (!peer) {
+      this.sealing.unknownViewer++;
+      return;
     }
+    const opened = peer.opener.open(packet);
+    if (!opened.ok) {
+      this.sealing.refused++;
+      return;
+    }
+    const inner = decodeDatagram(opened.value);
+    if (!inner.ok) {
+      this.udp.stats.malformed++;
+      return;
+    }
+    const decoded = inner.packet;
+    if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
+    if (decoded.type === 'keyboard') return this.inputs.key(decoded);
+    if (decoded.type === 'control' && decoded.message.type !== 'unknown') return this.onControl(decoded.message);
+    this.unknownControl++;
   }
 
   private onControl(message: ControlMessage): void {
@@ -177,7 +258,6 @@ export class ScreenStream {
         void this.selectMonitor(message.monitor_id);
         return;
       case 'keepalive':
-      case 'viewer_ack':
         return;
       default:
         this.unknownControl++;
@@ -187,19 +267,19 @@ export class ScreenStream {
   private async selectMonitor(id: string): Promise<void> {
     if (!this.streaming) return;
     const monitor = (await this.options.platform.monitors()).find((m) => m.id === id);
-    if (!monitor || !this.streaming) {
+    const secret = this.options.agentSecret();
+    if (!monitor || !this.streaming || !secret) {
       this.unknownControl++;
       return;
     }
     this.monitor = monitor;
     this.pipeline?.setArea(monitor);
     this.inputs.setArea(monitor);
-    // The handshake carries the size mouse coordinates refer to; `screen` tells viewers directly.
-    await this.udp.handshake(monitor);
-    await this.udp.control({ type: 'screen', width: monitor.width, height: monitor.height });
+    await this.udp.handshake(monitor, secret);
+    for (const peer of this.peers.values()) this.sendScreen(peer, monitor);
   }
 }
 
-function chunkSizeOf(payloadBytes: number | undefined): ChunkSize | undefined {
-  return payloadBytes === undefined ? undefined : { payloadBytes };
+function chunkSizeOf(payloadBytes: number | undefined): ChunkSize {
+  return payloadBytes === undefined ? SEALED_DEFAULT_CHUNK_SIZE : { payloadBytes };
 }

@@ -1,11 +1,15 @@
-// `rac agent --code`: the customer's side of a session. Looks the code up, waits on the session
-// WebSocket for the IT member, asks the customer (unless --yes), then hands over to ScreenStream
-// (UDP handshake, frames, input). Nothing goes out over UDP before consent. If the broker goes away
-// it reconnects with backoff and resumes; a `disconnect` from the broker or Ctrl-C ends it.
-import { type LookupFailure, CloseCode, SignalLink, lookupSession } from './broker-link.js';
-import { type ConsentPrompt, type Viewer, askConsent } from './consent.js';
+// `rac agent --code`: the customer's side of a session. Looks the code up, joins the session
+// WebSocket (and gets the agent secret), runs a key exchange with each IT member who connects,
+// asks the customer showing the security code (unless --yes), then hands the allowed viewer to
+// ScreenStream (UDP handshake, sealed frames, input). Nothing goes out over UDP before consent. If
+// the broker goes away it reconnects with its secret and resumes; a `disconnect` from the broker or
+// Ctrl-C ends it.
+import { CloseCode } from '../../protocol/index.js';
+import { type AnnouncedViewer, type LookupFailure, SignalLink, lookupSession } from './broker-link.js';
+import { type ConsentPrompt, askConsent, consentQuestion, describeViewer } from './consent.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { ScreenStream } from './screen-stream.js';
+import { type SealedPeer, ViewerKeys } from './viewer-keys.js';
 import { backoffDelay } from '../../shared/backoff.js';
 
 export interface SessionAgentOptions {
@@ -71,14 +75,26 @@ function brokerHost(server: string): string {
   return new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
+/** A viewer whose key exchange completed, waiting for (or past) the customer's answer. */
+interface KeyedViewer {
+  viewer: AnnouncedViewer;
+  peer: SealedPeer;
+}
+
 class SessionAgent {
   private readonly stream: ScreenStream;
+  private readonly keys: ViewerKeys;
   private link: SignalLink | undefined;
   private udpPort: number;
+  private agentSecret: string | undefined;
+  private sessionId: number | undefined;
 
+  /** Viewers the broker announced, by viewer id. */
+  private readonly viewers = new Map<number, AnnouncedViewer>();
+  /** Emails the customer allowed (a viewer who reconnects is not asked again). */
   private readonly consented = new Set<string>();
   private prompt: ConsentPrompt | undefined;
-  private readonly waitingViewers: Viewer[] = [];
+  private readonly waiting: KeyedViewer[] = [];
   private starting: Promise<void> | undefined;
 
   private reconnectAttempt = 0;
@@ -96,10 +112,12 @@ class SessionAgent {
     udpPort: number,
   ) {
     this.udpPort = udpPort;
+    this.keys = new ViewerKeys(options.code);
     this.stream = new ScreenStream({
       platform,
       brokerHost: brokerHost(options.server),
       sessionCode: options.code,
+      agentSecret: () => this.agentSecret,
       fps: options.fps,
       quality: options.quality,
       maxWidth: options.maxWidth,
@@ -123,31 +141,41 @@ class SessionAgent {
   // ------------------------------------------------------------------------------ signalling
 
   private connect(): void {
-    const link = new SignalLink(this.options.server, this.options.code);
+    const link = new SignalLink(this.options.server, this.options.code, this.agentSecret);
     this.link = link;
     link.on('open', () => {
       this.reconnectAttempt = 0;
       if (this.everOpened) this.say('Reconnected to the broker.');
       this.everOpened = true;
-      // A viewer this customer already allowed is announced again by the broker; it resumes then.
     });
-    link.on('viewer', (viewer) => this.onViewer(viewer));
+    link.on('welcome', (welcome) => this.onWelcome(welcome));
+    link.on('viewer', (viewer) => this.onViewerAnnounced(viewer));
+    link.on('viewerKey', (viewerId, publicKey) => this.onViewerKey(viewerId, publicKey));
+    link.on('viewerLeft', (viewerId) => this.onViewerLeft(viewerId));
     link.on('ended', () => this.finish({ exitCode: EXIT.ok, message: 'Your IT contact ended the session.' }));
     link.on('close', (code, reason) => {
       if (this.link !== link || this.ended) return;
       this.link = undefined;
-      if (code === CloseCode.POLICY && /not found/i.test(reason)) {
-        return this.finish({ exitCode: EXIT.notFound, message: `session ${this.options.code} no longer exists on the broker` });
-      }
-      if (code === CloseCode.POLICY || (code === CloseCode.NORMAL && /closed/i.test(reason))) {
-        return this.finish({ exitCode: EXIT.ok, message: 'The session has been closed.' });
-      }
-      if (code === CloseCode.REPLACED) {
-        return this.finish({ exitCode: EXIT.failure, message: 'another agent connected with this session code; this one stops' });
-      }
-      this.stream.pause();
-      this.scheduleReconnect(code === CloseCode.RESTART ? 'the broker is restarting' : 'lost the connection to the broker');
+      this.onLinkClosed(code, reason);
     });
+  }
+
+  private onLinkClosed(code: number, reason: string): void {
+    const refused = refusalEnd(code, reason, this.options.code);
+    if (refused) return this.finish(refused);
+    this.stream.pause();
+    this.scheduleReconnect(code === CloseCode.RESTARTING ? 'the broker is restarting' : 'lost the connection to the broker');
+  }
+
+  private onWelcome(welcome: { sessionId: number; resumed: boolean; agentSecret?: string }): void {
+    this.sessionId = welcome.sessionId;
+    if (welcome.resumed || !welcome.agentSecret) return;
+    // A first join, or the broker no longer knew us: a new identity, every exchange starts over.
+    if (this.agentSecret) {
+      this.keys.forgetAll();
+      for (const id of this.viewers.keys()) this.stream.removeViewer(id);
+    }
+    this.agentSecret = welcome.agentSecret;
   }
 
   private scheduleReconnect(why: string, minDelayMs = 0): void {
@@ -174,57 +202,94 @@ class SessionAgent {
     this.connect();
   }
 
+  // ------------------------------------------------------------------------- key exchange
+
+  private onViewerAnnounced(viewer: AnnouncedViewer): void {
+    if (this.ended) return;
+    this.viewers.set(viewer.viewer_id, viewer);
+    this.link?.sendAgentKey(viewer.viewer_id, this.keys.offer(viewer.viewer_id, viewer.commitment));
+  }
+
+  private onViewerKey(viewerId: number, publicKey: string): void {
+    const viewer = this.viewers.get(viewerId);
+    if (this.ended || !viewer || this.sessionId === undefined) return;
+    const result = this.keys.complete(viewerId, publicKey, this.sessionId);
+    if (!result.ok) {
+      this.say(`Refused a key for ${describeViewer(viewer)}: ${result.reason}. Nothing is shared with them.`);
+      return;
+    }
+    if (!result.repeated) this.onViewerKeyed({ viewer, peer: result.peer });
+  }
+
+  private onViewerLeft(viewerId: number): void {
+    const viewer = this.viewers.get(viewerId);
+    this.viewers.delete(viewerId);
+    this.keys.forget(viewerId);
+    this.stream.removeViewer(viewerId);
+    if (!viewer || this.ended) return;
+    const watching = this.stream.viewerCount;
+    this.say(`${describeViewer(viewer)} left the session.${watching === 0 ? ' Nobody sees your screen now.' : ''}`);
+    if (watching === 0 && this.stream.active) this.stream.pause({ keepalive: true });
+  }
+
   // ---------------------------------------------------------------------------------- consent
 
-  private onViewer(viewer: Viewer): void {
-    if (this.ended) return;
+  private onViewerKeyed(keyed: KeyedViewer): void {
+    const { viewer, peer } = keyed;
     if (this.consented.has(viewer.email)) {
-      void this.startStreaming(viewer);
-      return;
+      this.say(`${describeViewer(viewer)} reconnected; security code ${peer.sas}.`);
+      return this.allow(keyed);
     }
     if (this.options.yes) {
       this.consented.add(viewer.email);
-      this.say(`Allowed without asking (--yes): ${describe(viewer)}.`);
-      void this.startStreaming(viewer);
-      return;
+      this.say(`Allowed without asking (--yes): ${describeViewer(viewer)}, security code ${peer.sas}.`);
+      return this.allow(keyed);
     }
     if (this.prompt) {
-      if (!this.waitingViewers.some((v) => v.email === viewer.email)) this.waitingViewers.push(viewer);
+      this.waiting.push(keyed);
       return;
     }
     // Someone new: nothing is shown or controlled until the customer says yes.
     this.stream.pause({ keepalive: true });
-    this.ask(viewer);
+    this.ask(keyed);
   }
 
-  private ask(viewer: Viewer): void {
-    const prompt = askConsent(this.io.stdin, this.io.stderr, viewer, this.options.viewOnly);
+  private ask(keyed: KeyedViewer): void {
+    const prompt = askConsent(this.io.stdin, this.io.stderr, consentQuestion(keyed.viewer, this.options.viewOnly, keyed.peer.sas));
     this.prompt = prompt;
     void prompt.answer.then((allowed) => {
       this.prompt = undefined;
       if (this.ended || this.stopping) return;
       if (!allowed) {
         void this.link?.sendDisconnect();
-        this.finish({ exitCode: EXIT.failure, message: `You did not allow ${describe(viewer)}: nothing was shared.` });
+        this.finish({ exitCode: EXIT.failure, message: `You did not allow ${describeViewer(keyed.viewer)}: nothing was shared.` });
         return;
       }
-      this.consented.add(viewer.email);
-      const next = this.waitingViewers.shift();
-      if (next && !this.consented.has(next.email)) return this.ask(next);
-      void this.startStreaming(viewer);
+      this.consented.add(keyed.viewer.email);
+      this.allow(keyed);
+      const next = this.waiting.shift();
+      if (next) this.onViewerKeyed(next);
     });
+  }
+
+  /** The customer allowed this viewer (now or before): seal the stream to it and go live. */
+  private allow({ viewer, peer }: KeyedViewer): void {
+    // The viewer may have left while the customer was deciding.
+    if (this.keys.peer(viewer.viewer_id) !== peer) return;
+    this.stream.addViewer(peer);
+    void this.startStreaming(viewer, peer.sas);
   }
 
   // -------------------------------------------------------------------------------- streaming
 
-  private startStreaming(viewer: Viewer): Promise<void> {
+  private startStreaming(viewer: AnnouncedViewer, sas: string): Promise<void> {
     if (this.stream.active || this.ended || this.prompt || !this.link?.isOpen) return Promise.resolve();
     this.starting ??= this.stream
       .start(this.udpPort, () => !this.ended && !this.prompt && this.link?.isOpen === true)
       .then((live) => {
         if (!live) return;
         const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';
-        this.say(`Connected: ${describe(viewer)} ${what}. Press Ctrl-C to stop sharing.`);
+        this.say(`Connected: ${describeViewer(viewer)} ${what}. Security code ${sas}. Press Ctrl-C to stop sharing.`);
       })
       .catch((err: Error) => this.finish({ exitCode: EXIT.failure, message: `cannot share the screen: ${err.message}` }))
       .finally(() => (this.starting = undefined));
@@ -246,7 +311,7 @@ class SessionAgent {
     this.prompt?.cancel();
     const wasStreaming = this.stream.active;
     this.stream.pause();
-    // Both sides hear it at once: the viewer over UDP (relayed), the broker over the WebSocket.
+    // Both sides hear it at once: the viewers over UDP (sealed, relayed), the broker over the WebSocket.
     const told = Promise.all([this.stream.sendDisconnect(), this.link?.sendDisconnect()]);
     await Promise.race([told, new Promise((resolve) => setTimeout(resolve, 500))]);
     this.finish({ exitCode: EXIT.ok, message: wasStreaming ? 'Stopped: your screen is no longer shared.' : 'Stopped.' });
@@ -268,8 +333,27 @@ class SessionAgent {
   }
 }
 
-function describe(viewer: Viewer): string {
-  return viewer.full_name && viewer.full_name !== viewer.email ? `${viewer.full_name} (${viewer.email})` : viewer.email;
+/** How a close the broker meant as "no" ends the agent; undefined when reconnecting may help. */
+function refusalEnd(code: number, reason: string, sessionCode: string): SessionEnd | undefined {
+  if (code === CloseCode.SESSION_GONE && /not found/i.test(reason)) {
+    return { exitCode: EXIT.notFound, message: `session ${sessionCode} no longer exists on the broker` };
+  }
+  if (code === CloseCode.SESSION_GONE || (code === CloseCode.NORMAL && /closed/i.test(reason))) {
+    return { exitCode: EXIT.ok, message: 'The session has been closed.' };
+  }
+  if (code === CloseCode.AGENT_ALREADY_CONNECTED) {
+    return {
+      exitCode: EXIT.failure,
+      message: `another agent is already connected to session ${sessionCode} (is rac agent running in another window?); this one stops`,
+    };
+  }
+  if (code === CloseCode.BAD_AGENT_SECRET) {
+    return {
+      exitCode: EXIT.failure,
+      message: 'the broker no longer accepts this agent (another one joined with the code); this one stops',
+    };
+  }
+  return undefined;
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,11 +1,20 @@
 // The agent's UDP socket to the session's port on the broker: the handshake that pins it (raw
-// JSON, no type byte), keepalives every 2 s, the type-1 datagrams of each frame, and what the relay
-// forwards from viewers (mouse, keys, control). Datagrams from any other address are ignored, and a
-// malformed one is counted, never thrown.
+// JSON, no type byte, proven with the agent secret), keepalives every 2 s, the sealed datagrams
+// to each viewer, and what the relay forwards from viewers (sealed type 6; the relay's own clear
+// control messages). Datagrams from any other address are ignored, and a malformed one is counted,
+// never thrown.
 import { type Socket, createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
-import { type ControlMessage, type Packet, decodeDatagram, encodeControl, encodeHandshake } from '../../protocol/index.js';
+import {
+  type ControlMessage,
+  type DisconnectReason,
+  type Packet,
+  agentHandshakeProof,
+  decodeDatagram,
+  encodeControl,
+  encodeHandshake,
+} from '../../protocol/index.js';
 
 export const KEEPALIVE_INTERVAL_MS = 2000;
 /** Big enough for a burst of frame datagrams without ENOBUFS on a busy loopback. */
@@ -16,7 +25,7 @@ export type AgentPacket = Exclude<Packet, { type: 'handshake' | 'frame_chunk' }>
 export interface UdpLinkEvents {
   packet: [packet: AgentPacket];
   /** The broker's type-4 disconnect; reason "shutdown" means it is restarting (come back). */
-  disconnect: [reason: string | undefined];
+  disconnect: [reason: DisconnectReason | undefined];
 }
 
 export interface UdpLinkStats {
@@ -34,6 +43,8 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
   private socket: Socket | undefined;
   private target: { address: string; port: number } | undefined;
   private keepalive: NodeJS.Timeout | undefined;
+  /** Handshake timestamps only grow: the broker refuses a replayed one. */
+  private lastHandshakeAt = 0;
   readonly stats: UdpLinkStats = {
     datagramsSent: 0,
     bytesSent: 0,
@@ -62,13 +73,19 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     this.target = { address, port };
   }
 
-  /** Pins this socket as the session's agent; `screen` is the size mouse coordinates refer to. */
-  handshake(screen: { width: number; height: number }): Promise<void> {
+  /**
+   * Pins this socket as the session's agent, proven with the secret the broker gave this agent;
+   * `screen` is the size of the shared monitor.
+   */
+  handshake(screen: { width: number; height: number }, agentSecret: string): Promise<void> {
+    const timestamp = Math.max(Date.now(), this.lastHandshakeAt + 1);
+    this.lastHandshakeAt = timestamp;
     const datagram = encodeHandshake({
       session_code: this.sessionCode,
       screen_width: screen.width,
       screen_height: screen.height,
-      timestamp: Date.now(),
+      timestamp,
+      agent_proof: agentHandshakeProof(agentSecret, this.sessionCode, timestamp),
     });
     return this.send(datagram);
   }
@@ -132,12 +149,12 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
       return;
     }
     const packet = decoded.packet;
-    if (packet.type === 'handshake' || packet.type === 'frame_chunk') {
+    if (packet.type === 'handshake' || packet.type === 'frame_chunk' || (packet.type === 'sealed' && !packet.toAgent)) {
       this.stats.unexpected++;
       return;
     }
     if (packet.type === 'control' && packet.message.type === 'disconnect') {
-      this.emit('disconnect', disconnectReason(datagram));
+      this.emit('disconnect', packet.message.reason);
       return;
     }
     this.emit('packet', packet);
@@ -159,14 +176,4 @@ function bindSocket(
       resolve(socket);
     });
   });
-}
-
-/** The `reason` the broker adds to a disconnect (the protocol parser keeps only known fields). */
-function disconnectReason(datagram: Buffer): string | undefined {
-  try {
-    const reason = (JSON.parse(datagram.subarray(1).toString('utf8')) as { reason?: unknown }).reason;
-    return typeof reason === 'string' ? reason : undefined;
-  } catch {
-    return undefined;
-  }
 }

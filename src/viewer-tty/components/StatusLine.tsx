@@ -1,6 +1,6 @@
 // The one-line status bar under the remote picture.
 import { Box, Text } from 'ink';
-import type { LinkState, LinkStats } from '../session-connection.js';
+import type { LinkState, LinkStats, StreamSecurity } from '../session-connection.js';
 import { groupCode } from '../format.js';
 
 export interface StatusLineProps {
@@ -8,6 +8,8 @@ export interface StatusLineProps {
   customer?: string | null;
   /** The broker's session status (pending, active, disconnected, closed). */
   status: string;
+  /** The security code to compare with the customer, or NOT ENCRYPTED. */
+  security?: StreamSecurity;
   link: LinkState;
   stats: LinkStats;
   /** Whether any frame has arrived yet: an active session without frames awaits the customer's consent. */
@@ -34,9 +36,18 @@ export function statusMessage(
   return undefined;
 }
 
+/** What the status line says about encryption: the code to compare, or a warning. */
+export function securityLabel(security: StreamSecurity | undefined): { text: string; color: string; bold?: boolean } | undefined {
+  if (!security) return undefined;
+  if (security.state === 'not_encrypted') return { text: 'NOT ENCRYPTED', color: 'red', bold: true };
+  if (security.state === 'exchanging') return { text: security.keyChanged ? "customer's key changed…" : 'agreeing keys…', color: 'yellow' };
+  return { text: `code ${security.sas ?? '?'}`, color: 'green' };
+}
+
 export function StatusLine(props: StatusLineProps) {
   const { stats } = props;
   const message = statusMessage(props);
+  const security = securityLabel(props.security);
   const latency = stats.latencyMs === undefined ? '–' : `${Math.round(stats.latencyMs)} ms`;
   return (
     <Box width="100%">
@@ -56,6 +67,13 @@ export function StatusLine(props: StatusLineProps) {
         </Text>
       </Box>
       <Box flexShrink={0}>
+        {/* The security code is never cut off: it is what the IT member reads to the customer. */}
+        {security ? (
+          <Text color={security.color} bold={security.bold}>
+            {' '}
+            {security.text}{' '}
+          </Text>
+        ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
           {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit'}{' '}
