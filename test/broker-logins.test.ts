@@ -10,17 +10,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { type ApiResponse, ADMIN_PASSWORD, call, startBrokerProcess } from './helpers/broker-process.js';
 import { spawnRac } from './helpers/cli.js';
+import { firstThrottled, statusCounts } from './helpers/login-attempts.js';
 
 const broker = await startBrokerProcess({ args: ['--trust-proxy', 'loopback'] });
 t.teardown(() => broker.stop());
 
 const loginFrom = (address: string, email: string, password: string): Promise<ApiResponse> =>
   call(broker.api, 'POST', '/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': address } });
-
-const statuses = (responses: ApiResponse[]) => {
-  const count = (status: number) => responses.filter((r) => r.status === status).length;
-  return { unauthorized: count(401), throttled: count(429), other: responses.length - count(401) - count(429) };
-};
 
 const admin = (await loginFrom('192.0.2.1', 'admin@localhost', ADMIN_PASSWORD)).body.access_token as string;
 const createUser = (email: string, password: string) =>
@@ -32,13 +28,12 @@ t.test('45 concurrent wrong logins from one address: 30 are answered 401, the re
   const attempts = Array.from({ length: 45 }, (_, i) => loginFrom('203.0.113.7', `guess-${i}@example.com`, 'wrong-password-1'));
   // A 429 comes back at once, while the 30 counted attempts are still being hashed: the address is
   // now throttled (asked within its one-minute window, however slow the hashes are).
-  await new Promise<void>((resolve) => attempts.forEach((attempt) => void attempt.then((r) => r.status === 429 && resolve())));
+  await firstThrottled(attempts);
   const right = await loginFrom('203.0.113.7', 'victim@example.com', 'victim-password-1');
   t.equal(right.status, 429, 'the right password from the throttled address is refused too');
   t.match(right.body.detail, /^Too many failed attempts from this address: retry in \d+ s$/);
   t.equal((await loginFrom('203.0.113.8', 'victim@example.com', 'victim-password-1')).status, 200, 'another address logs in');
-  const result = statuses(await Promise.all(attempts));
-  t.same(result, { unauthorized: 30, throttled: 15, other: 0 }, 'the 31st attempt is refused before its password is hashed');
+  t.same(statusCounts(await Promise.all(attempts)), { 401: 30, 429: 15 }, 'the 31st attempt is refused before its password is hashed');
 });
 
 t.test('10 failures per account from any address; an unknown account is answered the same', async (t) => {
@@ -46,8 +41,7 @@ t.test('10 failures per account from any address; an unknown account is answered
   const attack = async (email: string, net: number) => {
     // 15 at once, each from its own address: the per-address limit never applies.
     const attempts = Array.from({ length: 15 }, (_, i) => loginFrom(`198.51.${net}.${i + 1}`, email, 'wrong-password-1'));
-    const result = statuses(await Promise.all(attempts));
-    t.same(result, { unauthorized: 10, throttled: 5, other: 0 }, `${email}: 10 × 401, then 429`);
+    t.same(statusCounts(await Promise.all(attempts)), { 401: 10, 429: 5 }, `${email}: 10 × 401, then 429`);
     return loginFrom(`198.51.${net}.200`, email, 'target-password-1');
   };
   const known = await attack('target@example.com', 100);

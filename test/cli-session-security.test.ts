@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
-import { loggedInEnv, rac } from './helpers/cli.js';
+import { isolatedEnv, loggedInEnv, rac } from './helpers/cli.js';
 
 const broker = await startBrokerProcess();
 t.teardown(() => broker.stop());
@@ -94,4 +94,20 @@ t.test("a broker's detail with control characters is printed escaped", async (t)
   const info = await rac(['session', 'info', '123456789', '--server', server], { env: admin });
   t.equal(info.code, 4);
   t.equal(info.stderr, `rac: Session not found${ESCAPED}\n`);
+});
+
+t.test('--allow-unencrypted against a broker that ignores it says so instead of pretending', async (t) => {
+  // An older broker: no allow_unencrypted_agent in its answer.
+  const older = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ id: 41, session_code: '123456789', tech_user_id: 1, customer_name: null, customer_email: null }));
+  });
+  await new Promise<void>((resolve) => older.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => older.close());
+  const server = `http://127.0.0.1:${(older.address() as AddressInfo).port}`;
+  const env = isolatedEnv({ RAC_SERVER: server, RAC_TOKEN: 'token-for-an-older-broker' });
+  const created = await rac(['session', 'create', '--allow-unencrypted', '--json'], { env });
+  t.equal(created.code, 1);
+  t.equal(created.stdout, '', 'no session printed as if it had worked');
+  t.match(created.stderr, /ignored --allow-unencrypted .*session 41 was created without it; close it with `rac session close 41`/);
 });

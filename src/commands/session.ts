@@ -1,8 +1,8 @@
 // rac session create|list|close|info
 import { Command } from 'commander';
 import type { Session } from '../client/broker-client.js';
-import { withLogin, withServer } from './broker-call.js';
 import { terminalSafe } from '../protocol/display-text.js';
+import { withLogin, withServer } from './broker-call.js';
 import { CliError, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { printFields, printJson, printTable, say } from './output.js';
@@ -25,12 +25,13 @@ export function sessionCommand(io: CommandIo): Command {
           customer_email: opts.customerEmail ?? null,
           ...(opts.allowUnencrypted ? { allow_unencrypted_agent: true } : {}),
         });
+        if (opts.allowUnencrypted && created.allow_unencrypted_agent !== true) {
+          throw new CliError(
+            `the broker at ${client.server} ignored --allow-unencrypted (it is older than this rac): session ${created.id} was created without it; close it with \`rac session close ${created.id}\` and upgrade the broker`,
+          );
+        }
         if (opts.json) return printJson(io, created);
         printSession(io, created);
-        if (opts.allowUnencrypted && created.allow_unencrypted_agent !== true)
-          throw new CliError(
-            `the broker at ${client.server} does not know --allow-unencrypted: upgrade it (session ${created.id} was created without it)`,
-          );
         if (created.email_status === 'sending')
           say(
             io,
