@@ -50,10 +50,20 @@ t.test('info by code needs no login; close by id; a closed session is not found 
   const anonymous = isolatedEnv();
   const info = await rac(['session', 'info', session.session_code, '--server', broker.url, '--json'], { env: anonymous });
   t.equal(info.code, 0, info.stderr);
-  t.same(JSON.parse(info.stdout), { session_code: session.session_code, udp_port: session.udp_port, status: 'pending' });
+  t.same(JSON.parse(info.stdout), {
+    session_code: session.session_code,
+    udp_port: session.udp_port,
+    status: 'pending',
+    allow_unencrypted_agent: false,
+  });
   const viaEnv = await rac(['session', 'info', session.session_code], { env: { ...anonymous, RAC_SERVER: broker.url } });
   t.equal(viaEnv.code, 0);
-  t.match(viaEnv.stdout, new RegExp(`^code:\\s+${session.session_code}\\nstatus:\\s+pending\\nUDP port:\\s+${session.udp_port}\\n$`));
+  t.match(
+    viaEnv.stdout,
+    new RegExp(
+      `^code:\\s+${session.session_code}\\nstatus:\\s+pending\\nUDP port:\\s+${session.udp_port}\\nunencrypted agent:\\s+refused\\n$`,
+    ),
+  );
 
   const closed = await rac(['session', 'close', String(session.id), '--json'], { env: admin });
   t.equal(closed.code, 0, closed.stderr);

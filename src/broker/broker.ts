@@ -17,7 +17,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.j
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
-import { brokerThrottle } from './throttle.js';
+import { Throttle } from './throttle.js';
 import { TokenIssuer } from './tokens.js';
 import { type PortRange, UdpPortPool } from './udp-port-pool.js';
 import { UserStore } from './users.js';
@@ -72,7 +72,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     pendingTimeoutMs: options.pendingTimeoutMs,
     log: options.log,
   });
-  const throttle = brokerThrottle(db);
+  const throttle = new Throttle(db);
   const hub = new SessionHub(sessions, {
     agentTimeoutMs: options.agentTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,

@@ -70,7 +70,9 @@ const MIGRATIONS: string[] = [
   // 2: the outcome of mailing the session code to the customer (null: no mail was asked for).
   `ALTER TABLE sessions ADD COLUMN email_status TEXT CHECK (email_status IN ('sending', 'sent', 'failed'));
    ALTER TABLE sessions ADD COLUMN email_error TEXT;`,
-  // 3: the secret handed to the session's agent, so a broker restart still knows a resuming agent.
+  // 3: the session accepts the reference client's unencrypted agent (its creator asked for it).
+  `ALTER TABLE sessions ADD COLUMN allow_unencrypted_agent INTEGER NOT NULL DEFAULT 0;`,
+  // 4: the secret handed to the session's agent, so a broker restart still knows a resuming agent.
   `ALTER TABLE sessions ADD COLUMN agent_secret TEXT;`,
 ];
 

@@ -36,8 +36,8 @@ export const Errors = {
   routeNotFound: define('RAC_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `Not found: ${method} ${url}`),
   // 429
   tooManySessions: define('RAC_MAX_SESSIONS', 429, (max: number) => `Maximum concurrent sessions reached (${max}): close a session first`),
-  throttled: (retryAfterSeconds: number) =>
-    new BrokerError('RAC_THROTTLED', 429, `Too many failed attempts from this address: retry in ${retryAfterSeconds} s`, {
+  throttled: (retryAfterSeconds: number, subject = 'from this address') =>
+    new BrokerError('RAC_THROTTLED', 429, `Too many failed attempts ${subject}: retry in ${retryAfterSeconds} s`, {
       'retry-after': String(retryAfterSeconds),
     }),
   // 502: the SMTP server said no (or never answered); the detail is its reply, for the admin.

@@ -2,12 +2,13 @@
 // formatting of a validation failure into a `detail` that names the field.
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import { Errors } from './errors.js';
+import { MIN_PASSWORD_LENGTH } from './passwords.js';
 import { SECURITY_TYPES } from './smtp-settings.js';
 import { ROLES } from './users.js';
 
 const email = { type: 'string', format: 'email', maxLength: 254 } as const;
 const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const;
-const password = { type: 'string', minLength: 8, maxLength: 1024 } as const;
+const password = { type: 'string', minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 } as const;
 const maxSessions = { type: 'integer', minimum: 0, maximum: 10_000 } as const;
 const role = { type: 'string', enum: ROLES } as const;
 
@@ -68,6 +69,8 @@ export const createSessionBody = {
     customer_name: nullableString(200),
     // An empty string means "no email", as from a form left blank.
     customer_email: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 0 }, email] },
+    // The reference Windows client's clear stream is accepted only when this is true.
+    allow_unencrypted_agent: { type: 'boolean' },
   },
 } as const;
 

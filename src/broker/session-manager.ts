@@ -67,7 +67,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
 
   async create(
     owner: UserWithSecrets,
-    customer: { customer_name: string | null; customer_email: string | null },
+    request: { customer_name: string | null; customer_email: string | null; allow_unencrypted_agent: boolean },
     actor: Actor,
   ): Promise<Session> {
     if (this.store.liveCountFor(owner.id) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
@@ -76,12 +76,17 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     try {
       // Checked again after the await: concurrent requests must not exceed the limit together.
       if (this.store.liveCountFor(owner.id) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
-      const session = this.store.insert({ tech_user_id: owner.id, udp_port: allocated.port, ...customer });
+      const session = this.store.insert({ tech_user_id: owner.id, udp_port: allocated.port, ...request });
       this.audit.record(actor, {
         action: 'session.create',
         target_type: 'session',
         target_id: session.id,
-        detail: { session_code: session.session_code, udp_port: session.udp_port, owner_id: owner.id },
+        detail: {
+          session_code: session.session_code,
+          udp_port: session.udp_port,
+          owner_id: owner.id,
+          ...(session.allow_unencrypted_agent ? { allow_unencrypted_agent: true } : {}),
+        },
       });
       this.emit('created', session);
       return session;

@@ -15,6 +15,7 @@ export interface Session extends ApiSession {
   email_status: EmailStatus | null;
   /** Why the mail failed: the SMTP server's reply, or what went wrong before it answered. */
   email_error: string | null;
+  allow_unencrypted_agent: boolean;
 }
 
 export interface NewSession {
@@ -22,16 +23,15 @@ export interface NewSession {
   customer_name: string | null;
   customer_email: string | null;
   udp_port: number;
+  allow_unencrypted_agent: boolean;
 }
 
-/**
- * Whether the session accepts the unencrypted reference client. Read defensively: the column may
- * not exist in this schema, and SQLite gives 1 where the API gives true.
- */
-export const allowsUnencryptedAgent = (session: Session): boolean => {
-  const flag = (session as { allow_unencrypted_agent?: unknown }).allow_unencrypted_agent;
-  return flag === true || flag === 1;
-};
+/** SQLite has no booleans: the row's 0/1 becomes the API's false/true. */
+type SessionRow = Omit<Session, 'allow_unencrypted_agent'> & { allow_unencrypted_agent: number };
+const toSession = (row: SessionRow): Session => ({ ...row, allow_unencrypted_agent: row.allow_unencrypted_agent === 1 });
+
+/** Whether the session accepts the unencrypted reference client (its creator asked for it). */
+export const allowsUnencryptedAgent = (session: Session): boolean => session.allow_unencrypted_agent === true;
 
 /** A 9-digit code from the CSPRNG; a leading zero is fine. */
 export const randomSessionCode = (): string => String(randomInt(0, 10 ** SESSION_CODE_DIGITS)).padStart(SESSION_CODE_DIGITS, '0');
@@ -40,17 +40,19 @@ export class SessionStore {
   constructor(private readonly db: Db) {}
 
   byId(id: number): Session | undefined {
-    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as Session | undefined;
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    return row && toSession(row);
   }
 
   /** The live session with this code, else the newest closed one (for 410). */
   byCode(code: string): Session | undefined {
-    return this.db.prepare(`SELECT * FROM sessions WHERE session_code = ? ORDER BY status = 'closed', id DESC LIMIT 1`).get(code) as
-      Session | undefined;
+    const row = this.db.prepare(`SELECT * FROM sessions WHERE session_code = ? ORDER BY status = 'closed', id DESC LIMIT 1`).get(code) as
+      SessionRow | undefined;
+    return row && toSession(row);
   }
 
   live(): Session[] {
-    return this.db.prepare(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`).all() as Session[];
+    return (this.db.prepare(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`).all() as SessionRow[]).map(toSession);
   }
 
   liveCountFor(userId: number): number {
@@ -61,18 +63,19 @@ export class SessionStore {
 
   /** Newest first, at most `limit`; all users' when userId is null. */
   list(userId: number | null, limit = 100): Session[] {
-    return (
+    const rows =
       userId === null
         ? this.db.prepare('SELECT * FROM sessions ORDER BY id DESC LIMIT ?').all(limit)
-        : this.db.prepare('SELECT * FROM sessions WHERE tech_user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit)
-    ) as Session[];
+        : this.db.prepare('SELECT * FROM sessions WHERE tech_user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit);
+    return (rows as SessionRow[]).map(toSession);
   }
 
   /** Inserts with a fresh code, retrying on the rare clash with a live session's code. */
   insert(input: NewSession, now = Date.now()): Session {
     const insert = this.db.prepare(
-      `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at,
+                             allow_unencrypted_agent)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
     );
     for (let attempt = 0; ; attempt++) {
       try {
@@ -85,6 +88,7 @@ export class SessionStore {
           input.udp_port,
           at,
           at,
+          Number(input.allow_unencrypted_agent),
         );
         return this.byId(Number(result.lastInsertRowid))!;
       } catch (err) {
@@ -130,6 +134,8 @@ export class SessionStore {
 
   /** Pending sessions created before the cutoff. */
   pendingCreatedBefore(cutoffIso: string): Session[] {
-    return this.db.prepare(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`).all(cutoffIso) as Session[];
+    return (this.db.prepare(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`).all(cutoffIso) as SessionRow[]).map(
+      toSession,
+    );
   }
 }

@@ -132,6 +132,15 @@ export class UserStore extends EventEmitter<UserStoreEvents> {
     return updated;
   }
 
+  /**
+   * Re-hashes a password with the current parameters after a successful login. Keeps the tokens
+   * (the password did not change), and leaves a hash changed meanwhile (a new password) alone.
+   */
+  async upgradePasswordHash(id: number, oldHash: string, password: string): Promise<void> {
+    const newHash = await hashPassword(password);
+    this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?').run(newHash, id, oldHash);
+  }
+
   private activeAdminCount(): number {
     return (this.db.prepare(`SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1`).get() as { n: number }).n;
   }

@@ -7,6 +7,7 @@ import type {
   NewUser,
   Session,
   SessionInfo,
+  SessionRequest,
   SmtpConfig,
   SmtpConfigInput,
   User,
@@ -96,7 +97,7 @@ export class BrokerClient {
     return this.call('POST', '/api/auth/login', { auth: false, body: { email, password } });
   }
 
-  createSession(input: { customer_name?: string | null; customer_email?: string | null } = {}): Promise<Session> {
+  createSession(input: SessionRequest = {}): Promise<Session> {
     return this.call('POST', '/api/sessions', { body: input });
   }
 

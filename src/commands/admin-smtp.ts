@@ -1,6 +1,7 @@
 // rac admin smtp set|show|test
 import { Command, Option } from 'commander';
 import type { SecurityType, SmtpConfigInput } from '../client/broker-client.js';
+import { terminalSafe } from '../protocol/display-text.js';
 import { withLogin } from './broker-call.js';
 import type { CommandIo } from './io.js';
 import { parsePort } from './option-parsers.js';
@@ -55,7 +56,7 @@ export function smtpCommand(io: CommandIo): Command {
         }
         const answer = await client.setSmtpConfig(input);
         if (opts.json) return printJson(io, answer);
-        say(io, `${answer.message}. Send a test mail with \`rac admin smtp test --to ADDRESS\`.`);
+        say(io, `${terminalSafe(answer.message)}. Send a test mail with \`rac admin smtp test --to ADDRESS\`.`);
       }),
     );
   smtp
@@ -86,7 +87,7 @@ export function smtpCommand(io: CommandIo): Command {
       withLogin(io, async (client) => {
         const answer = await client.testSmtp(opts.to);
         if (opts.json) return printJson(io, answer);
-        say(io, answer.message);
+        say(io, terminalSafe(answer.message));
       }),
     );
   return smtp;

@@ -1,6 +1,7 @@
 // rac admin users list|add|set|disable
 import { Command, Option } from 'commander';
 import type { Role, User, UserChanges } from '../client/broker-client.js';
+import { terminalSafe } from '../protocol/display-text.js';
 import { withLogin } from './broker-call.js';
 import { usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -62,7 +63,7 @@ export function usersCommand(io: CommandIo): Command {
           max_sessions: opts.maxSessions,
         });
         if (opts.json) return printJson(io, user);
-        say(io, `User ${user.email} created (id ${user.id}).`);
+        say(io, `User ${terminalSafe(user.email)} created (id ${user.id}).`);
         printUser(io, user);
       }),
     );
@@ -87,7 +88,7 @@ export function usersCommand(io: CommandIo): Command {
         const target = await client.findUser(ref);
         if (opts.newPassword || opts.passwordStdin) {
           changes.password = await readSecret(io, {
-            label: `New password for ${target.email}`,
+            label: `New password for ${terminalSafe(target.email)}`,
             fromStdin: opts.passwordStdin,
             confirm: true,
           });
@@ -97,7 +98,7 @@ export function usersCommand(io: CommandIo): Command {
         }
         const user = await client.updateUser(target.id, changes);
         if (opts.json) return printJson(io, user);
-        say(io, `User ${user.email} updated.${changes.password ? ' Their existing logins were revoked.' : ''}`);
+        say(io, `User ${terminalSafe(user.email)} updated.${changes.password ? ' Their existing logins were revoked.' : ''}`);
         printUser(io, user);
       }),
     );
@@ -111,7 +112,10 @@ export function usersCommand(io: CommandIo): Command {
         const target = await client.findUser(ref);
         const user = await client.updateUser(target.id, { is_active: false });
         if (opts.json) return printJson(io, user);
-        say(io, `User ${user.email} disabled; their tokens no longer work. \`rac admin users set ${user.id} --enable\` undoes it.`);
+        say(
+          io,
+          `User ${terminalSafe(user.email)} disabled; their tokens no longer work. \`rac admin users set ${user.id} --enable\` undoes it.`,
+        );
       }),
     );
   return users;

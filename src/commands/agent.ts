@@ -1,5 +1,6 @@
 // rac agent: without --code, the always-on Openctrol API (Home Assistant) on port 44325; with
-// --code, the customer's side of a support session (agent-code.ts).
+// --code, the customer's side of a support session (agent-code.ts), which listens on no port
+// unless --openctrol asks for the API alongside.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,7 +17,8 @@ export interface AgentOptions {
   server?: string;
   yes: boolean;
   viewOnly: boolean;
-  openctrol: boolean;
+  /** --openctrol (true), --no-openctrol (false), neither (undefined): serve the API without --code only. */
+  openctrol?: boolean;
   openctrolPort: number;
   openctrolHost: string;
   apiKey?: string;
@@ -64,6 +66,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
     .option('--server <url>', 'broker URL for --code')
     .option('--yes', 'with --code: allow without asking', false)
     .option('--view-only', 'with --code: never inject input', false)
+    .option('--openctrol', 'with --code: also serve the Openctrol API (it listens on --openctrol-port)')
     .option('--no-openctrol', 'do not serve the Openctrol API')
     .option('--openctrol-port <port>', 'Openctrol API port', parsePort('--openctrol-port'), 44325)
     .option('--openctrol-host <host>', 'address the Openctrol API listens on', '0.0.0.0')
@@ -101,7 +104,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
         server: opts.server,
         yes: opts.yes ?? false,
         viewOnly: opts.viewOnly ?? false,
-        openctrol: opts.openctrol ?? true,
+        openctrol: opts.openctrol,
         openctrolPort: opts.openctrolPort ?? 44325,
         openctrolHost: opts.openctrolHost ?? '0.0.0.0',
         apiKey: opts.apiKey,
@@ -127,11 +130,11 @@ export function agentCommand(io: CommandIo, version: string): Command {
 
 export async function runAgent(options: AgentOptions, io: CommandIo, version: string): Promise<void> {
   if (options.code !== undefined) {
-    // The Openctrol API runs alongside the session unless --no-openctrol (DESIGN.md's synopsis).
-    const companion = options.openctrol ? () => startOpenctrolApi(options, io, version) : undefined;
+    // The customer's command opens no listening port unless asked: the API only with --openctrol.
+    const companion = options.openctrol === true ? () => startOpenctrolApi(options, io, version) : undefined;
     return runAgentSession(sessionOptions(options, io.env), io, companion);
   }
-  if (!options.openctrol) throw usageError('nothing to do: --no-openctrol without --code');
+  if (options.openctrol === false) throw usageError('nothing to do: --no-openctrol without --code');
   const api = await startOpenctrolApi(options, io, version);
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -3,6 +3,7 @@
 // of DESIGN.md (3 with the command that fixes it, 4 for not found, 1 otherwise).
 import { BrokerApiError, BrokerClient, BrokerUnreachableError } from '../client/broker-client.js';
 import { type Credentials, CredentialStore, NotLoggedInError, loginCommand } from '../client/credentials.js';
+import { terminalSafe } from '../protocol/display-text.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
@@ -45,24 +46,26 @@ export function toCliError(err: unknown, login?: Credentials): unknown {
   if (err instanceof NotLoggedInError) return new CliError(err.message, ExitCode.auth);
   if (err instanceof BrokerUnreachableError) return new CliError(`${err.message}; check --server or RAC_SERVER`, ExitCode.failure);
   if (!(err instanceof BrokerApiError)) return err;
+  // The broker's words, printed on a terminal: no control characters.
+  const detail = terminalSafe(err.detail);
   const relogin = login?.source === 'env' ? 'set RAC_TOKEN to a fresh token' : `run \`${loginCommand(login?.server, login?.email)}\``;
   switch (err.status) {
     case 401:
-      if (err.code === 'RAC_INVALID_CREDENTIALS') return new CliError(err.detail, ExitCode.auth);
-      return new CliError(`${err.detail}: ${relogin}`, ExitCode.auth);
+      if (err.code === 'RAC_INVALID_CREDENTIALS') return new CliError(detail, ExitCode.auth);
+      return new CliError(`${detail}: ${relogin}`, ExitCode.auth);
     case 403: {
       const who = login?.email ? ` (logged in as ${login.email})` : '';
       const fix = err.code === 'RAC_ADMIN_REQUIRED' ? `log in as an admin: \`${loginCommand(login?.server, 'ADMIN-EMAIL')}\`` : relogin;
-      return new CliError(`${err.detail}${who}: ${fix}`, ExitCode.auth);
+      return new CliError(`${detail}${who}: ${fix}`, ExitCode.auth);
     }
     case 404:
       if (err.code === 'RAC_ROUTE_NOT_FOUND') {
         return new CliError(`the broker has no ${err.method} ${new URL(err.url).pathname}: it is older than this rac`, ExitCode.failure);
       }
-      return new CliError(err.detail, ExitCode.notFound);
+      return new CliError(detail, ExitCode.notFound);
     case 410:
-      return new CliError(err.detail, ExitCode.notFound);
+      return new CliError(detail, ExitCode.notFound);
     default:
-      return new CliError(err.detail, ExitCode.failure);
+      return new CliError(detail, ExitCode.failure);
   }
 }

@@ -1,6 +1,7 @@
 // rac login: ask the broker for a token and store it (credential store, or a 0600 file).
 import { Command } from 'commander';
 import { CredentialStore } from '../client/credentials.js';
+import { terminalSafe } from '../protocol/display-text.js';
 import { withServer } from './broker-call.js';
 import { usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -35,7 +36,10 @@ export async function runLogin(options: LoginOptions, io: CommandIo): Promise<vo
     if (saved.store === 'file') {
       say(io, `No system credential store (${saved.keyringError}): token stored in ${saved.location} (mode 0600).`);
     }
-    say(io, `Logged in to ${client.server} as ${response.user.email} (${response.user.role}); token stored in ${saved.location}.`);
+    say(
+      io,
+      `Logged in to ${client.server} as ${terminalSafe(response.user.email)} (${response.user.role}); token stored in ${saved.location}.`,
+    );
     if (options.json) {
       printJson(io, { server: client.server, user: response.user, token_store: saved.store, location: saved.location });
     }

@@ -1,9 +1,11 @@
 // How commands print: aligned tables and key/value blocks for people, one JSON document for scripts.
+import { terminalSafe } from '../protocol/display-text.js';
 import type { CommandIo } from './io.js';
 
 export type Cell = string | number | boolean | null | undefined;
 
-const text = (cell: Cell): string => (cell === null || cell === undefined || cell === '' ? '-' : String(cell));
+// Cells are mostly the broker's data (names, emails, reasons): never raw control characters.
+const text = (cell: Cell): string => (cell === null || cell === undefined || cell === '' ? '-' : terminalSafe(String(cell)));
 
 /** One header row and aligned columns; the last column is not padded. */
 export function printTable(io: CommandIo, headers: string[], rows: Cell[][]): void {

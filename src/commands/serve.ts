@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS, MAX_VIEWERS_LIMIT } from '../broker/session-limits.js';
+import { MIN_PASSWORD_LENGTH } from '../broker/passwords.js';
 import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
 import { usageError } from './cli-error.js';
@@ -101,7 +102,17 @@ export function serveCommand(io: CommandIo): Command {
     });
 }
 
+/** RAC_ADMIN_PASSWORD, when set, must be one the users API would accept too. */
+function checkAdminPassword(password: string | undefined): void {
+  const length = [...(password ?? '')].length; // characters, as the API's schema counts them
+  if (!password || length >= MIN_PASSWORD_LENGTH) return;
+  throw usageError(
+    `RAC_ADMIN_PASSWORD has ${length} characters; it needs at least ${MIN_PASSWORD_LENGTH}: set a longer one, or unset it to have a random password printed once`,
+  );
+}
+
 export async function runServe(options: ServeOptions, io: CommandIo): Promise<void> {
+  checkAdminPassword(io.env.RAC_ADMIN_PASSWORD);
   // Loaded here, not at the top: every other rac command starts ~250 ms faster without fastify & co.
   const { startBroker } = await import('../broker/broker.js');
   const broker = await startBroker({

@@ -2,8 +2,9 @@
 import { Command } from 'commander';
 import type { Session } from '../client/broker-client.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
+import { terminalSafe } from '../protocol/display-text.js';
 import { withLogin, withServer } from './broker-call.js';
-import { usageError } from './cli-error.js';
+import { CliError, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { printFields, printJson, printTable, say } from './output.js';
 
@@ -16,17 +17,27 @@ export function sessionCommand(io: CommandIo): Command {
     .description('create a session and print its 9-digit code')
     .option('--customer-name <name>', "the customer's name, for your list")
     .option('--customer-email <email>', 'mail the code to this address (needs SMTP settings)')
+    .option('--allow-unencrypted', 'for the reference Windows client only: let it join, its stream is then NOT encrypted')
     .option(...jsonOption)
-    .action((opts: { customerName?: string; customerEmail?: string; json?: boolean }) =>
+    .action((opts: { customerName?: string; customerEmail?: string; allowUnencrypted?: boolean; json?: boolean }) =>
       withLogin(io, async (client) => {
         const created = await client.createSession({
           customer_name: opts.customerName ?? null,
           customer_email: opts.customerEmail ?? null,
+          ...(opts.allowUnencrypted ? { allow_unencrypted_agent: true } : {}),
         });
+        if (opts.allowUnencrypted && created.allow_unencrypted_agent !== true) {
+          throw new CliError(
+            `the broker at ${client.server} ignored --allow-unencrypted (it is older than this rac): session ${created.id} was created without it; close it with \`rac session close ${created.id}\` and upgrade the broker`,
+          );
+        }
         if (opts.json) return printJson(io, created);
         printSession(io, created);
         if (created.email_status === 'sending')
-          say(io, `Mailing the code to ${created.customer_email}; the MAIL column of \`rac session list\` says whether it was sent.`);
+          say(
+            io,
+            `Mailing the code to ${terminalSafe(created.customer_email ?? '')}; the MAIL column of \`rac session list\` says whether it was sent.`,
+          );
         say(io, `Give the customer the code ${created.session_code} (rac agent --code ${created.session_code} --server ${client.server}).`);
       }),
     );
@@ -67,7 +78,7 @@ export function sessionCommand(io: CommandIo): Command {
       return withLogin(io, async (client) => {
         const answer = await client.closeSession(Number(idText));
         if (opts.json) return printJson(io, answer);
-        say(io, `Session ${idText}: ${answer.message}.`);
+        say(io, `Session ${idText}: ${terminalSafe(answer.message)}.`);
       });
     });
   session
@@ -85,6 +96,7 @@ export function sessionCommand(io: CommandIo): Command {
           ['code', info.session_code],
           ['status', info.status],
           ['UDP port', info.udp_port],
+          ...unencryptedField(info.allow_unencrypted_agent),
         ]);
       });
     });
@@ -102,6 +114,13 @@ function printSession(io: CommandIo, s: Session): void {
       ? [['mail', s.email_error ? `${s.email_status}: ${s.email_error}` : s.email_status] as [string, string | null]]
       : []),
     ['UDP port', s.udp_port],
+    ...unencryptedField(s.allow_unencrypted_agent),
     ['created', s.created_at],
   ]);
+}
+
+/** Whether the reference client's clear stream may join; nothing from brokers that predate it. */
+function unencryptedField(allowed: boolean | undefined): [string, string][] {
+  if (allowed === undefined) return [];
+  return [['unencrypted agent', allowed ? 'allowed (reference Windows client; the stream is NOT encrypted)' : 'refused']];
 }

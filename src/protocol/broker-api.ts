@@ -30,12 +30,24 @@ export interface Session {
   /** Mailing the code to customer_email: null when none was asked for (brokers with mail support). */
   email_status?: EmailStatus | null;
   email_error?: string | null;
+  /** The session accepts the reference Windows client, whose stream is not encrypted. */
+  allow_unencrypted_agent?: boolean;
+}
+
+/** POST /sessions. */
+export interface SessionRequest {
+  customer_name?: string | null;
+  customer_email?: string | null;
+  /** For the reference Windows client only: its stream is then not encrypted. */
+  allow_unencrypted_agent?: boolean;
 }
 
 export interface SessionInfo {
   session_code: string;
   udp_port: number;
   status: SessionStatus;
+  /** Whether the reference client's unencrypted agent may join (brokers that know the field). */
+  allow_unencrypted_agent?: boolean;
 }
 
 export interface User {

@@ -222,11 +222,11 @@ export interface AgentProcess {
 }
 
 /**
- * `rac agent` as a process. `viaPty` runs it under script(1), so its stdin is a terminal. Unless
- * `openctrol` is set, it runs with --no-openctrol (the API alongside would want port 44325).
+ * `rac agent` as a process. `viaPty` runs it under script(1), so its stdin is a terminal. With
+ * `openctrol` it runs with --openctrol (the API alongside the session), else with --no-openctrol.
  */
 export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { viaPty?: boolean; openctrol?: boolean } = {}): AgentProcess {
-  const argv = [RAC_BIN, 'agent', ...args, ...(options.openctrol ? [] : ['--no-openctrol'])];
+  const argv = [RAC_BIN, 'agent', ...args, options.openctrol ? '--openctrol' : '--no-openctrol'];
   const child = options.viaPty
     ? spawn('script', ['-qefc', [process.execPath, ...argv].map(shellQuote).join(' '), '/dev/null'], {
         env,

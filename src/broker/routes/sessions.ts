@@ -7,6 +7,7 @@ import { Errors } from '../errors.js';
 import { BEARER_AUTH } from '../openapi.js';
 import { messageReply, replies, sessionInfoReply, sessionReply, sessionStatsReply } from '../response-schemas.js';
 import { createSessionBody } from '../schemas.js';
+import type { SessionRequest } from '../../protocol/broker-api.js';
 import type { Session } from '../session-store.js';
 import { idParams, parseId } from './users.js';
 
@@ -26,6 +27,8 @@ export const publicSession = (s: Session) => ({
   // email_error says why it failed (the SMTP server's reply when it gave one).
   email_status: s.email_status,
   email_error: s.email_error,
+  // The reference Windows client (unencrypted stream) may join this session.
+  allow_unencrypted_agent: s.allow_unencrypted_agent,
 });
 
 const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEARER_AUTH });
@@ -47,14 +50,18 @@ const SCHEMAS = {
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
 
-  app.post<{ Body: { customer_name?: string | null; customer_email?: string | null } | null }>(
+  app.post<{ Body: SessionRequest | null }>(
     '/sessions',
     { preHandler: requireUser, schema: SCHEMAS.create },
     async (request) => {
       const body = request.body ?? {};
       const session = await ctx.sessions.create(
         request.user!,
-        { customer_name: body.customer_name?.trim() || null, customer_email: body.customer_email?.trim() || null },
+        {
+          customer_name: body.customer_name?.trim() || null,
+          customer_email: body.customer_email?.trim() || null,
+          allow_unencrypted_agent: body.allow_unencrypted_agent === true,
+        },
         actorOf(request),
       );
       // Never delays or fails the creation: the mail goes out after this response.
@@ -97,6 +104,11 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       throw Errors.sessionNotFound();
     }
     if (session.status === 'closed') throw Errors.sessionClosed();
-    return { session_code: session.session_code, udp_port: session.udp_port, status: session.status };
+    return {
+      session_code: session.session_code,
+      udp_port: session.udp_port,
+      status: session.status,
+      allow_unencrypted_agent: session.allow_unencrypted_agent,
+    };
   });
 }

@@ -2,6 +2,7 @@
 import { Box, Text, useInput } from 'ink';
 import { useState } from 'react';
 import type { Session } from '../../protocol/broker-api.js';
+import { terminalSafe } from '../../protocol/display-text.js';
 import { groupCode } from '../format.js';
 import { type SessionApi, useSessions } from '../hooks/use-sessions.js';
 import { useNow } from '../hooks/use-now.js';
@@ -97,7 +98,7 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
       {mode.kind === 'confirm-close' ? (
         <Text color="yellow">Close session {groupCode(mode.session.session_code)}? The customer is disconnected. (y/n)</Text>
       ) : null}
-      {error ? <Text color="red">{error}</Text> : null}
+      {error ? <Text color="red">{terminalSafe(error)}</Text> : null}
       {mode.kind === 'list' ? <Text dimColor>↑/↓ select · Enter open · n new session · c close · r refresh · q quit</Text> : null}
     </Box>
   );

@@ -1,6 +1,7 @@
 // After creating a session: the code, big, and the command the customer runs.
 import { Box, Text } from 'ink';
 import type { Session } from '../../protocol/broker-api.js';
+import { terminalSafe } from '../../protocol/display-text.js';
 import { bigText, groupCode } from '../format.js';
 
 export function agentCommand(session: Pick<Session, 'session_code'>, server: string): string {
@@ -24,7 +25,7 @@ export function SessionCreated({ session, server, emailed }: { session: Session;
       <Text>
         The customer runs: <Text color="green">{agentCommand(session, server)}</Text>
       </Text>
-      {emailed ? <Text dimColor>The code was also sent to {session.customer_email}.</Text> : null}
+      {emailed ? <Text dimColor>The code was also sent to {terminalSafe(session.customer_email ?? '')}.</Text> : null}
       <Text dimColor>Enter: open the session · any other key: back to the list</Text>
     </Box>
   );

@@ -1,6 +1,7 @@
 // The user's sessions as a table: code, customer, status, age; the selected row highlighted.
 import { Box, Text } from 'ink';
 import type { Session } from '../../protocol/broker-api.js';
+import { terminalSafe } from '../../protocol/display-text.js';
 import { formatAge, groupCode } from '../format.js';
 
 export interface SessionListProps {
@@ -11,9 +12,10 @@ export interface SessionListProps {
 
 const STATUS_COLOR: Record<string, string> = { active: 'green', pending: 'yellow', disconnected: 'red', closed: 'gray' };
 
-function customerOf(s: Session): string {
-  if (s.customer_name && s.customer_email) return `${s.customer_name} <${s.customer_email}>`;
-  return s.customer_name ?? s.customer_email ?? '—';
+/** The customer as the broker stored them, control characters made visible. */
+export function customerOf(s: Pick<Session, 'customer_name' | 'customer_email'>): string {
+  if (s.customer_name && s.customer_email) return terminalSafe(`${s.customer_name} <${s.customer_email}>`);
+  return terminalSafe(s.customer_name ?? s.customer_email ?? '—');
 }
 
 export function SessionList({ sessions, selected, now }: SessionListProps) {

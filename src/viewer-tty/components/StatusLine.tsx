@@ -1,6 +1,7 @@
 // The one-line status bar under the remote picture.
 import { Box, Text } from 'ink';
 import type { LinkState, LinkStats, StreamSecurity } from '../session-connection.js';
+import { terminalSafe } from '../../protocol/display-text.js';
 import { groupCode } from '../format.js';
 
 export interface StatusLineProps {
@@ -26,9 +27,11 @@ export interface StatusLineProps {
 export function statusMessage(
   p: Pick<StatusLineProps, 'status' | 'link' | 'hasPicture' | 'detail'>,
 ): { text: string; color: string } | undefined {
-  if (p.link === 'ended') return { text: `session ended${p.detail ? `: ${p.detail}` : ''}`, color: 'red' };
-  if (p.link === 'reconnecting') return { text: `reconnecting${p.detail ? ` (${p.detail})` : ''}…`, color: 'yellow' };
-  if (p.link === 'connecting' || p.link === 'joining') return { text: `connecting…${p.detail ? ` ${p.detail}` : ''}`, color: 'yellow' };
+  // The detail is often the broker's or the agent's reason: no control characters reach the terminal.
+  const detail = p.detail ? terminalSafe(p.detail) : '';
+  if (p.link === 'ended') return { text: `session ended${detail ? `: ${detail}` : ''}`, color: 'red' };
+  if (p.link === 'reconnecting') return { text: `reconnecting${detail ? ` (${detail})` : ''}…`, color: 'yellow' };
+  if (p.link === 'connecting' || p.link === 'joining') return { text: `connecting…${detail ? ` ${detail}` : ''}`, color: 'yellow' };
   if (p.status === 'pending') return { text: 'waiting for the customer to join…', color: 'yellow' };
   if (p.status === 'disconnected') return { text: 'customer disconnected, waiting…', color: 'red' };
   if (p.status === 'closed') return { text: 'session closed', color: 'red' };
@@ -54,7 +57,7 @@ export function StatusLine(props: StatusLineProps) {
       <Box flexGrow={1} flexShrink={1} overflow="hidden">
         <Text wrap="truncate-end">
           <Text bold>{groupCode(props.code)}</Text>
-          {props.customer ? <Text> · {props.customer}</Text> : null}
+          {props.customer ? <Text> · {terminalSafe(props.customer)}</Text> : null}
           <Text> · {props.status}</Text>
           {message ? (
             <Text color={message.color}> · {message.text}</Text>
