@@ -29,7 +29,7 @@ t.test('POST /api/sessions: allow_unencrypted_agent is a boolean, false unless a
     t.equal(bad.body.detail, 'allow_unencrypted_agent: must be boolean');
   }
 
-  const list = (await call(broker.api, 'GET', '/sessions', { token })).body as { id: number; allow_unencrypted_agent: boolean }[];
+  const list = (await call<{ id: number; allow_unencrypted_agent: boolean }[]>(broker.api, 'GET', '/sessions', { token })).body;
   t.equal(list.find((s) => s.id === allowed.body.id)?.allow_unencrypted_agent, true, 'GET /sessions returns it');
   t.equal(list.find((s) => s.id === plain.body.id)?.allow_unencrypted_agent, false);
   const info = await call(broker.api, 'GET', `/sessions/${allowed.body.session_code}/info`);

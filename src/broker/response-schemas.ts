@@ -72,6 +72,10 @@ export const sessionReply = object({
     description: 'mailing the code to customer_email; null when no mail was asked for',
   },
   email_error: { ...nullableString, description: "why the mail failed (the SMTP server's reply when it gave one)" },
+  allow_unencrypted_agent: {
+    type: 'boolean',
+    description: "accepts the reference client's unencrypted agent (the stream is then not end-to-end encrypted)",
+  },
 });
 
 export const sessionStatsReply = object({
@@ -84,7 +88,12 @@ export const sessionStatsReply = object({
   },
 });
 
-export const sessionInfoReply = object({ session_code: string, udp_port: integer, status: sessionStatus });
+export const sessionInfoReply = object({
+  session_code: string,
+  udp_port: integer,
+  status: sessionStatus,
+  allow_unencrypted_agent: { type: 'boolean' },
+});
 
 /** The 200 reply and the error replies of a route. */
 export const replies = (ok: object) => ({ 200: { description: 'OK', ...ok }, '4xx': errorReply, '5xx': errorReply });

@@ -28,7 +28,11 @@ export interface NewSession {
 
 /** SQLite has no booleans: the row's 0/1 becomes the API's false/true. */
 type SessionRow = Omit<Session, 'allow_unencrypted_agent'> & { allow_unencrypted_agent: number };
-const toSession = (row: SessionRow): Session => ({ ...row, allow_unencrypted_agent: row.allow_unencrypted_agent === 1 });
+// The agent secret stays in the row: it is never part of a session object that could be returned or logged.
+const toSession = ({ agent_secret: _secret, ...row }: SessionRow & { agent_secret?: unknown }): Session => ({
+  ...row,
+  allow_unencrypted_agent: row.allow_unencrypted_agent === 1,
+});
 
 /** Whether the session accepts the unencrypted reference client (its creator asked for it). */
 export const allowsUnencryptedAgent = (session: Session): boolean => session.allow_unencrypted_agent === true;
