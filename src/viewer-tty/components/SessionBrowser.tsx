@@ -20,7 +20,8 @@ export interface SessionBrowserProps {
 type Mode =
   | { kind: 'list' }
   | { kind: 'name' }
-  | { kind: 'email'; name: string }
+  /** `typed`: what came after the name's Enter in the same burst, the email's first keys. */
+  | { kind: 'email'; name: string; typed: string }
   | { kind: 'creating' }
   | { kind: 'created'; session: Session }
   | { kind: 'confirm-close'; session: Session };
@@ -81,7 +82,7 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
         <TextField
           label="Customer name"
           placeholder="(optional, Enter to skip)"
-          onSubmit={(name) => setMode({ kind: 'email', name })}
+          onSubmit={(name, rest) => setMode({ kind: 'email', name, typed: rest })}
           onCancel={() => setMode({ kind: 'list' })}
         />
       ) : null}
@@ -89,6 +90,7 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
         <TextField
           label="Customer email"
           placeholder="(optional: the code is mailed to it)"
+          initial={mode.typed}
           onSubmit={(email) => submitEmail(mode.name, email)}
           onCancel={() => setMode({ kind: 'list' })}
         />
