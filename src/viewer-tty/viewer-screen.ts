@@ -6,7 +6,7 @@
 import { renderToString } from 'ink';
 import { createElement } from 'react';
 import { StatusLine, type StatusLineProps } from './components/StatusLine.js';
-import type { CellSize, Placement } from './graphics/fit.js';
+import { type CellSize, type Placement, inScreenPixels } from './graphics/fit.js';
 import { decodeJpeg } from './graphics/jpeg-decode.js';
 import type { GraphicsRenderer } from './graphics/renderer.js';
 import { type RgbImage, cropImage } from './graphics/rgb-image.js';
@@ -57,6 +57,8 @@ export class ViewerScreen {
   private drawing = false;
   private placement?: Placement;
   private view: View = FIT_VIEW;
+  /** The remote screen's size in the pixels mouse packets use (frames may be smaller). */
+  private remoteScreen?: { width: number; height: number };
   private lastStatus = '';
   private pictureShown = false;
   private done!: (exit: ViewerExit) => void;
@@ -90,6 +92,9 @@ export class ViewerScreen {
         status: (status) => {
           this.status = status;
           this.drawStatus();
+        },
+        control: (message) => {
+          if (message.type === 'screen' && message.width > 0 && message.height > 0) this.remoteScreen = message;
         },
       });
       this.connection.start();
@@ -248,7 +253,9 @@ export class ViewerScreen {
       if (event.kind === 'key') {
         for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
       } else if (this.placement) {
-        for (const input of mouseInputs(event, this.placement)) {
+        const screen = this.remoteScreen;
+        const placement = screen ? inScreenPixels(this.placement, screen.width, screen.height) : this.placement;
+        for (const input of mouseInputs(event, placement)) {
           if (input.kind === 'key') this.connection.sendKey(input.vk, input.down);
           else this.connection.sendMouse(input.x, input.y, input.button, input.state);
         }

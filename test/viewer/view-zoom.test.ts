@@ -3,7 +3,7 @@
 // the zoom and the region; the picture on screen is that region; a click on a cell moves the real X
 // pointer to the remote pixel under that cell; 0 goes back to the whole screen.
 import { PATIENCE_MS } from '../helpers/patience.js';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { placeView } from '../../src/viewer-tty/graphics/viewport.js';
 import { cellToRemote } from '../../src/viewer-tty/graphics/fit.js';
 import { RAC_BIN, login, startBrokerProcess } from '../helpers/broker-process.js';
@@ -25,7 +25,8 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
   }
 }
 
-t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async (t) => {
+/** Xvfb with quadrants on the shared monitor, a broker, `rac agent --code --yes ARGS`, `rac view` in tmux. */
+async function viewRealAgent(t: Test, agentArgs: string[] = []) {
   const xvfb = await startXvfb();
   t.teardown(() => xvfb.stop());
   // The shared monitor (DP-1, 1920×1080) in quadrants: red, green / blue, white.
@@ -39,7 +40,7 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
   t.teardown(() => broker.stop());
   const token = await login(broker.api);
   const session = await createSession(broker.api, token);
-  const agent = startAgent(['--code', session.session_code, '--server', broker.url, '--yes'], xvfb.env);
+  const agent = startAgent(['--code', session.session_code, '--server', broker.url, '--yes', ...agentArgs], xvfb.env);
   t.teardown(() => agent.stop('SIGKILL'));
   await agent.waitFor(/waiting for your IT contact/);
 
@@ -53,6 +54,19 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
   const status = () => term.capture(false).split('\n')[29] ?? '';
   const screen = () => parseCapture(term.capture());
   await waitFor('the picture', () => near(screen()[2]?.[2]?.fg, RED), 30_000);
+  /** Clicks cell (col, row) and waits for the X pointer at (x, y). */
+  const clickAt = async (col: number, row: number, x: number, y: number) => {
+    term.send(`\x1b[<0;${col + 1};${row + 1}M\x1b[<0;${col + 1};${row + 1}m`, true);
+    await waitFor(`the pointer at ${x},${y}`, async () => {
+      const at = await xvfb.mouse();
+      return at.x === x && at.y === y;
+    });
+  };
+  return { term, status, screen, clickAt };
+}
+
+t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async (t) => {
+  const { term, status, screen, clickAt } = await viewRealAgent(t);
   t.match(status(), ' fit ', 'the status line says fit');
 
   // Viewer mode, two steps in: 2× of the fitted view (1920×1080 in 100×29 cells of 10×20 px).
@@ -94,11 +108,7 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
     [99, 28, 1675, 948],
   ] as const) {
     t.same(cellToRemote(placement, col, row), { x, y }, `cell ${col},${row} maps to ${x},${y}`);
-    term.send(`\x1b[<0;${col + 1};${row + 1}M\x1b[<0;${col + 1};${row + 1}m`, true);
-    await waitFor(`the pointer at ${x},${y}`, async () => {
-      const at = await xvfb.mouse();
-      return at.x === x && at.y === y;
-    });
+    await clickAt(col, row, x, y);
     t.pass(`a click on cell ${col},${row} moved the X pointer to ${x},${y}`);
   }
 
@@ -108,4 +118,19 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
   await waitFor('the whole screen again', () => near(screen()[2]?.[2]?.fg, RED) && near(screen()[2]?.[97]?.fg, GREEN));
   term.send('q');
   await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
+});
+
+t.test('zoomed, with frames smaller than the screen (--max-width): clicks in screen pixels', async (t) => {
+  const { term, status, clickAt } = await viewRealAgent(t, ['--max-width', '960']);
+  // Frames are 960×540; 2× shows 480×278 frame pixels from 240,131, which is 960×556 screen
+  // pixels from 480,262: cell (c, r) → (480 + ⌊(c + ½)·9.6⌋, 262 + ⌊(r + ½)·556/29⌋).
+  term.send('C-]');
+  term.send('+');
+  term.send('+');
+  await waitFor('2×', () => / 2× 480×278 at 240,131 /.test(status()));
+  term.send('C-]');
+  await waitFor('remote mode', () => status().includes('Ctrl-] remote'));
+  await clickAt(10, 5, 580, 367);
+  await clickAt(99, 28, 1435, 808);
+  t.pass('clicks land on the screen pixel under the cell, not the frame pixel');
 });

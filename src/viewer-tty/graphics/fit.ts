@@ -59,7 +59,23 @@ export function cellToRemote(placement: Placement, col: number, row: number, sub
   const cy = row - placement.top;
   if (cx < 0 || cy < 0 || cx >= placement.cols || cy >= placement.rows) return undefined;
   const r = placement.region ?? { x: 0, y: 0, width: placement.imageWidth, height: placement.imageHeight };
-  const x = r.x + Math.min(r.width - 1, Math.floor(((cx + subX) / placement.cols) * r.width));
-  const y = r.y + Math.min(r.height - 1, Math.floor(((cy + subY) / placement.rows) * r.height));
+  const x = Math.min(Math.ceil(r.x + r.width) - 1, Math.floor(r.x + ((cx + subX) / placement.cols) * r.width));
+  const y = Math.min(Math.ceil(r.y + r.height) - 1, Math.floor(r.y + ((cy + subY) / placement.rows) * r.height));
   return { x, y };
+}
+
+/**
+ * The placement measured in the remote screen's pixels, `width × height`, which mouse packets use;
+ * the agent may send frames smaller than its screen (--max-width).
+ */
+export function inScreenPixels(placement: Placement, width: number, height: number): Placement {
+  const sx = width / placement.imageWidth;
+  const sy = height / placement.imageHeight;
+  const r = placement.region ?? { x: 0, y: 0, width: placement.imageWidth, height: placement.imageHeight };
+  return {
+    ...placement,
+    imageWidth: width,
+    imageHeight: height,
+    region: { x: r.x * sx, y: r.y * sy, width: r.width * sx, height: r.height * sy },
+  };
 }
