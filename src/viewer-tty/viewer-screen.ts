@@ -18,7 +18,12 @@ import type { LinkState, SessionConnection, SessionConnectionEvents } from './se
 
 export const ESCAPE_KEY_LABEL = 'Ctrl-]';
 const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
-const PAN: Record<string, [number, number]> = { left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1] };
+const PAN = new Map<string, [number, number]>([
+  ['left', [-1, 0]],
+  ['right', [1, 0]],
+  ['up', [0, -1]],
+  ['down', [0, 1]],
+]);
 
 export interface ViewerTerminal {
   stdin: NodeJS.ReadableStream;
@@ -187,7 +192,7 @@ export class ViewerScreen {
     if (name === '+' || name === '=') this.view = { ...this.view, zoom: stepZoom(this.view.zoom, 1, fit, this.oneToOne()) };
     else if (name === '-') this.view = { ...this.view, zoom: stepZoom(this.view.zoom, -1, fit, this.oneToOne()) };
     else if (name === '0') this.view = FIT_VIEW;
-    else if (PAN[name]) this.view = panView(this.view, this.placement, ...PAN[name]);
+    else if (PAN.has(name)) this.view = panView(this.view, this.placement, ...PAN.get(name)!);
     else return;
     this.paint();
     this.drawStatus();
