@@ -41,13 +41,11 @@ export function fitScale(imageWidth: number, imageHeight: number, screen: Screen
 /** The zoom steps for this picture and screen, in order: fit, 1.5×…4×, and 1:1 where it magnifies. */
 export function zoomLevels(fit: number, oneToOne?: number): Zoom[] {
   const levels: Array<{ zoom: Zoom; factor: number }> = [{ zoom: 'fit', factor: 1 }, ...ZOOM_FACTORS.map((f) => ({ zoom: f, factor: f }))];
-  if (oneToOne !== undefined && oneToOne / fit > 1.03) {
-    const factor = oneToOne / fit;
-    // A factor within 3% of 1:1 is 1:1.
-    const kept = levels.filter((l) => l.zoom === 'fit' || Math.abs(l.factor / factor - 1) > 0.03);
-    levels.splice(0, levels.length, ...kept, { zoom: '1:1', factor });
-  }
-  return levels.sort((a, b) => a.factor - b.factor).map((l) => l.zoom);
+  const factor = oneToOne === undefined ? 0 : oneToOne / fit;
+  if (factor <= 1.03) return levels.map((l) => l.zoom);
+  // A step within 3% of 1:1 is 1:1.
+  const kept = levels.filter((l) => l.zoom === 'fit' || Math.abs(l.factor / factor - 1) > 0.03);
+  return [...kept, { zoom: '1:1' as const, factor }].sort((a, b) => a.factor - b.factor).map((l) => l.zoom);
 }
 
 /** Terminal pixels per remote pixel at `zoom`. */
