@@ -145,4 +145,18 @@ t.test('new session: a name typed in one burst with its Enter', async (t) => {
   r.stdin.write('\r');
   await waitFor('the third session', () => created.length === 3);
   t.same(created[2], { customer_name: 'Ada Lovelace' }, 'not customer_name: null');
+
+  // The name's chunk, then the email's Enter in a second chunk before the email field listens.
+  await waitFor('the created screen', () => frame().includes('Session created'));
+  await settle();
+  r.stdin.write('x');
+  await waitFor('the list', () => frame().includes('n new session'));
+  await settle();
+  r.stdin.write('n');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await settle();
+  r.stdin.write('Hedy Lamarr\r');
+  r.stdin.write('\r');
+  await waitFor('the fourth session', () => created.length === 4);
+  t.same(created[3], { customer_name: 'Hedy Lamarr' }, 'the early Enter reached the email field');
 });

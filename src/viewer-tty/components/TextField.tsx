@@ -2,16 +2,17 @@
 // Ink hands over a paste (or a burst from a slow link) as one chunk, "Ada Lovelace\r", and several
 // chunks back to back before React renders again. So the field applies each chunk character by
 // character to the value it holds in a ref (the latest, not the last render's), and Enter submits
-// that; what follows the Enter in the chunk goes to the caller (the next field's first keys).
+// that. What follows the Enter, in that chunk or in chunks before the next field listens, goes to
+// the shared type-ahead buffer, where the next field starts.
 import { Text, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 
 export interface TextFieldProps {
   label: string;
   placeholder?: string;
-  /** Keys typed before the field appeared (the rest of the chunk that submitted the field before). */
-  initial?: string;
-  onSubmit(value: string, rest: string): void;
+  /** Keys typed for the next field before it listens: this field starts with them and leaves its own there. */
+  typeahead?: { current: string };
+  onSubmit(value: string): void;
   onCancel(): void;
 }
 
@@ -29,34 +30,39 @@ export function applyTyped(value: string, typed: string): FieldEdit {
   return { kind: 'edit', value };
 }
 
-export function TextField({ label, placeholder, initial = '', onSubmit, onCancel }: TextFieldProps) {
+export function TextField({ label, placeholder, typeahead, onSubmit, onCancel }: TextFieldProps) {
   const value = useRef('');
   const done = useRef(false);
   const [shown, setShown] = useState('');
 
   const apply = (typed: string) => {
-    if (done.current) return;
+    if (done.current) {
+      if (typeahead) typeahead.current += typed;
+      return;
+    }
     const edit = applyTyped(value.current, typed);
     value.current = edit.value;
     setShown(edit.value);
     if (edit.kind === 'submit') {
       done.current = true;
-      onSubmit(edit.value, edit.rest);
+      if (typeahead) typeahead.current = edit.rest;
+      onSubmit(edit.value);
     }
   };
 
   useEffect(() => {
-    if (initial) apply(initial);
-    // Only what was typed before the field appeared, once.
+    // What was typed for this field before it listened, once.
+    const early = typeahead?.current ?? '';
+    if (typeahead) typeahead.current = '';
+    if (early) apply(early);
   }, []);
 
   useInput((input, key) => {
-    if (done.current) return;
-    if (key.return) apply('\r');
-    else if (key.escape) {
+    if (key.escape) {
+      if (!done.current) onCancel();
       done.current = true;
-      onCancel();
-    } else if (key.backspace || key.delete) apply('\x7f');
+    } else if (key.return) apply('\r');
+    else if (key.backspace || key.delete) apply('\x7f');
     else if (input && !key.ctrl && !key.meta) apply(input);
   });
   return (
