@@ -80,6 +80,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
         terminal: { stdin, stdout } as ViewerTerminal,
         renderer,
         cell: detected.cell,
+        cellReported: detected.replies.cell !== undefined,
         code: session!.session_code,
         customer: session!.customer_name ?? session!.customer_email,
         status: session!.status,

@@ -6,10 +6,11 @@
 import { renderToString } from 'ink';
 import { createElement } from 'react';
 import { StatusLine, type StatusLineProps } from './components/StatusLine.js';
-import { type CellSize, type Placement, fitImage } from './graphics/fit.js';
+import { type CellSize, type Placement, inScreenPixels } from './graphics/fit.js';
 import { decodeJpeg } from './graphics/jpeg-decode.js';
 import type { GraphicsRenderer } from './graphics/renderer.js';
-import type { RgbImage } from './graphics/rgb-image.js';
+import { type RgbImage, cropImage } from './graphics/rgb-image.js';
+import { FIT_VIEW, type Screen, type View, fitScale, oneToOneScale, panView, placeView, stepZoom, zoomLabel } from './graphics/viewport.js';
 import { mouseInputs } from './input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
 import { keyStrokes } from './input/windows-keys.js';
@@ -17,6 +18,12 @@ import type { LinkState, SessionConnection, SessionConnectionEvents, StreamSecur
 
 export const ESCAPE_KEY_LABEL = 'Ctrl-]';
 const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
+const PAN = new Map<string, [number, number]>([
+  ['left', [-1, 0]],
+  ['right', [1, 0]],
+  ['up', [0, -1]],
+  ['down', [0, 1]],
+]);
 
 export interface ViewerTerminal {
   stdin: NodeJS.ReadableStream;
@@ -32,6 +39,8 @@ export interface ViewerScreenOptions {
   terminal: ViewerTerminal;
   renderer: GraphicsRenderer;
   cell: CellSize;
+  /** Whether the terminal reported `cell` (else it is a guess, and kitty/sixel have no 1:1). */
+  cellReported?: boolean;
   code: string;
   customer?: string | null;
   status: string;
@@ -53,6 +62,9 @@ export class ViewerScreen {
   private pendingJpeg?: Buffer;
   private drawing = false;
   private placement?: Placement;
+  private view: View = FIT_VIEW;
+  /** The remote screen's size in the pixels mouse packets use (frames may be smaller). */
+  private remoteScreen?: { width: number; height: number };
   private lastStatus = '';
   private pictureShown = false;
   private done!: (exit: ViewerExit) => void;
@@ -90,6 +102,9 @@ export class ViewerScreen {
         security: (security) => {
           this.security = security;
           this.drawStatus();
+        },
+        control: (message) => {
+          if (message.type === 'screen' && message.width > 0 && message.height > 0) this.remoteScreen = message;
         },
       });
       this.connection.start();
@@ -139,8 +154,7 @@ export class ViewerScreen {
   private paint() {
     const frame = this.lastFrame;
     if (!frame) return;
-    const { cols, rows } = this.size();
-    const placement = fitImage(frame.width, frame.height, cols, Math.max(1, rows - 1), this.options.cell);
+    const placement = placeView(frame.width, frame.height, this.screen(), this.view, this.oneToOne());
     if (
       this.placement &&
       (this.placement.cols !== placement.cols || this.placement.rows !== placement.rows || this.placement.left !== placement.left)
@@ -150,7 +164,9 @@ export class ViewerScreen {
       this.lastStatus = '';
     }
     this.placement = placement;
-    const flushed = this.write(this.options.renderer.draw(frame, placement, this.options.cell));
+    // Zoomed in, the renderer gets only the region shown, so it scales up from the remote's own pixels.
+    const shown = placement.region ? cropImage(frame, placement.region) : frame;
+    const flushed = this.write(this.options.renderer.draw(shown, placement, this.options.cell));
     // The first picture changes the status (no more "waiting for consent"); a cleared screen lost it.
     if (this.lastStatus === '' || !this.pictureShown) this.drawStatus();
     this.pictureShown = true;
@@ -161,6 +177,30 @@ export class ViewerScreen {
         this.drawNext();
       });
     } else if (this.pendingJpeg) setImmediate(() => this.drawNext());
+  }
+
+  /** The cells the picture may use: all but the status line. */
+  private screen(): Screen {
+    const { cols, rows } = this.size();
+    return { cols, rows: Math.max(1, rows - 1), cell: this.options.cell };
+  }
+
+  private oneToOne(): number | undefined {
+    return oneToOneScale(this.options.renderer.mode, this.options.cell, this.options.cellReported ?? false);
+  }
+
+  /** + / - / 0 and the arrows in viewer mode: a new view of the last picture. */
+  private changeView(name: string) {
+    const frame = this.lastFrame;
+    if (!frame || !this.placement) return;
+    const fit = fitScale(frame.width, frame.height, this.screen());
+    if (name === '+' || name === '=') this.view = { ...this.view, zoom: stepZoom(this.view.zoom, 1, fit, this.oneToOne()) };
+    else if (name === '-') this.view = { ...this.view, zoom: stepZoom(this.view.zoom, -1, fit, this.oneToOne()) };
+    else if (name === '0') this.view = FIT_VIEW;
+    else if (PAN.has(name)) this.view = panView(this.view, this.placement, ...PAN.get(name)!);
+    else return;
+    this.paint();
+    this.drawStatus();
   }
 
   private relayout() {
@@ -184,6 +224,8 @@ export class ViewerScreen {
       control: this.control,
       escapeKey: ESCAPE_KEY_LABEL,
       detail: this.detail,
+      zoom: zoomLabel(this.view.zoom),
+      region: this.view.zoom === 'fit' ? undefined : this.placement?.region,
     };
   }
 
@@ -216,13 +258,15 @@ export class ViewerScreen {
         else if (event.name === 'escape') {
           this.control = 'remote';
           this.drawStatus();
-        }
+        } else if (!event.ctrl && !event.alt) this.changeView(event.name);
         continue;
       }
       if (event.kind === 'key') {
         for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
       } else if (this.placement) {
-        for (const input of mouseInputs(event, this.placement)) {
+        const screen = this.remoteScreen;
+        const placement = screen ? inScreenPixels(this.placement, screen.width, screen.height) : this.placement;
+        for (const input of mouseInputs(event, placement)) {
           if (input.kind === 'key') this.connection.sendKey(input.vk, input.down);
           else this.connection.sendMouse(input.x, input.y, input.button, input.state);
         }

@@ -2,6 +2,7 @@ import t from 'tap';
 import { render } from 'ink-testing-library';
 import { StatusLine, type StatusLineProps } from '../../src/viewer-tty/components/StatusLine.js';
 import { SessionList } from '../../src/viewer-tty/components/SessionList.js';
+import { applyTyped } from '../../src/viewer-tty/components/TextField.js';
 import type { Session } from '../../src/protocol/broker-api.js';
 
 const stats = { fps: 14.96, kbps: 1234.4, frameLoss: 0.02, latencyMs: 23, framesShown: 100 };
@@ -34,6 +35,13 @@ t.test('StatusLine shows code, customer, status and the link figures', async (t)
   t.match(out, 'Ctrl-] remote');
   t.match(line({ control: 'viewer' }), 'Ctrl-] viewer: q quit');
   t.match(line({ stats: { ...stats, latencyMs: undefined } }), '· –');
+});
+
+t.test('StatusLine says the zoom, and where when zoomed in', async (t) => {
+  t.match(line({ zoom: 'fit' }), ' fit  Ctrl-] remote');
+  t.match(line({ zoom: '2×', region: { x: 480, y: 262, width: 960, height: 557 } }), '2× 960×557 at 480,262');
+  t.match(line({ zoom: '1:1', region: { x: 0, y: 0, width: 160, height: 94 }, control: 'viewer' }), '1:1 160×94 at 0,0');
+  t.match(line({ control: 'viewer' }), '+/- zoom · 0 fit · arrows pan');
 });
 
 t.test('StatusLine messages: consent, pending, disconnected, reconnecting, ended', async (t) => {
@@ -101,4 +109,11 @@ t.test('SessionList shows code, customer, status and age per session', async (t)
   const empty = render(<SessionList now={now} selected={0} sessions={[]} />);
   t.match(empty.lastFrame(), 'No sessions yet. Press n to create one.');
   empty.unmount();
+});
+
+t.test('TextField applies a whole burst: text, Backspace, Enter and what follows', async (t) => {
+  t.same(applyTyped('', 'Ada Lovelace'), { kind: 'edit', value: 'Ada Lovelace' });
+  t.same(applyTyped('Ad', 'x\x7fa Lovelace \rada@example.com\r'), { kind: 'submit', value: 'Ada Lovelace', rest: 'ada@example.com\r' });
+  t.same(applyTyped('', '\r'), { kind: 'submit', value: '', rest: '' });
+  t.same(applyTyped('né', '\x7f\x7fno\ttab'), { kind: 'edit', value: 'notab' }, 'control characters are not text');
 });

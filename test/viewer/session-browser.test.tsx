@@ -82,3 +82,81 @@ t.test('session browser', async (t) => {
   await waitFor('quit', () => quit === 1);
   t.equal(quit, 1);
 });
+
+// A paste or a slow SSH link: the name and its Enter arrive in one stdin write (Ink hands the
+// handler "Grace Hopper\r" as one input), then the email's Enter; the broker gets the name.
+t.test('new session: a name typed in one burst with its Enter', async (t) => {
+  const broker = await startBrokerProcess();
+  t.teardown(() => broker.stop());
+  const token = await login(broker.api);
+  const client = new BrokerClient({ server: broker.url, token });
+  t.teardown(() => client.close());
+  const created: Array<Parameters<BrokerClient['createSession']>[0]> = [];
+  const api = {
+    listSessions: () => client.listSessions(),
+    closeSession: (id: number) => client.closeSession(id),
+    createSession: (input: Parameters<BrokerClient['createSession']>[0]) => {
+      created.push(input);
+      return client.createSession(input);
+    },
+  };
+  const r = render(<SessionBrowser api={api} server={broker.url} pollMs={200} onOpen={() => {}} onQuit={() => {}} />);
+  t.teardown(() => r.unmount());
+  const frame = () => r.lastFrame() ?? '';
+  const settle = () => new Promise((res) => setTimeout(res, 100)); // a new screen listens after its first paint
+
+  await waitFor('the empty list', () => frame().includes('No sessions yet'));
+  await settle();
+  r.stdin.write('n');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await settle();
+  r.stdin.write('Grace Hopper\r');
+  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await settle();
+  r.stdin.write('\r');
+  await waitFor('the created screen', () => frame().includes('Session created'));
+  t.same(created, [{ customer_name: 'Grace Hopper' }], 'the create call carries the name');
+  t.equal((await client.listSessions())[0]!.customer_name, 'Grace Hopper', 'the broker saved it');
+
+  // Name, Enter, email, Enter in a single write: what follows the first Enter fills the email field.
+  r.stdin.write('x'); // back to the list
+  await waitFor('the list', () => frame().includes('n new session'));
+  await settle();
+  r.stdin.write('n');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await settle();
+  r.stdin.write('Linus Torvalds\r\r');
+  await waitFor('the second session', () => created.length === 2);
+  t.same(created[1], { customer_name: 'Linus Torvalds' });
+
+  // The text and the Enter as two chunks before React renders again: the Enter sees the text.
+  await waitFor('the created screen', () => frame().includes('Session created'));
+  await settle();
+  r.stdin.write('x');
+  await waitFor('the list', () => frame().includes('n new session'));
+  await settle();
+  r.stdin.write('n');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await settle();
+  r.stdin.write('Ada Lovelace');
+  r.stdin.write('\r');
+  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await settle();
+  r.stdin.write('\r');
+  await waitFor('the third session', () => created.length === 3);
+  t.same(created[2], { customer_name: 'Ada Lovelace' }, 'not customer_name: null');
+
+  // The name's chunk, then the email's Enter in a second chunk before the email field listens.
+  await waitFor('the created screen', () => frame().includes('Session created'));
+  await settle();
+  r.stdin.write('x');
+  await waitFor('the list', () => frame().includes('n new session'));
+  await settle();
+  r.stdin.write('n');
+  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await settle();
+  r.stdin.write('Hedy Lamarr\r');
+  r.stdin.write('\r');
+  await waitFor('the fourth session', () => created.length === 4);
+  t.same(created[3], { customer_name: 'Hedy Lamarr' }, 'the early Enter reached the email field');
+});

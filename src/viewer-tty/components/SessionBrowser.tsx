@@ -1,6 +1,6 @@
 // `rac view` without a code: the live session list with keys to create, close and open sessions.
 import { Box, Text, useInput } from 'ink';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { Session } from '../../protocol/broker-api.js';
 import { terminalSafe } from '../../protocol/display-text.js';
 import { groupCode } from '../format.js';
@@ -33,14 +33,18 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
   const now = useNow();
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const [selected, setSelected] = useState(0);
+  // Keys typed after the name's Enter before the email field listens (a paste, a slow link).
+  const typeahead = useRef('');
   const current = sessions[Math.min(selected, sessions.length - 1)];
 
   useInput((input, key) => {
     if (mode.kind === 'list') {
       if (key.upArrow || input === 'k') setSelected((i) => Math.max(0, i - 1));
       else if (key.downArrow || input === 'j') setSelected((i) => Math.min(sessions.length - 1, i + 1));
-      else if (input === 'n') setMode({ kind: 'name' });
-      else if ((input === 'c' || input === 'd' || key.delete) && current && current.status !== 'closed')
+      else if (input === 'n') {
+        typeahead.current = '';
+        setMode({ kind: 'name' });
+      } else if ((input === 'c' || input === 'd' || key.delete) && current && current.status !== 'closed')
         setMode({ kind: 'confirm-close', session: current });
       else if ((key.return || input === 'o') && current && openable(current)) onOpen(current);
       else if (input === 'r') void refresh();
@@ -82,6 +86,7 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
         <TextField
           label="Customer name"
           placeholder="(optional, Enter to skip)"
+          typeahead={typeahead}
           onSubmit={(name) => setMode({ kind: 'email', name })}
           onCancel={() => setMode({ kind: 'list' })}
         />
@@ -90,6 +95,7 @@ export function SessionBrowser({ api, server, onOpen, onQuit, pollMs }: SessionB
         <TextField
           label="Customer email"
           placeholder="(optional: the code is mailed to it)"
+          typeahead={typeahead}
           onSubmit={(email) => submitEmail(mode.name, email)}
           onCancel={() => setMode({ kind: 'list' })}
         />

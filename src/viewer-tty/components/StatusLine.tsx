@@ -1,5 +1,6 @@
 // The one-line status bar under the remote picture.
 import { Box, Text } from 'ink';
+import type { Region } from '../graphics/fit.js';
 import type { LinkState, LinkStats, StreamSecurity } from '../session-connection.js';
 import { terminalSafe } from '../../protocol/display-text.js';
 import { groupCode } from '../format.js';
@@ -21,6 +22,15 @@ export interface StatusLineProps {
   /** Why the link is reconnecting or ended. */
   detail?: string;
   graphics?: string;
+  /** 'fit', '2×', '1:1', ... */
+  zoom?: string;
+  /** The part of the remote picture shown, when zoomed in. */
+  region?: Region;
+}
+
+/** "fit", or "2× 960×540 at 480,270": how far in and where. */
+export function zoomText(zoom: string, region?: Region): string {
+  return region ? `${zoom} ${region.width}×${region.height} at ${region.x},${region.y}` : zoom;
 }
 
 /** The message that matters most right now, if any, and its colour. */
@@ -70,6 +80,9 @@ export function StatusLine(props: StatusLineProps) {
         </Text>
       </Box>
       <Box flexShrink={0}>
+        {props.zoom ? (
+          <Text color={props.region ? 'cyan' : undefined} dimColor={!props.region}>{` ${zoomText(props.zoom, props.region)} `}</Text>
+        ) : null}
         {/* The security code is never cut off: it is what the IT member reads to the customer. */}
         {security ? (
           <Text color={security.color} bold={security.bold}>
@@ -79,7 +92,7 @@ export function StatusLine(props: StatusLineProps) {
         ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
-          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit'}{' '}
+          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan'}{' '}
         </Text>
       </Box>
     </Box>

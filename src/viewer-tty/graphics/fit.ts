@@ -9,6 +9,14 @@ export interface CellSize {
 
 export const DEFAULT_CELL: CellSize = { width: 10, height: 20 };
 
+/** A rectangle of the remote picture, in remote pixels. */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 export interface Placement {
   /** 0-based cell of the picture's top-left corner. */
   left: number;
@@ -19,6 +27,8 @@ export interface Placement {
   /** The remote picture's size in pixels. */
   imageWidth: number;
   imageHeight: number;
+  /** The part of the picture shown (zoomed in); absent: all of it. */
+  region?: Region;
 }
 
 /** Centres an image of `imageWidth × imageHeight` in `cols × rows` cells of `cell` pixels. */
@@ -40,14 +50,32 @@ export function fitImage(imageWidth: number, imageHeight: number, cols: number, 
 }
 
 /**
- * A 0-based terminal cell → the remote pixel under its centre, or undefined outside the picture.
+ * A 0-based terminal cell → the remote pixel under its centre (within the region shown), or
+ * undefined outside the picture.
  * `subX`/`subY` (0..1) refine within the cell when the terminal reports pixel positions.
  */
 export function cellToRemote(placement: Placement, col: number, row: number, subX = 0.5, subY = 0.5): { x: number; y: number } | undefined {
   const cx = col - placement.left;
   const cy = row - placement.top;
   if (cx < 0 || cy < 0 || cx >= placement.cols || cy >= placement.rows) return undefined;
-  const x = Math.floor(((cx + subX) / placement.cols) * placement.imageWidth);
-  const y = Math.floor(((cy + subY) / placement.rows) * placement.imageHeight);
-  return { x: Math.min(placement.imageWidth - 1, x), y: Math.min(placement.imageHeight - 1, y) };
+  const r = placement.region ?? { x: 0, y: 0, width: placement.imageWidth, height: placement.imageHeight };
+  const x = Math.min(Math.ceil(r.x + r.width) - 1, Math.floor(r.x + ((cx + subX) / placement.cols) * r.width));
+  const y = Math.min(Math.ceil(r.y + r.height) - 1, Math.floor(r.y + ((cy + subY) / placement.rows) * r.height));
+  return { x, y };
+}
+
+/**
+ * The placement measured in the remote screen's pixels, `width × height`, which mouse packets use;
+ * the agent may send frames smaller than its screen (--max-width).
+ */
+export function inScreenPixels(placement: Placement, width: number, height: number): Placement {
+  const sx = width / placement.imageWidth;
+  const sy = height / placement.imageHeight;
+  const r = placement.region ?? { x: 0, y: 0, width: placement.imageWidth, height: placement.imageHeight };
+  return {
+    ...placement,
+    imageWidth: width,
+    imageHeight: height,
+    region: { x: r.x * sx, y: r.y * sy, width: r.width * sx, height: r.height * sy },
+  };
 }

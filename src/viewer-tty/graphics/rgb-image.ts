@@ -1,5 +1,5 @@
-// An RGB picture (3 bytes per pixel, rows packed) and the scaler every encoder uses: the shared box
-// filter (src/shared/box-filter.ts) to shrink, pixel repetition to enlarge.
+// An RGB picture (3 bytes per pixel, rows packed), cropping (zoom) and the scaler every encoder uses:
+// the shared box filter (src/shared/box-filter.ts) to shrink, pixel repetition to enlarge.
 import { boxShrink } from '../../shared/box-filter.js';
 
 export interface RgbImage {
@@ -45,6 +45,22 @@ function enlarge(src: RgbImage, width: number, height: number): RgbImage {
       out[i + 1] = src.data[s + 1]!;
       out[i + 2] = src.data[s + 2]!;
     }
+  }
+  return { width, height, data: out };
+}
+
+/** The `region` of `src` (clamped to it) as an image of its own; `src` itself when that is all of it. */
+export function cropImage(src: RgbImage, region: { x: number; y: number; width: number; height: number }): RgbImage {
+  const x = Math.max(0, Math.min(src.width, Math.floor(region.x)));
+  const y = Math.max(0, Math.min(src.height, Math.floor(region.y)));
+  const width = Math.max(0, Math.min(src.width - x, Math.floor(region.width)));
+  const height = Math.max(0, Math.min(src.height - y, Math.floor(region.height)));
+  if (x === 0 && y === 0 && width === src.width && height === src.height) return src;
+  const out = new Uint8Array(width * height * 3);
+  const rowBytes = width * 3;
+  for (let row = 0; row < height; row++) {
+    const from = ((y + row) * src.width + x) * 3;
+    out.set(src.data.subarray(from, from + rowBytes), row * rowBytes);
   }
   return { width, height, data: out };
 }
