@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { verifyAgentHandshakeProof } from '../protocol/crypto/keys.js';
 import type { ControlMessage, HandshakePacket, Packet, SealedPacket } from '../protocol/index.js';
-import { PacketType, decodeDatagram, encodeControl } from '../protocol/index.js';
+import { decodeDatagram, encodeControl } from '../protocol/index.js';
 import type { HandshakeThrottle } from './handshake-throttle.js';
 import type { Redemption } from './relay-tickets.js';
 

@@ -50,25 +50,21 @@ const SCHEMAS = {
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
 
-  app.post<{ Body: SessionRequest | null }>(
-    '/sessions',
-    { preHandler: requireUser, schema: SCHEMAS.create },
-    async (request) => {
-      const body = request.body ?? {};
-      const session = await ctx.sessions.create(
-        request.user!,
-        {
-          customer_name: body.customer_name?.trim() || null,
-          customer_email: body.customer_email?.trim() || null,
-          allow_unencrypted_agent: body.allow_unencrypted_agent === true,
-        },
-        actorOf(request),
-      );
-      // Never delays or fails the creation: the mail goes out after this response.
-      ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
-      return publicSession(session);
-    },
-  );
+  app.post<{ Body: SessionRequest | null }>('/sessions', { preHandler: requireUser, schema: SCHEMAS.create }, async (request) => {
+    const body = request.body ?? {};
+    const session = await ctx.sessions.create(
+      request.user!,
+      {
+        customer_name: body.customer_name?.trim() || null,
+        customer_email: body.customer_email?.trim() || null,
+        allow_unencrypted_agent: body.allow_unencrypted_agent === true,
+      },
+      actorOf(request),
+    );
+    // Never delays or fails the creation: the mail goes out after this response.
+    ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
+    return publicSession(session);
+  });
 
   app.get('/sessions', { preHandler: requireUser, schema: SCHEMAS.list }, async (request) => {
     const user = request.user!;
