@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { BrokerContext } from './context.js';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
 import { MailNotifier } from './mail-notifier.js';
@@ -59,6 +60,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
   const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Before the database and any port: a second broker on this dir must change nothing.
+  const lock = lockDataDir(options.dataDir);
+  try {
+    return await startLocked(options, smtpCa, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: BrokerOptions, smtpCa: string | undefined, lock: DataDirLock): Promise<RunningBroker> {
   const db = openDatabase(options.dataDir);
   const audit = new AuditLog(db);
   const users = new UserStore(db);
@@ -130,6 +142,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       await mail.settle();
       sessions.stop();
       db.close();
+      lock.release();
     },
   };
 }

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
-import { usageError } from './cli-error.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, parseDuration, parsePort } from './option-parsers.js';
 
@@ -89,6 +89,7 @@ export function serveCommand(io: CommandIo): Command {
 export async function runServe(options: ServeOptions, io: CommandIo): Promise<void> {
   // Loaded here, not at the top: every other rac command starts ~250 ms faster without fastify & co.
   const { startBroker } = await import('../broker/broker.js');
+  const { DataDirLockedError } = await import('../broker/data-dir-lock.js');
   const broker = await startBroker({
     host: options.host,
     port: options.port,
@@ -102,6 +103,8 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     smtpCaFile: options.smtpCaFile,
     smtpTimeoutMs: options.smtpTimeout,
     log: (message) => io.stderr.write(`rac serve: ${message}\n`),
+  }).catch((err: unknown) => {
+    throw err instanceof DataDirLockedError ? new CliError(err.message, ExitCode.failure) : err;
   });
   const say = (line: string) => io.stderr.write(`${line}\n`);
   if (broker.generatedAdminPassword) {
