@@ -2,6 +2,8 @@
 // ports, and the HTTP server. `startBroker` is what `rac serve` calls (and what tests can call).
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { AgentPackage, PACKAGE_VERSION } from './agent-package.js';
 import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { BrokerContext } from './context.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
@@ -89,6 +91,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
     sessions: sessions.store,
     audit,
     publicUrl: () => context.publicUrl,
+    version: PACKAGE_VERSION,
     log: options.log,
   });
   // A crash can leave mails marked "sending" that nobody is sending any more.
@@ -104,6 +107,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
     mail,
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
+    agentPackage: new AgentPackage(join(options.dataDir, 'download'), options.log),
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);

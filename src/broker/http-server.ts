@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { BrokerContext } from './context.js';
 import { BrokerError, Errors } from './errors.js';
 import { authRoutes } from './routes/auth.js';
+import { customerRoutes } from './routes/customer.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { smtpRoutes } from './routes/smtp.js';
 import { userRoutes } from './routes/users.js';
@@ -52,6 +53,7 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
 
   const health = async () => ({ status: 'healthy' });
   app.get('/health', health);
+  customerRoutes(app, ctx);
   app.register(
     async (api) => {
       api.get('/health', health);

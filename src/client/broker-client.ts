@@ -3,6 +3,7 @@
 // BrokerUnreachableError (no HTTP answer) or BrokerApiError (an HTTP answer that is not 2xx).
 import { Agent, type Dispatcher, request } from 'undici';
 import type {
+  CreatedSession,
   LoginResponse,
   NewUser,
   Session,
@@ -96,7 +97,7 @@ export class BrokerClient {
     return this.call('POST', '/api/auth/login', { auth: false, body: { email, password } });
   }
 
-  createSession(input: { customer_name?: string | null; customer_email?: string | null } = {}): Promise<Session> {
+  createSession(input: { customer_name?: string | null; customer_email?: string | null } = {}): Promise<CreatedSession> {
     return this.call('POST', '/api/sessions', { body: input });
   }
 
@@ -104,7 +105,8 @@ export class BrokerClient {
     return this.call('GET', '/api/sessions');
   }
 
-  closeSession(id: number): Promise<{ message: string }> {
+  /** `already_closed` (our addition) is true when the session was closed before this call. */
+  closeSession(id: number): Promise<{ message: string; already_closed?: boolean }> {
     return this.call('DELETE', `/api/sessions/${id}`);
   }
 

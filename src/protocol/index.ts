@@ -9,3 +9,4 @@ export * from './frame-reassembler.js';
 export * from './signal-messages.js';
 export * from './close-codes.js';
 export * from './display-text.js';
+export * from './customer-command.js';

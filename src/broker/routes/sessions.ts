@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
+import { customerCommand, joinPagePath } from '../../protocol/customer-command.js';
 import { Errors } from '../errors.js';
 import { createSessionBody } from '../schemas.js';
 import type { Session } from '../session-store.js';
@@ -27,6 +28,12 @@ export const publicSession = (s: Session) => ({
   email_error: s.email_error,
 });
 
+/** Our addition to the created session: what the customer runs, and their page saying so. */
+const customerInstructions = (ctx: BrokerContext, code: string) => ({
+  customer_command: customerCommand({ code, brokerUrl: ctx.publicUrl, version: ctx.agentPackage.version }),
+  join_url: ctx.publicUrl + joinPagePath(code),
+});
+
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
 
@@ -42,7 +49,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       );
       // Never delays or fails the creation: the mail goes out after this response.
       ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
-      return publicSession(session);
+      return { ...publicSession(session), ...customerInstructions(ctx, session.session_code) };
     },
   );
 
@@ -56,8 +63,10 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
+    // Closing twice changes nothing and must not say it did.
+    if (session.status === 'closed') return { message: 'Session was already closed', already_closed: true };
     await ctx.sessions.close(session, actorOf(request));
-    return { message: 'Session closed successfully' };
+    return { message: 'Session closed successfully', already_closed: false };
   });
 
   // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
