@@ -173,7 +173,7 @@ export class BrokerClient {
       });
       text = await response.body.text();
     } catch (err) {
-      throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs), { cause: err });
+      throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs, this.server), { cause: err });
     }
     let parsed: unknown;
     try {
@@ -202,10 +202,14 @@ export class BrokerClient {
   }
 }
 
-function describeNetworkError(err: unknown, timeoutMs: number): string {
+function describeNetworkError(err: unknown, timeoutMs: number, server: string): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
   switch (code) {
+    // OpenSSL's reply to a plain-HTTP answer (its two-line record-layer error means nothing to a person).
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return `the broker does not speak HTTPS on that port (try ${server.replace(/^https:/, 'http:')})`;
     case 'ECONNREFUSED':
       return 'connection refused (is `rac serve` running there?)';
     case 'ENOTFOUND':
