@@ -99,7 +99,7 @@ export function sessionCommand(io: CommandIo): Command {
   return session;
 }
 
-function printSession(io: CommandIo, s: Session, customerCommand: string): void {
+function printSession(io: CommandIo, s: CreatedSession, customerCommand: string): void {
   printFields(io, [
     ['code', s.session_code],
     ['id', s.id],
@@ -110,7 +110,7 @@ function printSession(io: CommandIo, s: Session, customerCommand: string): void 
     ['UDP port', s.udp_port],
     ['created', s.created_at],
     ['customer runs', customerCommand],
-    ...((s as CreatedSession).join_url ? [['help page', (s as CreatedSession).join_url!] as [string, string]] : []),
+    ...(s.join_url ? [['help page', s.join_url] as [string, string]] : []),
   ]);
 }
 

@@ -33,9 +33,8 @@ export function SessionCreated({ session, server }: { session: CreatedSession; s
       <Text>
         Code: <Text bold>{groupCode(session.session_code)}</Text>
       </Text>
-      <Text>
-        The customer runs: <Text color="green">{agentCommand(session, server)}</Text>
-      </Text>
+      <Text>The customer runs (one line):</Text>
+      <Text color="green">{agentCommand(session, server)}</Text>
       {session.join_url ? <Text>Step-by-step help for the customer: {session.join_url}</Text> : null}
       {mail ? <Text dimColor>{mail}</Text> : null}
       <Text dimColor>Enter: open the session · any other key: back to the list</Text>
