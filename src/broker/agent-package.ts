@@ -55,6 +55,7 @@ export class AgentPackage {
       });
       const [packed] = JSON.parse(stdout) as [{ filename: string }];
       renameSync(join(scratch, packed.filename), this.file);
+      this.log(`built ${this.fileName} for customers (npm pack of ${this.packageRoot})`);
       return this.file;
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: string };
