@@ -98,7 +98,8 @@ export function welcomeMail(input: { serverUrl: string; version: string; user: P
     '',
     `    ${login}`,
     '',
-    'and type your password when asked. Then `rac session create` starts a session.',
+    'and type your password when asked. Then the same command with `session create` in place of',
+    '`login …` starts a session.',
   ].join('\n');
   const html = htmlDocument('Your rac account', [
     escapeHtml(greeting),
@@ -108,7 +109,8 @@ export function welcomeMail(input: { serverUrl: string; version: string; user: P
       'Your password is not in this mail: ask the person who created your account for it.',
     'To log in from a terminal, run:',
     pre(login),
-    'and type your password when asked. Then <code>rac session create</code> starts a session.',
+    'and type your password when asked. Then the same command with <code>session create</code> in place of ' +
+      '<code>login …</code> starts a session.',
   ]);
   return { subject: 'Your rac remote support account', text, html };
 }
