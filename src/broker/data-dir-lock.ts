@@ -37,8 +37,10 @@ export function lockDataDir(dataDir: string): DataDirLock {
     if (tryCreate(file)) return heldLock(file);
     const holder = readPid(file);
     if (holder !== null && isRunning(holder)) throw new DataDirLockedError(holder, dataDir, file);
-    // Stale, or half-written by a holder that died between create and write: only remove it if
-    // it still says the same, so a lock another starter just took is not taken away from it.
+    // Stale (or empty: its holder died between create and write). Re-read before removing, so a
+    // lock another starter took meanwhile is left alone. Two starts racing within that instant
+    // after a crash could still both pass: accepted, as the case this lock exists for is a second
+    // start long after the first.
     if (readPid(file) === holder) rmSync(file, { force: true });
   }
   const holder = readPid(file);
