@@ -259,10 +259,11 @@ t.test('sessions: create, list, info, close', async (t) => {
   t.equal((await call(api, 'DELETE', '/sessions/abc', { token: tech.token })).status, 400);
   const closed = await call(api, 'DELETE', `/sessions/${session.id}`, { token: tech.token });
   t.equal(closed.status, 200);
-  t.same(closed.body, { message: 'Session closed successfully' });
+  t.same(closed.body, { message: 'Session closed successfully', already_closed: false });
   t.equal((await call(api, 'GET', `/sessions/${session.session_code}/info`)).status, 410, 'a closed session is gone');
   const again = await call(api, 'DELETE', `/sessions/${session.id}`, { token: tech.token });
   t.equal(again.status, 200, 'closing twice is harmless');
+  t.same(again.body, { message: 'Session was already closed', already_closed: true }, 'and does not claim it closed it');
   const listed = (await call<Session[]>(api, 'GET', '/sessions', { token: tech.token })).body.find((s) => s.id === session.id);
   t.equal(listed?.status, 'closed');
 

@@ -17,8 +17,11 @@ t.test('login with --password-stdin stores the token in a 0600 file when there i
   t.equal(result.code, 0, result.stderr);
   t.equal(result.stdout, '', 'messages go to stderr');
   const dir = join(env.XDG_CONFIG_HOME!, 'rac');
-  t.match(result.stderr, /No system credential store/);
-  t.match(result.stderr, `token stored in ${join(dir, 'token')} (mode 0600)`);
+  t.equal(
+    result.stderr,
+    `no system keyring; token stored in ${join(dir, 'token')} (mode 600)\nLogged in to ${broker.url} as ${ADMIN_EMAIL} (admin).\n`,
+    'one line about the keyring, no D-Bus error text',
+  );
   t.match(result.stderr, `Logged in to ${broker.url} as ${ADMIN_EMAIL} (admin)`);
 
   t.equal(statSync(join(dir, 'token')).mode & 0o777, 0o600, 'token file is 0600');
@@ -184,4 +187,18 @@ t.test('a revoked token (password changed) is exit 3; forbidden (tech on admin c
   const revoked = await rac(['session', 'list'], { env });
   t.equal(revoked.code, 3);
   t.match(revoked.stderr, /^rac: Invalid or expired token: log in again: run `rac login --server .* --email revoked@example\.com`\n$/);
+});
+
+t.test('https:// against the plain-HTTP broker: one line that says so, not an OpenSSL error', async (t) => {
+  const https = broker.url.replace(/^http:/, 'https:');
+  const result = await rac(['login', '--server', https, '--email', ADMIN_EMAIL, '--password-stdin'], {
+    env: isolatedEnv(),
+    stdin: `${ADMIN_PASSWORD}\n`,
+  });
+  t.equal(result.code, 1, 'exit code unchanged');
+  t.equal(
+    result.stderr,
+    `rac: cannot reach the broker at ${https}: the broker does not speak HTTPS on that port (try ${broker.url}); check --server or RAC_SERVER\n`,
+  );
+  t.notMatch(result.stderr, /SSL routines|ssl3_get_record/);
 });

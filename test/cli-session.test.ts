@@ -11,8 +11,11 @@ t.test('create --json prints exactly the created session; list --json finds it',
   const created = await rac(['session', 'create', '--customer-name', 'Jane Customer', '--json'], { env: admin });
   t.equal(created.code, 0, created.stderr);
   t.equal(created.stderr, '');
-  const session = JSON.parse(created.stdout);
+  const { customer_command, join_url, ...session } = JSON.parse(created.stdout);
   t.match(session, { session_code: /^\d{9}$/, customer_name: 'Jane Customer', customer_email: null, status: 'pending', tech_user_id: 1 });
+  t.match(customer_command, `npx --yes ${broker.url}/download/rac-`, 'what the customer runs: the broker’s own package');
+  t.match(customer_command, ` agent --code ${session.session_code} --server ${broker.url}`);
+  t.equal(join_url, `${broker.url}/join/${session.session_code}`);
   t.ok(session.udp_port >= broker.udpPorts.first && session.udp_port <= broker.udpPorts.last, 'a port of the broker range');
 
   const list = await rac(['session', 'list', '--json'], { env: admin });
@@ -32,7 +35,13 @@ t.test('create and list for people: fields and an aligned table on stdout, hints
   t.ok(code, 'the code is on stdout');
   t.match(created.stdout, /^customer:\s+Bob$/m);
   t.match(created.stdout, /^customer email:\s+-$/m, 'an empty field shows as -');
-  t.match(created.stderr, `rac agent --code ${code} --server ${broker.url}`);
+  t.match(
+    created.stdout,
+    new RegExp(`^customer runs:\\s+npx --yes ${broker.url}/download/rac-[^ ]+\\.tgz agent --code ${code} --server ${broker.url}$`, 'm'),
+  );
+  t.match(created.stdout, new RegExp(`^help page:\\s+${broker.url}/join/${code}$`, 'm'));
+  t.match(created.stderr, `Give the customer the code ${code} and the command above, or send them to the help page.`);
+  t.notMatch(created.stderr, /[Mm]ail/, 'no word about a mail nobody asked for');
 
   const list = await rac(['session', 'list'], { env: admin });
   t.equal(list.code, 0);
@@ -67,7 +76,7 @@ t.test('info by code needs no login; close by id; a closed session is not found 
 
   const closed = await rac(['session', 'close', String(session.id), '--json'], { env: admin });
   t.equal(closed.code, 0, closed.stderr);
-  t.same(JSON.parse(closed.stdout), { message: 'Session closed successfully' });
+  t.same(JSON.parse(closed.stdout), { message: 'Session closed successfully', already_closed: false });
   const afterwards = await rac(['session', 'info', session.session_code], { env: admin });
   t.equal(afterwards.code, 4);
   t.equal(afterwards.stderr, 'rac: Session has been closed\n');
@@ -116,7 +125,13 @@ t.test("a tech sees only their sessions and cannot close another's (exit 3)", as
 
   const denied = await rac(['session', 'close', String(adminSession.id)], { env: techEnv });
   t.equal(denied.code, 3);
-  t.match(denied.stderr, /^rac: Access denied: you can only manage your own sessions \(logged in as tech@example\.com\)/);
+  t.equal(
+    denied.stderr,
+    'rac: Access denied: you can only manage your own sessions (logged in as tech@example.com): the session belongs to another user; ask its owner or an admin\n',
+  );
+  t.notMatch(denied.stderr, /rac login/, 'logging in again as the same user would not help: not suggested');
+  const techList = await rac(['session', 'list'], { env: techEnv });
+  t.match(techList.stdout, new RegExp(`^${mine.id}\\s.*\\stech@example\\.com\\s`, 'm'), "a tech's OWNER column is their email");
 });
 
 t.test('the session limit is exit 1 with the server detail', async (t) => {
@@ -131,4 +146,38 @@ t.test('the session limit is exit 1 with the server detail', async (t) => {
   const second = await rac(['session', 'create'], { env });
   t.equal(second.code, 1);
   t.equal(second.stderr, 'rac: Maximum concurrent sessions reached (1): close a session first\n');
+});
+
+t.test('without SMTP, create says the code was not mailed, and list says why', async (t) => {
+  const created = await rac(['session', 'create', '--customer-email', 'cust@example.test'], { env: admin });
+  t.equal(created.code, 0, created.stderr);
+  t.notMatch(created.stderr, /Mailing|also sent/, 'no claim that a mail goes out');
+  t.match(created.stderr, 'Not mailed: SMTP is not configured — give the customer the code yourself.');
+  t.match(created.stdout, /^mail:\s+failed: SMTP is not configured$/m);
+  const code = /^code:\s+(\d{9})$/m.exec(created.stdout)![1]!;
+  const list = await rac(['session', 'list'], { env: admin });
+  const row = list.stdout.split('\n').find((line) => line.includes(code))!;
+  t.match(row, /failed: SMTP is not configured/, 'the MAIL column has the reason');
+  t.match(row, /\sadmin@localhost\s/, 'the OWNER column has the email, not a number');
+});
+
+t.test('closing a closed session says so (exit 0), and does not claim it closed it', async (t) => {
+  const session = JSON.parse((await rac(['session', 'create', '--json'], { env: admin })).stdout);
+  t.equal((await rac(['session', 'close', String(session.id)], { env: admin })).code, 0);
+  const again = await rac(['session', 'close', String(session.id)], { env: admin });
+  t.equal(again.code, 0, 'like `gh pr close` on a closed pull request');
+  t.equal(again.stderr, `Session ${session.id} was already closed; nothing to do.\n`);
+  t.notMatch(again.stderr, /successfully/);
+  const json = await rac(['session', 'close', String(session.id), '--json'], { env: admin });
+  t.same(JSON.parse(json.stdout), { message: 'Session was already closed', already_closed: true });
+});
+
+t.test('a session code given to close as an id gets a hint (still exit 4)', async (t) => {
+  const session = JSON.parse((await rac(['session', 'create', '--json'], { env: admin })).stdout);
+  const byCode = await rac(['session', 'close', session.session_code], { env: admin });
+  t.equal(byCode.code, 4);
+  t.equal(byCode.stderr, `rac: Session not found: that is the code of session ${session.id}: run \`rac session close ${session.id}\`\n`);
+  const otherCode = await rac(['session', 'close', '987654321'], { env: admin });
+  t.equal(otherCode.code, 4);
+  t.equal(otherCode.stderr, 'rac: Session not found: a 9-digit code is not an id: see the ID column of `rac session list`\n');
 });

@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { rootCertificates } from 'node:tls';
 import t from 'tap';
-import { agentCommand, escapeHtml, sessionCodeMail, welcomeMail } from '../src/broker/mail-templates.js';
+import { escapeHtml, sessionCodeMail, welcomeMail } from '../src/broker/mail-templates.js';
+import { customerCommand } from '../src/protocol/customer-command.js';
 import { ehloNameFor, toMailError, transportOptions } from '../src/broker/mailer.js';
 import type { SmtpSettingsWithPassword } from '../src/broker/smtp-settings.js';
 
@@ -71,13 +72,15 @@ t.test('session code mail: code, exact command, who is asking; HTML escaped', as
   const mail = sessionCodeMail({
     code: '012345678',
     serverUrl: 'https://rac.example.test',
+    version: '1.2.3',
     tech: { full_name: 'Ann <b>Admin</b>', email: 'ann@example.test' },
     customerName: 'Tom & Jerry',
   });
-  const command = 'npx rac agent --code 012345678 --server https://rac.example.test';
-  t.equal(agentCommand('012345678', 'https://rac.example.test'), command);
-  t.ok(mail.text.includes(command));
+  const command = 'npx --yes https://rac.example.test/download/rac-1.2.3.tgz agent --code 012345678 --server https://rac.example.test';
+  t.equal(customerCommand({ code: '012345678', brokerUrl: 'https://rac.example.test/', version: '1.2.3' }), command);
+  t.ok(mail.text.includes(command), 'the package comes from the broker, in the version the broker runs');
   t.ok(mail.html.includes(command));
+  t.ok(mail.text.includes('https://rac.example.test/join/012345678'), 'and the help page');
   t.ok(mail.text.includes('Ann <b>Admin</b> (ann@example.test)'));
   t.ok(mail.html.includes('Ann &lt;b&gt;Admin&lt;/b&gt; (ann@example.test)'));
   t.ok(mail.html.includes('Hello Tom &amp; Jerry,'));
@@ -86,6 +89,7 @@ t.test('session code mail: code, exact command, who is asking; HTML escaped', as
   const anonymous = sessionCodeMail({
     code: '999999999',
     serverUrl: 'http://x',
+    version: '1.2.3',
     tech: { full_name: null, email: 'a@b.test' },
     customerName: null,
   });
@@ -99,6 +103,7 @@ t.test('no name can inject a header line or markup (property)', async (t) => {
       const mail = sessionCodeMail({
         code: '123456789',
         serverUrl: 'https://rac.example.test',
+        version: '1.2.3',
         tech: { full_name: techName, email: 't@example.test' },
         customerName,
       });
@@ -117,10 +122,15 @@ t.test('no name can inject a header line or markup (property)', async (t) => {
 t.test('welcome mail says how to log in and nothing about a password value', async (t) => {
   const mail = welcomeMail({
     serverUrl: 'https://rac.example.test',
+    version: '1.2.3',
     user: { full_name: 'New <User>', email: 'new@example.test' },
     admin: { full_name: null, email: 'admin@localhost' },
   });
-  t.ok(mail.text.includes('npx rac login --server https://rac.example.test --email new@example.test'));
+  t.ok(
+    mail.text.includes(
+      'npx --yes https://rac.example.test/download/rac-1.2.3.tgz login --server https://rac.example.test --email new@example.test',
+    ),
+  );
   t.ok(mail.html.includes('New &lt;User&gt;'));
   t.match(mail.text, /Your password is not in this mail/);
 });

@@ -1,5 +1,6 @@
 // POST /api/sessions with a customer_email mails the code after the response; the outcome is on
 // the session (email_status, email_error) and in the audit log. Also the welcome mail.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { Session } from '../src/protocol/broker-api.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
@@ -14,6 +15,7 @@ import {
 import { SMTP_PASSWORD, SMTP_USER, auditLog, configureSmtp, eventually } from './helpers/smtp-setup.js';
 
 const PUBLIC_URL = 'https://support.example.test';
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const cert = makeSelfSignedCert();
 const broker = await startBrokerProcess({
   args: ['--smtp-ca-file', cert.certPath, '--smtp-timeout', '1s', '--public-url', PUBLIC_URL],
@@ -63,7 +65,7 @@ t.test('the customer gets the code, the exact agent command and who is asking', 
   t.equal(mail.secure, true);
   t.equal(mail.helo, 'support.example.test', 'greets with the public host name');
   const parts = parseMail(mail.raw);
-  const command = `npx rac agent --code ${code} --server ${PUBLIC_URL}`;
+  const command = `npx --yes ${PUBLIC_URL}/download/rac-${VERSION}.tgz agent --code ${code} --server ${PUBLIC_URL}`;
   t.match(parts.headers.subject, code);
   t.match(parts.headers['reply-to'], TECH.email, 'a reply goes to the tech');
   t.ok(parts.text.includes(command), 'plain text has the exact command');
@@ -162,7 +164,9 @@ t.test('welcome mail: broker URL and how to log in, never the password', async (
   t.notOk(mail.raw.includes(password), 'the raw message has no password');
   const parts = parseMail(mail.raw);
   t.notOk(parts.text.includes(password) || parts.html.includes(password));
-  t.ok(parts.text.includes(`npx rac login --server ${PUBLIC_URL} --email new.tech@example.test`));
+  t.ok(
+    parts.text.includes(`npx --yes ${PUBLIC_URL}/download/rac-${VERSION}.tgz login --server ${PUBLIC_URL} --email new.tech@example.test`),
+  );
   t.ok(parts.html.includes(PUBLIC_URL));
   await eventually(
     () => auditLog(broker.dataDir, 'email.welcome').find((row) => row.target_id === String(res.body.id)),

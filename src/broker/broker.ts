@@ -2,8 +2,11 @@
 // ports, and the HTTP server. `startBroker` is what `rac serve` calls (and what tests can call).
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { AgentPackage, PACKAGE_VERSION } from './agent-package.js';
 import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { BrokerContext } from './context.js';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
 import { MailNotifier } from './mail-notifier.js';
@@ -64,6 +67,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
   const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  // Before the database and any port: a second broker on this dir must change nothing.
+  const lock = lockDataDir(options.dataDir);
+  try {
+    return await startLocked(options, smtpCa, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: BrokerOptions, smtpCa: string | undefined, lock: DataDirLock): Promise<RunningBroker> {
   const db = await openDatabase(options.dataDir);
   const audit = new AuditLog(db);
   const users = new UserStore(db);
@@ -87,6 +101,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     sessions: sessions.store,
     audit,
     publicUrl: () => context.publicUrl,
+    version: PACKAGE_VERSION,
     log: options.log,
   });
   // A crash can leave mails marked "sending" that nobody is sending any more.
@@ -102,6 +117,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     mail,
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
+    agentPackage: new AgentPackage(join(options.dataDir, 'download'), options.log),
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
@@ -140,6 +156,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       await mail.settle();
       sessions.stop();
       db.close();
+      lock.release();
     },
   };
 }

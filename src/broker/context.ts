@@ -1,4 +1,5 @@
 // What the route modules share: the stores and services of one running broker.
+import type { AgentPackage } from './agent-package.js';
 import type { AuditLog } from './audit-log.js';
 import type { Db } from './database.js';
 import type { SessionHub } from './session-hub.js';
@@ -20,6 +21,8 @@ export interface BrokerContext {
   throttle: Throttle;
   audit: AuditLog;
   tokens: TokenIssuer;
+  /** The package customers run (`npx --yes BROKER/download/rac-VERSION.tgz agent …`). */
+  agentPackage: AgentPackage;
   /** Where customers and viewers reach this broker (for mails and messages). */
   publicUrl: string;
 }

@@ -33,6 +33,7 @@ export const Errors = {
   userNotFound: define('RAC_USER_NOT_FOUND', 404, (id: number) => `User ${id} not found`),
   sessionNotFound: define('RAC_SESSION_NOT_FOUND', 404, () => 'Session not found'),
   sessionClosed: define('RAC_SESSION_CLOSED', 410, () => 'Session has been closed'),
+  agentPackageNotFound: define('RAC_PACKAGE_NOT_FOUND', 404, (file: string) => `Not found: this broker hands out ${file} only`),
   routeNotFound: define('RAC_ROUTE_NOT_FOUND', 404, (method: string, url: string) => `Not found: ${method} ${url}`),
   // 429
   tooManySessions: define('RAC_MAX_SESSIONS', 429, (max: number) => `Maximum concurrent sessions reached (${max}): close a session first`),
@@ -42,6 +43,12 @@ export const Errors = {
     }),
   // 502: the SMTP server said no (or never answered); the detail is its reply, for the admin.
   smtpFailed: define('RAC_SMTP_FAILED', 502, (reply: string) => reply),
+  // 503: npm pack failed (the broker's log says why); the next request tries again.
+  agentPackageUnavailable: define(
+    'RAC_PACKAGE_UNAVAILABLE',
+    503,
+    () => 'The agent package cannot be built right now: the broker log says why; retry later',
+  ),
   // 500
   internal: define('RAC_INTERNAL', 500, () => 'Internal server error'),
   noUdpPort: define(

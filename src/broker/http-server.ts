@@ -6,6 +6,7 @@ import { recordRoutes } from '../http-kit/route-list.js';
 import type { BrokerContext } from './context.js';
 import { Errors } from './errors.js';
 import { authRoutes } from './routes/auth.js';
+import { customerRoutes } from './routes/customer.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { smtpRoutes } from './routes/smtp.js';
 import { userRoutes } from './routes/users.js';
@@ -45,6 +46,7 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
   registerOpenApi(app);
   // In a plugin, like every route, so that it is registered after the OpenAPI plugin sees routes.
   app.register(async (root) => healthRoute(root));
+  app.register(async (root) => customerRoutes(root, ctx));
   app.register(
     async (api) => {
       healthRoute(api);

@@ -7,7 +7,8 @@ import { MailError, type Mailer, ehloNameFor, toMailError } from './mailer.js';
 import type { Session, SessionStore } from './session-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 
-export const NOT_CONFIGURED = 'SMTP is not configured (POST /api/smtp/config)';
+/** The session's email_error when no SMTP server is set up (`rac admin smtp set`, POST /api/smtp/config). */
+export const NOT_CONFIGURED = 'SMTP is not configured';
 
 export interface MailNotifierDeps {
   smtp: SmtpSettingsStore;
@@ -16,6 +17,8 @@ export interface MailNotifierDeps {
   audit: AuditLog;
   /** Read at send time: the broker's own URL is known only once it listens. */
   publicUrl: () => string;
+  /** The broker's rac version, for the commands in the mails. */
+  version: string;
   log: (message: string) => void;
 }
 
@@ -30,16 +33,29 @@ export class MailNotifier {
    */
   queueSessionCode(session: Session, tech: Person, actor: Actor): void {
     if (!session.customer_email) return;
+    const to = session.customer_email;
+    // Known now, so the response already says it: nobody is told "mailing" for a mail that cannot go.
+    if (!this.isConfigured()) {
+      this.deps.sessions.setEmailStatus(session.id, 'failed', NOT_CONFIGURED);
+      Object.assign(session, { email_status: 'failed', email_error: NOT_CONFIGURED });
+      this.recordSessionCode(actor, session.id, to);
+      return;
+    }
     this.deps.sessions.setEmailStatus(session.id, 'sending');
     session.email_status = 'sending';
     session.email_error = null;
-    const to = session.customer_email;
     this.track(
       new Promise<void>((resolve) => setImmediate(resolve))
         .then(() =>
           this.deliver(
             to,
-            sessionCodeMail({ code: session.session_code, serverUrl: this.deps.publicUrl(), tech, customerName: session.customer_name }),
+            sessionCodeMail({
+              code: session.session_code,
+              serverUrl: this.deps.publicUrl(),
+              version: this.deps.version,
+              tech,
+              customerName: session.customer_name,
+            }),
             tech.email,
           ),
         )
@@ -47,23 +63,25 @@ export class MailNotifier {
           () => this.deps.sessions.setEmailStatus(session.id, 'sent'),
           (err: MailError) => this.deps.sessions.setEmailStatus(session.id, 'failed', err.message),
         )
-        .then(() => {
-          const after = this.deps.sessions.byId(session.id);
-          this.deps.audit.record(actor, {
-            action: 'email.session_code',
-            target_type: 'session',
-            target_id: session.id,
-            detail: { to, status: after?.email_status ?? null, error: after?.email_error ?? null },
-          });
-        }),
+        .then(() => this.recordSessionCode(actor, session.id, to)),
     );
+  }
+
+  private recordSessionCode(actor: Actor, sessionId: number, to: string): void {
+    const after = this.deps.sessions.byId(sessionId);
+    this.deps.audit.record(actor, {
+      action: 'email.session_code',
+      target_type: 'session',
+      target_id: sessionId,
+      detail: { to, status: after?.email_status ?? null, error: after?.email_error ?? null },
+    });
   }
 
   /** Welcome mail for a new user, sent after the response; the outcome goes to the audit log only. */
   queueWelcome(user: Person & { id: number }, admin: Person, actor: Actor): void {
     this.track(
       new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => this.deliver(user.email, welcomeMail({ serverUrl: this.deps.publicUrl(), user, admin })))
+        .then(() => this.deliver(user.email, welcomeMail({ serverUrl: this.deps.publicUrl(), version: this.deps.version, user, admin })))
         .then(
           () => ({ status: 'sent', error: null }),
           (err: MailError) => ({ status: 'failed', error: err.message }),

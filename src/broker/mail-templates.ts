@@ -1,6 +1,7 @@
 // The mails the broker sends: each one a subject, a plain-text body and the same text as HTML.
 // Pure functions; every value that comes from a user is escaped in the HTML and stripped of
 // control characters (so a name cannot add lines to a subject).
+import { agentPackageUrl, customerCommand, joinPagePath } from '../protocol/customer-command.js';
 import type { OutgoingMail } from './mailer.js';
 
 export type MailContent = Omit<OutgoingMail, 'to' | 'replyTo'>;
@@ -20,9 +21,6 @@ export const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u0
 /** "Jane Tech (jane@example.com)", or the email alone when there is no name. */
 export const personLabel = (p: Person): string => (p.full_name?.trim() ? `${oneLine(p.full_name)} (${p.email})` : p.email);
 
-/** The exact command the customer runs. */
-export const agentCommand = (code: string, serverUrl: string): string => `npx rac agent --code ${code} --server ${serverUrl}`;
-
 /** Wraps paragraphs (arrays of already-escaped inline HTML) into a small, mail-client-safe document. */
 function htmlDocument(title: string, paragraphs: string[]): string {
   return [
@@ -36,8 +34,16 @@ function htmlDocument(title: string, paragraphs: string[]): string {
 
 const pre = (text: string) => `<pre style="background:#f4f4f4; padding:8px; font-size:110%"><code>${escapeHtml(text)}</code></pre>`;
 
-export function sessionCodeMail(input: { code: string; serverUrl: string; tech: Person; customerName: string | null }): MailContent {
-  const command = agentCommand(input.code, input.serverUrl);
+export function sessionCodeMail(input: {
+  code: string;
+  serverUrl: string;
+  /** The broker's rac version: the customer runs exactly that package. */
+  version: string;
+  tech: Person;
+  customerName: string | null;
+}): MailContent {
+  const command = customerCommand({ code: input.code, brokerUrl: input.serverUrl, version: input.version });
+  const joinUrl = input.serverUrl + joinPagePath(input.code);
   const who = personLabel(input.tech);
   const greeting = input.customerName?.trim() ? `Hello ${oneLine(input.customerName)},` : 'Hello,';
   const text = [
@@ -49,6 +55,7 @@ export function sessionCodeMail(input: { code: string; serverUrl: string; tech: 
     `    ${command}`,
     '',
     `Your session code is ${input.code}.`,
+    `Step-by-step help for Windows, macOS and Linux: ${joinUrl}`,
     '',
     'This needs Node.js 20.18 or newer (https://nodejs.org). Before anything is shown or',
     'controlled, the program asks you to confirm, and you can end the session at any time.',
@@ -60,7 +67,8 @@ export function sessionCodeMail(input: { code: string; serverUrl: string; tech: 
     `<strong>${escapeHtml(who)}</strong> has started a remote support session for you.<br>` +
       'To let them see your screen, open a terminal (on Windows: PowerShell) and run:',
     pre(command),
-    `Your session code is <strong>${escapeHtml(input.code)}</strong>.`,
+    `Your session code is <strong>${escapeHtml(input.code)}</strong>.<br>` +
+      `Step-by-step help for Windows, macOS and Linux: <a href="${escapeHtml(joinUrl)}">${escapeHtml(joinUrl)}</a>`,
     'This needs Node.js 20.18 or newer (<a href="https://nodejs.org">nodejs.org</a>). Before anything is shown or ' +
       'controlled, the program asks you to confirm, and you can end the session at any time.',
     'If you did not expect this message, ignore it: nothing happens unless you run the command.',
@@ -72,8 +80,9 @@ export function sessionCodeMail(input: { code: string; serverUrl: string; tech: 
 }
 
 /** For a new user. Never contains their password: the admin hands it over separately. */
-export function welcomeMail(input: { serverUrl: string; user: Person; admin: Person }): MailContent {
-  const login = `npx rac login --server ${input.serverUrl} --email ${input.user.email}`;
+export function welcomeMail(input: { serverUrl: string; version: string; user: Person; admin: Person }): MailContent {
+  // From the broker's own package, like the customer's command: no registry package is ours.
+  const login = `npx --yes ${agentPackageUrl(input.serverUrl, input.version)} login --server ${input.serverUrl} --email ${input.user.email}`;
   const greeting = input.user.full_name?.trim() ? `Hello ${oneLine(input.user.full_name)},` : 'Hello,';
   const admin = personLabel(input.admin);
   const text = [
@@ -89,7 +98,8 @@ export function welcomeMail(input: { serverUrl: string; user: Person; admin: Per
     '',
     `    ${login}`,
     '',
-    'and type your password when asked. Then `rac session create` starts a session.',
+    'and type your password when asked. Then the same command with `session create` in place of',
+    '`login …` starts a session.',
   ].join('\n');
   const html = htmlDocument('Your rac account', [
     escapeHtml(greeting),
@@ -99,7 +109,8 @@ export function welcomeMail(input: { serverUrl: string; user: Person; admin: Per
       'Your password is not in this mail: ask the person who created your account for it.',
     'To log in from a terminal, run:',
     pre(login),
-    'and type your password when asked. Then <code>rac session create</code> starts a session.',
+    'and type your password when asked. Then the same command with <code>session create</code> in place of ' +
+      '<code>login …</code> starts a session.',
   ]);
   return { subject: 'Your rac remote support account', text, html };
 }

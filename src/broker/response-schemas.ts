@@ -24,6 +24,9 @@ export const errorReply = {
 
 export const messageReply = object({ message: string });
 
+/** Closing a session: `already_closed` says nothing was done (it was closed before). */
+export const closeReply = object({ message: string, already_closed: boolean }, ['message']);
+
 export const healthReply = object({ status: { type: 'string', enum: ['healthy'] } });
 
 export const loginReply = object({
@@ -76,6 +79,13 @@ export const sessionReply = object({
     type: 'boolean',
     description: "accepts the reference client's unencrypted agent (the stream is then not end-to-end encrypted)",
   },
+});
+
+/** A new session: the session and, for whoever passes it on, what the customer runs and their page. */
+export const createdSessionReply = object({
+  ...sessionReply.properties,
+  customer_command: { type: 'string', description: 'the command the customer runs (npx with this broker’s own package)' },
+  join_url: { type: 'string', description: 'the customer’s page with that command for each system' },
 });
 
 export const sessionStatsReply = object({

@@ -3,6 +3,7 @@
 // BrokerUnreachableError (no HTTP answer) or BrokerApiError (an HTTP answer that is not 2xx).
 import { Agent, type Dispatcher, request } from 'undici';
 import type {
+  CreatedSession,
   LoginResponse,
   NewUser,
   Session,
@@ -97,7 +98,7 @@ export class BrokerClient {
     return this.call('POST', '/api/auth/login', { auth: false, body: { email, password } });
   }
 
-  createSession(input: SessionRequest = {}): Promise<Session> {
+  createSession(input: SessionRequest = {}): Promise<CreatedSession> {
     return this.call('POST', '/api/sessions', { body: input });
   }
 
@@ -105,7 +106,8 @@ export class BrokerClient {
     return this.call('GET', '/api/sessions');
   }
 
-  closeSession(id: number): Promise<{ message: string }> {
+  /** `already_closed` (our addition) is true when the session was closed before this call. */
+  closeSession(id: number): Promise<{ message: string; already_closed?: boolean }> {
     return this.call('DELETE', `/api/sessions/${id}`);
   }
 
@@ -172,7 +174,7 @@ export class BrokerClient {
       });
       text = await response.body.text();
     } catch (err) {
-      throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs), { cause: err });
+      throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs, this.server), { cause: err });
     }
     let parsed: unknown;
     try {
@@ -201,10 +203,14 @@ export class BrokerClient {
   }
 }
 
-function describeNetworkError(err: unknown, timeoutMs: number): string {
+function describeNetworkError(err: unknown, timeoutMs: number, server: string): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
   switch (code) {
+    // OpenSSL's reply to a plain-HTTP answer (its two-line record-layer error means nothing to a person).
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return `the broker does not speak HTTPS on that port (try ${server.replace(/^https:/, 'http:')})`;
     case 'ECONNREFUSED':
       return 'connection refused (is `rac serve` running there?)';
     case 'ENOTFOUND':

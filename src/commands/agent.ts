@@ -1,6 +1,7 @@
 // rac agent: without --code, the always-on Openctrol API (Home Assistant) on port 44325; with
 // --code, the customer's side of a support session (agent-code.ts), which listens on no port
 // unless --openctrol asks for the API alongside.
+import type { OpenctrolContext } from '../agent/openctrol/context.js';
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -199,7 +200,7 @@ export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, ve
   say(
     `  remote desktop: ${ctx.engine ? `capture with ${agent.encoder}, ${options.fps} fps, quality ${options.quality}` : `unavailable (${ctx.engineUnavailableReason})`}`,
   );
-  say(`  audio: ${ctx.audio ? ctx.audio.name : `unavailable (${ctx.audioUnavailableReason})`}`);
+  say(`  audio: ${await describeAudio(ctx)}`);
   say(
     `  power: ${options.powerDryRun ? 'dry run (commands are printed, not run)' : 'restart/shutdown enabled'}   Wake-on-LAN: ${wol ? `${options.wolBroadcast.address}:${options.wolBroadcast.port}` : 'not configured (--wol-mac)'}`,
   );
@@ -213,4 +214,15 @@ export async function startOpenctrolApi(options: AgentOptions, io: CommandIo, ve
       await agent.close().catch((err: Error) => say(`rac agent: error while shutting down: ${err.message}`));
     },
   };
+}
+
+/** The backend's name only when a sound server answers now; otherwise why not (the API answers 503 until one does). */
+async function describeAudio(ctx: Pick<OpenctrolContext, 'audio' | 'audioUnavailableReason'>): Promise<string> {
+  if (!ctx.audio) return `unavailable (${ctx.audioUnavailableReason})`;
+  try {
+    await ctx.audio.status();
+    return ctx.audio.name;
+  } catch (err) {
+    return `not answering: no sound server (${(err as Error).message}); /audio answers 503 until ${ctx.audio.name} runs`;
+  }
 }

@@ -53,11 +53,8 @@ export function toCliError(err: unknown, login?: Credentials): unknown {
     case 401:
       if (err.code === 'RAC_INVALID_CREDENTIALS') return new CliError(detail, ExitCode.auth);
       return new CliError(`${detail}: ${relogin}`, ExitCode.auth);
-    case 403: {
-      const who = login?.email ? ` (logged in as ${login.email})` : '';
-      const fix = err.code === 'RAC_ADMIN_REQUIRED' ? `log in as an admin: \`${loginCommand(login?.server, 'ADMIN-EMAIL')}\`` : relogin;
-      return new CliError(`${detail}${who}: ${fix}`, ExitCode.auth);
-    }
+    case 403:
+      return new CliError(forbidden(err, login), ExitCode.auth);
     case 404:
       if (err.code === 'RAC_ROUTE_NOT_FOUND') {
         return new CliError(`the broker has no ${err.method} ${new URL(err.url).pathname}: it is older than this rac`, ExitCode.failure);
@@ -67,5 +64,21 @@ export function toCliError(err: unknown, login?: Credentials): unknown {
       return new CliError(detail, ExitCode.notFound);
     default:
       return new CliError(detail, ExitCode.failure);
+  }
+}
+
+/**
+ * A 403 is about the account, not the login: logging in again as the same user changes nothing,
+ * so the fix names the role or the owner that is missing.
+ */
+function forbidden(err: BrokerApiError, login?: Credentials): string {
+  const who = login?.email ? ` (logged in as ${login.email})` : '';
+  switch (err.code) {
+    case 'RAC_ADMIN_REQUIRED':
+      return `${terminalSafe(err.detail)}${who}: log in as an admin: \`${loginCommand(login?.server, 'ADMIN-EMAIL')}\``;
+    case 'RAC_SESSION_FORBIDDEN':
+      return `${terminalSafe(err.detail)}${who}: the session belongs to another user; ask its owner or an admin`;
+    default:
+      return `${terminalSafe(err.detail)}${who}: this account lacks the role or ownership it needs; ask an admin`;
   }
 }

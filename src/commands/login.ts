@@ -33,13 +33,14 @@ export async function runLogin(options: LoginOptions, io: CommandIo): Promise<vo
     const password = await readSecret(io, { label: `Password for ${email} at ${client.server}`, fromStdin: options.passwordStdin });
     const response = await client.login(email, password);
     const saved = await store.save({ server: client.server, email: response.user.email, token: response.access_token });
+    const who = `Logged in to ${client.server} as ${terminalSafe(response.user.email)} (${response.user.role})`;
     if (saved.store === 'file') {
-      say(io, `No system credential store (${saved.keyringError}): token stored in ${saved.location} (mode 0600).`);
+      // The common case on a server: no Secret Service at all. The D-Bus error text would only alarm.
+      say(io, `no system keyring; token stored in ${saved.location} (mode 600)`);
+      say(io, `${who}.`);
+    } else {
+      say(io, `${who}; token stored in ${saved.location}.`);
     }
-    say(
-      io,
-      `Logged in to ${client.server} as ${terminalSafe(response.user.email)} (${response.user.role}); token stored in ${saved.location}.`,
-    );
     if (options.json) {
       printJson(io, { server: client.server, user: response.user, token_store: saved.store, location: saved.location });
     }

@@ -5,7 +5,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS, MAX_VIEWERS_LIMIT } from 
 import { MIN_PASSWORD_LENGTH } from '../broker/passwords.js';
 import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
-import { usageError } from './cli-error.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
 
@@ -115,6 +115,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   checkAdminPassword(io.env.RAC_ADMIN_PASSWORD);
   // Loaded here, not at the top: every other rac command starts ~250 ms faster without fastify & co.
   const { startBroker } = await import('../broker/broker.js');
+  const { DataDirLockedError } = await import('../broker/data-dir-lock.js');
   const broker = await startBroker({
     host: options.host,
     port: options.port,
@@ -130,6 +131,8 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     smtpCaFile: options.smtpCaFile,
     smtpTimeoutMs: options.smtpTimeout,
     log: (message) => io.stderr.write(`rac serve: ${message}\n`),
+  }).catch((err: unknown) => {
+    throw err instanceof DataDirLockedError ? new CliError(err.message, ExitCode.failure) : err;
   });
   const say = (line: string) => io.stderr.write(`${line}\n`);
   if (broker.generatedAdminPassword) {

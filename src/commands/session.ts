@@ -1,10 +1,11 @@
 // rac session create|list|close|info
 import { Command } from 'commander';
-import type { Session } from '../client/broker-client.js';
+import { BrokerApiError, type BrokerClient, type CreatedSession, type Session } from '../client/broker-client.js';
+import type { Credentials } from '../client/credentials.js';
+import { withLogin, withServer } from './broker-call.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { terminalSafe } from '../protocol/display-text.js';
-import { withLogin, withServer } from './broker-call.js';
-import { CliError, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { printFields, printJson, printTable, say } from './output.js';
 
@@ -32,13 +33,18 @@ export function sessionCommand(io: CommandIo): Command {
           );
         }
         if (opts.json) return printJson(io, created);
-        printSession(io, created);
+        printSession(io, created, customerCommandOf(created, client.server));
         if (created.email_status === 'sending')
           say(
             io,
             `Mailing the code to ${terminalSafe(created.customer_email ?? '')}; the MAIL column of \`rac session list\` says whether it was sent.`,
           );
-        say(io, `Give the customer the code ${created.session_code} (rac agent --code ${created.session_code} --server ${client.server}).`);
+        else if (created.email_status === 'failed')
+          say(io, `Not mailed: ${terminalSafe(created.email_error ?? 'the broker gave no reason')} — give the customer the code yourself.`);
+        say(
+          io,
+          `Give the customer the code ${created.session_code} and the command above${created.join_url ? ', or send them to the help page' : ''}.`,
+        );
       }),
     );
   session
@@ -46,10 +52,11 @@ export function sessionCommand(io: CommandIo): Command {
     .description('list your last 100 sessions (all sessions for admins), newest first')
     .option(...jsonOption)
     .action((opts: { json?: boolean }) =>
-      withLogin(io, async (client) => {
+      withLogin(io, async (client, login) => {
         const sessions = await client.listSessions();
         if (opts.json) return printJson(io, sessions);
         if (sessions.length === 0) return say(io, 'No sessions.');
+        const owner = await ownerNames(client, login);
         printTable(
           io,
           ['ID', 'CODE', 'STATUS', 'CUSTOMER', 'CUSTOMER EMAIL', 'MAIL', 'UDP', 'OWNER', 'CREATED'],
@@ -59,9 +66,9 @@ export function sessionCommand(io: CommandIo): Command {
             s.status,
             s.customer_name,
             s.customer_email,
-            s.email_status,
+            mailState(s),
             s.udp_port,
-            s.tech_user_id,
+            owner(s.tech_user_id),
             s.created_at,
           ]),
         );
@@ -76,8 +83,10 @@ export function sessionCommand(io: CommandIo): Command {
       if (!/^\d{1,15}$/.test(idText))
         throw usageError(`session id: expected a number, got "${idText}" (a 9-digit code is not an id: see \`rac session list\`)`);
       return withLogin(io, async (client) => {
-        const answer = await client.closeSession(Number(idText));
+        const answer = await client.closeSession(Number(idText)).catch((err: unknown) => codeGivenAsId(client, idText, err));
         if (opts.json) return printJson(io, answer);
+        // Like `gh pr close` on a closed PR: say so, exit 0 (the wanted end state holds).
+        if (answer.already_closed) return say(io, `Session ${idText} was already closed; nothing to do.`);
         say(io, `Session ${idText}: ${terminalSafe(answer.message)}.`);
       });
     });
@@ -103,19 +112,19 @@ export function sessionCommand(io: CommandIo): Command {
   return session;
 }
 
-function printSession(io: CommandIo, s: Session): void {
+function printSession(io: CommandIo, s: CreatedSession, customerCommand: string): void {
   printFields(io, [
     ['code', s.session_code],
     ['id', s.id],
     ['status', s.status],
     ['customer', s.customer_name],
     ['customer email', s.customer_email],
-    ...(s.email_status !== undefined
-      ? [['mail', s.email_error ? `${s.email_status}: ${s.email_error}` : s.email_status] as [string, string | null]]
-      : []),
+    ...(s.email_status !== undefined ? [['mail', mailState(s)] as [string, string | null]] : []),
     ['UDP port', s.udp_port],
     ...unencryptedField(s.allow_unencrypted_agent),
     ['created', s.created_at],
+    ['customer runs', customerCommand],
+    ...(s.join_url ? [['help page', s.join_url] as [string, string]] : []),
   ]);
 }
 
@@ -123,4 +132,37 @@ function printSession(io: CommandIo, s: Session): void {
 function unencryptedField(allowed: boolean | undefined): [string, string][] {
   if (allowed === undefined) return [];
   return [['unencrypted agent', allowed ? 'allowed (reference Windows client; the stream is NOT encrypted)' : 'refused']];
+}
+
+/** The broker's command (its own package); an older broker that sends none gets the plain one. */
+const customerCommandOf = (s: CreatedSession, server: string): string =>
+  s.customer_command ?? `rac agent --code ${s.session_code} --server ${server}`;
+
+/** "failed: why" for a failed mail, the status alone otherwise. */
+const mailState = (s: Session): string | null =>
+  s.email_status === 'failed' && s.email_error ? `failed: ${s.email_error}` : (s.email_status ?? null);
+
+/**
+ * OWNER as an email: an admin's list holds everyone's sessions (GET /api/users names them); a
+ * tech may not list users, and their list holds only their own sessions. A number stays where
+ * no email is known (RAC_TOKEN without a stored login).
+ */
+async function ownerNames(client: BrokerClient, login: Credentials): Promise<(id: number) => string | number> {
+  try {
+    const emails = new Map((await client.listUsers()).map((u) => [u.id, u.email]));
+    return (id) => emails.get(id) ?? id;
+  } catch (err) {
+    if (!(err instanceof BrokerApiError) || err.status !== 403) throw err;
+    return (id) => login.email ?? id;
+  }
+}
+
+/** A 9-digit "id" that is not found is most likely a code: say which id it is, if one of ours. */
+async function codeGivenAsId(client: BrokerClient, idText: string, err: unknown): Promise<never> {
+  if (!(err instanceof BrokerApiError) || err.status !== 404 || !isSessionCode(idText)) throw err;
+  const session = (await client.listSessions().catch(() => [])).find((s) => s.session_code === idText);
+  const hint = session
+    ? `that is the code of session ${session.id}: run \`rac session close ${session.id}\``
+    : 'a 9-digit code is not an id: see the ID column of `rac session list`';
+  throw new CliError(`${err.detail}: ${hint}`, ExitCode.notFound);
 }

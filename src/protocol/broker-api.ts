@@ -42,6 +42,14 @@ export interface SessionRequest {
   allow_unencrypted_agent?: boolean;
 }
 
+/** POST /api/sessions answers the session and what to hand the customer (brokers that serve the agent). */
+export interface CreatedSession extends Session {
+  /** `npx --yes BROKER/download/rac-VERSION.tgz agent --code CODE --server BROKER` */
+  customer_command?: string;
+  /** BROKER/join/CODE: the same command for each system, and what the customer will see. */
+  join_url?: string;
+}
+
 export interface SessionInfo {
   session_code: string;
   udp_port: number;

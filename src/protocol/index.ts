@@ -11,3 +11,4 @@ export * from './close-codes.js';
 export * from './display-text.js';
 export * from './crypto/index.js';
 export * from './session-code.js';
+export * from './customer-command.js';

@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
 import type { BrokerContext } from '../context.js';
 import { isSessionCode } from '../../protocol/session-code.js';
+import { customerCommand, joinPagePath } from '../../protocol/customer-command.js';
 import { Errors } from '../errors.js';
 import { BEARER_AUTH } from '../openapi.js';
-import { messageReply, replies, sessionInfoReply, sessionReply, sessionStatsReply } from '../response-schemas.js';
+import { closeReply, createdSessionReply, replies, sessionInfoReply, sessionReply, sessionStatsReply } from '../response-schemas.js';
 import { createSessionBody } from '../schemas.js';
 import type { SessionRequest } from '../../protocol/broker-api.js';
 import type { Session } from '../session-store.js';
@@ -35,9 +36,13 @@ const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEAR
 
 /** The schemas of each route: what OpenAPI describes and fastify validates and serializes with. */
 const SCHEMAS = {
-  create: { ...docs('create a session (and mail its code to the customer)'), body: createSessionBody, response: replies(sessionReply) },
+  create: {
+    ...docs('create a session (and mail its code to the customer)'),
+    body: createSessionBody,
+    response: replies(createdSessionReply),
+  },
   list: { ...docs('your sessions (every session, for an admin)'), response: replies({ type: 'array', items: sessionReply }) },
-  close: { ...docs('close a session'), params: idParams, response: replies(messageReply) },
+  close: { ...docs('close a session'), params: idParams, response: replies(closeReply) },
   stats: { ...docs("a live session's relay counters"), params: idParams, response: replies(sessionStatsReply) },
   info: {
     tags: ['sessions'],
@@ -46,6 +51,12 @@ const SCHEMAS = {
     response: replies(sessionInfoReply),
   },
 };
+
+/** Our addition to the created session: what the customer runs, and their page saying so. */
+const customerInstructions = (ctx: BrokerContext, code: string) => ({
+  customer_command: customerCommand({ code, brokerUrl: ctx.publicUrl, version: ctx.agentPackage.version }),
+  join_url: ctx.publicUrl + joinPagePath(code),
+});
 
 export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireUser } = authHooks(ctx);
@@ -63,7 +74,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     );
     // Never delays or fails the creation: the mail goes out after this response.
     ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
-    return publicSession(session);
+    return { ...publicSession(session), ...customerInstructions(ctx, session.session_code) };
   });
 
   app.get('/sessions', { preHandler: requireUser, schema: SCHEMAS.list }, async (request) => {
@@ -76,8 +87,10 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
+    // Closing twice changes nothing and must not say it did.
+    if (session.status === 'closed') return { message: 'Session was already closed', already_closed: true };
     await ctx.sessions.close(session, actorOf(request));
-    return { message: 'Session closed successfully' };
+    return { message: 'Session closed successfully', already_closed: false };
   });
 
   // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
