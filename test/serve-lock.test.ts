@@ -6,45 +6,24 @@ import { join } from 'node:path';
 import t from 'tap';
 import { call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
 import { spawnRac } from './helpers/cli.js';
-import { controlOf, openSignal, openUdp } from './helpers/session-peers.js';
+import type { Session } from '../src/protocol/broker-api.js';
+import { startSealedAgent } from './helpers/sealed-agent.js';
+import { connectViewer } from './helpers/session-viewer.js';
+import { solidJpeg } from './helpers/test-picture.js';
 
 const LOCK_FILE = 'rac-serve.pid';
-
-const handshake = (code: string) =>
-  `{"type":"handshake","session_code":"${code}","screen_width":1920,"screen_height":1080,"timestamp":${Date.now()}}`;
-
-/** A chunk of a one-chunk frame (type 1, little-endian header). */
-function frameChunk(frameId: bigint, data: Buffer): Buffer {
-  const header = Buffer.alloc(21);
-  header.writeUInt8(1, 0);
-  header.writeBigInt64LE(frameId, 1);
-  header.writeInt32LE(0, 9);
-  header.writeInt32LE(1, 13);
-  header.writeInt32LE(data.length, 17);
-  return Buffer.concat([header, data]);
-}
 
 t.test('a second rac serve on the same data dir refuses and leaves the live session streaming', async (t) => {
   const first = await startBrokerProcess();
   t.teardown(() => first.stop());
   const token = await login(first.api);
-  const session = (await call(first.api, 'POST', '/sessions', { token, body: { customer_name: 'Carl' } })).body;
-  const agentWs = await openSignal(first.url, session.session_code);
-  const viewerWs = await openSignal(first.url, session.session_code, token);
-  const agent = await openUdp();
-  const viewer = await openUdp();
-  t.teardown(() => {
-    [agent, viewer].forEach((p) => p.close());
-    [agentWs, viewerWs].forEach((p) => p.ws.close());
-  });
-  const ticket = await viewerWs.messages.next((m) => m.type === 'udp_ticket');
-  await viewer.send(
-    Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ type: 'viewer_hello', ticket: ticket.ticket }))]),
-    session.udp_port,
-  );
-  await viewer.received.next((d) => controlOf(d.data)?.type === 'viewer_ack');
-  await agent.send(handshake(session.session_code), session.udp_port);
-  await viewer.received.next((d) => controlOf(d.data)?.type === 'screen');
+  const session = (await call<Session>(first.api, 'POST', '/sessions', { token, body: { customer_name: 'Carl' } })).body;
+  const agent = await startSealedAgent(first.url, session, { width: 64, height: 64 });
+  t.teardown(() => agent.close());
+  const viewer = await connectViewer(first.url, session.session_code, token);
+  t.teardown(() => viewer.close());
+  await viewer.waitSealed();
+  await viewer.waitControl('screen');
 
   // Same data dir and UDP range, another HTTP port: the old failure closed every session here.
   const second = await spawnRac(
@@ -67,11 +46,15 @@ t.test('a second rac serve on the same data dir refuses and leaves the live sess
   t.equal(readFileSync(join(first.dataDir, LOCK_FILE), 'utf8').trim(), String(first.process.pid), 'the lock is still the first one');
 
   const info = await call(first.api, 'GET', `/sessions/${session.session_code}/info`);
-  t.same(info.body, { session_code: session.session_code, udp_port: session.udp_port, status: 'active' }, 'the session is untouched');
-  const frame = frameChunk(42n, Buffer.from('a frame after the second start'));
-  await agent.send(frame, session.udp_port);
-  const got = await viewer.received.next((d) => d.data[0] === 1, undefined, 'the frame at the viewer');
-  t.ok(got.data.equals(frame), 'and still streams agent → viewer');
+  t.same(
+    info.body,
+    { session_code: session.session_code, udp_port: session.udp_port, status: 'active', allow_unencrypted_agent: false },
+    'the session is untouched',
+  );
+  const picture = solidJpeg([0, 128, 255]);
+  const next = viewer.nextFrame();
+  await agent.sendFrame(picture);
+  t.ok((await next).jpeg.equals(picture), 'and still streams agent → viewer');
 
   t.equal(await first.stop(), 0);
   t.notOk(existsSync(join(first.dataDir, LOCK_FILE)), 'a clean stop removes the lock');
