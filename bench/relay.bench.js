@@ -1,18 +1,22 @@
-// Relay throughput, loss and added latency at several offered loads: 1200-byte type-1 datagrams
-// from an agent socket to a viewer socket through a real `rac serve` session port, next to socat
-// forwarding the same traffic (`socat -u UDP4-RECV UDP4-SENDTO`) and a direct send, in the same run.
+// Relay throughput, loss and added latency at several offered loads: 1200-byte sealed datagrams
+// (type 5; the relay routes them by their header and never decrypts, so their body here is opaque)
+// from a pinned agent socket to a pinned viewer socket through a real `rac serve` session port,
+// next to socat forwarding the same traffic (`socat -u UDP4-RECV UDP4-SENDTO`) and a direct send,
+// in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeControl, encodeFrameChunk, encodeHandshake } from '../dist/protocol/index.js';
+import { agentHandshakeProof, encodeControl, encodeHandshake, encodeSealedHeader } from '../dist/protocol/index.js';
 
 const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 const LOADS = (process.env.BENCH_LOADS ?? '5000,20000,50000,100000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const PAYLOAD = 1200 - 21;
+const DATAGRAM_BYTES = 1200;
+const HEADER_BYTES = 12;
+let viewerId = 1;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function ensureSocat() {
@@ -39,24 +43,21 @@ async function run(sender, port, receiver, rate) {
   const latencies = [];
   let received = 0;
   const onMessage = (msg) => {
-    if (msg[0] !== 1 || msg.length < 21 + 8) return;
+    if (msg[0] !== 5 || msg.length < HEADER_BYTES + 8) return;
     received++;
-    latencies.push(Number(process.hrtime.bigint() - msg.readBigUInt64LE(21)) / 1e3);
+    latencies.push(Number(process.hrtime.bigint() - msg.readBigUInt64LE(HEADER_BYTES)) / 1e3);
   };
   receiver.on('message', onMessage);
   const total = rate * SECONDS;
   const perTick = Math.max(1, Math.round(rate / 1000));
-  const data = Buffer.alloc(PAYLOAD);
+  const datagram = Buffer.alloc(DATAGRAM_BYTES);
   let sent = 0;
   const start = process.hrtime.bigint();
   while (sent < total) {
     for (let i = 0; i < perTick && sent < total; i++, sent++) {
-      data.writeBigUInt64LE(process.hrtime.bigint(), 0);
-      sender.send(
-        encodeFrameChunk({ frameId: BigInt(sent + 1), chunkIndex: 0, totalChunks: 1, totalSize: PAYLOAD, data }),
-        port,
-        '127.0.0.1',
-      );
+      encodeSealedHeader({ toAgent: false, viewerId, epoch: 0, counter: BigInt(sent) }).copy(datagram, 0);
+      datagram.writeBigUInt64LE(process.hrtime.bigint(), HEADER_BYTES);
+      sender.send(datagram, port, '127.0.0.1');
     }
     // Pace to the offered rate.
     const due = Number(start) / 1e6 + (sent / rate) * 1000;
@@ -106,28 +107,55 @@ async function joinRelay(url) {
     ).json();
   const { access_token: token } = await post('/api/auth/login', { email: 'admin@localhost', password: 'bench-password' });
   const session = await post('/api/sessions', {}, token);
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/session/${session.session_code}`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  const ticket = await new Promise((resolve) =>
+  const wsUrl = `${url.replace('http', 'ws')}/ws/session/${session.session_code}`;
+  const messages = (ws) => {
+    const inbox = [];
+    const waiters = [];
     ws.on('message', (m) => {
       const msg = JSON.parse(String(m));
-      if (msg.type === 'udp_ticket') resolve(msg.ticket);
-    }),
-  );
+      const i = waiters.findIndex((w) => w.type === msg.type);
+      if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
+      else inbox.push(msg);
+    });
+    return (type) => {
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
+      return new Promise((resolve) => waiters.push({ type, resolve }));
+    };
+  };
+  // The agent: its WebSocket gives the secret that proves its handshake.
+  const agentWs = new WebSocket(wsUrl);
+  const fromBrokerToAgent = messages(agentWs);
+  const { agent_secret: secret } = await fromBrokerToAgent('agent_welcome');
+  // The viewer: its id, a single-use ticket, and the cookie echo that pins its address.
+  const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } });
+  const fromBrokerToViewer = messages(ws);
+  viewerId = (await fromBrokerToViewer('joined')).viewer_id;
+  const { ticket } = await fromBrokerToViewer('udp_ticket');
   const agent = await udp();
   const viewer = await udp();
-  const acked = new Promise((resolve) => viewer.once('message', resolve));
+  const answer = () => new Promise((resolve) => viewer.once('message', (m) => resolve(JSON.parse(String(m.subarray(1))))));
+  let next = answer();
   viewer.send(encodeControl({ type: 'viewer_hello', ticket }), session.udp_port, '127.0.0.1');
-  await acked;
+  const { cookie } = await next;
+  next = answer();
+  viewer.send(encodeControl({ type: 'viewer_confirm', cookie }), session.udp_port, '127.0.0.1');
+  await next;
+  const timestamp = Date.now();
   agent.send(
-    encodeHandshake({ session_code: session.session_code, screen_width: 1920, screen_height: 1080, timestamp: Date.now() }),
+    encodeHandshake({
+      session_code: session.session_code,
+      screen_width: 1920,
+      screen_height: 1080,
+      timestamp,
+      agent_proof: agentHandshakeProof(secret, session.session_code, timestamp),
+    }),
     session.udp_port,
     '127.0.0.1',
   );
   await sleep(200);
   viewer.removeAllListeners('message');
-  return { agent, viewer, port: session.udp_port, ws };
+  return { agent, viewer, port: session.udp_port, ws, agentWs };
 }
 
 const fmt = (r) =>
@@ -175,6 +203,7 @@ try {
   for (const line of added) console.log(line);
   socat?.kill();
   rac.ws.close();
+  rac.agentWs.close();
   for (const s of [rac.agent, rac.viewer, direct.sender, direct.receiver, socatSender, socatOut]) s?.close();
 } finally {
   child.kill('SIGTERM');
