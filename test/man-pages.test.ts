@@ -36,7 +36,7 @@ const built = program.commands;
 t.same(
   built.map((c) => c.name()).sort(),
   ['admin', 'agent', 'completion', 'login', 'logout', 'serve', 'session', 'view'],
-  'every command of DESIGN.md (and completion)',
+  'every command of rac (and completion)',
 );
 
 for (const command of built) {

@@ -1,4 +1,4 @@
-// The `rac` program in-process (no child process): --help lists every command of DESIGN.md, usage
+// The `rac` program in-process (no child process): --help lists every command, usage
 // errors exit 2 with one line on stderr, and `rac serve` rejects bad options before starting.
 import { PassThrough } from 'node:stream';
 import t from 'tap';
@@ -24,7 +24,7 @@ const rac = async (...args: string[]) => {
   return { code, stdout: captured.out(), stderr: captured.err() };
 };
 
-t.test('--help lists every command of DESIGN.md', async (t) => {
+t.test('--help lists every command', async (t) => {
   const { code, stdout } = await rac('--help');
   t.equal(code, 0);
   for (const command of ['serve', 'agent', 'view', 'login', 'logout', 'session', 'admin']) {

@@ -1,4 +1,4 @@
-// A typed client for the broker's REST API (specs/broker-api.md under /api), over undici.
+// A typed client for the broker's REST API (under /api; /api/openapi.json describes it), over undici.
 // Used by the CLI commands, the viewer and the agent. Every failure is one of two errors:
 // BrokerUnreachableError (no HTTP answer) or BrokerApiError (an HTTP answer that is not 2xx).
 import { Agent, type Dispatcher, request } from 'undici';
@@ -80,7 +80,7 @@ export class BrokerClient {
     this.dispatcher = new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 1_000 });
   }
 
-  /** The session WebSocket URL for a code (DESIGN.md: /ws/session/{code}). */
+  /** The session WebSocket URL for a code (/ws/session/{code}, docs/protocol.md). */
   sessionWebSocketUrl(code: string): string {
     return `${this.server.replace(/^http/, 'ws')}/ws/session/${encodeURIComponent(code)}`;
   }

@@ -1,6 +1,6 @@
 // Runs a command's broker calls: builds the client from the stored login (or RAC_SERVER/RAC_TOKEN),
 // closes it afterwards, and turns every client error into one CliError line with the exit code
-// of DESIGN.md (3 with the command that fixes it, 4 for not found, 1 otherwise).
+// of rac(1) (3 with the command that fixes it, 4 for not found, 1 otherwise).
 import { BrokerApiError, BrokerClient, BrokerUnreachableError } from '../client/broker-client.js';
 import { type Credentials, CredentialStore, NotLoggedInError, loginCommand } from '../client/credentials.js';
 import { terminalSafe } from '../protocol/display-text.js';

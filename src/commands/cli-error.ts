@@ -1,4 +1,4 @@
-// Errors a command ends with: one line on stderr and the exit code of DESIGN.md.
+// Errors a command ends with: one line on stderr and the exit code rac(1) documents.
 export const ExitCode = {
   ok: 0,
   failure: 1,

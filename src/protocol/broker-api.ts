@@ -1,4 +1,4 @@
-// The shapes of the broker's REST API (specs/broker-api.md + DESIGN.md): one definition for the
+// The shapes of the broker's REST API (served as /api/openapi.json): one definition for the
 // broker that serves them and the clients (CLI, viewer) that read them. Optional fields are ours,
 // absent from older brokers.
 export type Role = 'admin' | 'tech';

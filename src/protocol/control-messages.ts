@@ -1,5 +1,5 @@
 // The JSON carried by UDP datagrams: the agent's handshake (a datagram starting with `{`, no type
-// byte) and the body of type-4 control packets. DESIGN.md "UDP wire format" lists the fields.
+// byte) and the body of type-4 control packets. docs/protocol.md lists the fields.
 
 import { type JsonObject, finiteNumberField, integerField, parseTypedJson, stringField } from './json-fields.js';
 import { type ParseResult, fail, ok } from './result.js';

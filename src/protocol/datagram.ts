@@ -1,4 +1,4 @@
-// Encoders and the decoder for every datagram on a session's UDP port (DESIGN.md "UDP wire format").
+// Encoders and the decoder for every datagram on a session's UDP port (docs/protocol.md "UDP datagrams").
 // All multi-byte integers are little-endian, as the reference Windows client's BinaryWriter writes
 // them. decodeDatagram never throws: every read is bounds-checked first, and what a hostile or
 // broken sender can put in a datagram comes back as a typed error.

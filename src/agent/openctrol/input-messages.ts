@@ -1,5 +1,5 @@
 // The input messages of the two WebSockets, parsed and checked before anything touches the desktop:
-// /ws/desktop (DESIGN.md: pointer_move, pointer_button, pointer_wheel, key, text, monitor_select)
+// /ws/desktop (the Openctrol desktop protocol, man/rac-agent.1: pointer_move, pointer_button, pointer_wheel, key, text, monitor_select)
 // and the legacy /api/v1/rd/session (spec: pointer move/click/scroll, keyboard combos).
 // A message that does not parse yields an error text; it never throws.
 import type { MouseButton } from '../platform/input-injector.js';
