@@ -271,7 +271,7 @@ t.test('after a broker restart the session gets its port back and both sides re-
   const info = await call(again.api, 'GET', `/sessions/${session.session_code}/info`);
   t.same(
     info.body,
-    { session_code: session.session_code, udp_port: session.udp_port, status: 'disconnected' },
+    { session_code: session.session_code, udp_port: session.udp_port, status: 'disconnected', allow_unencrypted_agent: false },
     'same port; nobody connected yet',
   );
   const resumed = await openSignal(again.url, session.session_code, { agentSecret: secret });
