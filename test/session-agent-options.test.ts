@@ -68,12 +68,13 @@ t.test('no terminal, view-only, bad codes', async (t) => {
     t.same(await xvfb.mouse(), { x: 700, y: 600 }, 'the pointer did not move');
     t.equal(cat.read(), '', 'no key arrived');
 
-    const sizes = viewer.datagrams.filter((d) => d[0] === 1).map((d) => d.length);
+    // Sealed: the 60021-byte type-1 datagram plus the seal's 12-byte header and 16-byte tag.
+    const sizes = viewer.datagrams.filter((d) => d[0] === 5).map((d) => d.length);
     t.ok(
-      sizes.every((n) => n <= 60021),
-      `--chunk-size 60000: datagrams of at most 60021 bytes (largest ${Math.max(...sizes)})`,
+      sizes.every((n) => n <= 60049),
+      `--chunk-size 60000: datagrams of at most 60049 bytes (largest ${Math.max(...sizes)})`,
     );
-    t.ok(sizes.includes(60021), 'full chunks carry exactly 60000 JPEG bytes, as the reference client sends them');
+    t.ok(sizes.includes(60049), 'full chunks carry exactly 60000 JPEG bytes, as the reference client sends them');
     t.ok(
       viewer.frames.some((f) => f.chunks > 1),
       `multi-chunk frames reassemble (${viewer.frames.map((f) => f.chunks)})`,

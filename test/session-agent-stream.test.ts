@@ -177,8 +177,8 @@ t.test('a session with rac agent --yes: frames, quality, input, Ctrl-C', async (
       [VK.RETURN, 0],
     ];
     for (const [vk, state] of keys) await viewer.key(vk, state);
-    // A control message the agent does not know is passed on by the relay, counted and ignored.
-    await viewer.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"type":"make_coffee","sugar":2}')]));
+    // A control message the agent does not know, sealed like every party message: opened, counted and ignored.
+    await viewer.send(viewer.sealForAgent(Buffer.concat([Buffer.from([4]), Buffer.from('{"type":"make_coffee","sugar":2}')])));
     t.ok(await waitFor2(async () => cat.read() === 'Hi!-\n'), `typed "Hi!-\\n", file has ${JSON.stringify(cat.read())}`);
 
     // Shift pressed and its key-up lost: after 5 s without input the agent lets go of it.
