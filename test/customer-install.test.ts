@@ -112,6 +112,7 @@ t.test("the customer runs the broker's command: rac comes from the broker, the s
     urls.some((url) => url.includes('registry.npmjs.org/ws')),
     'while the dependencies came from the registry',
   );
+  t.notMatch(output, /EBADENGINE/, 'no dependency of the installed package wants a newer Node than ours');
 
   const viewer = await connectViewer(broker.url, session.session_code, await login(broker.api));
   t.teardown(() => viewer.close());
