@@ -4,6 +4,8 @@
 //    with libjpeg-turbo next to jpeg-js, frames per second reached flat out, CPU and bytes per frame;
 //  - a static picture at 15 fps for a few seconds: CPU and bytes per second, ours (compare before
 //    encoding, a full frame every 3 s) next to the naive baseline that encodes every capture.
+//  - sealing: the same frames' datagrams sealed for one viewer (ChaCha20-Poly1305), the CPU it adds
+//    per frame beside the plain pipeline's.
 // Sending is not included (no socket): the figures are the agent's own work per frame.
 // Run: npx tsc -p . && node bench/agent-stream.bench.js   (needs Xvfb, xterm, ImageMagick)
 import { execFileSync, spawn } from 'node:child_process';
@@ -14,6 +16,8 @@ import { jpegJsEncoder, turboEncoder } from '../dist/agent/platform/jpeg-encoder
 import { loadRobot } from '../dist/agent/platform/robot.js';
 import { RobotScreenCapture } from '../dist/agent/platform/screen-capture.js';
 import { FramePipeline } from '../dist/agent/session/frame-pipeline.js';
+import { SEALED_DEFAULT_CHUNK_SIZE, Sealer } from '../dist/protocol/index.js';
+import { randomBytes } from 'node:crypto';
 
 const SIZES = [
   { width: 1280, height: 720 },
@@ -101,10 +105,21 @@ async function measure() {
 
   console.log(`agent frame pipeline, JPEG quality ${QUALITY}, changing picture (scrolling xterm over a noisy background)`);
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the start`);
-  console.log('size        capture ms  encode ms turbo  encode ms jpeg-js  fps reached  CPU ms/frame  bytes/frame');
+  console.log(
+    'size        capture ms  encode ms turbo  encode ms jpeg-js  fps reached  CPU ms/frame  bytes/frame  seal ms/frame  sealed vs plain',
+  );
   for (const size of SIZES) {
     const area = { x: 0, y: 0, ...size };
-    const pipeline = new FramePipeline({ capture, encoder: turbo, area, quality: QUALITY, keyframeIntervalMs: 0 });
+    const pipeline = new FramePipeline({
+      capture,
+      encoder: turbo,
+      area,
+      quality: QUALITY,
+      keyframeIntervalMs: 0,
+      chunkSize: SEALED_DEFAULT_CHUNK_SIZE,
+    });
+    const sealer = new Sealer({ key: randomBytes(32), toAgent: false, viewerId: 1 });
+    let sealCpuMs = 0;
     const captureMs = [];
     const encodeMs = [];
     let frames = 0;
@@ -118,11 +133,15 @@ async function measure() {
       bytes += frame.jpeg.length;
       captureMs.push(frame.captureMs);
       encodeMs.push(frame.encodeMs);
+      const sealCpu0 = process.cpuUsage();
+      for (const datagram of frame.datagrams) sealer.seal(datagram);
+      sealCpuMs += cpuMs(sealCpu0);
       // Let the xterm draw between frames, as a timer-driven agent would.
       await new Promise((resolve) => setImmediate(resolve));
     }
     const elapsed = performance.now() - start;
-    const cpu = cpuMs(cpu0);
+    // The plain pipeline's CPU is what the loop cost without the sealing.
+    const cpu = cpuMs(cpu0) - sealCpuMs;
     const jsTimes = [];
     for (let i = 0; i < JPEG_JS_FRAMES; i++) {
       const raw = capture.capture(area);
@@ -132,7 +151,8 @@ async function measure() {
     }
     console.log(
       `${`${size.width}×${size.height}`.padEnd(12)}${f1(median(captureMs)).padStart(10)}${f1(median(encodeMs)).padStart(17)}${f1(median(jsTimes)).padStart(19)}` +
-        `${f1((frames * 1000) / elapsed).padStart(13)}${f1(cpu / frames).padStart(14)}${kb(bytes / frames).padStart(13)}`,
+        `${f1((frames * 1000) / elapsed).padStart(13)}${f1(cpu / frames).padStart(14)}${kb(bytes / frames).padStart(13)}` +
+        `${f1(sealCpuMs / frames).padStart(15)}${`+${f1((sealCpuMs / cpu) * 100)} %`.padStart(17)}`,
     );
   }
 
