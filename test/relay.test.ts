@@ -203,8 +203,14 @@ t.test('DELETE sends disconnect to both sides, over WebSocket and UDP, and frees
   t.same(await nextOf(agentWs, 'disconnect'), { type: 'disconnect' });
   t.same(await nextOf(viewerWs, 'disconnect'), { type: 'disconnect' });
   t.ok(await viewerWs.messages.next((m) => m.type === 'status' && m.status === 'closed'), 'the viewer is told the status');
-  t.same(controlOf((await agent.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), { type: 'disconnect' });
-  t.same(controlOf((await viewer.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), { type: 'disconnect' });
+  t.same(controlOf((await agent.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), {
+    type: 'disconnect',
+    reason: 'closed',
+  });
+  t.same(controlOf((await viewer.received.next((d) => controlOf(d.data)?.type === 'disconnect')).data), {
+    type: 'disconnect',
+    reason: 'closed',
+  });
   t.equal((await agentWs.closed).code, 1000);
   t.equal((await viewerWs.closed).code, 1000);
   t.equal(await udpBindError(session.udp_port), null, 'the port is free');

@@ -71,9 +71,6 @@ export const SWEEP_INTERVAL_MS = 500;
 /** A viewer gets at most one fresh ticket this often. */
 export const TICKET_REQUEST_INTERVAL_MS = 1000;
 
-export const CLOSE_POLICY_VIOLATION = CloseCode.SESSION_GONE;
-export const CLOSE_REPLACED = 4000;
-
 const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export class SessionHub {
@@ -138,12 +135,12 @@ export class SessionHub {
    */
   agentConnected(session: Session, ws: WebSocket, resuming: boolean): SignalHandler | undefined {
     const live = this.live.get(session.id);
-    if (!live) return void ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
+    if (!live) return void ws.close(CloseCode.SESSION_GONE, 'Session closed');
     const connected = live.agent !== undefined && live.agent.readyState === WebSocket.OPEN;
     if (!resuming && connected) {
       return void ws.close(CloseCode.AGENT_ALREADY_CONNECTED, 'An agent is already connected to this session');
     }
-    if (live.agent) live.agent.close(CLOSE_REPLACED, 'Replaced by a new connection of the same agent');
+    if (live.agent) live.agent.close(CloseCode.REPLACED, 'Replaced by a new connection of the same agent');
     live.agent = ws;
     if (resuming) this.agentResumed(live, ws);
     else this.agentJoined(live, ws);
@@ -193,7 +190,7 @@ export class SessionHub {
   /** An IT member's viewer (the token was checked, and the user may open this session). */
   viewerConnected(session: Session, ws: WebSocket, login: ViewerLogin): SignalHandler | undefined {
     const live = this.live.get(session.id);
-    if (!live) return void ws.close(CLOSE_POLICY_VIOLATION, 'Session closed');
+    if (!live) return void ws.close(CloseCode.SESSION_GONE, 'Session closed');
     const max = this.options.maxViewers;
     const id = live.viewers.size < max ? this.viewerIds.take() : undefined;
     if (id === undefined) return void ws.close(CloseCode.TOO_MANY_VIEWERS, `This session already has ${max} viewers`);
@@ -336,7 +333,7 @@ export class SessionHub {
       ws.send(Signal.disconnect());
       ws.close(CloseCode.NORMAL, 'Session closed');
     }
-    await live.relay.broadcast({ type: 'disconnect' });
+    await live.relay.broadcast({ type: 'disconnect', reason: 'closed' });
     live.relay.detach();
     for (const viewer of [...live.viewers.values()]) this.dropViewer(live, viewer, false);
   }

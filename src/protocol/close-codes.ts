@@ -8,6 +8,8 @@ export const CloseCode = {
   SESSION_GONE: 1008,
   /** The broker is shutting down: come back with backoff. */
   RESTARTING: 1012,
+  /** This agent connection was replaced by a resume of the same agent (its secret, a new socket). */
+  REPLACED: 4000,
   /** The viewer's login is no longer valid: token expired or revoked, user disabled or deleted. */
   NOT_AUTHENTICATED: 4001,
   /** The viewer's user may no longer open this session (not the owner, not an admin). */
@@ -24,6 +26,7 @@ export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
 const FINAL: ReadonlySet<number> = new Set([
   CloseCode.SESSION_GONE,
+  CloseCode.REPLACED,
   CloseCode.NOT_AUTHENTICATED,
   CloseCode.FORBIDDEN,
   CloseCode.AGENT_ALREADY_CONNECTED,
