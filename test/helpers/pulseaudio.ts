@@ -1,4 +1,4 @@
-// A private PulseAudio daemon for a test (RECIPES.md), with two null sinks: "speakers" (Speakers,
+// A private PulseAudio daemon for a test (docs/testing.md), with two null sinks: "speakers" (Speakers,
 // the default) and "headset" (Headset). Clients reach it through PULSE_SERVER.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';

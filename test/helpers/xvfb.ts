@@ -1,5 +1,5 @@
 // A real X server for a test: Xvfb on a free display number with two RandR monitors, like a
-// laptop with an external screen (RECIPES.md): DP-1 1920×1080 at 0,0 (primary) and HDMI-1
+// laptop with an external screen (docs/testing.md): DP-1 1920×1080 at 0,0 (primary) and HDMI-1
 // 1280×1024 at 1920,0 on a 3200×1080 root window.
 import { PATIENCE_MS } from './patience.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
