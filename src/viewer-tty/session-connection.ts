@@ -18,11 +18,11 @@ import {
   encodeMouse,
 } from '../protocol/datagram.js';
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
-import { unixMsFromTicks } from '../protocol/frame-ids.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
 import { AgentKeyExchange } from './agent-keys.js';
+import { type LinkStats, LinkStatsWindow } from './link-stats.js';
 
 export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'ended';
 
@@ -61,18 +61,7 @@ export interface SessionConnectionOptions {
   reconnectBaseMs?: number;
 }
 
-export interface LinkStats {
-  fps: number;
-  kbps: number;
-  /** Lost frames / all frames in the last window, 0..1. */
-  frameLoss: number;
-  /**
-   * How old frames are when they arrive (their id is the capture time in .NET ticks) when the
-   * clocks agree; otherwise the WebSocket ping round trip, when the broker answers pings.
-   */
-  latencyMs?: number;
-  framesShown: number;
-}
+export type { LinkStats } from './link-stats.js';
 
 /** How often an unanswered hello asks for a fresh ticket, or an unanswered confirm is repeated. */
 const DEFAULT_HELLO_RETRY_MS = 1000;
@@ -92,8 +81,6 @@ export class SessionConnection {
   private helloTimer?: NodeJS.Timeout;
   private helloTries = 0;
   private pingSentAt?: number;
-  private rttMs?: number;
-  private frameAgeMs?: number;
   private readonly assembler = new FrameReassembler();
   private readonly keys: AgentKeyExchange;
   private readonly sessionCode: string;
@@ -101,8 +88,7 @@ export class SessionConnection {
   private allowUnencrypted = false;
   /** Clear frames came from a reference client in a session that allows one. */
   private clearAgent = false;
-  private window = { start: Date.now(), frames: 0, bytes: 0, droppedAtStart: 0 };
-  private current: LinkStats = { fps: 0, kbps: 0, frameLoss: 0, framesShown: 0 };
+  private readonly linkStats = new LinkStatsWindow(() => Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0));
   state: LinkState = 'connecting';
   /** Datagrams dropped as malformed, not for us, or not opened (forged, replayed): never fatal, only counted. */
   invalidDatagrams = 0;
@@ -114,7 +100,7 @@ export class SessionConnection {
 
   start(): void {
     this.openWebSocket();
-    this.every(1000, () => this.rollStats());
+    this.every(1000, () => this.linkStats.roll());
   }
 
   private setState(state: LinkState, detail?: string) {
@@ -206,7 +192,7 @@ export class SessionConnection {
         if (message.status === 'closed') this.end('the session was closed');
         return;
       case 'pong':
-        if (this.pingSentAt !== undefined) this.rttMs = Date.now() - this.pingSentAt;
+        if (this.pingSentAt !== undefined) this.linkStats.rttMs = Date.now() - this.pingSentAt;
         this.pingSentAt = undefined;
         return;
       case 'disconnect':
@@ -360,13 +346,10 @@ export class SessionConnection {
   }
 
   private onFrameChunk(chunk: FrameChunk, size: number) {
-    this.window.bytes += size;
+    this.linkStats.bytes(size);
     const frame = this.assembler.push(chunk);
     if (!frame) return;
-    this.window.frames++;
-    this.current.framesShown++;
-    const age = Date.now() - unixMsFromTicks(frame.frameId);
-    this.frameAgeMs = age >= 0 && age < 10_000 ? age : undefined;
+    this.linkStats.frameShown(frame.frameId);
     this.options.events.frame?.(frame.jpeg, frame.frameId);
   }
 
@@ -381,28 +364,8 @@ export class SessionConnection {
     this.options.events.security?.({ state: 'not_encrypted' });
   }
 
-  private dropped(): number {
-    return Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
-  }
-
-  private rollStats() {
-    const now = Date.now();
-    const seconds = Math.max(0.001, (now - this.window.start) / 1000);
-    const droppedNow = this.dropped();
-    const lost = droppedNow - this.window.droppedAtStart;
-    const all = this.window.frames + lost;
-    this.current = {
-      ...this.current,
-      fps: this.window.frames / seconds,
-      kbps: (this.window.bytes * 8) / 1000 / seconds,
-      frameLoss: all ? lost / all : 0,
-      latencyMs: this.frameAgeMs ?? this.rttMs,
-    };
-    this.window = { start: now, frames: 0, bytes: 0, droppedAtStart: droppedNow };
-  }
-
   stats(): LinkStats {
-    return { ...this.current };
+    return this.linkStats.snapshot();
   }
 
   // ---------------------------------------------------------------------------- to the agent
