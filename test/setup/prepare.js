@@ -35,6 +35,13 @@ export const SYSTEM_PACKAGES = {
   kitty: 'kitty',
   procps: 'pgrep',
   tcpdump: 'tcpdump', // the end-to-end security test captures what crosses the network
+  // rac shell/cp/tunnel: OpenSSH's own clients through `rac tunnel`; sshd is the benchmark's baseline
+  'openssh-client': 'sftp',
+  'openssh-server': 'sshd',
+  rsync: 'rsync',
+  xclip: 'xclip', // the agent's X11 clipboard
+  iproute2: 'tc', // a lossy link (netem) for adaptive quality
+  systemd: 'systemd-analyze', // generated service units are verified
 };
 
 function installNodeModules() {
