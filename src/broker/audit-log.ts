@@ -10,9 +10,14 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { id: null, email: null, address: null };
 
+/**
+ * One event. `action` is "area.verb" (auth.login, user.create, session.viewer_join…); new areas
+ * record the same way, e.g. `audit.record(actorOf(request), { action: 'tunnel.open', target_type:
+ * 'session', target_id: session.id, detail: { port } })`.
+ */
 export interface AuditEntry {
   action: string;
-  target_type?: 'user' | 'session' | 'smtp' | null;
+  target_type?: 'user' | 'session' | 'smtp' | 'tunnel' | 'file' | null;
   target_id?: string | number | null;
   /** Extra facts (never secrets). */
   detail?: Record<string, unknown>;
@@ -51,11 +56,48 @@ export class AuditLog {
       );
   }
 
+  /**
+   * Newest first, filtered: `action` matches itself and, as "session", every "session.*";
+   * `user` is the actor's email (case-insensitive); `before`/`after` are record ids (the cursor).
+   */
+  query(filter: AuditFilter): AuditRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (filter.since) add('at >= ?', filter.since);
+    if (filter.until) add('at < ?', filter.until);
+    if (filter.user) add('actor_email = ? COLLATE NOCASE', filter.user);
+    if (filter.action) add(`(action = ? OR substr(action, 1, ?) = ?)`, filter.action, filter.action.length + 1, `${filter.action}.`);
+    if (filter.before !== undefined) add('id < ?', filter.before);
+    if (filter.after !== undefined) add('id > ?', filter.after);
+    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, filter.limit) as StoredRecord[];
+    return rows.map(parseRecord);
+  }
+
   /** Newest first. */
   list(limit = 100, beforeId?: number): AuditRecord[] {
-    const rows = this.db
-      .prepare('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?')
-      .all(beforeId ?? Number.MAX_SAFE_INTEGER, limit) as (Omit<AuditRecord, 'detail'> & { detail: string | null })[];
-    return rows.map((row) => ({ ...row, detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null }));
+    return this.query({ limit, before: beforeId });
   }
 }
+
+export interface AuditFilter {
+  /** ISO 8601 timestamps: at or after `since`, before `until`. */
+  since?: string;
+  until?: string;
+  user?: string;
+  action?: string;
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+type StoredRecord = Omit<AuditRecord, 'detail'> & { detail: string | null };
+
+const parseRecord = (row: StoredRecord): AuditRecord => ({
+  ...row,
+  detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+});

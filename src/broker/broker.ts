@@ -5,12 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AgentPackage, PACKAGE_VERSION } from './agent-package.js';
 import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
+import { type BrokerLogger, silentLogger } from './broker-log.js';
 import type { BrokerContext } from './context.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
 import { MailNotifier } from './mail-notifier.js';
 import { MAIL_INTERRUPTED, Mailer, readCaFile } from './mailer.js';
+import { BrokerMetrics } from './metrics.js';
+import { type MetricsExposure, type MetricsListener, exposeMetrics } from './metrics-server.js';
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
 import { SignallingServer } from './signalling-server.js';
@@ -48,7 +51,10 @@ export interface BrokerOptions {
   smtpCaFile?: string;
   /** Connect/greeting/idle limit for the SMTP server (default 15 s). */
   smtpTimeoutMs?: number;
-  log: (message: string) => void;
+  /** Where every module logs (default: nowhere). */
+  logger?: BrokerLogger;
+  /** GET /metrics on the main port (admin token) and/or a separate listener without auth. */
+  metrics?: MetricsExposure;
 }
 
 export interface RunningBroker {
@@ -57,6 +63,8 @@ export interface RunningBroker {
   context: BrokerContext;
   /** Set only on the start that created the first admin with a generated password. */
   generatedAdminPassword: string | null;
+  /** The separate metrics listener's URL, when --metrics-address started one. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -78,20 +86,30 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 }
 
 async function startLocked(options: BrokerOptions, smtpCa: string | undefined, lock: DataDirLock): Promise<RunningBroker> {
+  const log = options.logger ?? silentLogger();
+  const metrics = new BrokerMetrics();
   const db = await openDatabase(options.dataDir);
   const audit = new AuditLog(db);
   const users = new UserStore(db);
   const ports = new UdpPortPool(options.udpPorts, options.host);
   const sessions = new SessionManager(new SessionStore(db), ports, audit, {
     pendingTimeoutMs: options.pendingTimeoutMs,
-    log: options.log,
+    log: (message) => log.warn(message),
   });
   const throttle = new Throttle(db);
+  throttle.onHit = (scope) => metrics.throttleHit(scope);
   const hub = new SessionHub(sessions, {
     agentTimeoutMs: options.agentTimeoutMs,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxViewers: options.maxViewers ?? DEFAULT_MAX_VIEWERS,
     users,
+    audit,
+    log: log.child({ component: 'session' }),
+  });
+  metrics.watch({
+    sessionsByStatus: () => sessions.store.countByStatus(),
+    connections: () => hub.connections(),
+    relayTotals: () => hub.relayTotals(),
   });
   const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
   const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });
@@ -102,7 +120,8 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
     audit,
     publicUrl: () => context.publicUrl,
     version: PACKAGE_VERSION,
-    log: options.log,
+    log: log.child({ component: 'mail' }),
+    metrics,
   });
   // A crash can leave mails marked "sending" that nobody is sending any more.
   sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
@@ -117,7 +136,9 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
     mail,
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
-    agentPackage: new AgentPackage(join(options.dataDir, 'download'), options.log),
+    agentPackage: new AgentPackage(join(options.dataDir, 'download'), (message) => log.info(message)),
+    log,
+    metrics,
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
@@ -125,11 +146,14 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
   hub.start();
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
-  const app = buildHttpServer(context, options.log, options.trustProxy);
+  const app = buildHttpServer(context, options.trustProxy, options.metrics?.onMainPort ?? false);
   const signalling = new SignallingServer(context, hub, app.server, options.trustProxy);
+  let metricsListener: MetricsListener | null = null;
   try {
     await app.listen({ host: options.host, port: options.port });
+    metricsListener = await exposeMetrics(metrics, options.metrics);
   } catch (err) {
+    await app.close();
     signalling.close();
     await hub.stop();
     sessions.stop();
@@ -146,8 +170,10 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
     port,
     context,
     generatedAdminPassword,
+    metricsUrl: metricsListener?.url ?? null,
     async close() {
       clearInterval(pruneTimer);
+      await metricsListener?.close();
       await hub.stop();
       signalling.close();
       await app.close();

@@ -1,6 +1,8 @@
 // What the route modules share: the stores and services of one running broker.
 import type { AgentPackage } from './agent-package.js';
 import type { AuditLog } from './audit-log.js';
+import type { BrokerLogger } from './broker-log.js';
+import type { BrokerMetrics } from './metrics.js';
 import type { Db } from './database.js';
 import type { SessionHub } from './session-hub.js';
 import type { MailNotifier } from './mail-notifier.js';
@@ -23,6 +25,9 @@ export interface BrokerContext {
   tokens: TokenIssuer;
   /** The package customers run (`npx --yes BROKER/download/rac-VERSION.tgz agent …`). */
   agentPackage: AgentPackage;
+  /** The broker's one logger (children carry the request id or session id). */
+  log: BrokerLogger;
+  metrics: BrokerMetrics;
   /** Where customers and viewers reach this broker (for mails and messages). */
   publicUrl: string;
 }

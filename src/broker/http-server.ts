@@ -1,10 +1,12 @@
 // The broker's HTTP server: fastify with the API under /api, one error handler that answers
 // {"detail": …} for every failure, and no 5xx for anything a client can send.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { installErrorHandlers } from '../http-kit/error-handler.js';
 import { recordRoutes } from '../http-kit/route-list.js';
 import type { BrokerContext } from './context.js';
 import { Errors } from './errors.js';
+import { metricsRoute, newRequestId, observeRequests } from './http-observability.js';
+import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { customerRoutes } from './routes/customer.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -21,9 +23,13 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
  *   X-Forwarded-For names the client; without it the header is ignored, so it cannot be forged to
  *   dodge the per-address throttles.
  */
-export function buildHttpServer(ctx: BrokerContext, log: (message: string) => void, trustProxy?: string): FastifyInstance {
+export function buildHttpServer(ctx: BrokerContext, trustProxy?: string, metricsOnMainPort = false): FastifyInstance {
   const app = Fastify({
-    logger: false,
+    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    // One line per request, written by observeRequests (fastify's own would log the full URL).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    genReqId: newRequestId,
+    requestIdHeader: false,
     trustProxy: trustProxy ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
     // Strict types: "5" is not a number, "true" is not a boolean.
@@ -32,6 +38,7 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
   recordRoutes(app);
+  observeRequests(app, ctx);
   app.decorateRequest('user', null);
 
   installErrorHandlers(app, {
@@ -40,13 +47,14 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
     clientError: (error) => Errors.badRequest(error.code ?? 'RAC_BAD_REQUEST', error.statusCode, clientErrorDetail(error)),
     internal: Errors.internal,
     routeNotFound: Errors.routeNotFound,
-    log,
+    log: (message, requestId) => ctx.log.error({ req_id: requestId }, message),
   });
 
   registerOpenApi(app);
   // In a plugin, like every route, so that it is registered after the OpenAPI plugin sees routes.
   app.register(async (root) => healthRoute(root));
   app.register(async (root) => customerRoutes(root, ctx));
+  if (metricsOnMainPort) app.register(async (root) => metricsRoute(root, ctx));
   app.register(
     async (api) => {
       healthRoute(api);
@@ -55,6 +63,7 @@ export function buildHttpServer(ctx: BrokerContext, log: (message: string) => vo
       userRoutes(api, ctx);
       smtpRoutes(api, ctx);
       sessionRoutes(api, ctx);
+      auditRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

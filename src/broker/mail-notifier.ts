@@ -2,6 +2,8 @@
 // customer (outcome on the session row and in the audit log), the welcome mail to a new user and
 // the admin's test mail. Nothing here ever throws into a request that did not ask for the mail.
 import type { Actor, AuditLog } from './audit-log.js';
+import type { BrokerLogger } from './broker-log.js';
+import type { BrokerMetrics, MailKind } from './metrics.js';
 import { type MailContent, type Person, sessionCodeMail, testMail, welcomeMail } from './mail-templates.js';
 import { MailError, type Mailer, ehloNameFor, toMailError } from './mailer.js';
 import type { Session, SessionStore } from './session-store.js';
@@ -19,7 +21,9 @@ export interface MailNotifierDeps {
   publicUrl: () => string;
   /** The broker's rac version, for the commands in the mails. */
   version: string;
-  log: (message: string) => void;
+  log: BrokerLogger;
+  /** Counts mails sent and failed. */
+  metrics?: BrokerMetrics;
 }
 
 export class MailNotifier {
@@ -39,6 +43,7 @@ export class MailNotifier {
       this.deps.sessions.setEmailStatus(session.id, 'failed', NOT_CONFIGURED);
       Object.assign(session, { email_status: 'failed', email_error: NOT_CONFIGURED });
       this.recordSessionCode(actor, session.id, to);
+      this.outcome('session_code', NOT_CONFIGURED);
       return;
     }
     this.deps.sessions.setEmailStatus(session.id, 'sending');
@@ -60,8 +65,14 @@ export class MailNotifier {
           ),
         )
         .then(
-          () => this.deps.sessions.setEmailStatus(session.id, 'sent'),
-          (err: MailError) => this.deps.sessions.setEmailStatus(session.id, 'failed', err.message),
+          () => {
+            this.deps.sessions.setEmailStatus(session.id, 'sent');
+            this.outcome('session_code', null);
+          },
+          (err: MailError) => {
+            this.deps.sessions.setEmailStatus(session.id, 'failed', err.message);
+            this.outcome('session_code', err.message);
+          },
         )
         .then(() => this.recordSessionCode(actor, session.id, to)),
     );
@@ -86,6 +97,10 @@ export class MailNotifier {
           () => ({ status: 'sent', error: null }),
           (err: MailError) => ({ status: 'failed', error: err.message }),
         )
+        .then((outcome) => {
+          this.outcome('welcome', outcome.error);
+          return outcome;
+        })
         .then((outcome) =>
           this.deps.audit.record(actor, {
             action: 'email.welcome',
@@ -107,11 +122,20 @@ export class MailNotifier {
     try {
       await this.deliver(to, testMail({ serverUrl: this.deps.publicUrl(), admin, settingsSummary: summary }));
       this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'sent', error: null } });
+      this.outcome('test', null);
     } catch (err) {
       const error = err instanceof MailError ? err : toMailError(err);
+      this.outcome('test', error.message);
       this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'failed', error: error.message } });
       throw error;
     }
+  }
+
+  /** One log line and one count per mail; `error` null when it was sent. */
+  private outcome(kind: MailKind, error: string | null): void {
+    this.deps.metrics?.mail(kind, error === null ? 'sent' : 'failed');
+    if (error === null) this.deps.log.info({ kind }, 'mail sent');
+    else this.deps.log.warn({ kind, error }, 'mail failed');
   }
 
   isConfigured(): boolean {
@@ -134,7 +158,7 @@ export class MailNotifier {
   }
 
   private track(work: Promise<unknown>): void {
-    const guarded = work.catch((err: unknown) => this.deps.log(`mail bookkeeping failed: ${(err as Error).message}`));
+    const guarded = work.catch((err: unknown) => this.deps.log.error({ err }, 'mail bookkeeping failed'));
     this.inFlight.add(guarded);
     void guarded.finally(() => this.inFlight.delete(guarded));
   }

@@ -25,6 +25,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'users', description: 'the IT team (admin only)' },
         { name: 'smtp', description: 'how the broker sends mail (admin only)' },
         { name: 'sessions', description: 'support sessions' },
+        { name: 'audit', description: 'who did what, when, from where (admin only)' },
         { name: 'meta', description: 'health and this document' },
       ],
     },

@@ -105,5 +105,24 @@ export const sessionInfoReply = object({
   allow_unencrypted_agent: { type: 'boolean' },
 });
 
+/** One audit event; `detail` holds extra facts (never secrets), different per action. */
+export const auditEntryReply = object({
+  id: integer,
+  at: timestamp,
+  actor_id: { type: ['integer', 'null'], description: 'the user who acted; null for the broker itself or an unknown login' },
+  actor_email: { ...nullableString, description: 'their email (as typed, for a failed login)' },
+  address: { ...nullableString, description: 'the client address it came from' },
+  action: { type: 'string', description: 'area.verb: auth.login, user.create, session.viewer_join…' },
+  target_type: nullableString,
+  target_id: nullableString,
+  detail: { type: ['object', 'null'], additionalProperties: true },
+});
+
+/** A page of the audit log: pass next_before as ?before= for the next (older) page. */
+export const auditPageReply = object({
+  entries: { type: 'array', items: auditEntryReply },
+  next_before: { type: ['integer', 'null'], description: 'the cursor for the next, older page; null when this was the last' },
+});
+
 /** The 200 reply and the error replies of a route. */
 export const replies = (ok: object) => ({ 200: { description: 'OK', ...ok }, '4xx': errorReply, '5xx': errorReply });

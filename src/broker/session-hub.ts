@@ -8,11 +8,12 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { newAgentSecret } from '../protocol/crypto/keys.js';
 import { CloseCode, Signal, type SessionStatus, type SignalMessage } from '../protocol/index.js';
-import { SYSTEM_ACTOR } from './audit-log.js';
+import { type Actor, type AuditLog, SYSTEM_ACTOR } from './audit-log.js';
+import { type BrokerLogger, silentLogger } from './broker-log.js';
 import { HandshakeThrottle } from './handshake-throttle.js';
 import { TicketBook } from './relay-tickets.js';
 import type { SessionManager } from './session-manager.js';
-import { SessionRelay, type RelayCounters } from './session-relay.js';
+import { SessionRelay, type RelayCounters, newCounters } from './session-relay.js';
 import { type Session, allowsUnencryptedAgent } from './session-store.js';
 import type { UserStore, UserWithSecrets } from './users.js';
 import { ViewerIds } from './viewer-ids.js';
@@ -27,6 +28,8 @@ export interface ViewerLogin {
 
 interface ViewerConnection extends ViewerLogin {
   id: number;
+  /** The client address it connected from (for the audit log). */
+  address: string | null;
   ws: WebSocket;
   /** The viewer's key_commit for the current agent, passed to every agent that joins. */
   commitment: string | undefined;
@@ -62,6 +65,9 @@ export interface SessionHubOptions {
   /** Viewer WebSockets per session. */
   maxViewers: number;
   users: UserStore;
+  /** Joins and leaves of viewers and agents are recorded here. */
+  audit?: AuditLog;
+  log?: BrokerLogger;
   now?: () => number;
 }
 
@@ -82,12 +88,16 @@ export class SessionHub {
   private readonly now: () => number;
   /** Set by stop(): WebSocket close events that arrive after it must not touch the (closed) database. */
   private stopped = false;
+  /** Counters of relays already detached (closed sessions), so totals never go down. */
+  private readonly retired = newCounters();
+  private readonly log: BrokerLogger;
 
   constructor(
     private readonly sessions: SessionManager,
     private readonly options: SessionHubOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.log = options.log ?? silentLogger();
     this.tickets = new TicketBook(this.now);
     this.handshakes = new HandshakeThrottle(this.now);
     sessions.on('created', (session) => this.attach(session));
@@ -113,6 +123,7 @@ export class SessionHub {
         await live.relay.broadcast({ type: 'disconnect', reason: 'shutdown' });
         for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Broker restarting');
         live.relay.detach();
+        this.retire(live);
       }),
     );
     this.live.clear();
@@ -121,6 +132,30 @@ export class SessionHub {
   counters(sessionId: number): (RelayCounters & { agent_pinned: boolean; viewers_pinned: number }) | undefined {
     const live = this.live.get(sessionId);
     return live && { ...live.relay.counters, agent_pinned: !!live.relay.agentEndpoint, viewers_pinned: live.relay.viewerCount };
+  }
+
+  /** Every relay's counters since the broker started (for the metrics). */
+  relayTotals(): RelayCounters {
+    const totals = { ...this.retired };
+    for (const live of this.live.values()) addCounters(totals, live.relay.counters);
+    return totals;
+  }
+
+  /** Session WebSockets open now. */
+  connections(): { viewers: number; agents: number } {
+    let viewers = 0;
+    let agents = 0;
+    for (const live of this.live.values()) {
+      viewers += live.viewers.size;
+      if (live.agent) agents++;
+    }
+    return { viewers, agents };
+  }
+
+  private retire(live: LiveSession): void {
+    addCounters(this.retired, live.relay.counters);
+    // Detached: its counters are in `retired` now and must not be added twice.
+    this.live.delete(live.id);
   }
 
   /** True when `secret` is the session's current agent secret (compared in constant time). */
@@ -133,7 +168,7 @@ export class SessionHub {
    * The customer's agent. With `resuming` (its secret was checked) it replaces its own stale
    * connection; with the code alone it joins only while no agent is connected, and gets a new secret.
    */
-  agentConnected(session: Session, ws: WebSocket, resuming: boolean): SignalHandler | undefined {
+  agentConnected(session: Session, ws: WebSocket, resuming: boolean, address: string | null = null): SignalHandler | undefined {
     const live = this.live.get(session.id);
     if (!live) return void ws.close(CloseCode.SESSION_GONE, 'Session closed');
     const connected = live.agent !== undefined && live.agent.readyState === WebSocket.OPEN;
@@ -144,9 +179,11 @@ export class SessionHub {
     live.agent = ws;
     if (resuming) this.agentResumed(live, ws);
     else this.agentJoined(live, ws);
+    this.partyEvent(live, resuming ? 'session.agent_resume' : 'session.agent_join', { id: null, email: null, address });
     ws.once('close', () => {
       if (live.agent !== ws) return;
       live.agent = undefined;
+      if (!this.stopped) this.log.info({ session_id: live.id, address }, 'agent left');
       this.updateStatus(live);
     });
     this.updateStatus(live);
@@ -184,20 +221,22 @@ export class SessionHub {
 
   private fromAgent(live: LiveSession, message: SignalMessage): void {
     if (message.type !== 'agent_key') return;
+    this.log.debug({ session_id: live.id, viewer_id: message.viewer_id, type: message.type }, 'signal from agent');
     live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key));
   }
 
   /** An IT member's viewer (the token was checked, and the user may open this session). */
-  viewerConnected(session: Session, ws: WebSocket, login: ViewerLogin): SignalHandler | undefined {
+  viewerConnected(session: Session, ws: WebSocket, login: ViewerLogin, address: string | null = null): SignalHandler | undefined {
     const live = this.live.get(session.id);
     if (!live) return void ws.close(CloseCode.SESSION_GONE, 'Session closed');
     const max = this.options.maxViewers;
     const id = live.viewers.size < max ? this.viewerIds.take() : undefined;
     if (id === undefined) return void ws.close(CloseCode.TOO_MANY_VIEWERS, `This session already has ${max} viewers`);
-    const viewer: ViewerConnection = { ...login, id, ws, commitment: undefined, lastRequestAt: 0 };
+    const viewer: ViewerConnection = { ...login, id, address, ws, commitment: undefined, lastRequestAt: 0 };
     live.viewers.set(id, viewer);
     live.viewersChangedAt = this.now();
     ws.once('close', () => this.dropViewer(live, viewer, true));
+    this.partyEvent(live, 'session.viewer_join', this.viewerActor(viewer), { viewer_id: id });
     ws.send(Signal.joined(id, live.id, live.allowUnencrypted));
     this.sendTicket(live, viewer);
     ws.send(Signal.status(this.sessions.store.byId(live.id)?.status ?? session.status));
@@ -206,6 +245,7 @@ export class SessionHub {
 
   private fromViewer(live: LiveSession, viewer: ViewerConnection, message: SignalMessage): void {
     if (!live.viewers.has(viewer.id)) return;
+    this.log.debug({ session_id: live.id, viewer_id: viewer.id, type: message.type }, 'signal from viewer');
     if (message.type === 'key_commit') {
       viewer.commitment = message.commitment;
       live.agent?.send(this.viewerMessage(viewer));
@@ -225,6 +265,7 @@ export class SessionHub {
 
   private sendTicket(live: LiveSession, viewer: ViewerConnection): void {
     viewer.ws.send(Signal.udpTicket(live.udpPort, this.tickets.issue(live.id, viewer.id)));
+    this.log.debug({ session_id: live.id, viewer_id: viewer.id }, 'UDP ticket issued');
   }
 
   /** Forgets a viewer everywhere at once: its UDP address, its tickets, its id. Idempotent. */
@@ -236,6 +277,22 @@ export class SessionHub {
     this.viewerIds.release(viewer.id);
     live.viewersChangedAt = this.now();
     if (tellAgent) live.agent?.send(Signal.viewerLeft(viewer.id));
+    if (!this.stopped) this.partyEvent(live, 'session.viewer_leave', this.viewerActor(viewer), { viewer_id: viewer.id });
+  }
+
+  private viewerActor(viewer: ViewerConnection): Actor {
+    return { id: viewer.user.id, email: viewer.user.email, address: viewer.address };
+  }
+
+  /** A party came or went: one log line, one audit record. */
+  private partyEvent(live: LiveSession, action: string, actor: Actor, detail: Record<string, unknown> = {}): void {
+    this.log.info({ session_id: live.id, action, user: actor.email ?? undefined, address: actor.address, ...detail }, action);
+    this.options.audit?.record(actor, {
+      action,
+      target_type: 'session',
+      target_id: live.id,
+      detail: { session_code: live.code, ...detail },
+    });
   }
 
   // ------------------------------------------------------------------ continuous authorisation
@@ -255,6 +312,7 @@ export class SessionHub {
       if (userId !== undefined && viewer.user.id !== userId) continue;
       const code = this.refusal(live, viewer);
       if (code === undefined) continue;
+      this.log.info({ session_id: live.id, viewer_id: viewer.id, close_code: code }, 'viewer cut off: no longer allowed');
       this.dropViewer(live, viewer, true);
       viewer.ws.close(
         code,
@@ -305,8 +363,15 @@ export class SessionHub {
       agentSecret: () => live.agentSecret,
       handshakeThrottle: this.handshakes,
       events: {
-        agentPinned: (_endpoint, _screen, proven) => {
+        agentPinned: (endpoint, _screen, proven) => {
+          this.log.info({ session_id: live.id, address: endpoint.address, port: endpoint.port, proven }, 'relay pinned the agent');
           if (!proven) live.plainAgent = true;
+        },
+        viewerPinned: (endpoint, viewerId) => {
+          this.log.info(
+            { session_id: live.id, viewer_id: viewerId, address: endpoint.address, port: endpoint.port },
+            'relay pinned a viewer',
+          );
         },
         agentSeen: () => {
           const wasAway = this.udpSilent(live) || live.agentUdpSeenAt === 0;
@@ -335,6 +400,8 @@ export class SessionHub {
     }
     await live.relay.broadcast({ type: 'disconnect', reason: 'closed' });
     live.relay.detach();
+    this.retire(live);
+    this.log.info({ session_id: live.id }, 'session closed: relay unpinned every party');
     for (const viewer of [...live.viewers.values()]) this.dropViewer(live, viewer, false);
   }
 
@@ -365,4 +432,8 @@ export class SessionHub {
   private sockets(live: LiveSession): WebSocket[] {
     return [...(live.agent ? [live.agent] : []), ...[...live.viewers.values()].map((v) => v.ws)];
   }
+}
+
+function addCounters(into: RelayCounters, from: RelayCounters): void {
+  for (const name of Object.keys(into) as (keyof RelayCounters)[]) into[name] += from[name];
 }

@@ -93,7 +93,7 @@ interface PinnedViewer {
 const key = (e: Endpoint) => `${e.address}|${e.port}`;
 const sameText = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-const newCounters = (): RelayCounters => ({
+export const newCounters = (): RelayCounters => ({
   datagrams_in: 0,
   datagrams_out: 0,
   bytes_in: 0,

@@ -65,6 +65,15 @@ export class SessionStore {
     ).n;
   }
 
+  /** How many sessions have each status (for the metrics). */
+  countByStatus(): Partial<Record<SessionStatus, number>> {
+    const rows = this.db.prepare('SELECT status, count(*) AS n FROM sessions GROUP BY status').all() as {
+      status: SessionStatus;
+      n: number;
+    }[];
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
+
   /** Newest first, at most `limit`; all users' when userId is null. */
   list(userId: number | null, limit = 100): Session[] {
     const rows =

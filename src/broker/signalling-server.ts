@@ -59,17 +59,19 @@ export class SignallingServer {
     const code = safeDecode(match[1]!);
 
     const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token');
+    const address = this.clientAddress(request);
     let party: Party;
     let session: Session | undefined;
     if (token) {
       const login = await this.viewerLogin(token);
-      if (!login) return reject(socket, 401, 'Unauthorized');
+      if (!login) return this.refuse(socket, 401, 'Unauthorized', address);
       session = isSessionCode(code) ? this.ctx.sessions.store.byCode(code) : undefined;
-      if (session && login.user.role !== 'admin' && session.tech_user_id !== login.user.id) return reject(socket, 403, 'Forbidden');
+      if (session && login.user.role !== 'admin' && session.tech_user_id !== login.user.id)
+        return this.refuse(socket, 403, 'Forbidden', address);
       party = { kind: 'viewer', login };
     } else {
       const looked = this.agentLookup(request, code);
-      if (looked instanceof BrokerError) return reject(socket, 429, 'Too Many Requests', looked.headers);
+      if (looked instanceof BrokerError) return this.refuse(socket, 429, 'Too Many Requests', address, looked.headers);
       ({ session, party } = looked);
     }
 
@@ -83,8 +85,8 @@ export class SignallingServer {
       }
       const handler =
         party.kind === 'viewer'
-          ? this.hub.viewerConnected(session, ws, party.login)
-          : this.hub.agentConnected(session, ws, party.secret !== undefined);
+          ? this.hub.viewerConnected(session, ws, party.login, address)
+          : this.hub.agentConnected(session, ws, party.secret !== undefined, address);
       if (handler) this.listen(ws, handler);
     });
   }
@@ -112,6 +114,12 @@ export class SignallingServer {
     if (!user) return null;
     const exp = decodeJwt(token).exp;
     return { user, tokenVersion: user.token_version, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity };
+  }
+
+  /** Refuses the upgrade; the log line has the status and address only (never the URL: ?token=). */
+  private refuse(socket: Duplex, status: number, text: string, address: string, headers: Record<string, string> = {}): void {
+    this.ctx.log.info({ status, address }, `session WebSocket refused: ${text}`);
+    reject(socket, status, text, headers);
   }
 
   /** The client's address as the HTTP routes see it (X-Forwarded-For only from --trust-proxy). */

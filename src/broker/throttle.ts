@@ -36,6 +36,9 @@ interface Row {
 }
 
 export class Throttle {
+  /** Told the scope of every refusal (the metrics count throttle hits). */
+  onHit: ((scope: string) => void) | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly limits: { fallback: ThrottleLimit; scopes: Readonly<Record<string, ThrottleLimit>> } = {
@@ -50,6 +53,7 @@ export class Throttle {
     const limit = this.limitOf(scope);
     const row = this.current(scope, key);
     if (row && row.misses >= limit.misses) {
+      this.onHit?.(scope);
       const retryAfter = Math.max(1, Math.ceil((row.window_start + limit.windowSeconds * 1000 - this.now()) / 1000));
       throw Errors.throttled(retryAfter, limit.subject);
     }

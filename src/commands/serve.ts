@@ -8,8 +8,9 @@ import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-p
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
+import { type ObservabilityOptions, addObservabilityOptions, wantsPrettyLogs } from './serve-observability.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends Partial<ObservabilityOptions> {
   host: string;
   port: number;
   dataDir: string;
@@ -33,7 +34,7 @@ function parseMaxViewers(text: string): number {
 }
 
 export function serveCommand(io: CommandIo): Command {
-  return new Command('serve')
+  const command = new Command('serve')
     .description('run the broker: REST API, session WebSocket and UDP relay')
     .option('--host <host>', 'address to listen on (HTTP and UDP)', '0.0.0.0')
     .option('--port <port>', 'HTTP port', parsePort('--port'), 8080)
@@ -80,26 +81,29 @@ export function serveCommand(io: CommandIo): Command {
         'give up on an SMTP server that does not connect or answer within this long',
         DEFAULT_SMTP_TIMEOUT_MS,
       ),
-    )
-    .action(async (opts: Partial<ServeOptions>) => {
-      await runServe(
-        {
-          host: opts.host!,
-          port: opts.port!,
-          dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
-          udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
-          publicUrl: opts.publicUrl,
-          trustProxy: opts.trustProxy,
-          pendingTimeout: opts.pendingTimeout!,
-          agentTimeout: opts.agentTimeout!,
-          idleTimeout: opts.idleTimeout!,
-          maxViewers: opts.maxViewers!,
-          smtpCaFile: opts.smtpCaFile,
-          smtpTimeout: opts.smtpTimeout!,
-        },
-        io,
-      );
-    });
+    );
+  return addObservabilityOptions(command).action(async (opts: Partial<ServeOptions>) => {
+    await runServe(
+      {
+        host: opts.host!,
+        port: opts.port!,
+        dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
+        udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
+        publicUrl: opts.publicUrl,
+        trustProxy: opts.trustProxy,
+        pendingTimeout: opts.pendingTimeout!,
+        agentTimeout: opts.agentTimeout!,
+        idleTimeout: opts.idleTimeout!,
+        maxViewers: opts.maxViewers!,
+        smtpCaFile: opts.smtpCaFile,
+        smtpTimeout: opts.smtpTimeout!,
+        logLevel: opts.logLevel,
+        metrics: opts.metrics,
+        metricsAddress: opts.metricsAddress,
+      },
+      io,
+    );
+  });
 }
 
 /** RAC_ADMIN_PASSWORD, when set, must be one the users API would accept too. */
@@ -116,6 +120,9 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   // Loaded here, not at the top: every other rac command starts ~250 ms faster without fastify & co.
   const { startBroker } = await import('../broker/broker.js');
   const { DataDirLockedError } = await import('../broker/data-dir-lock.js');
+  const { createBrokerLogger } = await import('../broker/broker-log.js');
+  const pretty = wantsPrettyLogs(io);
+  const logger = createBrokerLogger({ level: options.logLevel ?? 'info', destination: io.stderr, pretty });
   const broker = await startBroker({
     host: options.host,
     port: options.port,
@@ -130,19 +137,25 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     adminPassword: io.env.RAC_ADMIN_PASSWORD,
     smtpCaFile: options.smtpCaFile,
     smtpTimeoutMs: options.smtpTimeout,
-    log: (message) => io.stderr.write(`rac serve: ${message}\n`),
+    logger,
+    metrics: { onMainPort: options.metrics ?? false, address: options.metricsAddress },
   }).catch((err: unknown) => {
     throw err instanceof DataDirLockedError ? new CliError(err.message, ExitCode.failure) : err;
   });
-  const say = (line: string) => io.stderr.write(`${line}\n`);
+  // Status lines: log events in JSON mode (so every line parses), plain lines on a terminal.
+  const say = (line: string) => (pretty ? io.stderr.write(`${line}\n`) : logger.info(line));
   if (broker.generatedAdminPassword) {
-    say(`First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
-    say('This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
+    // Plain lines even in JSON mode: shown once to the person starting the broker, never a log event.
+    const plain = (line: string) => io.stderr.write(`${line}\n`);
+    plain(`First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
+    plain('This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
   }
   say(`rac broker listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
   say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
   say(`  data dir ${options.dataDir}`);
   if (options.smtpCaFile) say(`  SMTP also trusts the CA certificates in ${options.smtpCaFile}`);
+  if (options.metrics) say(`  metrics at ${broker.url}/metrics (admin token)`);
+  if (broker.metricsUrl) say(`  metrics at ${broker.metricsUrl} (no auth)`);
 
   await new Promise<void>((done) => {
     const stop = (signal: string) => {

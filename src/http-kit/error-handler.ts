@@ -13,7 +13,8 @@ export interface ErrorFormat {
   clientError(error: FastifyError & { statusCode: number }): HttpError;
   internal(): HttpError;
   routeNotFound(method: string, path: string): HttpError;
-  log(message: string): void;
+  /** A bug's stack, with the request's id so the log line can be found from the reply. */
+  log(message: string, requestId: string): void;
 }
 
 export function installErrorHandlers(app: FastifyInstance, format: ErrorFormat): void {
@@ -23,7 +24,7 @@ export function installErrorHandlers(app: FastifyInstance, format: ErrorFormat):
     if (error instanceof HttpError) answer = error;
     else if (status >= 400 && status < 500) answer = format.clientError(error as FastifyError & { statusCode: number });
     else {
-      format.log(`error on ${request.method} ${pathOf(request.url)}: ${error.stack ?? error.message}`);
+      format.log(`error on ${request.method} ${pathOf(request.url)}: ${error.stack ?? error.message}`, request.id);
       answer = format.internal();
     }
     return reply
