@@ -3,6 +3,8 @@
 // BrokerUnreachableError (no HTTP answer) or BrokerApiError (an HTTP answer that is not 2xx).
 import { Agent, type Dispatcher, request } from 'undici';
 import type {
+  AuditPage,
+  AuditQuery,
   CreatedSession,
   LoginResponse,
   NewUser,
@@ -150,6 +152,14 @@ export class BrokerClient {
   /** Sends a test mail with the stored settings: 200 {message}, or 502 {detail} with the SMTP server's answer. */
   testSmtp(to: string): Promise<{ message: string }> {
     return this.call('POST', '/api/smtp/test', { body: { to } });
+  }
+
+  /** The audit log (admin only), newest first. */
+  audit(query: AuditQuery = {}): Promise<AuditPage> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+    const search = params.size ? `?${params}` : '';
+    return this.call('GET', `/api/audit${search}`);
   }
 
   private async call<T>(method: Dispatcher.HttpMethod, path: string, options: { auth?: boolean; body?: unknown } = {}): Promise<T> {

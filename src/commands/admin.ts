@@ -1,9 +1,14 @@
-// rac admin users|smtp
+// rac admin users|smtp|audit
 import { Command } from 'commander';
+import { auditCommand } from './admin-audit.js';
 import { smtpCommand } from './admin-smtp.js';
 import { usersCommand } from './admin-users.js';
 import type { CommandIo } from './io.js';
 
 export function adminCommand(io: CommandIo): Command {
-  return new Command('admin').description('manage users and SMTP settings').addCommand(usersCommand(io)).addCommand(smtpCommand(io));
+  return new Command('admin')
+    .description('manage users and SMTP settings, read the audit log')
+    .addCommand(usersCommand(io))
+    .addCommand(smtpCommand(io))
+    .addCommand(auditCommand(io));
 }

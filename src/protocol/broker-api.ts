@@ -100,3 +100,33 @@ export interface SmtpConfigInput extends Omit<SmtpSettings, 'username'> {
   username?: string | null;
   password?: string;
 }
+
+/** One event of the audit log (GET /audit). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor_id: number | null;
+  actor_email: string | null;
+  address: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** GET /audit: newest first; `next_before` is the `before` of the next, older page (null at the end). */
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_before: number | null;
+}
+
+/** GET /audit's filters (all optional; times in ISO 8601). */
+export interface AuditQuery {
+  since?: string;
+  until?: string;
+  user?: string;
+  action?: string;
+  limit?: number;
+  before?: number;
+  after?: number;
+}

@@ -44,15 +44,15 @@ function timestamp(value: string | undefined, field: string): string | undefined
   return isoNow(ms);
 }
 
-function count(value: string | undefined, field: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function count(value: string | undefined, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(value) || Number(value) > max) throw Errors.validation(`${field}: must be an integer 0-${max}`);
-  return Number(value);
+  const n = Number(value);
+  if (!/^\d{1,15}$/.test(value) || n < min || n > max) throw Errors.validation(`${field}: must be an integer ${min}-${max}`);
+  return n;
 }
 
 export function parseAuditQuery(query: AuditQuery): AuditFilter {
-  const limit = count(query.limit, 'limit', MAX_AUDIT_LIMIT) ?? DEFAULT_AUDIT_LIMIT;
-  if (limit < 1) throw Errors.validation(`limit: must be an integer 1-${MAX_AUDIT_LIMIT}`);
+  const limit = count(query.limit, 'limit', 1, MAX_AUDIT_LIMIT) ?? DEFAULT_AUDIT_LIMIT;
   return {
     since: timestamp(query.since, 'since'),
     until: timestamp(query.until, 'until'),

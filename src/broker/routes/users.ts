@@ -62,7 +62,8 @@ export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       if (fields.length === 0) throw Errors.validation('body: give at least one of is_active, max_sessions, full_name, role, password');
       const user = await ctx.users.update(id, changes);
       ctx.audit.record(actorOf(request), {
-        action: 'user.update',
+        // Disabling and enabling are named, so that `rac admin audit --action user.disable` finds them.
+        action: changes.is_active === false ? 'user.disable' : changes.is_active === true ? 'user.enable' : 'user.update',
         target_type: 'user',
         target_id: id,
         // Which fields changed, and the new values of those that are not secret.
