@@ -3,6 +3,7 @@
 // that refuse a request without a token as needing the Bearer JWT.
 import { Validator } from '@seriousme/openapi-schema-validator';
 import t from 'tap';
+import { silentLogger } from '../src/broker/broker-log.js';
 import type { BrokerContext } from '../src/broker/context.js';
 import { buildHttpServer } from '../src/broker/http-server.js';
 import { routesOf } from '../src/http-kit/route-list.js';
@@ -20,7 +21,8 @@ interface OpenApiDocument {
   components: { securitySchemes: Record<string, object> };
 }
 
-const broker = await startBrokerProcess();
+// --metrics: GET /metrics on the main port is one of the routes, described like the others.
+const broker = await startBrokerProcess({ args: ['--metrics'] });
 t.teardown(() => broker.stop());
 const served = await call<OpenApiDocument>(broker.api, 'GET', '/openapi.json');
 const doc = served.body;
@@ -40,7 +42,7 @@ t.test('the document is valid OpenAPI 3.1', async (t) => {
 
 t.test('every route fastify registered is described, and nothing else', async (t) => {
   // The same routes the broker process registered: built in-process from the same code.
-  const app = buildHttpServer({} as BrokerContext, () => {});
+  const app = buildHttpServer({ log: silentLogger() } as BrokerContext, undefined, true);
   await app.ready();
   const registered = routesOf(app).map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
   await app.close();

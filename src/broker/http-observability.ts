@@ -7,6 +7,7 @@ import { authHooks } from './auth.js';
 import { pathOnly } from './broker-log.js';
 import type { BrokerContext } from './context.js';
 import { BEARER_AUTH } from './openapi.js';
+import { errorReply } from './response-schemas.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -50,8 +51,11 @@ export function metricsRoute(app: FastifyInstance, ctx: BrokerContext): void {
         tags: ['meta'],
         summary: 'Prometheus metrics (admin only; rac serve --metrics)',
         security: BEARER_AUTH,
-        produces: ['text/plain'],
-        response: { 200: { description: 'the Prometheus text exposition format', type: 'string' } },
+        response: {
+          200: { description: 'the Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          '4xx': errorReply,
+          '5xx': errorReply,
+        },
       },
     },
     async (_request, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.text()),
