@@ -81,6 +81,25 @@ const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc
     .record({ width: fc.integer({ min: 1, max: 65535 }), height: fc.integer({ min: 1, max: 65535 }) })
     .map((s): ControlMessage => ({ type: 'screen', ...s })),
+  // Receive reports and stream settings (stream-feedback.ts).
+  fc.constant<ControlMessage>({ type: 'auto_quality' }),
+  fc.nat().map((t): ControlMessage => ({ type: 'keepalive', t })),
+  fc
+    .record({ quality: fc.integer({ min: 1, max: 100 }), fps: fc.integer({ min: 1, max: 120 }), auto: fc.boolean() })
+    .map((s): ControlMessage => ({ type: 'stream_settings', ...s })),
+  fc
+    .record(
+      {
+        interval_ms: fc.integer({ min: 1, max: 60_000 }),
+        frames: fc.integer({ min: 0, max: 100_000 }),
+        lost: fc.integer({ min: 0, max: 100_000 }),
+        bytes: fc.integer({ min: 0, max: 1_000_000_000 }),
+        decode_ms: fc.integer({ min: 0, max: 60_000 }),
+        rtt_ms: fc.integer({ min: 0, max: 60_000 }),
+      },
+      { requiredKeys: ['interval_ms', 'frames', 'lost', 'bytes'] },
+    )
+    .map((r): ControlMessage => ({ type: 'receive_report', ...r })),
 );
 
 const frameChunk = fc
@@ -241,7 +260,7 @@ t.test('every valid packet round-trips', async (t) => {
       { numRuns: 2_000 },
     ),
   );
-  t.equal(CONTROL_TYPES.length, 10);
+  t.equal(CONTROL_TYPES.length, 13);
 });
 
 t.test('parseSignalMessage never throws', async (t) => {

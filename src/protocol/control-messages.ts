@@ -3,6 +3,7 @@
 
 import { type JsonObject, finiteNumberField, integerField, parseTypedJson, stringField } from './json-fields.js';
 import { type ParseResult, fail, ok } from './result.js';
+import { STREAM_FEEDBACK_TYPES, type StreamFeedbackMessage, keepaliveStamp, parseStreamFeedback } from './stream-feedback.js';
 
 /** JSON payloads above this are refused before parsing (a real one is well under 1 KiB). */
 export const MAX_CONTROL_JSON_BYTES = 4096;
@@ -25,7 +26,8 @@ export interface Handshake {
 }
 
 export type ControlMessage =
-  | { type: 'keepalive' }
+  /** `t`: a sender's timestamp the agent echoes back in a sealed keepalive (round-trip time). */
+  | { type: 'keepalive'; t?: number }
   | { type: 'viewer_hello'; ticket: string }
   | { type: 'viewer_ack'; cookie: string }
   | { type: 'viewer_confirm'; cookie: string }
@@ -34,7 +36,8 @@ export type ControlMessage =
   | { type: 'request_keyframe' }
   | { type: 'set_quality'; quality: number; fps: number }
   | { type: 'select_monitor'; monitor_id: string }
-  | { type: 'screen'; width: number; height: number };
+  | { type: 'screen'; width: number; height: number }
+  | StreamFeedbackMessage;
 
 export type ControlType = ControlMessage['type'];
 
@@ -64,6 +67,7 @@ export const CONTROL_TYPES: readonly ControlType[] = [
   'set_quality',
   'select_monitor',
   'screen',
+  ...STREAM_FEEDBACK_TYPES,
 ];
 
 const isControlType = (type: string): type is ControlType => (CONTROL_TYPES as readonly string[]).includes(type);
@@ -110,6 +114,7 @@ export function parseControlMessage(bytes: Uint8Array): ParseResult<ControlMessa
   const label = `${what} "${type}"`;
   switch (type) {
     case 'keepalive':
+      return ok({ type, ...keepaliveStamp(object) });
     case 'viewer_ready':
     case 'request_keyframe':
       return ok({ type });
@@ -145,6 +150,10 @@ export function parseControlMessage(bytes: Uint8Array): ParseResult<ControlMessa
       const height = integerField(object, 'height', label, 1, MAX_SCREEN_SIDE);
       return height.ok ? ok({ type, width: width.value, height: height.value }) : height;
     }
+    case 'receive_report':
+    case 'stream_settings':
+    case 'auto_quality':
+      return parseStreamFeedback(type, object, label);
   }
 }
 

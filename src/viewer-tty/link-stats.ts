@@ -14,6 +14,15 @@ export interface LinkStats {
    */
   latencyMs?: number;
   framesShown: number;
+  /** The JPEG quality and frame rate the agent says it streams with, and whether they adapt. */
+  settings?: StreamSettingsShown;
+}
+
+export interface StreamSettingsShown {
+  quality: number;
+  fps: number;
+  /** False while a viewer pinned them. */
+  auto: boolean;
 }
 
 export class LinkStatsWindow {
@@ -22,6 +31,8 @@ export class LinkStatsWindow {
   private frameAgeMs?: number;
   /** The latest WebSocket ping round trip. */
   rttMs?: number;
+  /** The agent's latest stream_settings. */
+  settings?: StreamSettingsShown;
 
   /** `droppedFrames`: the reassembler's running count of frames it gave up on. */
   constructor(private readonly droppedFrames: () => number) {}
@@ -54,6 +65,6 @@ export class LinkStatsWindow {
   }
 
   snapshot(): LinkStats {
-    return { ...this.current };
+    return { ...this.current, ...(this.settings ? { settings: { ...this.settings } } : {}) };
   }
 }

@@ -23,6 +23,7 @@ import { backoffDelay } from '../shared/backoff.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
 import { AgentKeyExchange } from './agent-keys.js';
 import { type LinkStats, LinkStatsWindow } from './link-stats.js';
+import { REPORT_INTERVAL_MS, ReceiveReporter } from './receive-report.js';
 
 export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'ended';
 
@@ -88,7 +89,9 @@ export class SessionConnection {
   private allowUnencrypted = false;
   /** Clear frames came from a reference client in a session that allows one. */
   private clearAgent = false;
-  private readonly linkStats = new LinkStatsWindow(() => Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0));
+  private readonly linkStats = new LinkStatsWindow(() => this.droppedFrames());
+  /** The once-a-second receive report to the agent (sealed only), which steers quality and fps by it. */
+  private readonly reporter = new ReceiveReporter(() => this.droppedFrames());
   state: LinkState = 'connecting';
   /** Datagrams dropped as malformed, not for us, or not opened (forged, replayed): never fatal, only counted. */
   invalidDatagrams = 0;
@@ -101,6 +104,19 @@ export class SessionConnection {
   start(): void {
     this.openWebSocket();
     this.every(1000, () => this.linkStats.roll());
+    this.every(REPORT_INTERVAL_MS, () => this.report());
+  }
+
+  private droppedFrames(): number {
+    return Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
+  }
+
+  /** A timestamped keepalive (the agent echoes it: the round trip) and the last window's report. */
+  private report() {
+    const report = this.reporter.take();
+    if (!this.acked || !this.keys.channel) return;
+    this.toAgentSealed(encodeControl({ type: 'keepalive', t: this.reporter.stamp() }));
+    this.toAgentSealed(encodeControl(report));
   }
 
   private setState(state: LinkState, detail?: string) {
@@ -343,13 +359,18 @@ export class SessionConnection {
     const message = content.message;
     if (message.type === 'screen') this.options.events.control?.(message);
     else if (message.type === 'disconnect') this.end('the customer stopped sharing');
+    else if (message.type === 'keepalive' && message.t !== undefined) this.reporter.echo(message.t);
+    else if (message.type === 'stream_settings')
+      this.linkStats.settings = { quality: message.quality, fps: message.fps, auto: message.auto };
   }
 
   private onFrameChunk(chunk: FrameChunk, size: number) {
     this.linkStats.bytes(size);
+    this.reporter.bytes(size);
     const frame = this.assembler.push(chunk);
     if (!frame) return;
     this.linkStats.frameShown(frame.frameId);
+    this.reporter.frame();
     this.options.events.frame?.(frame.jpeg, frame.frameId);
   }
 
@@ -388,6 +409,27 @@ export class SessionConnection {
 
   requestKeyframe(): void {
     this.toAgent(encodeControl({ type: 'request_keyframe' }));
+  }
+
+  /** How long decoding a frame took (the report's mean decode time). */
+  frameDecoded(ms: number): void {
+    this.reporter.decoded(ms);
+  }
+
+  /** Pins the agent's quality and frame rate (it keeps them under its own ceilings). */
+  setQuality(quality: number, fps: number): void {
+    this.toAgent(encodeControl({ type: 'set_quality', quality, fps }));
+  }
+
+  /** Hands quality and frame rate back to the agent's controller. */
+  autoQuality(): void {
+    this.toAgentSealed(encodeControl({ type: 'auto_quality' }));
+  }
+
+  /** Feedback goes sealed only: a reference client would not know it, and it is nobody else's business. */
+  private toAgentSealed(inner: Buffer) {
+    const channel = this.keys.channel;
+    if (this.acked && channel) this.sendUdp(channel.sealer.seal(inner));
   }
 
   private end(why: string) {

@@ -14,6 +14,7 @@ import { FIT_VIEW, type Screen, type View, fitScale, oneToOneScale, panView, pla
 import { mouseInputs } from './input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
 import { keyStrokes } from './input/windows-keys.js';
+import { qualityKeyAction } from './quality-keys.js';
 import type { LinkState, SessionConnection, SessionConnectionEvents, StreamSecurity } from './session-connection.js';
 
 export const ESCAPE_KEY_LABEL = 'Ctrl-]';
@@ -142,7 +143,9 @@ export class ViewerScreen {
     if (!jpeg) return;
     this.pendingJpeg = undefined;
     try {
+      const started = performance.now();
       this.lastFrame = decodeJpeg(jpeg);
+      this.connection.frameDecoded(performance.now() - started);
     } catch {
       this.decodeErrors++;
       this.connection.requestKeyframe();
@@ -203,6 +206,15 @@ export class ViewerScreen {
     this.drawStatus();
   }
 
+  /** [ ] { } and a in viewer mode: pin the agent's quality or frame rate, or back to automatic. */
+  private changeQuality(name: string): boolean {
+    const action = qualityKeyAction(name, this.connection.stats().settings);
+    if (!action) return false;
+    if (action.kind === 'auto') this.connection.autoQuality();
+    else this.connection.setQuality(action.quality, action.fps);
+    return true;
+  }
+
   private relayout() {
     this.options.renderer.invalidate();
     this.write(this.options.renderer.erase() + '\x1b[H\x1b[2J');
@@ -258,7 +270,7 @@ export class ViewerScreen {
         else if (event.name === 'escape') {
           this.control = 'remote';
           this.drawStatus();
-        } else if (!event.ctrl && !event.alt) this.changeView(event.name);
+        } else if (!event.ctrl && !event.alt && !this.changeQuality(event.name)) this.changeView(event.name);
         continue;
       }
       if (event.kind === 'key') {

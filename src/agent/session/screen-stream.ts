@@ -18,6 +18,8 @@ import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-pla
 import type { Monitor as SessionMonitor } from '../platform/monitors.js';
 import { type AgentPacket, UdpLink } from './udp-link.js';
 import type { SealedPeer } from './viewer-keys.js';
+import { StreamQuality } from './stream-quality.js';
+import type { QualitySettings } from './quality-controller.js';
 
 export interface ScreenStreamOptions {
   platform: SessionPlatform;
@@ -59,6 +61,9 @@ export class ScreenStream {
   private captureError: string | undefined;
   private unknownControl = 0;
   private closed = false;
+  /** Frame ticks, and those that found the previous frame still going out (the send queue). */
+  private readonly sender = { ticks: 0, busyTicks: 0 };
+  private readonly quality: StreamQuality;
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -67,6 +72,14 @@ export class ScreenStream {
     this.udp.on('packet', (packet) => this.onPacket(packet));
     this.udp.on('disconnect', (reason) => options.onBrokerDisconnect(reason));
     this.inputs = new InputHandler(options.viewOnly ? undefined : () => options.platform.input());
+    this.quality = new StreamQuality(
+      { quality: options.quality, fps: options.fps },
+      {
+        apply: (settings) => this.applySettings(settings),
+        send: (viewerId, message) => this.sendControl(viewerId, message),
+        sender: () => this.sender,
+      },
+    );
   }
 
   get active(): boolean {
@@ -85,12 +98,14 @@ export class ScreenStream {
   /** Starts sealing frames to a viewer the customer allowed (the next frame is a full one). */
   addViewer(peer: SealedPeer): void {
     this.peers.set(peer.viewerId, peer);
+    this.quality.addViewer(peer.viewerId);
     this.pipeline?.requestKeyframe();
     if (this.streaming && this.monitor) this.sendScreen(peer, this.monitor);
   }
 
   removeViewer(viewerId: number): void {
     this.peers.delete(viewerId);
+    this.quality.removeViewer(viewerId);
   }
 
   /** Handshake to the session's port, then capture and input. `stillWanted` is checked before going live. */
@@ -109,6 +124,7 @@ export class ScreenStream {
     this.pipeline.requestKeyframe();
     this.streaming = true;
     this.startFrameTimer();
+    this.quality.start();
     return true;
   }
 
@@ -120,6 +136,7 @@ export class ScreenStream {
   pause(options: { keepalive?: boolean } = {}): void {
     this.streaming = false;
     this.stopFrameTimer();
+    this.quality.stop();
     if (!options.keepalive) this.udp.stopKeepalive();
     this.inputs.disable();
   }
@@ -165,15 +182,30 @@ export class ScreenStream {
       capture: platform.capture,
       encoder: platform.encoder,
       area: monitor,
-      quality: this.options.quality,
+      quality: this.quality.settings.quality,
       maxWidth: this.options.maxWidth,
       chunkSize: chunkSizeOf(this.options.chunkSize),
     });
   }
 
-  /** The size mouse coordinates refer to, sealed to one viewer. */
+  /** The size mouse coordinates refer to, and the quality and frame rate in use, sealed to one viewer. */
   private sendScreen(peer: SealedPeer, monitor: SessionMonitor): void {
     void this.udp.send(peer.sealer.seal(encodeControl({ type: 'screen', width: monitor.width, height: monitor.height })));
+    this.sendControl(peer.viewerId, this.quality.settingsMessage());
+  }
+
+  private sendControl(viewerId: number, message: ControlMessage): void {
+    const peer = this.peers.get(viewerId);
+    if (peer) void this.udp.send(peer.sealer.seal(encodeControl(message)));
+  }
+
+  /** What the quality controller (or a viewer's pin) decided: the next frames use it. */
+  private applySettings(settings: QualitySettings): void {
+    this.pipeline?.setQuality(settings.quality);
+    if (settings.fps !== this.fps) {
+      this.fps = settings.fps;
+      if (this.frameTimer) this.startFrameTimer();
+    }
   }
 
   private startFrameTimer(): void {
@@ -189,7 +221,12 @@ export class ScreenStream {
   private async tick(): Promise<void> {
     // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue; with no
     // allowed viewer there is nobody to capture for.
-    if (!this.streaming || this.sendingFrame || !this.pipeline || this.peers.size === 0) return;
+    if (!this.streaming || !this.pipeline || this.peers.size === 0) return;
+    this.sender.ticks++;
+    if (this.sendingFrame) {
+      this.sender.busyTicks++;
+      return;
+    }
     this.sendingFrame = true;
     try {
       const frame = this.pipeline.next();
@@ -238,7 +275,10 @@ export class ScreenStream {
     const decoded = inner.packet;
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
-    if (decoded.type === 'control' && decoded.message.type !== 'unknown') return this.onControl(decoded.message);
+    if (decoded.type === 'control' && decoded.message.type !== 'unknown') {
+      if (this.quality.onControl(peer.viewerId, decoded.message)) return;
+      return this.onControl(decoded.message);
+    }
     this.unknownControl++;
   }
 
@@ -247,17 +287,8 @@ export class ScreenStream {
       case 'request_keyframe':
         this.pipeline?.requestKeyframe();
         return;
-      case 'set_quality':
-        this.pipeline?.setQuality(message.quality);
-        if (message.fps !== this.fps) {
-          this.fps = message.fps;
-          if (this.frameTimer) this.startFrameTimer();
-        }
-        return;
       case 'select_monitor':
         void this.selectMonitor(message.monitor_id);
-        return;
-      case 'keepalive':
         return;
       default:
         this.unknownControl++;

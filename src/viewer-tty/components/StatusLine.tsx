@@ -49,6 +49,11 @@ export function statusMessage(
   return undefined;
 }
 
+/** The agent's quality and frame-rate cap: "q60 ≤15 fps auto", or "pinned" when a viewer fixed them. */
+export function settingsText(settings: LinkStats['settings']): string {
+  return settings ? ` · q${settings.quality} ≤${settings.fps} fps ${settings.auto ? 'auto' : 'pinned'}` : '';
+}
+
 /** What the status line says about encryption: the code to compare, or a warning. */
 export function securityLabel(security: StreamSecurity | undefined): { text: string; color: string; bold?: boolean } | undefined {
   if (!security) return undefined;
@@ -75,6 +80,7 @@ export function StatusLine(props: StatusLineProps) {
             <Text dimColor>
               {' '}
               · {stats.fps.toFixed(1)} fps · {Math.round(stats.kbps)} kbit/s · loss {Math.round(stats.frameLoss * 100)}% · {latency}
+              {settingsText(stats.settings)}
             </Text>
           )}
         </Text>
@@ -92,7 +98,8 @@ export function StatusLine(props: StatusLineProps) {
         ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
-          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan'}{' '}
+          {props.escapeKey}{' '}
+          {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan · [ ] quality · { } fps · a auto'}{' '}
         </Text>
       </Box>
     </Box>

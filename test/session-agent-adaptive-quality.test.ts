@@ -1,0 +1,80 @@
+// Adaptive quality end to end: a real `rac agent --code --yes` on Xvfb (a clock ticking in an xterm,
+// so every capture differs), a real `rac serve`, and the viewer's real transport (SessionConnection)
+// reaching the broker through a link that delays every datagram and, on cue, drops 20 % of them
+// (test/helpers/lossy-link.ts). From the viewer's receive reports the agent lowers quality and
+// frame rate under loss and raises them back to its --quality/--fps ceilings once the link is
+// clean; a viewer's pin holds until it hands the values back.
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { PATIENCE_MS } from './helpers/patience.js';
+import { login, startBrokerProcess } from './helpers/broker-process.js';
+import { startLossyLink } from './helpers/lossy-link.js';
+import { wsUrl } from './helpers/session-peers.js';
+import { createSession, startAgent } from './helpers/session-viewer.js';
+import { startXvfb, waitFor } from './helpers/xvfb.js';
+import { SessionConnection } from '../src/viewer-tty/session-connection.js';
+
+const CEILING = { quality: 70, fps: 12 };
+/** Reports come once a second and each cuts or (after a few clean ones) raises a step: a minute is ample. */
+const ADAPT_MS = Math.max(60_000, PATIENCE_MS);
+
+t.test('quality and fps follow the link: down under 20 % loss, back up when it is clean', async (t) => {
+  const xvfb = await startXvfb();
+  t.teardown(() => xvfb.stop());
+  const clock = spawn('xterm', ['-geometry', '100x40+0+0', '-e', 'sh', '-c', 'while :; do date +%s.%N; sleep 0.03; done'], {
+    env: xvfb.env,
+    stdio: 'ignore',
+  });
+  t.teardown(() => void clock.kill('SIGKILL'));
+
+  const broker = await startBrokerProcess();
+  t.teardown(() => broker.stop());
+  const token = await login(broker.api);
+  const session = await createSession(broker.api, token);
+  const link = await startLossyLink(broker.url);
+  t.teardown(() => link.stop());
+  link.delayMs = 20;
+
+  const args = ['--code', session.session_code, '--server', broker.url, '--yes', '--max-width', '960'];
+  const agent = startAgent([...args, '--quality', String(CEILING.quality), '--fps', String(CEILING.fps)], xvfb.env);
+  t.teardown(() => agent.stop('SIGKILL'));
+  await agent.waitFor(/waiting for your IT contact/);
+
+  let frames = 0;
+  const viewer = new SessionConnection({
+    webSocketUrl: wsUrl(link.url, session.session_code),
+    token,
+    events: { frame: () => frames++ },
+  });
+  t.teardown(() => viewer.close());
+  viewer.start();
+  await agent.waitFor(/Connected: /);
+  const settings = () => viewer.stats().settings;
+
+  t.ok(await waitFor(() => settings() !== undefined && frames > 5, PATIENCE_MS), 'frames flow and the agent said its settings');
+  t.same(settings(), { ...CEILING, auto: true }, 'a clean link starts at the ceilings');
+
+  link.loss = 0.2;
+  const lowered = await waitFor(() => {
+    const now = settings();
+    return now !== undefined && now.quality <= CEILING.quality / 2 && now.fps <= CEILING.fps / 2;
+  }, ADAPT_MS);
+  t.ok(lowered, `under 20 % loss quality and fps went down: ${JSON.stringify(settings())}`);
+  t.ok(link.counts.dropped > 0, `the link dropped ${link.counts.dropped} datagrams`);
+  t.equal(settings()?.auto, true, 'the agent steered; nobody pinned anything');
+
+  link.loss = 0;
+  const framesBefore = frames;
+  const recovered = await waitFor(() => settings()?.quality === CEILING.quality && settings()?.fps === CEILING.fps, ADAPT_MS);
+  t.ok(recovered, `on a clean link they came back to the ceilings: ${JSON.stringify(settings())}`);
+  t.ok(frames > framesBefore, 'frames kept coming');
+
+  viewer.setQuality(35, 5);
+  t.ok(await waitFor(() => settings()?.auto === false, PATIENCE_MS), 'set_quality pins');
+  t.same(settings(), { quality: 35, fps: 5, auto: false });
+  viewer.setQuality(100, 60);
+  t.ok(await waitFor(() => settings()?.quality !== 35, PATIENCE_MS), 'a second pin replaces the first');
+  t.same(settings(), { ...CEILING, auto: false }, 'a pin never goes above the ceilings');
+  viewer.autoQuality();
+  t.ok(await waitFor(() => settings()?.auto === true, PATIENCE_MS), 'auto_quality hands them back to the agent');
+});
