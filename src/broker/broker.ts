@@ -9,6 +9,7 @@ import type { BrokerContext } from './context.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
+import { replaceCertificate } from './https-server.js';
 import { MailNotifier } from './mail-notifier.js';
 import { MAIL_INTERRUPTED, Mailer, readCaFile } from './mailer.js';
 import { randomPassword } from './passwords.js';
@@ -20,6 +21,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.j
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
+import { type CertificateSummary, type LoadedTls, type TlsFiles, loadTlsFiles } from './tls-files.js';
 import { Throttle } from './throttle.js';
 import { TokenIssuer } from './tokens.js';
 import { type PortRange, UdpPortPool } from './udp-port-pool.js';
@@ -48,6 +50,8 @@ export interface BrokerOptions {
   smtpCaFile?: string;
   /** Connect/greeting/idle limit for the SMTP server (default 15 s). */
   smtpTimeoutMs?: number;
+  /** Serve HTTPS and WSS with this certificate and key (files re-read by `reloadTls`). */
+  tls?: TlsFiles;
   log: (message: string) => void;
 }
 
@@ -57,6 +61,10 @@ export interface RunningBroker {
   context: BrokerContext;
   /** Set only on the start that created the first admin with a generated password. */
   generatedAdminPassword: string | null;
+  /** The certificate served (with `tls`). */
+  certificate?: CertificateSummary;
+  /** Re-reads the TLS files for new connections; throws TlsFilesError and keeps the old pair when they are unusable. */
+  reloadTls(): CertificateSummary;
   close(): Promise<void>;
 }
 
@@ -64,20 +72,25 @@ export interface RunningBroker {
 const MAIL_SETTLE_MS = 2_000;
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
-  // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
+  // Read first: a wrong --smtp-ca-file or TLS pair must stop the start, not the first mail or client.
   const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
+  const tls = options.tls ? loadTlsFiles(options.tls) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   // Before the database and any port: a second broker on this dir must change nothing.
   const lock = lockDataDir(options.dataDir);
   try {
-    return await startLocked(options, smtpCa, lock);
+    return await startLocked(options, { smtpCa, tls }, lock);
   } catch (err) {
     lock.release();
     throw err;
   }
 }
 
-async function startLocked(options: BrokerOptions, smtpCa: string | undefined, lock: DataDirLock): Promise<RunningBroker> {
+async function startLocked(
+  options: BrokerOptions,
+  { smtpCa, tls }: { smtpCa: string | undefined; tls: LoadedTls | undefined },
+  lock: DataDirLock,
+): Promise<RunningBroker> {
   const db = await openDatabase(options.dataDir);
   const audit = new AuditLog(db);
   const users = new UserStore(db);
@@ -125,7 +138,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
   hub.start();
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
-  const app = buildHttpServer(context, options.log, options.trustProxy);
+  const app = buildHttpServer(context, options.log, options.trustProxy, tls?.options);
   const signalling = new SignallingServer(context, hub, app.server, options.trustProxy);
   try {
     await app.listen({ host: options.host, port: options.port });
@@ -138,14 +151,22 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
   }
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   context.publicUrl ||= url;
 
-  return {
+  const running: RunningBroker = {
     url,
     port,
     context,
     generatedAdminPassword,
+    certificate: tls?.certificate,
+    reloadTls() {
+      if (!options.tls) throw new Error('this broker serves plain HTTP: there is no certificate to reload');
+      const loaded = loadTlsFiles(options.tls);
+      replaceCertificate(app.server, loaded.options);
+      running.certificate = loaded.certificate;
+      return loaded.certificate;
+    },
     async close() {
       clearInterval(pruneTimer);
       await hub.stop();
@@ -159,6 +180,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
       lock.release();
     },
   };
+  return running;
 }
 
 async function createFirstAdmin(users: UserStore, audit: AuditLog, password: string | undefined): Promise<string | null> {

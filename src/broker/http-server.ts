@@ -4,6 +4,8 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { installErrorHandlers } from '../http-kit/error-handler.js';
 import { recordRoutes } from '../http-kit/route-list.js';
 import type { BrokerContext } from './context.js';
+import type { SecureContextOptions } from 'node:tls';
+import { httpsServerFactory } from './https-server.js';
 import { Errors } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { customerRoutes } from './routes/customer.js';
@@ -20,9 +22,16 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
  * @param trustProxy addresses of reverse proxies (e.g. "127.0.0.1" or "loopback,10.0.0.0/8") whose
  *   X-Forwarded-For names the client; without it the header is ignored, so it cannot be forged to
  *   dodge the per-address throttles.
+ * @param tls certificate and key: HTTPS (and WSS) instead of plain HTTP on the same port.
  */
-export function buildHttpServer(ctx: BrokerContext, log: (message: string) => void, trustProxy?: string): FastifyInstance {
+export function buildHttpServer(
+  ctx: BrokerContext,
+  log: (message: string) => void,
+  trustProxy?: string,
+  tls?: SecureContextOptions,
+): FastifyInstance {
   const app = Fastify({
+    ...(tls ? { serverFactory: httpsServerFactory(tls) } : {}),
     logger: false,
     trustProxy: trustProxy ?? false,
     bodyLimit: BODY_LIMIT_BYTES,

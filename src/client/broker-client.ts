@@ -14,6 +14,7 @@ import type {
   User,
   UserChanges,
 } from '../protocol/broker-api.js';
+import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
 
 export * from '../protocol/broker-api.js';
 
@@ -46,12 +47,23 @@ export class BrokerUnreachableError extends Error {
   }
 }
 
+/** An HTTPS broker whose certificate did not verify: the message names the host, the reason and the fix. */
+export class BrokerCertificateError extends BrokerUnreachableError {
+  constructor(url: string, message: string, options?: ErrorOptions) {
+    super(url, message, options);
+    this.message = message;
+    this.name = 'BrokerCertificateError';
+  }
+}
+
 export interface BrokerClientOptions {
   /** The broker's base URL, e.g. https://rac.example.com (a trailing /api is accepted). */
   server: string;
   token?: string;
   /** Connect, response-headers and body timeout, each. */
   timeoutMs?: number;
+  /** Extra CAs for an HTTPS broker (--ca-file); the system's CAs are always trusted. */
+  tls?: TlsTrust;
 }
 
 /** "https://host:8080/api/" → "https://host:8080". Throws on anything that is not an http(s) URL. */
@@ -72,12 +84,14 @@ export class BrokerClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly dispatcher: Agent;
+  readonly tls: TlsTrust;
 
   constructor(options: BrokerClientOptions) {
     this.server = normalizeServerUrl(options.server);
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.dispatcher = new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 1_000 });
+    this.tls = options.tls ?? {};
+    this.dispatcher = new Agent({ connect: { timeout: this.timeoutMs, ...tlsConnectOptions(this.tls) }, keepAliveTimeout: 1_000 });
   }
 
   /** The session WebSocket URL for a code (/ws/session/{code}, docs/protocol.md). */
@@ -174,6 +188,8 @@ export class BrokerClient {
       });
       text = await response.body.text();
     } catch (err) {
+      const certificate = describeCertificateFailure(err, this.server, this.tls);
+      if (certificate) throw new BrokerCertificateError(this.server, certificate, { cause: err });
       throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs, this.server), { cause: err });
     }
     let parsed: unknown;

@@ -22,6 +22,8 @@ export interface ServeOptions {
   maxViewers: number;
   smtpCaFile?: string;
   smtpTimeout: number;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function parseMaxViewers(text: string): number {
@@ -81,7 +83,10 @@ export function serveCommand(io: CommandIo): Command {
         DEFAULT_SMTP_TIMEOUT_MS,
       ),
     )
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate (chain); reloaded on SIGHUP', resolvePath)
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert', resolvePath)
     .action(async (opts: Partial<ServeOptions>) => {
+      checkTlsPair(opts);
       await runServe(
         {
           host: opts.host!,
@@ -96,10 +101,20 @@ export function serveCommand(io: CommandIo): Command {
           maxViewers: opts.maxViewers!,
           smtpCaFile: opts.smtpCaFile,
           smtpTimeout: opts.smtpTimeout!,
+          tlsCert: opts.tlsCert,
+          tlsKey: opts.tlsKey,
         },
         io,
       );
     });
+}
+
+const resolvePath = (text: string): string => resolve(text);
+
+/** --tls-cert and --tls-key come as a pair. */
+export function checkTlsPair(opts: { tlsCert?: string; tlsKey?: string }): void {
+  if (Boolean(opts.tlsCert) === Boolean(opts.tlsKey)) return;
+  throw usageError(opts.tlsCert ? '--tls-cert needs --tls-key (the private key of the certificate)' : '--tls-key needs --tls-cert');
 }
 
 /** RAC_ADMIN_PASSWORD, when set, must be one the users API would accept too. */
@@ -116,6 +131,8 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   // Loaded here, not at the top: every other rac command starts ~250 ms faster without fastify & co.
   const { startBroker } = await import('../broker/broker.js');
   const { DataDirLockedError } = await import('../broker/data-dir-lock.js');
+  const { TlsFilesError, describeCertificate } = await import('../broker/tls-files.js');
+  const tls = options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : undefined;
   const broker = await startBroker({
     host: options.host,
     port: options.port,
@@ -130,19 +147,33 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     adminPassword: io.env.RAC_ADMIN_PASSWORD,
     smtpCaFile: options.smtpCaFile,
     smtpTimeoutMs: options.smtpTimeout,
+    tls,
     log: (message) => io.stderr.write(`rac serve: ${message}\n`),
   }).catch((err: unknown) => {
-    throw err instanceof DataDirLockedError ? new CliError(err.message, ExitCode.failure) : err;
+    if (err instanceof DataDirLockedError || err instanceof TlsFilesError) throw new CliError(err.message, ExitCode.failure);
+    throw err;
   });
   const say = (line: string) => io.stderr.write(`${line}\n`);
   if (broker.generatedAdminPassword) {
     say(`First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
     say('This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
   }
-  say(`rac broker listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
+  const scheme = tls ? 'https' : 'http';
+  say(`rac broker listening on ${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
   say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
   say(`  data dir ${options.dataDir}`);
   if (options.smtpCaFile) say(`  SMTP also trusts the CA certificates in ${options.smtpCaFile}`);
+  if (broker.certificate) say(`  TLS certificate ${describeCertificate(broker.certificate)} (SIGHUP reloads it)`);
+  // SIGHUP (systemctl reload): a renewed certificate for new connections; sessions stay up.
+  const reload = () => {
+    if (!tls) return say('rac serve: SIGHUP: nothing to reload (no --tls-cert)');
+    try {
+      say(`rac serve: SIGHUP: now serving ${describeCertificate(broker.reloadTls())}`);
+    } catch (err) {
+      say(`rac serve: SIGHUP: kept the previous certificate: ${(err as Error).message}`);
+    }
+  };
+  process.on('SIGHUP', reload);
 
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
@@ -155,4 +186,5 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  process.off('SIGHUP', reload);
 }
