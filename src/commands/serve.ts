@@ -85,27 +85,32 @@ export function serveCommand(io: CommandIo): Command {
     )
     .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate (chain); reloaded on SIGHUP', resolvePath)
     .option('--tls-key <file>', 'the PEM private key of --tls-cert', resolvePath)
-    .action(async (opts: Partial<ServeOptions>) => {
+    .option(
+      '--check',
+      'check the options, data dir, ports, TLS files and SMTP settings; print one line per check and exit (1: a check failed)',
+    )
+    .option('--print-systemd-unit', 'print a hardened systemd unit that runs this command line, and exit')
+    .action(async (opts: Partial<ServeOptions> & { check?: boolean; printSystemdUnit?: boolean }) => {
       checkTlsPair(opts);
-      await runServe(
-        {
-          host: opts.host!,
-          port: opts.port!,
-          dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
-          udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
-          publicUrl: opts.publicUrl,
-          trustProxy: opts.trustProxy,
-          pendingTimeout: opts.pendingTimeout!,
-          agentTimeout: opts.agentTimeout!,
-          idleTimeout: opts.idleTimeout!,
-          maxViewers: opts.maxViewers!,
-          smtpCaFile: opts.smtpCaFile,
-          smtpTimeout: opts.smtpTimeout!,
-          tlsCert: opts.tlsCert,
-          tlsKey: opts.tlsKey,
-        },
-        io,
-      );
+      const options: ServeOptions = {
+        host: opts.host!,
+        port: opts.port!,
+        dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
+        udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
+        publicUrl: opts.publicUrl,
+        trustProxy: opts.trustProxy,
+        pendingTimeout: opts.pendingTimeout!,
+        agentTimeout: opts.agentTimeout!,
+        idleTimeout: opts.idleTimeout!,
+        maxViewers: opts.maxViewers!,
+        smtpCaFile: opts.smtpCaFile,
+        smtpTimeout: opts.smtpTimeout!,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+      };
+      if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
+      if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
+      await runServe(options, io);
     });
 }
 
@@ -118,7 +123,7 @@ export function checkTlsPair(opts: { tlsCert?: string; tlsKey?: string }): void 
 }
 
 /** RAC_ADMIN_PASSWORD, when set, must be one the users API would accept too. */
-function checkAdminPassword(password: string | undefined): void {
+export function checkAdminPassword(password: string | undefined): void {
   const length = [...(password ?? '')].length; // characters, as the API's schema counts them
   if (!password || length >= MIN_PASSWORD_LENGTH) return;
   throw usageError(
