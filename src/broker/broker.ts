@@ -131,6 +131,7 @@ async function startLocked(
     tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
     publicUrl: options.publicUrl ?? '',
     agentPackage: new AgentPackage(join(options.dataDir, 'download'), options.log),
+    dataDir: options.dataDir,
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);

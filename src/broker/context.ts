@@ -25,4 +25,6 @@ export interface BrokerContext {
   agentPackage: AgentPackage;
   /** Where customers and viewers reach this broker (for mails and messages). */
   publicUrl: string;
+  /** The data dir (database and keys), for backups. */
+  dataDir: string;
 }

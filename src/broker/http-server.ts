@@ -8,6 +8,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { httpsServerFactory } from './https-server.js';
 import { Errors } from './errors.js';
 import { authRoutes } from './routes/auth.js';
+import { backupRoutes } from './routes/backup.js';
 import { customerRoutes } from './routes/customer.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { smtpRoutes } from './routes/smtp.js';
@@ -64,6 +65,7 @@ export function buildHttpServer(
       userRoutes(api, ctx);
       smtpRoutes(api, ctx);
       sessionRoutes(api, ctx);
+      backupRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

@@ -26,6 +26,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'smtp', description: 'how the broker sends mail (admin only)' },
         { name: 'sessions', description: 'support sessions' },
         { name: 'meta', description: 'health and this document' },
+        { name: 'backup', description: 'online backups of the database and keys (admin only)' },
       ],
     },
   });

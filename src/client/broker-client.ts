@@ -166,9 +166,19 @@ export class BrokerClient {
     return this.call('POST', '/api/smtp/test', { body: { to } });
   }
 
-  private async call<T>(method: Dispatcher.HttpMethod, path: string, options: { auth?: boolean; body?: unknown } = {}): Promise<T> {
+  /** Admin only: an online backup of the database and keys (a tar archive, secrets included). */
+  backup(): Promise<Buffer> {
+    return this.call('POST', '/api/admin/backup', { body: {}, binary: true });
+  }
+
+  /** `binary`: a 2xx body is returned as bytes, not parsed as JSON. */
+  private async call<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: { auth?: boolean; body?: unknown; binary?: boolean } = {},
+  ): Promise<T> {
     const url = this.server + path;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.binary ? '*/*' : 'application/json' };
     if (options.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -176,7 +186,7 @@ export class BrokerClient {
       headers['content-type'] = 'application/json';
     }
     let response: Dispatcher.ResponseData;
-    let text: string;
+    let bytes: Buffer;
     try {
       response = await request(url, {
         method,
@@ -186,12 +196,14 @@ export class BrokerClient {
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
-      text = await response.body.text();
+      bytes = Buffer.from(await response.body.arrayBuffer());
     } catch (err) {
       const certificate = describeCertificateFailure(err, this.server, this.tls);
       if (certificate) throw new BrokerCertificateError(this.server, certificate, { cause: err });
       throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs, this.server), { cause: err });
     }
+    if (options.binary && response.statusCode >= 200 && response.statusCode < 300) return bytes as T;
+    const text = bytes.toString('utf8');
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
