@@ -10,6 +10,7 @@ import type { BrokerContext } from './context.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
 import { buildHttpServer } from './http-server.js';
+import { replaceCertificate } from './https-server.js';
 import { MailNotifier } from './mail-notifier.js';
 import { MAIL_INTERRUPTED, Mailer, readCaFile } from './mailer.js';
 import { BrokerMetrics } from './metrics.js';
@@ -23,6 +24,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.j
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
 import { SmtpSettingsStore } from './smtp-settings.js';
+import { type CertificateSummary, type LoadedTls, type TlsFiles, loadTlsFiles } from './tls-files.js';
 import { Throttle } from './throttle.js';
 import { TokenIssuer } from './tokens.js';
 import { type PortRange, UdpPortPool } from './udp-port-pool.js';
@@ -55,6 +57,8 @@ export interface BrokerOptions {
   logger?: BrokerLogger;
   /** GET /metrics on the main port (admin token) and/or a separate listener without auth. */
   metrics?: MetricsExposure;
+  /** Serve HTTPS and WSS with this certificate and key (files re-read by `reloadTls`). */
+  tls?: TlsFiles;
 }
 
 export interface RunningBroker {
@@ -65,6 +69,10 @@ export interface RunningBroker {
   generatedAdminPassword: string | null;
   /** The separate metrics listener's URL, when --metrics-address started one. */
   metricsUrl: string | null;
+  /** The certificate served (with `tls`). */
+  certificate?: CertificateSummary;
+  /** Re-reads the TLS files for new connections; throws TlsFilesError and keeps the old pair when they are unusable. */
+  reloadTls(): CertificateSummary;
   close(): Promise<void>;
 }
 
@@ -72,20 +80,25 @@ export interface RunningBroker {
 const MAIL_SETTLE_MS = 2_000;
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
-  // Read first: a wrong --smtp-ca-file must stop the start, not the first mail.
+  // Read first: a wrong --smtp-ca-file or TLS pair must stop the start, not the first mail or client.
   const smtpCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
+  const tls = options.tls ? loadTlsFiles(options.tls) : undefined;
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   // Before the database and any port: a second broker on this dir must change nothing.
   const lock = lockDataDir(options.dataDir);
   try {
-    return await startLocked(options, smtpCa, lock);
+    return await startLocked(options, { smtpCa, tls }, lock);
   } catch (err) {
     lock.release();
     throw err;
   }
 }
 
-async function startLocked(options: BrokerOptions, smtpCa: string | undefined, lock: DataDirLock): Promise<RunningBroker> {
+async function startLocked(
+  options: BrokerOptions,
+  { smtpCa, tls }: { smtpCa: string | undefined; tls: LoadedTls | undefined },
+  lock: DataDirLock,
+): Promise<RunningBroker> {
   const log = options.logger ?? silentLogger();
   const metrics = new BrokerMetrics();
   const db = await openDatabase(options.dataDir);
@@ -139,6 +152,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
     agentPackage: new AgentPackage(join(options.dataDir, 'download'), (message) => log.info(message)),
     log,
     metrics,
+    dataDir: options.dataDir,
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
@@ -146,7 +160,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
   hub.start();
   const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
 
-  const app = buildHttpServer(context, options.trustProxy, options.metrics?.onMainPort ?? false);
+  const app = buildHttpServer(context, options.trustProxy, options.metrics?.onMainPort ?? false, tls?.options);
   const signalling = new SignallingServer(context, hub, app.server, options.trustProxy);
   let metricsListener: MetricsListener | null = null;
   try {
@@ -162,15 +176,23 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
   }
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   context.publicUrl ||= url;
 
-  return {
+  const running: RunningBroker = {
     url,
     port,
     context,
     generatedAdminPassword,
     metricsUrl: metricsListener?.url ?? null,
+    certificate: tls?.certificate,
+    reloadTls() {
+      if (!options.tls) throw new Error('this broker serves plain HTTP: there is no certificate to reload');
+      const loaded = loadTlsFiles(options.tls);
+      replaceCertificate(app.server, loaded.options);
+      running.certificate = loaded.certificate;
+      return loaded.certificate;
+    },
     async close() {
       clearInterval(pruneTimer);
       await metricsListener?.close();
@@ -185,6 +207,7 @@ async function startLocked(options: BrokerOptions, smtpCa: string | undefined, l
       lock.release();
     },
   };
+  return running;
 }
 
 async function createFirstAdmin(users: UserStore, audit: AuditLog, password: string | undefined): Promise<string | null> {

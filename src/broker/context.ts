@@ -30,4 +30,6 @@ export interface BrokerContext {
   metrics: BrokerMetrics;
   /** Where customers and viewers reach this broker (for mails and messages). */
   publicUrl: string;
+  /** The data dir (database and keys), for backups. */
+  dataDir: string;
 }

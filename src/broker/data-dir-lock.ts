@@ -91,3 +91,9 @@ function isRunning(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The pid of the running rac serve that holds `dataDir`, or null (no lock, or a stale one). */
+export function lockHolder(dataDir: string): number | null {
+  const holder = readPid(join(dataDir, LOCK_FILE));
+  return holder !== null && isRunning(holder) ? holder : null;
+}

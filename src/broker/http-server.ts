@@ -4,10 +4,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { installErrorHandlers } from '../http-kit/error-handler.js';
 import { recordRoutes } from '../http-kit/route-list.js';
 import type { BrokerContext } from './context.js';
+import type { SecureContextOptions } from 'node:tls';
+import { httpsServerFactory } from './https-server.js';
 import { Errors } from './errors.js';
 import { metricsRoute, newRequestId, observeRequests } from './http-observability.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
+import { backupRoutes } from './routes/backup.js';
 import { customerRoutes } from './routes/customer.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { smtpRoutes } from './routes/smtp.js';
@@ -22,9 +25,16 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
  * @param trustProxy addresses of reverse proxies (e.g. "127.0.0.1" or "loopback,10.0.0.0/8") whose
  *   X-Forwarded-For names the client; without it the header is ignored, so it cannot be forged to
  *   dodge the per-address throttles.
+ * @param tls certificate and key: HTTPS (and WSS) instead of plain HTTP on the same port.
  */
-export function buildHttpServer(ctx: BrokerContext, trustProxy?: string, metricsOnMainPort = false): FastifyInstance {
+export function buildHttpServer(
+  ctx: BrokerContext,
+  trustProxy?: string,
+  metricsOnMainPort = false,
+  tls?: SecureContextOptions,
+): FastifyInstance {
   const app = Fastify({
+    ...(tls ? { serverFactory: httpsServerFactory(tls) } : {}),
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per request, written by observeRequests (fastify's own would log the full URL).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
@@ -64,6 +74,7 @@ export function buildHttpServer(ctx: BrokerContext, trustProxy?: string, metrics
       smtpRoutes(api, ctx);
       sessionRoutes(api, ctx);
       auditRoutes(api, ctx);
+      backupRoutes(api, ctx);
     },
     { prefix: '/api' },
   );

@@ -27,6 +27,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'sessions', description: 'support sessions' },
         { name: 'audit', description: 'who did what, when, from where (admin only)' },
         { name: 'meta', description: 'health and this document' },
+        { name: 'backup', description: 'online backups of the database and keys (admin only)' },
       ],
     },
   });

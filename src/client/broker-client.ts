@@ -16,6 +16,7 @@ import type {
   User,
   UserChanges,
 } from '../protocol/broker-api.js';
+import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
 
 export * from '../protocol/broker-api.js';
 
@@ -48,12 +49,23 @@ export class BrokerUnreachableError extends Error {
   }
 }
 
+/** An HTTPS broker whose certificate did not verify: the message names the host, the reason and the fix. */
+export class BrokerCertificateError extends BrokerUnreachableError {
+  constructor(url: string, message: string, options?: ErrorOptions) {
+    super(url, message, options);
+    this.message = message;
+    this.name = 'BrokerCertificateError';
+  }
+}
+
 export interface BrokerClientOptions {
   /** The broker's base URL, e.g. https://rac.example.com (a trailing /api is accepted). */
   server: string;
   token?: string;
   /** Connect, response-headers and body timeout, each. */
   timeoutMs?: number;
+  /** Extra CAs for an HTTPS broker (--ca-file); the system's CAs are always trusted. */
+  tls?: TlsTrust;
 }
 
 /** "https://host:8080/api/" → "https://host:8080". Throws on anything that is not an http(s) URL. */
@@ -74,12 +86,14 @@ export class BrokerClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly dispatcher: Agent;
+  readonly tls: TlsTrust;
 
   constructor(options: BrokerClientOptions) {
     this.server = normalizeServerUrl(options.server);
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.dispatcher = new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 1_000 });
+    this.tls = options.tls ?? {};
+    this.dispatcher = new Agent({ connect: { timeout: this.timeoutMs, ...tlsConnectOptions(this.tls) }, keepAliveTimeout: 1_000 });
   }
 
   /** The session WebSocket URL for a code (/ws/session/{code}, docs/protocol.md). */
@@ -162,9 +176,19 @@ export class BrokerClient {
     return this.call('GET', `/api/audit${search}`);
   }
 
-  private async call<T>(method: Dispatcher.HttpMethod, path: string, options: { auth?: boolean; body?: unknown } = {}): Promise<T> {
+  /** Admin only: an online backup of the database and keys (a tar archive, secrets included). */
+  backup(): Promise<Buffer> {
+    return this.call('POST', '/api/admin/backup', { body: {}, binary: true });
+  }
+
+  /** `binary`: a 2xx body is returned as bytes, not parsed as JSON. */
+  private async call<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: { auth?: boolean; body?: unknown; binary?: boolean } = {},
+  ): Promise<T> {
     const url = this.server + path;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.binary ? '*/*' : 'application/json' };
     if (options.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | undefined;
     if (options.body !== undefined) {
@@ -172,7 +196,7 @@ export class BrokerClient {
       headers['content-type'] = 'application/json';
     }
     let response: Dispatcher.ResponseData;
-    let text: string;
+    let bytes: Buffer;
     try {
       response = await request(url, {
         method,
@@ -182,10 +206,14 @@ export class BrokerClient {
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
-      text = await response.body.text();
+      bytes = Buffer.from(await response.body.arrayBuffer());
     } catch (err) {
+      const certificate = describeCertificateFailure(err, this.server, this.tls);
+      if (certificate) throw new BrokerCertificateError(this.server, certificate, { cause: err });
       throw new BrokerUnreachableError(this.server, describeNetworkError(err, this.timeoutMs, this.server), { cause: err });
     }
+    if (options.binary && response.statusCode >= 200 && response.statusCode < 300) return bytes as T;
+    const text = bytes.toString('utf8');
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;

@@ -18,6 +18,8 @@ export interface StoredConfig {
   server?: string;
   email?: string;
   token_store?: TokenStoreKind;
+  /** `rac login --ca-file`: the PEM file of the private CA of this server. */
+  ca_file?: string;
 }
 
 export interface Credentials {
@@ -25,6 +27,8 @@ export interface Credentials {
   token: string;
   email?: string;
   source: TokenSource;
+  /** The CA file to trust for this server: RAC_CA_FILE, else the one `rac login --ca-file` stored. */
+  caFile?: string;
 }
 
 /** Not logged in, or the stored login cannot be used: the message says how to fix it. */
@@ -104,8 +108,15 @@ export class CredentialStore {
     return text ? normalizeServerUrl(text) : undefined;
   }
 
+  /** The CA file: the flag, else RAC_CA_FILE, else the one stored with the login of this server. */
+  caFile(flag?: string, server?: string): string | undefined {
+    const config = this.readConfig();
+    const stored = !server || config.server === normalizeServerUrl(server) ? config.ca_file : undefined;
+    return flag || this.env.RAC_CA_FILE || stored;
+  }
+
   /** Stores a login: the token in the credential store, or in the 0600 file when there is none. */
-  async save(login: { server: string; email: string; token: string }): Promise<SaveResult> {
+  async save(login: { server: string; email: string; token: string; caFile?: string }): Promise<SaveResult> {
     const server = normalizeServerUrl(login.server);
     const previous = this.readConfig();
     let result: SaveResult;
@@ -121,7 +132,8 @@ export class CredentialStore {
     if (previous.token_store === 'keyring' && previous.server && previous.server !== server) {
       await this.keyring.delete(previous.server).catch(() => false);
     }
-    writeSecretFile(this.configFile, `${JSON.stringify({ server, email: login.email, token_store: result.store }, null, 2)}\n`);
+    const config: StoredConfig = { server, email: login.email, token_store: result.store, ca_file: login.caFile };
+    writeSecretFile(this.configFile, `${JSON.stringify(config, null, 2)}\n`);
     return result;
   }
 
@@ -136,7 +148,8 @@ export class CredentialStore {
     if (this.readTokenFile()) removed.push('file');
     rmSync(this.tokenFile, { force: true });
     if (config.server) {
-      writeSecretFile(this.configFile, `${JSON.stringify({ server: config.server, email: config.email }, null, 2)}\n`);
+      const kept: StoredConfig = { server: config.server, email: config.email, ca_file: config.ca_file };
+      writeSecretFile(this.configFile, `${JSON.stringify(kept, null, 2)}\n`);
     }
     return { removed, server: config.server, email: config.email };
   }
@@ -149,7 +162,7 @@ export class CredentialStore {
     if (envToken) {
       const server = envServer ?? config.server;
       if (!server) throw new NotLoggedInError('RAC_TOKEN is set but no server is known: set RAC_SERVER too');
-      return { server, token: envToken, source: 'env' };
+      return { server, token: envToken, source: 'env', caFile: this.caFile(undefined, server) };
     }
     const server = envServer ?? config.server;
     if (!server || !config.token_store || config.server !== server) {
@@ -169,7 +182,7 @@ export class CredentialStore {
       token = file?.server === server ? file.token : null;
     }
     if (!token) throw new NotLoggedInError(`no stored token for ${server}: run \`${loginCommand(server, config.email)}\``);
-    return { server, token, email: config.email, source: config.token_store };
+    return { server, token, email: config.email, source: config.token_store, caFile: this.caFile(undefined, server) };
   }
 
   private readTokenFile(): { server: string; token: string } | null {

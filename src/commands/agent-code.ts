@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import { DEFAULT_FPS, DEFAULT_QUALITY } from '../agent/session/constants.js';
 import type { SessionAgentOptions } from '../agent/session/session-agent.js';
 import { MAX_SEALED_CHUNK_PAYLOAD_BYTES, compactSessionCode, isSessionCode } from '../protocol/index.js';
+import { CaFileError, loadTlsTrust } from '../shared/tls-trust.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
@@ -27,6 +28,7 @@ export function sessionOnlyOptions(): Option[] {
       '--chunk-size <bytes>',
       'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)',
     ).argParser(intIn('--chunk-size', 1, MAX_SEALED_CHUNK_PAYLOAD_BYTES)),
+    new Option('--ca-file <file>', "with --code: PEM file of the CA that signed the broker's certificate (default: RAC_CA_FILE)"),
   ];
 }
 
@@ -39,6 +41,7 @@ export function sessionOptions(
     quality?: number;
     maxWidth?: number;
     chunkSize?: number;
+    caFile?: string;
     yes?: boolean;
     viewOnly?: boolean;
   },
@@ -50,9 +53,17 @@ export function sessionOptions(
   if (!server) throw usageError('--server is required (or set RAC_SERVER)');
   if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol))
     throw usageError(`--server: expected an http(s) URL, got "${server}"`);
+  let tls;
+  try {
+    tls = loadTlsTrust(opts.caFile || env.RAC_CA_FILE);
+  } catch (err) {
+    if (err instanceof CaFileError) throw usageError(`--ca-file: ${err.message}`);
+    throw err;
+  }
   return {
     code,
     server,
+    tls,
     fps: opts.fps ?? DEFAULT_FPS,
     quality: opts.quality ?? DEFAULT_QUALITY,
     maxWidth: opts.maxWidth,

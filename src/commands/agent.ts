@@ -40,6 +40,8 @@ export interface AgentOptions {
   authFailLimit: number;
   /** WebSocket ping interval in ms (peers that miss one are dropped). */
   wsHeartbeat: number;
+  /** Print the user unit for these options instead of running. */
+  printSystemdUnit?: boolean;
 }
 
 const intIn = (option: string, min: number, max: number) => (text: string) => {
@@ -82,6 +84,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
       `where the Wake-on-LAN packet goes (default ${DEFAULT_WOL_BROADCAST}:9)`,
       wrap('--wol-broadcast', parseBroadcast),
     )
+    .option('--print-systemd-unit', 'print a systemd user unit that runs the Openctrol agent with these options, and exit')
     .option('--power-dry-run', 'print the restart/shutdown command instead of running it', false)
     .option('--fps <n>', 'frames per second for remote desktop', intIn('--fps', 1, 60), 15)
     .option('--quality <n>', 'JPEG quality 1-100', intIn('--quality', 1, 100), 60)
@@ -122,6 +125,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
         chunkSize: opts.chunkSize,
         authFailLimit: opts.authFailLimit ?? 20,
         wsHeartbeat: opts.wsHeartbeat ?? 15_000,
+        printSystemdUnit: opts.printSystemdUnit,
       },
       io,
       version,
@@ -130,6 +134,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
 }
 
 export async function runAgent(options: AgentOptions, io: CommandIo, version: string): Promise<void> {
+  if (options.printSystemdUnit) return void io.stdout.write((await import('./agent-unit.js')).agentUnit(options));
   if (options.code !== undefined) {
     // The customer's command opens no listening port unless asked: the API only with --openctrol.
     const companion = options.openctrol === true ? () => startOpenctrolApi(options, io, version) : undefined;

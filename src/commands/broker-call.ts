@@ -1,9 +1,10 @@
 // Runs a command's broker calls: builds the client from the stored login (or RAC_SERVER/RAC_TOKEN),
 // closes it afterwards, and turns every client error into one CliError line with the exit code
 // of rac(1) (3 with the command that fixes it, 4 for not found, 1 otherwise).
-import { BrokerApiError, BrokerClient, BrokerUnreachableError } from '../client/broker-client.js';
+import { BrokerApiError, BrokerCertificateError, BrokerClient, BrokerUnreachableError } from '../client/broker-client.js';
 import { type Credentials, CredentialStore, NotLoggedInError, loginCommand } from '../client/credentials.js';
 import { terminalSafe } from '../protocol/display-text.js';
+import { CaFileError, type TlsTrust, loadTlsTrust } from '../shared/tls-trust.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
@@ -16,19 +17,35 @@ export async function withLogin<T>(io: CommandIo, work: (client: BrokerClient, l
   } catch (err) {
     throw toCliError(err);
   }
-  return withClient(new BrokerClient({ server: login.server, token: login.token }), (client) => work(client, login), login);
+  const tls = trustOf(login.caFile);
+  return withClient(new BrokerClient({ server: login.server, token: login.token, tls }), (client) => work(client, login), login);
+}
+
+/** The CA file read, or a CliError naming it. */
+export function trustOf(caFile: string | undefined): TlsTrust {
+  try {
+    return loadTlsTrust(caFile);
+  } catch (err) {
+    throw toCliError(err);
+  }
 }
 
 /** Calls the broker without a token (login, session info); the server from the flag, RAC_SERVER or the stored login. */
-export async function withServer<T>(io: CommandIo, serverFlag: string | undefined, work: (client: BrokerClient) => Promise<T>): Promise<T> {
+export async function withServer<T>(
+  io: CommandIo,
+  serverFlag: string | undefined,
+  work: (client: BrokerClient) => Promise<T>,
+  caFileFlag?: string,
+): Promise<T> {
   let server: string | undefined;
+  const store = new CredentialStore(io.env);
   try {
-    server = new CredentialStore(io.env).server(serverFlag);
+    server = store.server(serverFlag);
   } catch (err) {
     throw usageError(`--server: ${(err as Error).message}`);
   }
   if (!server) throw usageError('no server: pass --server URL or set RAC_SERVER (or run `rac login` first)');
-  return withClient(new BrokerClient({ server }), work);
+  return withClient(new BrokerClient({ server, tls: trustOf(store.caFile(caFileFlag, server)) }), work);
 }
 
 async function withClient<T>(client: BrokerClient, work: (client: BrokerClient) => Promise<T>, login?: Credentials): Promise<T> {
@@ -44,6 +61,8 @@ async function withClient<T>(client: BrokerClient, work: (client: BrokerClient) 
 export function toCliError(err: unknown, login?: Credentials): unknown {
   if (err instanceof CliError) return err;
   if (err instanceof NotLoggedInError) return new CliError(err.message, ExitCode.auth);
+  if (err instanceof CaFileError) return new CliError(`--ca-file or RAC_CA_FILE: ${err.message}`, ExitCode.usage);
+  if (err instanceof BrokerCertificateError) return new CliError(err.message, ExitCode.failure);
   if (err instanceof BrokerUnreachableError) return new CliError(`${err.message}; check --server or RAC_SERVER`, ExitCode.failure);
   if (!(err instanceof BrokerApiError)) return err;
   // The broker's words, printed on a terminal: no control characters.

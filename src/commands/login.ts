@@ -1,5 +1,6 @@
 // rac login: ask the broker for a token and store it (credential store, or a 0600 file).
 import { Command } from 'commander';
+import { resolve } from 'node:path';
 import { CredentialStore } from '../client/credentials.js';
 import { terminalSafe } from '../protocol/display-text.js';
 import { withServer } from './broker-call.js';
@@ -12,6 +13,7 @@ export interface LoginOptions {
   server?: string;
   email?: string;
   passwordStdin?: boolean;
+  caFile?: string;
   json?: boolean;
 }
 
@@ -20,6 +22,7 @@ export function loginCommand(io: CommandIo): Command {
     .description('log in to a broker and store the token')
     .option('--server <url>', 'the broker, e.g. https://rac.example.com (default: RAC_SERVER, then the last login)')
     .option('--email <email>', 'your account (default: the last login)')
+    .option('--ca-file <file>', "PEM file of the CA that signed the broker's certificate (a private CA); kept with the login")
     .option('--password-stdin', 'read the password from stdin instead of prompting')
     .option('--json', 'print the login (server, user, where the token went) as JSON')
     .action((opts: LoginOptions) => runLogin(opts, io));
@@ -29,20 +32,26 @@ export async function runLogin(options: LoginOptions, io: CommandIo): Promise<vo
   const store = new CredentialStore(io.env);
   const email = options.email ?? store.readConfig().email;
   if (!email) throw usageError('--email: required (the account to log in as)');
-  await withServer(io, options.server, async (client) => {
-    const password = await readSecret(io, { label: `Password for ${email} at ${client.server}`, fromStdin: options.passwordStdin });
-    const response = await client.login(email, password);
-    const saved = await store.save({ server: client.server, email: response.user.email, token: response.access_token });
-    const who = `Logged in to ${client.server} as ${terminalSafe(response.user.email)} (${response.user.role})`;
-    if (saved.store === 'file') {
-      // The common case on a server: no Secret Service at all. The D-Bus error text would only alarm.
-      say(io, `no system keyring; token stored in ${saved.location} (mode 600)`);
-      say(io, `${who}.`);
-    } else {
-      say(io, `${who}; token stored in ${saved.location}.`);
-    }
-    if (options.json) {
-      printJson(io, { server: client.server, user: response.user, token_store: saved.store, location: saved.location });
-    }
-  });
+  await withServer(
+    io,
+    options.server,
+    async (client) => {
+      const password = await readSecret(io, { label: `Password for ${email} at ${client.server}`, fromStdin: options.passwordStdin });
+      const response = await client.login(email, password);
+      const caFile = client.tls.caFile ? resolve(client.tls.caFile) : undefined;
+      const saved = await store.save({ server: client.server, email: response.user.email, token: response.access_token, caFile });
+      const who = `Logged in to ${client.server} as ${terminalSafe(response.user.email)} (${response.user.role})`;
+      if (saved.store === 'file') {
+        // The common case on a server: no Secret Service at all. The D-Bus error text would only alarm.
+        say(io, `no system keyring; token stored in ${saved.location} (mode 600)`);
+        say(io, `${who}.`);
+      } else {
+        say(io, `${who}; token stored in ${saved.location}.`);
+      }
+      if (options.json) {
+        printJson(io, { server: client.server, user: response.user, token_store: saved.store, location: saved.location });
+      }
+    },
+    options.caFile,
+  );
 }

@@ -23,6 +23,8 @@ export interface ServeOptions extends Partial<ObservabilityOptions> {
   maxViewers: number;
   smtpCaFile?: string;
   smtpTimeout: number;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function parseMaxViewers(text: string): number {
@@ -81,33 +83,51 @@ export function serveCommand(io: CommandIo): Command {
         'give up on an SMTP server that does not connect or answer within this long',
         DEFAULT_SMTP_TIMEOUT_MS,
       ),
-    );
-  return addObservabilityOptions(command).action(async (opts: Partial<ServeOptions>) => {
-    await runServe(
-      {
-        host: opts.host!,
-        port: opts.port!,
-        dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
-        udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
-        publicUrl: opts.publicUrl,
-        trustProxy: opts.trustProxy,
-        pendingTimeout: opts.pendingTimeout!,
-        agentTimeout: opts.agentTimeout!,
-        idleTimeout: opts.idleTimeout!,
-        maxViewers: opts.maxViewers!,
-        smtpCaFile: opts.smtpCaFile,
-        smtpTimeout: opts.smtpTimeout!,
-        logLevel: opts.logLevel,
-        metrics: opts.metrics,
-        metricsAddress: opts.metricsAddress,
-      },
-      io,
-    );
+    )
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this PEM certificate (chain); reloaded on SIGHUP', resolvePath)
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert', resolvePath)
+    .option(
+      '--check',
+      'check the options, data dir, ports, TLS files and SMTP settings; print one line per check and exit (1: a check failed)',
+    )
+    .option('--print-systemd-unit', 'print a hardened systemd unit that runs this command line, and exit');
+  return addObservabilityOptions(command).action(async (opts: Partial<ServeOptions> & { check?: boolean; printSystemdUnit?: boolean }) => {
+    checkTlsPair(opts);
+    const options: ServeOptions = {
+      host: opts.host!,
+      port: opts.port!,
+      dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
+      udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
+      publicUrl: opts.publicUrl,
+      trustProxy: opts.trustProxy,
+      pendingTimeout: opts.pendingTimeout!,
+      agentTimeout: opts.agentTimeout!,
+      idleTimeout: opts.idleTimeout!,
+      maxViewers: opts.maxViewers!,
+      smtpCaFile: opts.smtpCaFile,
+      smtpTimeout: opts.smtpTimeout!,
+      logLevel: opts.logLevel,
+      metrics: opts.metrics,
+      metricsAddress: opts.metricsAddress,
+      tlsCert: opts.tlsCert,
+      tlsKey: opts.tlsKey,
+    };
+    if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
+    if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
+    await runServe(options, io);
   });
 }
 
+const resolvePath = (text: string): string => resolve(text);
+
+/** --tls-cert and --tls-key come as a pair. */
+export function checkTlsPair(opts: { tlsCert?: string; tlsKey?: string }): void {
+  if (Boolean(opts.tlsCert) === Boolean(opts.tlsKey)) return;
+  throw usageError(opts.tlsCert ? '--tls-cert needs --tls-key (the private key of the certificate)' : '--tls-key needs --tls-cert');
+}
+
 /** RAC_ADMIN_PASSWORD, when set, must be one the users API would accept too. */
-function checkAdminPassword(password: string | undefined): void {
+export function checkAdminPassword(password: string | undefined): void {
   const length = [...(password ?? '')].length; // characters, as the API's schema counts them
   if (!password || length >= MIN_PASSWORD_LENGTH) return;
   throw usageError(
@@ -123,6 +143,8 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   const { createBrokerLogger } = await import('../broker/broker-log.js');
   const pretty = wantsPrettyLogs(io);
   const logger = createBrokerLogger({ level: options.logLevel ?? 'info', destination: io.stderr, pretty });
+  const { TlsFilesError, describeCertificate } = await import('../broker/tls-files.js');
+  const tls = options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : undefined;
   const broker = await startBroker({
     host: options.host,
     port: options.port,
@@ -139,8 +161,10 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     smtpTimeoutMs: options.smtpTimeout,
     logger,
     metrics: { onMainPort: options.metrics ?? false, address: options.metricsAddress },
+    tls,
   }).catch((err: unknown) => {
-    throw err instanceof DataDirLockedError ? new CliError(err.message, ExitCode.failure) : err;
+    if (err instanceof DataDirLockedError || err instanceof TlsFilesError) throw new CliError(err.message, ExitCode.failure);
+    throw err;
   });
   // Status lines: log events in JSON mode (so every line parses), plain lines on a terminal.
   const say = (line: string) => (pretty ? io.stderr.write(`${line}\n`) : logger.info(line));
@@ -150,12 +174,24 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     plain(`First admin created: admin@localhost  password: ${broker.generatedAdminPassword}`);
     plain('This password is shown only once. Log in with `rac login` and change it with `rac admin users set`.');
   }
-  say(`rac broker listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
+  const scheme = tls ? 'https' : 'http';
+  say(`rac broker listening on ${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
   say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
   say(`  data dir ${options.dataDir}`);
   if (options.smtpCaFile) say(`  SMTP also trusts the CA certificates in ${options.smtpCaFile}`);
   if (options.metrics) say(`  metrics at ${broker.url}/metrics (admin token)`);
   if (broker.metricsUrl) say(`  metrics at ${broker.metricsUrl} (no auth)`);
+  if (broker.certificate) say(`  TLS certificate ${describeCertificate(broker.certificate)} (SIGHUP reloads it)`);
+  // SIGHUP (systemctl reload): a renewed certificate for new connections; sessions stay up.
+  const reload = () => {
+    if (!tls) return say('rac serve: SIGHUP: nothing to reload (no --tls-cert)');
+    try {
+      say(`rac serve: SIGHUP: now serving ${describeCertificate(broker.reloadTls())}`);
+    } catch (err) {
+      say(`rac serve: SIGHUP: kept the previous certificate: ${(err as Error).message}`);
+    }
+  };
+  process.on('SIGHUP', reload);
 
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
@@ -168,4 +204,5 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  process.off('SIGHUP', reload);
 }

@@ -4,13 +4,14 @@ import { BrokerClient } from '../client/broker-client.js';
 import { CredentialStore } from '../client/credentials.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { GRAPHICS_MODES, type GraphicsMode } from '../viewer-tty/graphics/renderer.js';
-import { toCliError } from './broker-call.js';
+import { toCliError, trustOf } from './broker-call.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 
 export interface ViewOptions {
   code?: string;
   server?: string;
+  caFile?: string;
   graphics: GraphicsMode | 'auto';
 }
 
@@ -19,13 +20,17 @@ export function viewCommand(io: CommandIo): Command {
     .description("the IT member's terminal viewer: your sessions, then the customer's screen")
     .argument('[code]', 'open this session directly (9 digits; spaces allowed)')
     .option('--server <url>', 'broker URL (default: RAC_SERVER or the one of `rac login`)')
+    .option(
+      '--ca-file <file>',
+      "PEM file of the CA that signed the broker's certificate (default: RAC_CA_FILE, then the one of `rac login`)",
+    )
     .addOption(new Option('--graphics <mode>', 'how to draw the picture').choices(['auto', ...GRAPHICS_MODES]).default('auto'))
     .addHelpText(
       'after',
       '\nKeys: Ctrl-] switches between controlling the remote and the viewer (then q quits, k asks for a keyframe).\nSee man rac-view.',
     )
-    .action(async (code: string | undefined, opts: { server?: string; graphics: GraphicsMode | 'auto' }) => {
-      await runView({ code, server: opts.server, graphics: opts.graphics }, io);
+    .action(async (code: string | undefined, opts: { server?: string; caFile?: string; graphics: GraphicsMode | 'auto' }) => {
+      await runView({ code, server: opts.server, caFile: opts.caFile, graphics: opts.graphics }, io);
     });
 }
 
@@ -35,7 +40,7 @@ export async function runView(options: ViewOptions, io: CommandIo): Promise<void
   const stdin = io.stdin as NodeJS.ReadStream;
   const stdout = io.stdout as NodeJS.WriteStream;
   if (!stdin.isTTY || !stdout.isTTY) throw usageError('rac view needs a terminal (stdin and stdout must be a TTY)');
-  const env = options.server ? { ...io.env, RAC_SERVER: options.server } : io.env;
+  const env = { ...io.env, ...(options.server && { RAC_SERVER: options.server }), ...(options.caFile && { RAC_CA_FILE: options.caFile }) };
   let login;
   try {
     login = await new CredentialStore(env).resolve();
@@ -48,7 +53,7 @@ export async function runView(options: ViewOptions, io: CommandIo): Promise<void
   delete process.env.CI;
   delete process.env.CONTINUOUS_INTEGRATION;
   const { SessionNotFoundError, runViewer } = await import('../viewer-tty/run-viewer.js');
-  const client = new BrokerClient({ server: login.server, token: login.token });
+  const client = new BrokerClient({ server: login.server, token: login.token, tls: trustOf(login.caFile) });
   try {
     await runViewer({ client, token: login.token, code, graphics: options.graphics, stdin, stdout, env: io.env });
   } catch (err) {

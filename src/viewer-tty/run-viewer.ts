@@ -85,7 +85,12 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
         customer: session!.customer_name ?? session!.customer_email,
         status: session!.status,
         connect: (events) =>
-          new SessionConnection({ webSocketUrl: options.client.sessionWebSocketUrl(session!.session_code), token: options.token, events }),
+          new SessionConnection({
+            webSocketUrl: options.client.sessionWebSocketUrl(session!.session_code),
+            token: options.token,
+            events,
+            tls: options.client.tls,
+          }),
       });
       await screen.run();
       stdout.write(MOUSE_OFF);

@@ -20,6 +20,7 @@ import {
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
+import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
 import { AgentKeyExchange } from './agent-keys.js';
 import { type LinkStats, LinkStatsWindow } from './link-stats.js';
@@ -60,6 +61,8 @@ export interface SessionConnectionOptions {
   helloRetryMs?: number;
   /** Reconnect delays grow from this up to 10 s. */
   reconnectBaseMs?: number;
+  /** Extra CAs for a wss:// broker (--ca-file). */
+  tls?: TlsTrust;
 }
 
 export type { LinkStats } from './link-stats.js';
@@ -145,6 +148,7 @@ export class SessionConnection {
     const ws = new WebSocket(this.options.webSocketUrl, {
       headers: { authorization: `Bearer ${this.options.token}` },
       handshakeTimeout: 10_000,
+      ...tlsConnectOptions(this.options.tls ?? {}),
     });
     this.ws = ws;
     let rejected: string | undefined;
@@ -162,12 +166,15 @@ export class SessionConnection {
       const parsed = parseSignalMessage(data as Buffer);
       if (parsed.ok) this.onSignal(parsed.message);
     });
-    ws.on('error', () => {}); // 'close' follows and decides
+    // 'close' follows and decides; a certificate that does not verify will not verify on a retry either.
+    ws.on('error', (err) => {
+      rejected ??= describeCertificateFailure(err, this.options.webSocketUrl.replace(/^ws/, 'http'), this.options.tls ?? {});
+    });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws || this.closed) return;
       this.forgetUdpPin();
       const why = rejected ?? (reason.toString() || `connection closed (${code})`);
-      if (isFinalCloseCode(code) || (rejected && /HTTP (401|403|404|410)/.test(rejected))) {
+      if (isFinalCloseCode(code) || (rejected && /HTTP (401|403|404|410)|could not verify/.test(rejected))) {
         this.end(why);
         return;
       }

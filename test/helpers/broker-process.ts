@@ -55,12 +55,13 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
     ],
     { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
     (stderr) => {
-      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(stderr);
+      const match = /listening on https?:\/\/[^:]+:(\d+)/.exec(stderr);
       return match ? Number(match[1]) : undefined;
     },
   );
   const port = rac.port;
-  const url = `http://127.0.0.1:${port}`;
+  // With --tls-cert the broker says https://; its test certificates name 127.0.0.1.
+  const url = `${/listening on https:/.test(rac.stderr()) ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     url,
     api: `${url}/api`,

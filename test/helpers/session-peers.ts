@@ -1,5 +1,6 @@
 // The two sides of a session as a test plays them: WebSockets and UDP sockets with queues to await,
 // and the datagrams of docs/security.md built by hand (proven handshake, cookie echo, sealed header).
+import { helperSocketTls } from './test-certificates.js';
 import Database from 'better-sqlite3';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { join } from 'node:path';
@@ -88,7 +89,7 @@ export function openSignal(
   const headers: Record<string, string> = { ...extraHeaders, ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.agentSecret) headers['x-rac-agent-secret'] = options.agentSecret;
-  const ws = new WebSocket(wsUrl(brokerUrl, code), { headers });
+  const ws = new WebSocket(wsUrl(brokerUrl, code), { headers, ...helperSocketTls });
   const messages = new Inbox<Json>();
   ws.on('message', (data) => messages.push(JSON.parse(String(data))));
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

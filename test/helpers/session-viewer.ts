@@ -22,6 +22,7 @@ import {
 } from '../../src/protocol/index.js';
 import { AgentKeyExchange } from '../../src/viewer-tty/agent-keys.js';
 import { RAC_BIN, call } from './broker-process.js';
+import { helperSocketTls } from './test-certificates.js';
 
 export interface TestSession {
   id: number;
@@ -90,7 +91,10 @@ function waitUntil<T>(what: string, timeoutMs: number, wakers: (() => void)[], t
  * viewer_confirm → viewer_ready. Resolves once the UDP address is pinned.
  */
 export async function connectViewer(brokerUrl: string, code: string, token: string): Promise<TestViewer> {
-  const ws = new WebSocket(`${brokerUrl.replace(/^http/, 'ws')}/ws/session/${code}`, { headers: { authorization: `Bearer ${token}` } });
+  const ws = new WebSocket(`${brokerUrl.replace(/^http/, 'ws')}/ws/session/${code}`, {
+    headers: { authorization: `Bearer ${token}` },
+    ...helperSocketTls,
+  });
   const keys = new AgentKeyExchange(code);
   const statuses: string[] = [];
   const signals: SignalMessage[] = [];

@@ -3,9 +3,10 @@
 // credentials at first, then the agent secret the broker handed out), which tells the agent who is
 // connecting, carries the key exchange with each viewer, and says when the session ends.
 import { EventEmitter } from 'node:events';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { WebSocket } from 'ws';
 import { CloseCode, Signal, type SessionStatus, parseSignalMessage } from '../../protocol/index.js';
+import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../../shared/tls-trust.js';
 
 export interface SessionInfo {
   session_code: string;
@@ -17,20 +18,29 @@ export type LookupFailure =
   | { kind: 'not_found'; message: string }
   | { kind: 'closed'; message: string }
   | { kind: 'throttled'; message: string; retryAfterMs: number }
-  | { kind: 'unreachable'; message: string };
+  | { kind: 'unreachable'; message: string }
+  /** The broker's certificate did not verify: retrying will not help. */
+  | { kind: 'certificate'; message: string };
 
 export type LookupResult = { ok: true; info: SessionInfo } | { ok: false; failure: LookupFailure };
 
 const LOOKUP_TIMEOUT_MS = 10_000;
 
 /** Looks a code up; never throws. */
-export async function lookupSession(server: string, code: string): Promise<LookupResult> {
+export async function lookupSession(server: string, code: string, tls: TlsTrust = {}): Promise<LookupResult> {
   const url = `${server}/api/sessions/${encodeURIComponent(code)}/info`;
   let status: number;
   let body: unknown;
   let retryAfter: string | string[] | undefined;
+  // One short-lived pool per lookup when a CA is added (lookups are minutes apart at most).
+  const dispatcher = tls.ca ? new Agent({ connect: tlsConnectOptions(tls) }) : undefined;
   try {
-    const res = await request(url, { method: 'GET', headersTimeout: LOOKUP_TIMEOUT_MS, bodyTimeout: LOOKUP_TIMEOUT_MS });
+    const res = await request(url, {
+      method: 'GET',
+      headersTimeout: LOOKUP_TIMEOUT_MS,
+      bodyTimeout: LOOKUP_TIMEOUT_MS,
+      dispatcher,
+    });
     status = res.statusCode;
     retryAfter = res.headers['retry-after'];
     const text = await res.body.text();
@@ -40,7 +50,11 @@ export async function lookupSession(server: string, code: string): Promise<Looku
       body = undefined;
     }
   } catch (err) {
+    const certificate = describeCertificateFailure(err, server, tls);
+    if (certificate) return { ok: false, failure: { kind: 'certificate', message: certificate } };
     return { ok: false, failure: { kind: 'unreachable', message: `cannot reach the broker at ${server}: ${describeNetworkError(err)}` } };
+  } finally {
+    void dispatcher?.close();
   }
   const detail = (body as { detail?: unknown } | undefined)?.detail;
   if (status === 404)
@@ -113,12 +127,12 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
   private readonly watchdog: NodeJS.Timeout;
 
   /** `agentSecret`: present when coming back (a resume); absent on the first join. */
-  constructor(server: string, code: string, agentSecret?: string) {
+  constructor(server: string, code: string, agentSecret?: string, tls: TlsTrust = {}) {
     super();
     const url = new URL(`/ws/session/${encodeURIComponent(code)}`, server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const headers = agentSecret ? { [AGENT_SECRET_HEADER]: agentSecret } : undefined;
-    this.ws = new WebSocket(url, { handshakeTimeout: LOOKUP_TIMEOUT_MS, headers });
+    this.ws = new WebSocket(url, { handshakeTimeout: LOOKUP_TIMEOUT_MS, headers, ...tlsConnectOptions(tls) });
     const heard = () => (this.lastHeard = Date.now());
     this.ws.on('open', () => {
       heard();

@@ -4,6 +4,7 @@
 // ScreenStream (UDP handshake, sealed frames, input). Nothing goes out over UDP before consent. If
 // the broker goes away it reconnects with its secret and resumes; a `disconnect` from the broker or
 // Ctrl-C ends it.
+import type { TlsTrust } from '../../shared/tls-trust.js';
 import { CloseCode } from '../../protocol/index.js';
 import { type AnnouncedViewer, type LookupFailure, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, askConsent, consentQuestion, describeViewer } from './consent.js';
@@ -16,6 +17,8 @@ export interface SessionAgentOptions {
   code: string;
   /** Broker base URL, e.g. https://rac.example.com (no trailing slash needed). */
   server: string;
+  /** Extra CAs for an HTTPS broker (--ca-file). */
+  tls?: TlsTrust;
   fps: number;
   quality: number;
   maxWidth?: number;
@@ -54,7 +57,7 @@ export async function runSessionAgent(
         'cannot ask for your permission: stdin is not a terminal. Run this in a terminal, or add --yes to allow the session without asking',
     };
   }
-  const first = await lookupSession(options.server, options.code);
+  const first = await lookupSession(options.server, options.code, options.tls);
   if (!first.ok) return lookupEnd(first.failure);
   // Find out now, not after the customer said yes, whether there is a desktop to share.
   let platform: SessionPlatform;
@@ -141,7 +144,7 @@ class SessionAgent {
   // ------------------------------------------------------------------------------ signalling
 
   private connect(): void {
-    const link = new SignalLink(this.options.server, this.options.code, this.agentSecret);
+    const link = new SignalLink(this.options.server, this.options.code, this.agentSecret, this.options.tls);
     this.link = link;
     link.on('open', () => {
       this.reconnectAttempt = 0;
@@ -189,11 +192,11 @@ class SessionAgent {
   private async reconnect(): Promise<void> {
     this.reconnectTimer = undefined;
     if (this.ended) return;
-    const lookup = await lookupSession(this.options.server, this.options.code);
+    const lookup = await lookupSession(this.options.server, this.options.code, this.options.tls);
     if (this.ended) return;
     if (!lookup.ok) {
       const failure = lookup.failure;
-      if (failure.kind === 'not_found') return this.finish(lookupEnd(failure));
+      if (failure.kind === 'not_found' || failure.kind === 'certificate') return this.finish(lookupEnd(failure));
       if (failure.kind === 'closed') return this.finish({ exitCode: EXIT.ok, message: 'The session has been closed.' });
       return this.scheduleReconnect(failure.message, failure.kind === 'throttled' ? failure.retryAfterMs : 0);
     }

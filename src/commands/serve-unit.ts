@@ -1,0 +1,31 @@
+// rac serve --print-systemd-unit: the broker's unit, its ExecStart spelled out from the options of
+// this command line (every value explicit, paths absolute, the data dir systemd's state dir).
+import { formatPortRange } from '../broker/udp-port-pool.js';
+import { formatDuration } from './option-parsers.js';
+import type { ServeOptions } from './serve.js';
+import { SERVICE_DATA_DIR, brokerUnit } from './systemd-units.js';
+
+export function serveArguments(options: ServeOptions): string[] {
+  const optional = (flag: string, value: string | undefined) => (value ? [flag, value] : []);
+  return [
+    'serve',
+    ...['--host', options.host, '--port', String(options.port)],
+    ...['--data-dir', SERVICE_DATA_DIR, '--udp-ports', formatPortRange(options.udpPorts)],
+    ...optional('--public-url', options.publicUrl),
+    ...optional('--trust-proxy', options.trustProxy),
+    ...optional('--tls-cert', options.tlsCert),
+    ...optional('--tls-key', options.tlsKey),
+    ...['--pending-timeout', formatDuration(options.pendingTimeout), '--agent-timeout', formatDuration(options.agentTimeout)],
+    ...['--idle-timeout', formatDuration(options.idleTimeout), '--max-viewers', String(options.maxViewers)],
+    ...optional('--smtp-ca-file', options.smtpCaFile),
+    ...['--smtp-timeout', formatDuration(options.smtpTimeout)],
+    ...optional('--log-level', options.logLevel),
+    ...(options.metrics ? ['--metrics'] : []),
+    ...optional('--metrics-address', options.metricsAddress),
+  ];
+}
+
+export function serveUnit(options: ServeOptions): string {
+  const paths = [options.tlsCert, options.tlsKey, options.smtpCaFile].filter((path): path is string => Boolean(path));
+  return brokerUnit(serveArguments(options), { port: options.port, paths });
+}
