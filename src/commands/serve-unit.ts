@@ -21,9 +21,11 @@ export function serveArguments(options: ServeOptions): string[] {
     ...['--smtp-timeout', formatDuration(options.smtpTimeout)],
     ...optional('--log-level', options.logLevel),
     ...(options.metrics ? ['--metrics'] : []),
-    ...optional('--metrics-address', options.metricsAddress),
+    ...optional('--metrics-address', options.metricsAddress && hostPort(options.metricsAddress)),
   ];
 }
+
+const hostPort = ({ host, port }: { host: string; port: number }) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 export function serveUnit(options: ServeOptions): string {
   const paths = [options.tlsCert, options.tlsKey, options.smtpCaFile].filter((path): path is string => Boolean(path));
