@@ -99,7 +99,7 @@ export function StatusLine(props: StatusLineProps) {
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
           {props.escapeKey}{' '}
-          {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan · [ ] quality · { } fps · a auto'}{' '}
+          {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan · [ ] { } a quality'}{' '}
         </Text>
       </Box>
     </Box>
