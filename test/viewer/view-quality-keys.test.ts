@@ -36,7 +36,7 @@ t.test('the status line says quality and fps; viewer-mode keys pin them and hand
   t.pass(`status line: ${statusLine().trim()}`);
 
   term.send('C-]');
-  await peer.waitFor('viewer mode', () => statusLine().includes('[ ] { } a quality'));
+  await peer.waitFor('viewer mode', () => statusLine().includes('Ctrl-] viewer'));
   term.send('[', true);
   await peer.waitFor('a pin one step lower', () => sent(peer, 'set_quality').length === 1);
   t.same(sent(peer, 'set_quality'), [{ type: 'set_quality', quality: 50, fps: 15, sealed: true }]);
