@@ -55,18 +55,22 @@ t.test('quality and fps follow the link: down under 20 % loss, back up when it i
   t.same(settings(), { ...CEILING, auto: true }, 'a clean link starts at the ceilings');
 
   link.loss = 0.2;
+  const lossAt = Date.now();
   const lowered = await waitFor(() => {
     const now = settings();
     return now !== undefined && now.quality <= CEILING.quality / 2 && now.fps <= CEILING.fps / 2;
   }, ADAPT_MS);
   t.ok(lowered, `under 20 % loss quality and fps went down: ${JSON.stringify(settings())}`);
+  t.comment(`down to half the ceilings in ${((Date.now() - lossAt) / 1000).toFixed(1)} s`);
   t.ok(link.counts.dropped > 0, `the link dropped ${link.counts.dropped} datagrams`);
   t.equal(settings()?.auto, true, 'the agent steered; nobody pinned anything');
 
   link.loss = 0;
+  const cleanAt = Date.now();
   const framesBefore = frames;
   const recovered = await waitFor(() => settings()?.quality === CEILING.quality && settings()?.fps === CEILING.fps, ADAPT_MS);
   t.ok(recovered, `on a clean link they came back to the ceilings: ${JSON.stringify(settings())}`);
+  t.comment(`back to the ceilings in ${((Date.now() - cleanAt) / 1000).toFixed(1)} s`);
   t.ok(frames > framesBefore, 'frames kept coming');
 
   viewer.setQuality(35, 5);

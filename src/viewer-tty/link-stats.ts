@@ -1,6 +1,7 @@
 // What the viewer's status line says about the stream: frames and bytes per second and frame
 // loss over the last window (rolled about once a second), and the latency (the age of frames by
-// their ids when the clocks agree, else the WebSocket ping round trip).
+// their ids when the clocks agree, else the WebSocket ping round trip), and the quality and frame
+// rate the agent says it streams with.
 import { unixMsFromTicks } from '../protocol/frame-ids.js';
 
 export interface LinkStats {

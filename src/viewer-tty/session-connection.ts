@@ -2,8 +2,10 @@
 // WebSocket with the login's token (joined, udp_ticket, status, the key exchange with the agent),
 // a UDP socket pinned by viewer_hello → viewer_ack(cookie) → viewer_confirm → viewer_ready,
 // keepalives every 4 s, sealed frames opened and reassembled, input sealed to the agent, and
-// reconnecting when the WebSocket drops. Clear frames are accepted, and input sent in clear, only
-// in a session that allows the reference client and only while no key exchange has completed.
+// reconnecting when the WebSocket drops. Once keys are agreed, a sealed receive report and a
+// timestamped keepalive go to the agent every second (receive-report.ts), which adapts the stream.
+// Clear frames are accepted, and input sent in clear, only in a session that allows the reference
+// client and only while no key exchange has completed.
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import WebSocket from 'ws';

@@ -113,7 +113,8 @@ export class StreamQuality {
     this.settle();
   }
 
-  private checkSilence(): void {
+  /** Cuts for each reporting viewer not heard from for REPORT_SILENCE_MS (the timer calls it every second). */
+  checkSilence(): void {
     const now = this.now();
     for (const [viewerId, viewer] of this.viewers) {
       if (now - viewer.lastReportAt >= REPORT_SILENCE_MS) this.controller.silent(viewerId);

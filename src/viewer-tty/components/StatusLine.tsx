@@ -98,8 +98,7 @@ export function StatusLine(props: StatusLineProps) {
         ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
-          {props.escapeKey}{' '}
-          {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan · [ ] quality · { } fps · a auto'}{' '}
+          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan'}{' '}
         </Text>
       </Box>
     </Box>
