@@ -3,7 +3,10 @@
 // when due or asked for) sealed to each viewer the customer allowed, opens what viewers send
 // (input, control) and injects it unless view-only. Nothing is captured while no viewer is
 // allowed. Pausing stops capture and input and lets go of held keys; the socket stays, so a resume
-// keeps the address the relay pinned.
+// keeps the address the relay pinned. A viewer that sends `capabilities` with "rect" is answered
+// in kind; while every allowed viewer takes rectangles, changes go as type-7 rectangles. After 1 s
+// with no change and no input the screen is captured at 5 fps only, until the next change or input.
+import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
   type ControlMessage,
@@ -37,6 +40,10 @@ export interface ScreenStreamOptions {
   onBrokerDisconnect(reason: string | undefined): void;
 }
 
+/** No change and no input for this long: capture at IDLE_FPS. */
+export const IDLE_AFTER_MS = 1000;
+export const IDLE_FPS = 5;
+
 export interface SealingStats {
   /** Sealed datagrams from a viewer that did not open (forged, altered, replayed): see Opener stats. */
   refused: number;
@@ -59,6 +66,11 @@ export class ScreenStream {
   private captureError: string | undefined;
   private unknownControl = 0;
   private closed = false;
+  /** Viewers that said they take rectangles. */
+  private readonly rectViewers = new Set<number>();
+  /** When the picture last changed or input last arrived, and when the screen was last captured (ms, monotonic). */
+  private lastActivityAt = 0;
+  private lastCaptureAt = Number.NEGATIVE_INFINITY;
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -85,12 +97,36 @@ export class ScreenStream {
   /** Starts sealing frames to a viewer the customer allowed (the next frame is a full one). */
   addViewer(peer: SealedPeer): void {
     this.peers.set(peer.viewerId, peer);
+    this.updateEncoding();
     this.pipeline?.requestKeyframe();
     if (this.streaming && this.monitor) this.sendScreen(peer, this.monitor);
   }
 
   removeViewer(viewerId: number): void {
     this.peers.delete(viewerId);
+    this.rectViewers.delete(viewerId);
+    this.updateEncoding();
+  }
+
+  /** JPEG quality 1–100 (set_quality, or a controller adapting to the link); the next frame is whole. */
+  setQuality(quality: number): void {
+    this.pipeline?.setQuality(quality);
+  }
+
+  /** Capture rate while the picture changes or input arrives (idle: IDLE_FPS at most). */
+  setFps(fps: number): void {
+    if (fps === this.fps) return;
+    this.fps = fps;
+    if (this.frameTimer) this.startFrameTimer();
+  }
+
+  get currentFps(): number {
+    return this.fps;
+  }
+
+  /** Whether changes go out as rectangles (every allowed viewer asked for them). */
+  get sendsRects(): boolean {
+    return this.pipeline?.sendsRects ?? false;
   }
 
   /** Handshake to the session's port, then capture and input. `stillWanted` is checked before going live. */
@@ -100,6 +136,7 @@ export class ScreenStream {
     if (!secret) throw new Error('the broker has not given this agent its secret yet');
     const monitor = await this.primaryMonitor();
     this.pipeline ??= this.newPipeline(monitor);
+    this.updateEncoding();
     await this.udp.open(udpPort);
     if (this.closed || !stillWanted()) return false;
     await this.udp.handshake(monitor, secret);
@@ -186,14 +223,23 @@ export class ScreenStream {
     this.frameTimer = undefined;
   }
 
+  /** A still screen with no input is looked at IDLE_FPS times a second, not at the full rate. */
+  private idleSkip(now: number): boolean {
+    return now - this.lastActivityAt >= IDLE_AFTER_MS && now - this.lastCaptureAt < 1000 / IDLE_FPS;
+  }
+
   private async tick(): Promise<void> {
     // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue; with no
     // allowed viewer there is nobody to capture for.
     if (!this.streaming || this.sendingFrame || !this.pipeline || this.peers.size === 0) return;
+    const now = performance.now();
+    if (this.idleSkip(now)) return;
+    this.lastCaptureAt = now;
     this.sendingFrame = true;
     try {
       const frame = this.pipeline.next();
       this.captureError = undefined;
+      if (frame) this.lastActivityAt = now;
       if (frame) await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
     } catch (err) {
       const message = (err as Error).message;
@@ -236,10 +282,29 @@ export class ScreenStream {
       return;
     }
     const decoded = inner.packet;
+    if (decoded.type === 'mouse' || decoded.type === 'keyboard') this.lastActivityAt = performance.now();
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
-    if (decoded.type === 'control' && decoded.message.type !== 'unknown') return this.onControl(decoded.message);
+    if (decoded.type !== 'control') return void this.unknownControl++;
+    const message = decoded.message;
+    if (message.type !== 'unknown') return this.onControl(message);
+    if (message.name === CAPABILITIES_TYPE) return this.onCapabilities(peer, parseCapabilities(message.body));
     this.unknownControl++;
+  }
+
+  /** Answers with what we will send this viewer (every time: the answer may have been lost). */
+  private onCapabilities(peer: SealedPeer, asked: Encoding[]): void {
+    const rects = asked.includes('rect');
+    if (rects) this.rectViewers.add(peer.viewerId);
+    else this.rectViewers.delete(peer.viewerId);
+    void this.udp.send(peer.sealer.seal(encodeCapabilities(rects ? ['rect'] : [])));
+    this.updateEncoding();
+  }
+
+  /** Rectangles only when every allowed viewer takes them: one stream is sealed for all. */
+  private updateEncoding(): void {
+    const all = this.peers.size > 0 && [...this.peers.keys()].every((id) => this.rectViewers.has(id));
+    this.pipeline?.setRects(all);
   }
 
   private onControl(message: ControlMessage): void {
@@ -248,11 +313,8 @@ export class ScreenStream {
         this.pipeline?.requestKeyframe();
         return;
       case 'set_quality':
-        this.pipeline?.setQuality(message.quality);
-        if (message.fps !== this.fps) {
-          this.fps = message.fps;
-          if (this.frameTimer) this.startFrameTimer();
-        }
+        this.setQuality(message.quality);
+        this.setFps(message.fps);
         return;
       case 'select_monitor':
         void this.selectMonitor(message.monitor_id);
