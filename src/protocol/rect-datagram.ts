@@ -68,19 +68,38 @@ export function encodeRectChunk(chunk: Omit<RectChunk, 'type'>): Buffer {
  */
 export function chunkRects(rects: readonly EncodedRect[], frameId: bigint, baseFrameId: bigint, maxDatagramBytes: number): Buffer[] {
   const payload = maxDatagramBytes - RECT_HEADER_BYTES;
-  if (!Number.isInteger(payload) || payload < 1) throw new RangeError(`datagram size ${maxDatagramBytes}: must exceed ${RECT_HEADER_BYTES} bytes`);
-  if (rects.length < 1 || rects.length > MAX_RECTS_PER_UPDATE) throw new RangeError(`${rects.length} rectangles: must be 1–${MAX_RECTS_PER_UPDATE}`);
+  if (!Number.isInteger(payload) || payload < 1)
+    throw new RangeError(`datagram size ${maxDatagramBytes}: must exceed ${RECT_HEADER_BYTES} bytes`);
+  if (rects.length < 1 || rects.length > MAX_RECTS_PER_UPDATE)
+    throw new RangeError(`${rects.length} rectangles: must be 1–${MAX_RECTS_PER_UPDATE}`);
   const datagrams: Buffer[] = [];
   rects.forEach((rect, rectIndex) => {
     const totalSize = rect.jpeg.byteLength;
     const totalChunks = Math.ceil(totalSize / payload);
     if (totalSize < 1 || totalSize > DEFAULT_MAX_FRAME_BYTES || totalChunks > MAX_CHUNKS_PER_RECT) {
-      throw new RangeError(`rectangle JPEG of ${totalSize} bytes: must be 1–${DEFAULT_MAX_FRAME_BYTES} in at most ${MAX_CHUNKS_PER_RECT} chunks`);
+      throw new RangeError(
+        `rectangle JPEG of ${totalSize} bytes: must be 1–${DEFAULT_MAX_FRAME_BYTES} in at most ${MAX_CHUNKS_PER_RECT} chunks`,
+      );
     }
     for (let chunkIndex = 0; chunkIndex < totalChunks; chunkIndex++) {
       const data = rect.jpeg.subarray(chunkIndex * payload, Math.min((chunkIndex + 1) * payload, totalSize));
       const { x, y, width, height } = rect;
-      datagrams.push(encodeRectChunk({ frameId, baseFrameId, rectIndex, rectCount: rects.length, x, y, width, height, chunkIndex, totalChunks, totalSize, data }));
+      datagrams.push(
+        encodeRectChunk({
+          frameId,
+          baseFrameId,
+          rectIndex,
+          rectCount: rects.length,
+          x,
+          y,
+          width,
+          height,
+          chunkIndex,
+          totalChunks,
+          totalSize,
+          data,
+        }),
+      );
     }
   });
   return datagrams;
@@ -92,7 +111,10 @@ export function decodeRectChunk(datagram: Uint8Array): ParseResult<RectChunk> {
   if (datagram.byteLength === 0) return fail('EMPTY', 'empty datagram');
   if (datagram[0] !== RECT_PACKET_TYPE) return fail('BAD_TYPE', `packet type ${datagram[0]}: a rectangle is type ${RECT_PACKET_TYPE}`);
   if (datagram.byteLength < RECT_HEADER_BYTES + 1) {
-    return fail('TRUNCATED', `type-7 rectangle of ${datagram.byteLength} bytes: the header alone is ${RECT_HEADER_BYTES}, and at least one JPEG byte follows`);
+    return fail(
+      'TRUNCATED',
+      `type-7 rectangle of ${datagram.byteLength} bytes: the header alone is ${RECT_HEADER_BYTES}, and at least one JPEG byte follows`,
+    );
   }
   const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
   const u16 = (at: number) => view.getUint16(at, true);
@@ -116,12 +138,16 @@ export function decodeRectChunk(datagram: Uint8Array): ParseResult<RectChunk> {
 }
 
 function rectProblem(c: RectChunk): [Parameters<typeof fail>[0], string] | undefined {
-  if (c.rectCount < 1 || c.rectCount > MAX_RECTS_PER_UPDATE) return ['BAD_FIELD', `rectangle count ${c.rectCount}: must be 1–${MAX_RECTS_PER_UPDATE}`];
+  if (c.rectCount < 1 || c.rectCount > MAX_RECTS_PER_UPDATE)
+    return ['BAD_FIELD', `rectangle count ${c.rectCount}: must be 1–${MAX_RECTS_PER_UPDATE}`];
   if (c.rectIndex >= c.rectCount) return ['BAD_FIELD', `rectangle index ${c.rectIndex} of ${c.rectCount}`];
   if (c.width < 1 || c.height < 1) return ['BAD_FIELD', `empty rectangle ${c.width}×${c.height}`];
-  if (c.x + c.width > MAX_SIDE || c.y + c.height > MAX_SIDE) return ['BAD_FIELD', `rectangle ${c.width}×${c.height} at ${c.x},${c.y} ends past ${MAX_SIDE}`];
-  if (c.totalSize < 1 || c.totalSize > DEFAULT_MAX_FRAME_BYTES) return ['FRAME_TOO_LARGE', `JPEG size ${c.totalSize}: must be 1–${DEFAULT_MAX_FRAME_BYTES} bytes`];
-  if (c.totalChunks < 1 || c.totalChunks > c.totalSize) return ['BAD_CHUNK_COUNT', `total chunks ${c.totalChunks}: must be 1–${Math.min(MAX_CHUNKS_PER_RECT, c.totalSize)}`];
+  if (c.x + c.width > MAX_SIDE || c.y + c.height > MAX_SIDE)
+    return ['BAD_FIELD', `rectangle ${c.width}×${c.height} at ${c.x},${c.y} ends past ${MAX_SIDE}`];
+  if (c.totalSize < 1 || c.totalSize > DEFAULT_MAX_FRAME_BYTES)
+    return ['FRAME_TOO_LARGE', `JPEG size ${c.totalSize}: must be 1–${DEFAULT_MAX_FRAME_BYTES} bytes`];
+  if (c.totalChunks < 1 || c.totalChunks > c.totalSize)
+    return ['BAD_CHUNK_COUNT', `total chunks ${c.totalChunks}: must be 1–${Math.min(MAX_CHUNKS_PER_RECT, c.totalSize)}`];
   if (c.chunkIndex >= c.totalChunks) return ['CHUNK_INDEX_OUT_OF_RANGE', `chunk index ${c.chunkIndex} of ${c.totalChunks} chunks`];
   if (c.data.byteLength > c.totalSize) return ['CHUNK_TOO_LARGE', `chunk of ${c.data.byteLength} bytes for a JPEG of ${c.totalSize}`];
   return undefined;
@@ -141,3 +167,21 @@ export function rectAsFrameChunk(chunk: RectChunk): Omit<FrameChunk, 'type'> {
   };
 }
 
+/** A rectangle whose chunks all arrived: where it goes, which update it belongs to, its JPEG. */
+export interface CompleteRect {
+  frameId: bigint;
+  baseFrameId: bigint;
+  rectIndex: number;
+  rectCount: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  jpeg: Buffer;
+}
+
+/** The complete rectangle for the chunk that completed it (`jpeg` from the frame reassembler). */
+export function completeRect(chunk: RectChunk, jpeg: Buffer): CompleteRect {
+  const { frameId, baseFrameId, rectIndex, rectCount, x, y, width, height } = chunk;
+  return { frameId, baseFrameId, rectIndex, rectCount, x, y, width, height, jpeg };
+}

@@ -4,6 +4,8 @@
 // keepalives every 4 s, sealed frames opened and reassembled, input sealed to the agent, and
 // reconnecting when the WebSocket drops. Clear frames are accepted, and input sent in clear, only
 // in a session that allows the reference client and only while no key exchange has completed.
+// The viewer asks the agent for rectangles (`capabilities`); rectangles reassemble like frames and
+// go to the `rect` event whole, for the display to apply in order.
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import WebSocket from 'ws';
@@ -18,6 +20,8 @@ import {
   encodeMouse,
 } from '../protocol/datagram.js';
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
+import { CAPABILITIES_TYPE, encodeCapabilities, parseCapabilities } from '../protocol/capabilities.js';
+import { type CompleteRect, RECT_PACKET_TYPE, completeRect, decodeRectChunk, rectAsFrameChunk } from '../protocol/rect-datagram.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
@@ -29,6 +33,8 @@ export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' 
 export interface SessionConnectionEvents {
   /** A complete JPEG frame. */
   frame?(jpeg: Buffer, frameId: bigint): void;
+  /** A complete rectangle of an update (type 7): apply it on top of the frame it names. */
+  rect?(rect: CompleteRect): void;
   /** Transport state; `detail` says why for reconnecting/ended. */
   state?(state: LinkState, detail?: string): void;
   /** The broker's session status: pending, active, disconnected, closed. */
@@ -82,6 +88,9 @@ export class SessionConnection {
   private helloTries = 0;
   private pingSentAt?: number;
   private readonly assembler = new FrameReassembler();
+  private readonly rectAssembler = new FrameReassembler();
+  /** The agent answered `capabilities` with "rect" (a reference client or older agent never does). */
+  private agentRects = false;
   private readonly keys: AgentKeyExchange;
   private readonly sessionCode: string;
   private ids?: { viewerId: number; sessionId: number };
@@ -224,7 +233,9 @@ export class SessionConnection {
     this.send(Signal.viewerKey(viewerId, answer.viewerKey));
     if (!answer.fresh) return;
     this.clearAgent = false;
+    this.agentRects = false;
     this.assembler.reset();
+    this.rectAssembler.reset();
     this.options.events.security?.({ state: 'sealed', sas: answer.channel.sas });
     this.requestKeyframe();
   }
@@ -335,6 +346,7 @@ export class SessionConnection {
     const channel = this.keys.channel;
     const opened = channel && this.ids?.viewerId === packet.viewerId ? channel.opener.open(packet) : undefined;
     if (!opened?.ok) return void this.invalidDatagrams++;
+    if (opened.value[0] === RECT_PACKET_TYPE) return this.onRectChunk(opened.value, size);
     const inner = decodeDatagram(opened.value);
     if (!inner.ok) return void this.invalidDatagrams++;
     const content = inner.packet;
@@ -343,6 +355,23 @@ export class SessionConnection {
     const message = content.message;
     if (message.type === 'screen') this.options.events.control?.(message);
     else if (message.type === 'disconnect') this.end('the customer stopped sharing');
+    else if (message.type === 'unknown' && message.name === CAPABILITIES_TYPE)
+      this.agentRects = parseCapabilities(message.body).includes('rect');
+  }
+
+  private onRectChunk(datagram: Uint8Array, size: number) {
+    const decoded = decodeRectChunk(datagram);
+    if (!decoded.ok) return void this.invalidDatagrams++;
+    this.linkStats.bytes(size);
+    const done = this.rectAssembler.push(rectAsFrameChunk(decoded.value));
+    if (!done) return;
+    if (decoded.value.rectIndex === decoded.value.rectCount - 1) this.linkStats.frameShown(decoded.value.frameId);
+    this.options.events.rect?.(completeRect(decoded.value, done.jpeg));
+  }
+
+  /** Whether the agent said it sends rectangles. */
+  get sendsRects(): boolean {
+    return this.agentRects;
   }
 
   private onFrameChunk(chunk: FrameChunk, size: number) {
@@ -386,7 +415,9 @@ export class SessionConnection {
     if (vk >= 0x01 && vk <= 0xfe) this.toAgent(encodeKeyboard({ vk, state: down ? 1 : 0 }));
   }
 
+  /** Asks for a whole frame; until the agent has answered, asks for rectangles too (either may be lost). */
   requestKeyframe(): void {
+    if (!this.agentRects && this.keys.channel) this.toAgent(encodeCapabilities(['rect']));
     this.toAgent(encodeControl({ type: 'request_keyframe' }));
   }
 

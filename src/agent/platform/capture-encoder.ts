@@ -51,8 +51,7 @@ export interface JpegRect extends Rect {
 
 /** What nextUpdate() returns: a whole frame, or the rectangles that changed. */
 export type FrameUpdate =
-  | ({ kind: 'full' } & JpegFrame)
-  | { kind: 'rects'; rects: JpegRect[]; width: number; height: number; captureMs: number; encodeMs: number };
+  ({ kind: 'full' } & JpegFrame) | { kind: 'rects'; rects: JpegRect[]; width: number; height: number; captureMs: number; encodeMs: number };
 
 interface Grab {
   frame: CapturedFrame;
