@@ -91,6 +91,7 @@ export class SessionConnection {
   private readonly rectAssembler = new FrameReassembler();
   /** The agent answered `capabilities` with "rect" (a reference client or older agent never does). */
   private agentRects = false;
+  private rectsAskedAt = Number.NEGATIVE_INFINITY;
   private readonly keys: AgentKeyExchange;
   private readonly sessionCode: string;
   private ids?: { viewerId: number; sessionId: number };
@@ -350,7 +351,11 @@ export class SessionConnection {
     const inner = decodeDatagram(opened.value);
     if (!inner.ok) return void this.invalidDatagrams++;
     const content = inner.packet;
-    if (content.type === 'frame_chunk') return this.onFrameChunk(content, size);
+    if (content.type === 'frame_chunk') {
+      // Frames flow: the agent has allowed us, so it will hear the question now (it drops earlier ones).
+      this.askForRects();
+      return this.onFrameChunk(content, size);
+    }
     if (content.type !== 'control') return void this.invalidDatagrams++;
     const message = content.message;
     if (message.type === 'screen') this.options.events.control?.(message);
@@ -417,8 +422,17 @@ export class SessionConnection {
 
   /** Asks for a whole frame; until the agent has answered, asks for rectangles too (either may be lost). */
   requestKeyframe(): void {
-    if (!this.agentRects && this.keys.channel) this.toAgent(encodeCapabilities(['rect']));
+    this.askForRects(true);
     this.toAgent(encodeControl({ type: 'request_keyframe' }));
+  }
+
+  /** `capabilities` to our agent until it answers, at most once a second unless `now`. */
+  private askForRects(now = false) {
+    if (this.agentRects || !this.keys.channel) return;
+    const at = performance.now();
+    if (!now && at - this.rectsAskedAt < 1000) return;
+    this.rectsAskedAt = at;
+    this.toAgent(encodeCapabilities(['rect']));
   }
 
   private end(why: string) {

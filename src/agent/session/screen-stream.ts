@@ -282,7 +282,8 @@ export class ScreenStream {
       return;
     }
     const decoded = inner.packet;
-    if (decoded.type === 'mouse' || decoded.type === 'keyboard') this.lastActivityAt = performance.now();
+    // Input, or a viewer asking for something: back to the full capture rate.
+    this.lastActivityAt = performance.now();
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
     if (decoded.type !== 'control') return void this.unknownControl++;
