@@ -15,6 +15,7 @@ import {
   decodeDatagram,
   encodeControl,
 } from '../../protocol/index.js';
+import { CaptureCadence } from './capture-cadence.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
@@ -40,10 +41,6 @@ export interface ScreenStreamOptions {
   onBrokerDisconnect(reason: string | undefined): void;
 }
 
-/** No change and no input for this long: capture at IDLE_FPS. */
-export const IDLE_AFTER_MS = 1000;
-export const IDLE_FPS = 5;
-
 export interface SealingStats {
   /** Sealed datagrams from a viewer that did not open (forged, altered, replayed): see Opener stats. */
   refused: number;
@@ -68,9 +65,7 @@ export class ScreenStream {
   private closed = false;
   /** Viewers that said they take rectangles. */
   private readonly rectViewers = new Set<number>();
-  /** When the picture last changed or input last arrived, and when the screen was last captured (ms, monotonic). */
-  private lastActivityAt = 0;
-  private lastCaptureAt = Number.NEGATIVE_INFINITY;
+  private readonly cadence = new CaptureCadence();
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -223,23 +218,16 @@ export class ScreenStream {
     this.frameTimer = undefined;
   }
 
-  /** A still screen with no input is looked at IDLE_FPS times a second, not at the full rate. */
-  private idleSkip(now: number): boolean {
-    return now - this.lastActivityAt >= IDLE_AFTER_MS && now - this.lastCaptureAt < 1000 / IDLE_FPS;
-  }
-
   private async tick(): Promise<void> {
     // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue; with no
     // allowed viewer there is nobody to capture for.
     if (!this.streaming || this.sendingFrame || !this.pipeline || this.peers.size === 0) return;
-    const now = performance.now();
-    if (this.idleSkip(now)) return;
-    this.lastCaptureAt = now;
+    if (!this.cadence.shouldCapture()) return;
     this.sendingFrame = true;
     try {
       const frame = this.pipeline.next();
       this.captureError = undefined;
-      if (frame) this.lastActivityAt = now;
+      if (frame) this.cadence.activity();
       if (frame) await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
     } catch (err) {
       const message = (err as Error).message;
@@ -283,7 +271,7 @@ export class ScreenStream {
     }
     const decoded = inner.packet;
     // Input, or a viewer asking for something: back to the full capture rate.
-    this.lastActivityAt = performance.now();
+    this.cadence.activity();
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
     if (decoded.type !== 'control') return void this.unknownControl++;

@@ -1,0 +1,178 @@
+// Dirty tiles beside today's whole frames, in the same run, on a private 1920×1080 Xvfb with a
+// noisy background and an xterm (the agent's pipeline, no socket; wire bytes count the seal):
+//  - a static screen at 15 fps: CPU % of one core and KB/s. Whole frames: compare every capture,
+//    a full frame every 3 s. Tiles: rectangles, a full frame every 30 s, and the stream's idle
+//    cadence (5 captures a second after 1 s without change or input).
+//  - typing, one character every 100 ms in the xterm: bytes sent, tiles against whole frames;
+//  - the xterm dragged across the screen: bytes sent, tiles against whole frames.
+// For typing and dragging both pipelines capture the same moments (one after the other per tick).
+// Benches print, they never assert. Run: npx tsc -p . && node bench/tiles.bench.js
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { turboEncoder } from '../dist/agent/platform/jpeg-encoder.js';
+import { loadRobot } from '../dist/agent/platform/robot.js';
+import { RobotScreenCapture } from '../dist/agent/platform/screen-capture.js';
+import { CaptureCadence } from '../dist/agent/session/capture-cadence.js';
+import { FramePipeline } from '../dist/agent/session/frame-pipeline.js';
+import { SEALED_DEFAULT_CHUNK_SIZE, SEALED_OVERHEAD_BYTES } from '../dist/protocol/index.js';
+
+const AREA = { x: 0, y: 0, width: 1920, height: 1080 };
+const QUALITY = 60;
+const FPS = 15;
+const STATIC_MS = 6000;
+const TYPING_CHARACTERS = 40;
+const DRAG_STEPS = 60;
+const XTERM_TITLE = 'rac-tiles-bench';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const cpuMs = (since) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+const f1 = (n) => n.toFixed(1);
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const wireBytes = (frame) => (frame ? frame.datagrams.reduce((sum, d) => sum + d.length + SEALED_OVERHEAD_BYTES, 0) : 0);
+
+function startXvfb() {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const n = 100 + Math.floor(Math.random() * 800);
+    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
+    const child = spawn('Xvfb', [`:${n}`, '-noreset', '-nolisten', 'tcp', '-screen', '0', '1920x1080x24'], { stdio: 'ignore' });
+    return { display: `:${n}`, child, socket: `/tmp/.X11-unix/X${n}` };
+  }
+  throw new Error('no free X display number');
+}
+
+// Xlib ends a process whose X server goes away: this one owns Xvfb and the xterm, a child measures.
+async function main() {
+  const x = startXvfb();
+  const children = [x.child];
+  const cleanup = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+  process.on('exit', cleanup);
+  for (let i = 0; i < 100 && !existsSync(x.socket); i++) await sleep(50);
+  const env = { ...process.env, DISPLAY: x.display, RAC_BENCH_CHILD: '1' };
+  const dir = mkdtempSync(join(tmpdir(), 'rac-tiles-bench-'));
+  execFileSync('convert', ['-size', '1920x1080', 'plasma:fractal', '-blur', '0x1', join(dir, 'bg.png')]);
+  try {
+    execFileSync('display', ['-window', 'root', join(dir, 'bg.png')], { env, stdio: 'ignore' });
+  } catch {
+    // `display -window root` exits 1 on Xvfb after setting the background.
+  }
+  const xterm = spawn('xterm', ['-T', XTERM_TITLE, '-geometry', '100x30+100+100', '-e', 'sh', '-c', 'stty -icanon; exec cat > /dev/null'], {
+    env,
+    stdio: 'ignore',
+  });
+  children.push(xterm);
+  execFileSync('xdotool', ['search', '--sync', '--onlyvisible', '--name', XTERM_TITLE], { env });
+  await sleep(500);
+  const measure = spawn(process.execPath, [new URL(import.meta.url).pathname], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const code = await new Promise((resolve) => measure.once('exit', resolve));
+  cleanup();
+  process.exit(code ?? 1);
+}
+
+function pipelines(capture) {
+  const make = (rects) => {
+    const pipeline = new FramePipeline({
+      capture,
+      encoder: turboEncoder(),
+      area: AREA,
+      quality: QUALITY,
+      chunkSize: SEALED_DEFAULT_CHUNK_SIZE,
+    });
+    pipeline.setRects(rects);
+    return pipeline;
+  };
+  return { full: make(false), tiles: make(true) };
+}
+
+/** One pipeline on a still screen at FPS for STATIC_MS; tiles go through the idle cadence. */
+async function still(pipeline, cadence) {
+  pipeline.next(); // the first whole frame, outside the measure
+  let bytes = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  while (performance.now() - start < STATIC_MS) {
+    if (!cadence || cadence.shouldCapture()) {
+      const frame = pipeline.next();
+      if (frame) cadence?.activity();
+      bytes += wireBytes(frame);
+    }
+    await sleep(1000 / FPS);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { cpuPercent: cpuMs(cpu0) / seconds / 10, bytesPerSecond: bytes / seconds };
+}
+
+/** Both pipelines, tick by tick, while `act` changes the screen; bytes each sent. */
+async function during(capture, act) {
+  const { full, tiles } = pipelines(capture);
+  full.next();
+  tiles.next();
+  const sent = { full: 0, tiles: 0, rectUpdates: 0, fullUpdates: 0 };
+  let acting = true;
+  const done = act().finally(() => (acting = false));
+  while (acting) {
+    sent.full += wireBytes(full.next());
+    const update = tiles.next();
+    sent.tiles += wireBytes(update);
+    if (update?.kind === 'rects') sent.rectUpdates++;
+    if (update?.kind === 'full') sent.fullUpdates++;
+    await sleep(1000 / FPS);
+  }
+  await done;
+  return sent;
+}
+
+const xdotool = (args) =>
+  new Promise((resolve, reject) => {
+    const child = spawn('xdotool', args, { stdio: 'ignore' });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`xdotool ${args[0]} exited ${code}`))));
+  });
+
+async function measure() {
+  const robot = loadRobot(process.env.DISPLAY);
+  const capture = new RobotScreenCapture(() => robot);
+  const window = execFileSync('xdotool', ['search', '--onlyvisible', '--name', XTERM_TITLE]).toString().trim().split('\n')[0];
+  console.log(`dirty tiles vs whole frames, 1920×1080, JPEG quality ${QUALITY}, ${FPS} fps, sealed datagrams of at most 1200 bytes`);
+  console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the start`);
+
+  // Alternated twice, best of each: other processes on the machine add noise to CPU time.
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const { full, tiles } = pipelines(capture);
+    runs.push({ full: await still(full), tiles: await still(tiles, new CaptureCadence()) });
+  }
+  const best = (key) => runs.map((r) => r[key]).reduce((a, b) => (a.cpuPercent <= b.cpuPercent ? a : b));
+  console.log(`\nstatic screen for ${STATIC_MS / 1000} s (targets for tiles: ≤ 10 % of a core, ≤ 2 KB/s)`);
+  console.log('pipeline       CPU % of a core   wire KB/s');
+  for (const key of ['full', 'tiles']) {
+    const r = best(key);
+    console.log(`${key.padEnd(15)}${f1(r.cpuPercent).padStart(15)}${f1(r.bytesPerSecond / 1024).padStart(12)}`);
+  }
+
+  await xdotool(['windowfocus', '--sync', window]);
+  const typing = await during(capture, () => xdotool(['type', '--delay', '100', 'x'.repeat(TYPING_CHARACTERS)]));
+  const drag = await during(capture, async () => {
+    for (let step = 0; step <= DRAG_STEPS; step++) {
+      await xdotool(['windowmove', window, String(100 + step * 16), String(100 + step * 6)]);
+      await sleep(50);
+    }
+  });
+  console.log('\nchanging screen          whole frames   tiles      tiles / whole   updates as rects / whole');
+  for (const [name, r] of [
+    [`typing ${TYPING_CHARACTERS} characters`, typing],
+    [`dragging a window`, drag],
+  ]) {
+    console.log(
+      `${name.padEnd(25)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(10)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}${`${r.rectUpdates} / ${r.fullUpdates}`.padStart(27)}`,
+    );
+  }
+  console.log(`typing: ${kb(typing.tiles / TYPING_CHARACTERS)} per character with tiles (target: ≤ 1/20 of whole frames)`);
+  process.exit(0);
+}
+
+if (process.env.RAC_BENCH_CHILD) await measure();
+else await main();
