@@ -111,11 +111,14 @@ async function during(capture, act) {
   const { full, tiles } = pipelines(capture);
   full.next();
   tiles.next();
-  const sent = { full: 0, tiles: 0, rectUpdates: 0, fullUpdates: 0 };
+  const sent = { full: 0, tiles: 0, rectUpdates: 0, fullUpdates: 0, ticks: 0, fullFrames: 0 };
   let acting = true;
   const done = act().finally(() => (acting = false));
   while (acting) {
-    sent.full += wireBytes(full.next());
+    sent.ticks++;
+    const frame = full.next();
+    if (frame) sent.fullFrames++;
+    sent.full += wireBytes(frame);
     const update = tiles.next();
     sent.tiles += wireBytes(update);
     if (update?.kind === 'rects') sent.rectUpdates++;
@@ -161,13 +164,13 @@ async function measure() {
       await sleep(50);
     }
   });
-  console.log('\nchanging screen          whole frames   tiles      tiles / whole   updates as rects / whole');
+  console.log('\nchanging screen          whole frames   tiles      tiles / whole   ticks  frames sent (whole; tiles: rects / whole)');
   for (const [name, r] of [
     [`typing ${TYPING_CHARACTERS} characters`, typing],
     [`dragging a window`, drag],
   ]) {
     console.log(
-      `${name.padEnd(25)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(10)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}${`${r.rectUpdates} / ${r.fullUpdates}`.padStart(27)}`,
+      `${name.padEnd(25)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(10)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}${String(r.ticks).padStart(8)}${`${r.fullFrames}; ${r.rectUpdates} / ${r.fullUpdates}`.padStart(20)}`,
     );
   }
   console.log(`typing: ${kb(typing.tiles / TYPING_CHARACTERS)} per character with tiles (target: ≤ 1/20 of whole frames)`);
