@@ -3,12 +3,13 @@
 //  - a static screen at 15 fps: CPU % of one core and KB/s. Whole frames: compare every capture,
 //    a full frame every 3 s. Tiles: rectangles, a full frame every 30 s, and the stream's idle
 //    cadence (5 captures a second after 1 s without change or input).
-//  - typing, one character every 100 ms in the xterm: bytes sent, tiles against whole frames;
-//  - the xterm dragged across the screen: bytes sent, tiles against whole frames.
-// For typing and dragging both pipelines capture the same moments (one after the other per tick).
+//  - typing in the xterm, one character every 100 ms (or slower: one capture per character):
+//    bytes sent, tiles against whole frames;
+//  - the xterm dragged across the screen, one capture per step: the same.
+// For typing and dragging both pipelines capture the same moments (one after the other per step).
 // Benches print, they never assert. Run: npx tsc -p . && node bench/tiles.bench.js
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { turboEncoder } from '../dist/agent/platform/jpeg-encoder.js';
@@ -23,7 +24,7 @@ const QUALITY = 60;
 const FPS = 15;
 const STATIC_MS = 6000;
 const TYPING_CHARACTERS = 40;
-const DRAG_STEPS = 60;
+const DRAG_STEPS = 40;
 const XTERM_TITLE = 'rac-tiles-bench';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,7 +53,7 @@ async function main() {
   const cleanup = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
   process.on('exit', cleanup);
   for (let i = 0; i < 100 && !existsSync(x.socket); i++) await sleep(50);
-  const env = { ...process.env, DISPLAY: x.display, RAC_BENCH_CHILD: '1' };
+  const env = { ...process.env, DISPLAY: x.display, RAC_BENCH_CHILD: '1', RAC_BENCH_XVFB_PID: String(x.child.pid) };
   const dir = mkdtempSync(join(tmpdir(), 'rac-tiles-bench-'));
   execFileSync('convert', ['-size', '1920x1080', 'plasma:fractal', '-blur', '0x1', join(dir, 'bg.png')]);
   try {
@@ -88,11 +89,19 @@ function pipelines(capture) {
   return { full: make(false), tiles: make(true) };
 }
 
+/** CPU ms the X server spent so far: a capture is an XGetImage, so half its cost is the server's. */
+function xServerCpuMs() {
+  const fields = readFileSync(`/proc/${process.env.RAC_BENCH_XVFB_PID}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+}
+
 /** One pipeline on a still screen at FPS for STATIC_MS; tiles go through the idle cadence. */
 async function still(pipeline, cadence) {
   pipeline.next(); // the first whole frame, outside the measure
   let bytes = 0;
+  const captured0 = pipeline.stats.captured;
   const cpu0 = process.cpuUsage();
+  const server0 = xServerCpuMs();
   const start = performance.now();
   while (performance.now() - start < STATIC_MS) {
     if (!cadence || cadence.shouldCapture()) {
@@ -103,19 +112,26 @@ async function still(pipeline, cadence) {
     await sleep(1000 / FPS);
   }
   const seconds = (performance.now() - start) / 1000;
-  return { cpuPercent: cpuMs(cpu0) / seconds / 10, bytesPerSecond: bytes / seconds };
+  return {
+    cpuPercent: cpuMs(cpu0) / seconds / 10,
+    serverPercent: (xServerCpuMs() - server0) / seconds / 10,
+    capturesPerSecond: (pipeline.stats.captured - captured0) / seconds,
+    bytesPerSecond: bytes / seconds,
+  };
 }
 
-/** Both pipelines, tick by tick, while `act` changes the screen; bytes each sent. */
-async function during(capture, act) {
+/**
+ * Both pipelines, one tick each after every step that changes the screen (a step every 100 ms at
+ * best; on a loaded machine the capture sets the pace), so both see the same pictures.
+ */
+async function during(capture, steps, step) {
   const { full, tiles } = pipelines(capture);
   full.next();
   tiles.next();
-  const sent = { full: 0, tiles: 0, rectUpdates: 0, fullUpdates: 0, ticks: 0, fullFrames: 0 };
-  let acting = true;
-  const done = act().finally(() => (acting = false));
-  while (acting) {
-    sent.ticks++;
+  const sent = { full: 0, tiles: 0, rectUpdates: 0, fullUpdates: 0, fullFrames: 0 };
+  for (let i = 0; i < steps; i++) {
+    await Promise.all([step(i), sleep(100)]);
+    await sleep(30); // the X client draws what the step changed
     const frame = full.next();
     if (frame) sent.fullFrames++;
     sent.full += wireBytes(frame);
@@ -123,9 +139,7 @@ async function during(capture, act) {
     sent.tiles += wireBytes(update);
     if (update?.kind === 'rects') sent.rectUpdates++;
     if (update?.kind === 'full') sent.fullUpdates++;
-    await sleep(1000 / FPS);
   }
-  await done;
   return sent;
 }
 
@@ -150,27 +164,28 @@ async function measure() {
   }
   const best = (key) => runs.map((r) => r[key]).reduce((a, b) => (a.cpuPercent <= b.cpuPercent ? a : b));
   console.log(`\nstatic screen for ${STATIC_MS / 1000} s (targets for tiles: ≤ 10 % of a core, ≤ 2 KB/s)`);
-  console.log('pipeline       CPU % of a core   wire KB/s');
+  console.log('pipeline       agent CPU % of a core   + X server   captures/s   wire KB/s');
   for (const key of ['full', 'tiles']) {
     const r = best(key);
-    console.log(`${key.padEnd(15)}${f1(r.cpuPercent).padStart(15)}${f1(r.bytesPerSecond / 1024).padStart(12)}`);
+    console.log(
+      `${key.padEnd(15)}${f1(r.cpuPercent).padStart(21)}${f1(r.cpuPercent + r.serverPercent).padStart(13)}${f1(r.capturesPerSecond).padStart(13)}${f1(r.bytesPerSecond / 1024).padStart(12)}`,
+    );
   }
 
   await xdotool(['windowfocus', '--sync', window]);
-  const typing = await during(capture, () => xdotool(['type', '--delay', '100', 'x'.repeat(TYPING_CHARACTERS)]));
-  const drag = await during(capture, async () => {
-    for (let step = 0; step <= DRAG_STEPS; step++) {
-      await xdotool(['windowmove', window, String(100 + step * 16), String(100 + step * 6)]);
-      await sleep(50);
-    }
-  });
-  console.log('\nchanging screen          whole frames   tiles      tiles / whole   ticks  frames sent (whole; tiles: rects / whole)');
+  const typing = await during(capture, TYPING_CHARACTERS, () => xdotool(['type', 'x']));
+  const drag = await during(capture, DRAG_STEPS, (step) =>
+    xdotool(['windowmove', '--sync', window, String(116 + step * 16), String(106 + step * 6)]),
+  );
+  console.log(
+    '\nchanging screen (one capture per step)   whole frames      tiles   tiles / whole   frames sent (whole; tiles: rects / whole)',
+  );
   for (const [name, r] of [
     [`typing ${TYPING_CHARACTERS} characters`, typing],
-    [`dragging a window`, drag],
+    [`dragging a window ${DRAG_STEPS} steps`, drag],
   ]) {
     console.log(
-      `${name.padEnd(25)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(10)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}${String(r.ticks).padStart(8)}${`${r.fullFrames}; ${r.rectUpdates} / ${r.fullUpdates}`.padStart(20)}`,
+      `${name.padEnd(40)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(11)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}${`${r.fullFrames}; ${r.rectUpdates} / ${r.fullUpdates}`.padStart(20)}`,
     );
   }
   console.log(`typing: ${kb(typing.tiles / TYPING_CHARACTERS)} per character with tiles (target: ≤ 1/20 of whole frames)`);

@@ -98,7 +98,7 @@ export class SessionConnection {
   private allowUnencrypted = false;
   /** Clear frames came from a reference client in a session that allows one. */
   private clearAgent = false;
-  private readonly linkStats = new LinkStatsWindow(() => Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0));
+  private readonly linkStats = new LinkStatsWindow(() => droppedFrames(this.assembler) + droppedFrames(this.rectAssembler));
   state: LinkState = 'connecting';
   /** Datagrams dropped as malformed, not for us, or not opened (forged, replayed): never fatal, only counted. */
   invalidDatagrams = 0;
@@ -457,4 +457,9 @@ export class SessionConnection {
   close(): void {
     this.shutdown();
   }
+}
+
+/** Frames (or rectangles) the reassembler gave up on, for the loss figure. */
+function droppedFrames(assembler: FrameReassembler): number {
+  return Object.values(assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
 }

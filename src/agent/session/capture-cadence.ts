@@ -6,6 +6,8 @@
 /** No change and no input for this long: capture at IDLE_FPS. */
 export const IDLE_AFTER_MS = 1000;
 export const IDLE_FPS = 5;
+/** Timer ticks land a little early or late: an idle capture due within this much is taken now. */
+const TICK_SLACK_MS = 5;
 
 export class CaptureCadence {
   private lastActivityAt = Number.NEGATIVE_INFINITY;
@@ -16,7 +18,7 @@ export class CaptureCadence {
   /** Whether this tick captures; if so, it counts as the last capture. */
   shouldCapture(): boolean {
     const now = this.now();
-    if (now - this.lastActivityAt >= IDLE_AFTER_MS && now - this.lastCaptureAt < 1000 / IDLE_FPS) return false;
+    if (now - this.lastActivityAt >= IDLE_AFTER_MS && now - this.lastCaptureAt < 1000 / IDLE_FPS - TICK_SLACK_MS) return false;
     this.lastCaptureAt = now;
     return true;
   }
