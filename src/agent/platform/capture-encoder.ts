@@ -73,6 +73,8 @@ export class CaptureEncoder {
   private previousOutput: CapturedFrame | undefined;
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private keyframeRequested = true;
+  /** Rectangles went out since the last whole frame (what the periodic whole frame would repair). */
+  private rectsSinceFull = false;
   readonly stats: CaptureStats = { captured: 0, unchanged: 0, encoded: 0, jpegBytes: 0, rectUpdates: 0, rects: 0 };
 
   constructor(options: CaptureEncoderOptions) {
@@ -127,7 +129,8 @@ export class CaptureEncoder {
 
   /** Like next(), but what changed goes as rectangles when that is cheaper than a whole frame. */
   nextUpdate(): FrameUpdate | undefined {
-    const grab = this.grab();
+    // A still screen after a whole frame has nothing a viewer could have lost: no periodic frame then.
+    const grab = this.grab(!this.rectsSinceFull);
     if (!grab) return undefined;
     const previous = this.previousOutput;
     const dirty = !grab.forced && previous ? dirtyRects(previous, grab.frame) : { full: true as const };
@@ -143,18 +146,20 @@ export class CaptureEncoder {
     this.stats.encoded++;
     this.stats.rectUpdates++;
     this.stats.rects += rects.length;
+    this.rectsSinceFull = true;
     this.stats.jpegBytes += rects.reduce((sum, r) => sum + r.jpeg.length, 0);
     const { width, height } = grab.frame;
     return { kind: 'rects', rects, width, height, captureMs: grab.captured - grab.started, encodeMs: encoded - grab.captured };
   }
 
   /** Captures and shrinks; undefined when the picture is the one last sent and nothing is due. */
-  private grab(): Grab | undefined {
+  private grab(skipPeriodic = false): Grab | undefined {
     const started = this.now();
     const raw = this.capture.capture(this.area);
     const captured = this.now();
     this.stats.captured++;
-    const forced = this.keyframeRequested || captured - this.lastSentAt >= this.keyframeIntervalMs;
+    const due = !skipPeriodic && captured - this.lastSentAt >= this.keyframeIntervalMs;
+    const forced = this.keyframeRequested || due;
     // A frame that goes out anyway needs no comparison; a capture that reuses its buffer cannot be compared.
     if (!forced && this.previous !== undefined && raw.data !== this.previous && raw.data.equals(this.previous)) {
       this.stats.unchanged++;
@@ -169,6 +174,7 @@ export class CaptureEncoder {
   private encodeFull(grab: Grab): JpegFrame {
     const { frame, forced, started, captured } = grab;
     this.previousOutput = frame;
+    this.rectsSinceFull = false;
     const jpeg = this.encoder.encode(frame, this.quality);
     const encoded = this.now();
     this.keyframeRequested = false;
