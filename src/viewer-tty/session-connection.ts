@@ -21,7 +21,14 @@ import {
 } from '../protocol/datagram.js';
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
 import { CAPABILITIES_TYPE, encodeCapabilities, parseCapabilities } from '../protocol/capabilities.js';
-import { type CompleteRect, RECT_PACKET_TYPE, completeRect, decodeRectChunk, rectAsFrameChunk } from '../protocol/rect-datagram.js';
+import {
+  type CompleteRect,
+  MAX_RECTS_PER_UPDATE,
+  RECT_PACKET_TYPE,
+  completeRect,
+  decodeRectChunk,
+  rectAsFrameChunk,
+} from '../protocol/rect-datagram.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
@@ -88,7 +95,8 @@ export class SessionConnection {
   private helloTries = 0;
   private pingSentAt?: number;
   private readonly assembler = new FrameReassembler();
-  private readonly rectAssembler = new FrameReassembler();
+  /** Keyed by frame id × 64 + rectangle (rectAsFrameChunk): a sender restart is 64 times as far back. */
+  private readonly rectAssembler = new FrameReassembler({ restartBackwardTicks: 100_000_000n * BigInt(MAX_RECTS_PER_UPDATE) });
   /** The agent answered `capabilities` with "rect" (a reference client or older agent never does). */
   private agentRects = false;
   private rectsAskedAt = Number.NEGATIVE_INFINITY;
