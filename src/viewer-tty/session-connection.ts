@@ -5,7 +5,9 @@
 // reconnecting when the WebSocket drops. Once keys are agreed, a sealed receive report and a
 // timestamped keepalive go to the agent every second (receive-report.ts), which adapts the stream.
 // Clear frames are accepted, and input sent in clear, only in a session that allows the reference
-// client and only while no key exchange has completed.
+// client and only while no key exchange has completed. The viewer asks the agent for rectangles
+// (`capabilities`); rectangles reassemble like frames and go to the `rect` event whole, for the
+// display to apply in order.
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import WebSocket from 'ws';
@@ -20,6 +22,15 @@ import {
   encodeMouse,
 } from '../protocol/datagram.js';
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
+import { CAPABILITIES_TYPE, encodeCapabilities, parseCapabilities } from '../protocol/capabilities.js';
+import {
+  type CompleteRect,
+  MAX_RECTS_PER_UPDATE,
+  RECT_PACKET_TYPE,
+  completeRect,
+  decodeRectChunk,
+  rectAsFrameChunk,
+} from '../protocol/rect-datagram.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
@@ -33,6 +44,8 @@ export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' 
 export interface SessionConnectionEvents {
   /** A complete JPEG frame. */
   frame?(jpeg: Buffer, frameId: bigint): void;
+  /** A complete rectangle of an update (type 7): apply it on top of the frame it names. */
+  rect?(rect: CompleteRect): void;
   /** Transport state; `detail` says why for reconnecting/ended. */
   state?(state: LinkState, detail?: string): void;
   /** The broker's session status: pending, active, disconnected, closed. */
@@ -88,6 +101,11 @@ export class SessionConnection {
   private helloTries = 0;
   private pingSentAt?: number;
   private readonly assembler = new FrameReassembler();
+  /** Keyed by frame id × 64 + rectangle (rectAsFrameChunk): a sender restart is 64 times as far back. */
+  private readonly rectAssembler = new FrameReassembler({ restartBackwardTicks: 100_000_000n * BigInt(MAX_RECTS_PER_UPDATE) });
+  /** The agent answered `capabilities` with "rect" (a reference client or older agent never does). */
+  private agentRects = false;
+  private rectsAskedAt = Number.NEGATIVE_INFINITY;
   private readonly keys: AgentKeyExchange;
   private readonly sessionCode: string;
   private ids?: { viewerId: number; sessionId: number };
@@ -113,7 +131,7 @@ export class SessionConnection {
   }
 
   private droppedFrames(): number {
-    return Object.values(this.assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
+    return droppedFrames(this.assembler) + droppedFrames(this.rectAssembler);
   }
 
   /** A timestamped keepalive (the agent echoes it: the round trip) and the last window's report. */
@@ -249,7 +267,9 @@ export class SessionConnection {
     this.send(Signal.viewerKey(viewerId, answer.viewerKey));
     if (!answer.fresh) return;
     this.clearAgent = false;
+    this.agentRects = false;
     this.assembler.reset();
+    this.rectAssembler.reset();
     this.options.events.security?.({ state: 'sealed', sas: answer.channel.sas });
     this.requestKeyframe();
   }
@@ -360,10 +380,15 @@ export class SessionConnection {
     const channel = this.keys.channel;
     const opened = channel && this.ids?.viewerId === packet.viewerId ? channel.opener.open(packet) : undefined;
     if (!opened?.ok) return void this.invalidDatagrams++;
+    if (opened.value[0] === RECT_PACKET_TYPE) return this.onRectChunk(opened.value, size);
     const inner = decodeDatagram(opened.value);
     if (!inner.ok) return void this.invalidDatagrams++;
     const content = inner.packet;
-    if (content.type === 'frame_chunk') return this.onFrameChunk(content, size);
+    if (content.type === 'frame_chunk') {
+      // Frames flow: the agent has allowed us, so it will hear the question now (it drops earlier ones).
+      this.askForRects();
+      return this.onFrameChunk(content, size);
+    }
     if (content.type !== 'control') return void this.invalidDatagrams++;
     const message = content.message;
     if (message.type === 'screen') this.options.events.control?.(message);
@@ -371,6 +396,23 @@ export class SessionConnection {
     else if (message.type === 'keepalive' && message.t !== undefined) this.reporter.echo(message.t);
     else if (message.type === 'stream_settings')
       this.linkStats.settings = { quality: message.quality, fps: message.fps, auto: message.auto };
+    else if (message.type === 'unknown' && message.name === CAPABILITIES_TYPE)
+      this.agentRects = parseCapabilities(message.body).includes('rect');
+  }
+
+  private onRectChunk(datagram: Uint8Array, size: number) {
+    const decoded = decodeRectChunk(datagram);
+    if (!decoded.ok) return void this.invalidDatagrams++;
+    this.linkStats.bytes(size);
+    const done = this.rectAssembler.push(rectAsFrameChunk(decoded.value));
+    if (!done) return;
+    if (decoded.value.rectIndex === decoded.value.rectCount - 1) this.linkStats.frameShown(decoded.value.frameId);
+    this.options.events.rect?.(completeRect(decoded.value, done.jpeg));
+  }
+
+  /** Whether the agent said it sends rectangles. */
+  get sendsRects(): boolean {
+    return this.agentRects;
   }
 
   private onFrameChunk(chunk: FrameChunk, size: number) {
@@ -416,7 +458,9 @@ export class SessionConnection {
     if (vk >= 0x01 && vk <= 0xfe) this.toAgent(encodeKeyboard({ vk, state: down ? 1 : 0 }));
   }
 
+  /** Asks for a whole frame; until the agent has answered, asks for rectangles too (either may be lost). */
   requestKeyframe(): void {
+    this.askForRects(true);
     this.toAgent(encodeControl({ type: 'request_keyframe' }));
   }
 
@@ -441,6 +485,15 @@ export class SessionConnection {
     if (this.acked && channel) this.sendUdp(channel.sealer.seal(inner));
   }
 
+  /** `capabilities` to our agent until it answers, at most once a second unless `now`. */
+  private askForRects(now = false) {
+    if (this.agentRects || !this.keys.channel) return;
+    const at = performance.now();
+    if (!now && at - this.rectsAskedAt < 1000) return;
+    this.rectsAskedAt = at;
+    this.toAgent(encodeCapabilities(['rect']));
+  }
+
   private end(why: string) {
     if (this.closed) return;
     this.shutdown();
@@ -463,4 +516,9 @@ export class SessionConnection {
   close(): void {
     this.shutdown();
   }
+}
+
+/** Frames (or rectangles) the reassembler gave up on, for the loss figure. */
+function droppedFrames(assembler: FrameReassembler): number {
+  return Object.values(assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
 }

@@ -3,11 +3,13 @@
 // While viewing, the picture needs exact cell addressing and every raw input byte (mouse
 // reports, Ctrl-C for the remote), so this screen writes to the terminal itself and uses Ink only
 // to lay out the status line (renderToString); the session list is a regular Ink app.
+// Whole frames and rectangles go to the remote display (display/remote-display.ts), which composes
+// the remote screen; a change schedules one paint of the composed picture.
 import { renderToString } from 'ink';
 import { createElement } from 'react';
 import { StatusLine, type StatusLineProps } from './components/StatusLine.js';
 import { type CellSize, type Placement, inScreenPixels } from './graphics/fit.js';
-import { decodeJpeg } from './graphics/jpeg-decode.js';
+import { RemoteDisplay } from './display/remote-display.js';
 import type { GraphicsRenderer } from './graphics/renderer.js';
 import { type RgbImage, cropImage } from './graphics/rgb-image.js';
 import { FIT_VIEW, type Screen, type View, fitScale, oneToOneScale, panView, placeView, stepZoom, zoomLabel } from './graphics/viewport.js';
@@ -60,7 +62,10 @@ export class ViewerScreen {
   private link: LinkState = 'connecting';
   private detail?: string;
   private lastFrame?: RgbImage;
-  private pendingJpeg?: Buffer;
+  private display!: RemoteDisplay;
+  /** The composed picture changed since it was last painted. */
+  private repaintPending = false;
+  private paintScheduled = false;
   private drawing = false;
   private placement?: Placement;
   private view: View = FIT_VIEW;
@@ -72,7 +77,6 @@ export class ViewerScreen {
   private statusTimer?: NodeJS.Timeout;
   private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
   private readonly onResize = () => this.relayout();
-  decodeErrors = 0;
 
   constructor(private readonly options: ViewerScreenOptions) {
     this.status = options.status;
@@ -89,8 +93,10 @@ export class ViewerScreen {
       stdin.on('data', this.onInput);
       stdout.on('resize', this.onResize);
       this.write('\x1b[H\x1b[2J');
+      this.display = new RemoteDisplay({ changed: () => this.pictureChanged(), requestKeyframe: () => this.connection.requestKeyframe() });
       this.connection = this.options.connect({
-        frame: (jpeg) => this.queueFrame(jpeg),
+        frame: (jpeg, frameId) => this.timeDecode(() => this.display.fullFrame(jpeg, frameId)),
+        rect: (rect) => this.timeDecode(() => this.display.rect(rect)),
         state: (state, detail) => {
           this.link = state;
           this.detail = detail;
@@ -119,6 +125,7 @@ export class ViewerScreen {
     clearInterval(this.statusTimer);
     stdin.off('data', this.onInput);
     stdout.off('resize', this.onResize);
+    this.display.close();
     this.connection.close();
     this.write(this.options.renderer.erase() + '\x1b[0m\x1b[H\x1b[2J');
   }
@@ -132,25 +139,36 @@ export class ViewerScreen {
     return { cols: stdout.columns || 80, rows: stdout.rows || 24 };
   }
 
-  /** Frames arrive faster than a slow terminal draws: keep only the newest one waiting. */
-  private queueFrame(jpeg: Buffer) {
-    this.pendingJpeg = jpeg;
-    if (!this.drawing) this.drawNext();
+  /** Whole frames and rectangles that did not decode (each asked for a whole frame). */
+  get decodeErrors(): number {
+    return this.display?.decodeErrors ?? 0;
+  }
+
+  /**
+   * Updates arrive faster than a slow terminal draws, and several may land at once: one paint of
+   * the composed picture per turn of the event loop, none while the terminal is still draining.
+   */
+  private pictureChanged() {
+    this.lastFrame = this.display.picture;
+    this.repaintPending = true;
+    if (this.drawing || this.paintScheduled) return;
+    this.paintScheduled = true;
+    setImmediate(() => {
+      this.paintScheduled = false;
+      this.drawNext();
+    });
+  }
+
+  /** Decoding and composing time goes into the receive report (a slow decoder lowers the frame rate). */
+  private timeDecode(decode: () => void) {
+    const started = performance.now();
+    decode();
+    this.connection.frameDecoded(performance.now() - started);
   }
 
   private drawNext() {
-    const jpeg = this.pendingJpeg;
-    if (!jpeg) return;
-    this.pendingJpeg = undefined;
-    try {
-      const started = performance.now();
-      this.lastFrame = decodeJpeg(jpeg);
-      this.connection.frameDecoded(performance.now() - started);
-    } catch {
-      this.decodeErrors++;
-      this.connection.requestKeyframe();
-      return;
-    }
+    if (!this.repaintPending) return;
+    this.repaintPending = false;
     this.paint();
   }
 
@@ -179,7 +197,7 @@ export class ViewerScreen {
         this.drawing = false;
         this.drawNext();
       });
-    } else if (this.pendingJpeg) setImmediate(() => this.drawNext());
+    } else if (this.repaintPending) this.pictureChanged();
   }
 
   /** The cells the picture may use: all but the status line. */

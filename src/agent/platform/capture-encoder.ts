@@ -4,9 +4,12 @@
 // maximum width and encode it as JPEG. A full frame still goes out every `keyframeIntervalMs` and
 // whenever one is requested, so a client that joins late or lost a frame gets a picture. How the
 // JPEG travels (OFRA messages, type-1 datagrams) and when the next step runs are the caller's.
+// nextUpdate() is the same step for a receiver that takes rectangles: only the 64×64 tiles that
+// changed since the last capture are encoded (dirty-tiles.ts), a whole frame when most changed.
+import { cropFrame, dirtyRects } from './dirty-tiles.js';
 import { downscale, scaledSize } from './downscale.js';
 import type { JpegEncoder } from './jpeg-encoder.js';
-import type { Rect, ScreenCapture } from './screen-capture.js';
+import type { CapturedFrame, Rect, ScreenCapture } from './screen-capture.js';
 
 export interface CaptureEncoderOptions {
   capture: ScreenCapture;
@@ -36,20 +39,43 @@ export interface CaptureStats {
   unchanged: number;
   encoded: number;
   jpegBytes: number;
+  /** Updates sent as rectangles (counted in `encoded` too) and the rectangles they held. */
+  rectUpdates: number;
+  rects: number;
+}
+
+/** One rectangle of an update, in the pixels of the frame as sent (after --max-width). */
+export interface JpegRect extends Rect {
+  jpeg: Buffer;
+}
+
+/** What nextUpdate() returns: a whole frame, or the rectangles that changed. */
+export type FrameUpdate =
+  ({ kind: 'full' } & JpegFrame) | { kind: 'rects'; rects: JpegRect[]; width: number; height: number; captureMs: number; encodeMs: number };
+
+interface Grab {
+  frame: CapturedFrame;
+  forced: boolean;
+  started: number;
+  captured: number;
 }
 
 export class CaptureEncoder {
   private readonly capture: ScreenCapture;
   private readonly encoder: JpegEncoder;
   private readonly maxWidth: number | undefined;
-  private readonly keyframeIntervalMs: number;
+  private keyframeIntervalMs: number;
   private readonly now: () => number;
   private area: Rect;
   private quality: number;
   private previous: Buffer | undefined;
+  /** The last frame sent or compared, at the size frames are sent: what rectangles are cut against. */
+  private previousOutput: CapturedFrame | undefined;
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private keyframeRequested = true;
-  readonly stats: CaptureStats = { captured: 0, unchanged: 0, encoded: 0, jpegBytes: 0 };
+  /** Rectangles went out since the last whole frame (what the periodic whole frame would repair). */
+  private rectsSinceFull = false;
+  readonly stats: CaptureStats = { captured: 0, unchanged: 0, encoded: 0, jpegBytes: 0, rectUpdates: 0, rects: 0 };
 
   constructor(options: CaptureEncoderOptions) {
     this.capture = options.capture;
@@ -90,13 +116,50 @@ export class CaptureEncoder {
     this.keyframeRequested = true;
   }
 
+  /** How often a whole frame goes out even when nothing changed (or only rectangles did). */
+  setKeyframeInterval(ms: number): void {
+    this.keyframeIntervalMs = ms;
+  }
+
   /** Captures once; returns the frame to send, or undefined when the picture did not change. Throws what capture throws. */
   next(): JpegFrame | undefined {
+    const grab = this.grab();
+    return grab && this.encodeFull(grab);
+  }
+
+  /** Like next(), but what changed goes as rectangles when that is cheaper than a whole frame. */
+  nextUpdate(): FrameUpdate | undefined {
+    // A still screen after a whole frame has nothing a viewer could have lost: no periodic frame then.
+    const grab = this.grab(!this.rectsSinceFull);
+    if (!grab) return undefined;
+    const previous = this.previousOutput;
+    const dirty = !grab.forced && previous ? dirtyRects(previous, grab.frame) : { full: true as const };
+    if (dirty.full) return { kind: 'full', ...this.encodeFull(grab) };
+    this.previousOutput = grab.frame;
+    // The raw picture changed but not what is sent (a change lost in the shrink): nothing to send.
+    if (dirty.rects.length === 0) {
+      this.stats.unchanged++;
+      return undefined;
+    }
+    const rects = dirty.rects.map((rect) => ({ ...rect, jpeg: this.encoder.encode(cropFrame(grab.frame, rect), this.quality) }));
+    const encoded = this.now();
+    this.stats.encoded++;
+    this.stats.rectUpdates++;
+    this.stats.rects += rects.length;
+    this.rectsSinceFull = true;
+    this.stats.jpegBytes += rects.reduce((sum, r) => sum + r.jpeg.length, 0);
+    const { width, height } = grab.frame;
+    return { kind: 'rects', rects, width, height, captureMs: grab.captured - grab.started, encodeMs: encoded - grab.captured };
+  }
+
+  /** Captures and shrinks; undefined when the picture is the one last sent and nothing is due. */
+  private grab(skipPeriodic = false): Grab | undefined {
     const started = this.now();
     const raw = this.capture.capture(this.area);
     const captured = this.now();
     this.stats.captured++;
-    const forced = this.keyframeRequested || captured - this.lastSentAt >= this.keyframeIntervalMs;
+    const due = !skipPeriodic && captured - this.lastSentAt >= this.keyframeIntervalMs;
+    const forced = this.keyframeRequested || due;
     // A frame that goes out anyway needs no comparison; a capture that reuses its buffer cannot be compared.
     if (!forced && this.previous !== undefined && raw.data !== this.previous && raw.data.equals(this.previous)) {
       this.stats.unchanged++;
@@ -105,12 +168,19 @@ export class CaptureEncoder {
     // The grab is kept by reference: robotjs hands out a new buffer per capture.
     this.previous = raw.data;
     const size = scaledSize(raw.width, raw.height, this.maxWidth);
-    const jpeg = this.encoder.encode(downscale(raw, size.width, size.height), this.quality);
+    return { frame: downscale(raw, size.width, size.height), forced, started, captured };
+  }
+
+  private encodeFull(grab: Grab): JpegFrame {
+    const { frame, forced, started, captured } = grab;
+    this.previousOutput = frame;
+    this.rectsSinceFull = false;
+    const jpeg = this.encoder.encode(frame, this.quality);
     const encoded = this.now();
     this.keyframeRequested = false;
     this.lastSentAt = encoded;
     this.stats.encoded++;
     this.stats.jpegBytes += jpeg.length;
-    return { jpeg, width: size.width, height: size.height, forced, captureMs: captured - started, encodeMs: encoded - captured };
+    return { jpeg, width: frame.width, height: frame.height, forced, captureMs: captured - started, encodeMs: encoded - captured };
   }
 }

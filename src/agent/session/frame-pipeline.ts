@@ -1,11 +1,17 @@
 // One tick of a session's stream: the shared capture step (platform/capture-encoder.ts: grab the
 // monitor, skip an unchanged picture, shrink to --max-width, encode; a full frame every 3 s and on
 // request), then the session's own part: a frame id and the type-1 datagrams that carry the JPEG.
-import { type ChunkSize, FrameIdGenerator, chunkFrame } from '../../protocol/index.js';
-import { CaptureEncoder, type CaptureEncoderOptions, type CaptureStats, type JpegFrame } from '../platform/capture-encoder.js';
+// With rectangles on (every viewer asked for them), a change goes as type-7 rectangles of the
+// tiles that changed, each naming the update it applies on top of, and a whole frame is due only
+// every 30 s.
+import { type ChunkSize, FRAME_CHUNK_HEADER_BYTES, FrameIdGenerator, chunkFrame, chunkPayloadBytes } from '../../protocol/index.js';
+import { chunkRects } from '../../protocol/rect-datagram.js';
+import { CaptureEncoder, type CaptureEncoderOptions, type CaptureStats, type JpegRect } from '../platform/capture-encoder.js';
 import type { Rect } from '../platform/screen-capture.js';
 
 export const DEFAULT_KEYFRAME_INTERVAL_MS = 3000;
+/** With rectangles, a lost one is repaired on request: the periodic whole frame is only a safety net. */
+export const RECT_KEYFRAME_INTERVAL_MS = 30_000;
 
 export interface FramePipelineOptions extends Omit<CaptureEncoderOptions, 'keyframeIntervalMs'> {
   chunkSize?: ChunkSize;
@@ -13,10 +19,19 @@ export interface FramePipelineOptions extends Omit<CaptureEncoderOptions, 'keyfr
   keyframeIntervalMs?: number;
 }
 
-/** A frame to send: the JPEG and what the capture step says of it, with its id and datagrams. */
-export interface EncodedFrame extends JpegFrame {
+/** An update to send: a whole frame (type 1) or rectangles (type 7), with its id and datagrams. */
+export interface EncodedFrame {
+  kind: 'full' | 'rects';
   frameId: bigint;
   datagrams: Buffer[];
+  width: number;
+  height: number;
+  /** Whole frames: the JPEG; rectangles: none. */
+  jpeg?: Buffer;
+  rects?: JpegRect[];
+  forced: boolean;
+  captureMs: number;
+  encodeMs: number;
 }
 
 export interface FramePipelineStats extends CaptureStats {
@@ -27,11 +42,27 @@ export class FramePipeline {
   private readonly frames: CaptureEncoder;
   private readonly chunkSize: ChunkSize | undefined;
   private readonly frameIds = new FrameIdGenerator();
+  private readonly keyframeIntervalMs: number;
   private datagrams = 0;
+  private rects = false;
+  /** The id of the last update sent: what the next rectangles apply on top of. */
+  private lastFrameId: bigint | undefined;
 
   constructor(options: FramePipelineOptions) {
-    this.frames = new CaptureEncoder({ ...options, keyframeIntervalMs: options.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS });
+    this.keyframeIntervalMs = options.keyframeIntervalMs ?? DEFAULT_KEYFRAME_INTERVAL_MS;
+    this.frames = new CaptureEncoder({ ...options, keyframeIntervalMs: this.keyframeIntervalMs });
     this.chunkSize = options.chunkSize;
+  }
+
+  get sendsRects(): boolean {
+    return this.rects;
+  }
+
+  /** Rectangles only when every receiver takes them; the periodic whole frame then comes every 30 s. */
+  setRects(on: boolean): void {
+    if (on === this.rects) return;
+    this.rects = on;
+    this.frames.setKeyframeInterval(on ? Math.max(this.keyframeIntervalMs, RECT_KEYFRAME_INTERVAL_MS) : this.keyframeIntervalMs);
   }
 
   get stats(): FramePipelineStats {
@@ -63,13 +94,26 @@ export class FramePipeline {
     this.frames.requestKeyframe();
   }
 
-  /** Captures once; returns the frame and its datagrams, or undefined when the picture did not change. */
+  /** Captures once; returns the update and its datagrams, or undefined when the picture did not change. */
   next(): EncodedFrame | undefined {
-    const frame = this.frames.next();
-    if (!frame) return undefined;
+    const update = this.rects ? this.frames.nextUpdate() : this.frames.next();
+    if (!update) return undefined;
     const frameId = this.frameIds.next();
-    const datagrams = chunkFrame(frame.jpeg, frameId, this.chunkSize);
+    const base = this.lastFrameId;
+    this.lastFrameId = frameId;
+    if ('rects' in update) {
+      // The encoder cuts rectangles only against a frame it sent, so there is always a base.
+      const datagrams = chunkRects(update.rects, frameId, base ?? frameId, this.datagramBytes());
+      this.datagrams += datagrams.length;
+      return { ...update, kind: 'rects', frameId, datagrams, forced: false };
+    }
+    const datagrams = chunkFrame(update.jpeg, frameId, this.chunkSize);
     this.datagrams += datagrams.length;
-    return { frameId, datagrams, ...frame };
+    return { ...update, kind: 'full', frameId, datagrams };
+  }
+
+  /** Rectangle datagrams are as large as the frame chunks (header included). */
+  private datagramBytes(): number {
+    return chunkPayloadBytes(this.chunkSize) + FRAME_CHUNK_HEADER_BYTES;
   }
 }

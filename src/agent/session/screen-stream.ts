@@ -3,7 +3,10 @@
 // when due or asked for) sealed to each viewer the customer allowed, opens what viewers send
 // (input, control) and injects it unless view-only. Nothing is captured while no viewer is
 // allowed. Pausing stops capture and input and lets go of held keys; the socket stays, so a resume
-// keeps the address the relay pinned.
+// keeps the address the relay pinned. A viewer that sends `capabilities` with "rect" is answered
+// in kind; while every allowed viewer takes rectangles, changes go as type-7 rectangles. After 1 s
+// with no change and no input the screen is captured at 5 fps only, until the next change or input.
+import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
   type ControlMessage,
@@ -12,6 +15,7 @@ import {
   decodeDatagram,
   encodeControl,
 } from '../../protocol/index.js';
+import { CaptureCadence } from './capture-cadence.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
@@ -64,6 +68,9 @@ export class ScreenStream {
   /** Frame ticks, and those that found the previous frame still going out (the send queue). */
   private readonly sender = { ticks: 0, busyTicks: 0 };
   private readonly quality: StreamQuality;
+  /** Viewers that said they take rectangles. */
+  private readonly rectViewers = new Set<number>();
+  private readonly cadence = new CaptureCadence();
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -99,6 +106,7 @@ export class ScreenStream {
   addViewer(peer: SealedPeer): void {
     this.peers.set(peer.viewerId, peer);
     this.quality.addViewer(peer.viewerId);
+    this.updateEncoding();
     this.pipeline?.requestKeyframe();
     if (this.streaming && this.monitor) this.sendScreen(peer, this.monitor);
   }
@@ -106,6 +114,13 @@ export class ScreenStream {
   removeViewer(viewerId: number): void {
     this.peers.delete(viewerId);
     this.quality.removeViewer(viewerId);
+    this.rectViewers.delete(viewerId);
+    this.updateEncoding();
+  }
+
+  /** Whether changes go out as rectangles (every allowed viewer asked for them). */
+  get sendsRects(): boolean {
+    return this.pipeline?.sendsRects ?? false;
   }
 
   /** Handshake to the session's port, then capture and input. `stillWanted` is checked before going live. */
@@ -115,6 +130,7 @@ export class ScreenStream {
     if (!secret) throw new Error('the broker has not given this agent its secret yet');
     const monitor = await this.primaryMonitor();
     this.pipeline ??= this.newPipeline(monitor);
+    this.updateEncoding();
     await this.udp.open(udpPort);
     if (this.closed || !stillWanted()) return false;
     await this.udp.handshake(monitor, secret);
@@ -156,12 +172,12 @@ export class ScreenStream {
   }
 
   summary(): string {
-    const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0 };
+    const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0, rectUpdates: 0 };
     const input = this.inputs.stats;
     const udp = this.udp.stats;
     const refused = this.sealing.refused + this.sealing.clearDropped + this.sealing.unknownViewer;
     return (
-      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.unchanged} unchanged captures skipped); ` +
+      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.rectUpdates} of the frames as changed rectangles, ${frames.unchanged} unchanged captures skipped); ` +
       `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
       `${this.unknownControl} unknown control messages, ${udp.malformed} malformed and ${refused} refused datagrams (forged, replayed or not sealed).`
     );
@@ -227,10 +243,12 @@ export class ScreenStream {
       this.sender.busyTicks++;
       return;
     }
+    if (!this.cadence.shouldCapture()) return;
     this.sendingFrame = true;
     try {
       const frame = this.pipeline.next();
       this.captureError = undefined;
+      if (frame) this.cadence.activity();
       if (frame) await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
     } catch (err) {
       const message = (err as Error).message;
@@ -273,13 +291,33 @@ export class ScreenStream {
       return;
     }
     const decoded = inner.packet;
+    // Input, or a viewer asking for something: back to the full capture rate.
+    this.cadence.activity();
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
-    if (decoded.type === 'control' && decoded.message.type !== 'unknown') {
-      if (this.quality.onControl(peer.viewerId, decoded.message)) return;
-      return this.onControl(decoded.message);
+    if (decoded.type !== 'control') return void this.unknownControl++;
+    const message = decoded.message;
+    if (message.type !== 'unknown') {
+      if (this.quality.onControl(peer.viewerId, message)) return;
+      return this.onControl(message);
     }
+    if (message.name === CAPABILITIES_TYPE) return this.onCapabilities(peer, parseCapabilities(message.body));
     this.unknownControl++;
+  }
+
+  /** Answers with what we will send this viewer (every time: the answer may have been lost). */
+  private onCapabilities(peer: SealedPeer, asked: Encoding[]): void {
+    const rects = asked.includes('rect');
+    if (rects) this.rectViewers.add(peer.viewerId);
+    else this.rectViewers.delete(peer.viewerId);
+    void this.udp.send(peer.sealer.seal(encodeCapabilities(rects ? ['rect'] : [])));
+    this.updateEncoding();
+  }
+
+  /** Rectangles only when every allowed viewer takes them: one stream is sealed for all. */
+  private updateEncoding(): void {
+    const all = this.peers.size > 0 && [...this.peers.keys()].every((id) => this.rectViewers.has(id));
+    this.pipeline?.setRects(all);
   }
 
   private onControl(message: ControlMessage): void {

@@ -1,0 +1,31 @@
+// Idle capture (src/agent/session/capture-cadence.ts) on an injected clock: every tick captures
+// while the picture changes, after IDLE_AFTER_MS of nothing only one tick per 1/IDLE_FPS s does,
+// and a change or input brings the full rate back at once.
+import t from 'tap';
+import { CaptureCadence, IDLE_AFTER_MS, IDLE_FPS } from '../src/agent/session/capture-cadence.js';
+
+/** Ticks every `tickMs` from `from` to `to`; returns how many captured. */
+function captures(cadence: CaptureCadence, clock: { now: number }, from: number, to: number, tickMs: number, changes = false): number {
+  let count = 0;
+  for (clock.now = from; clock.now < to; clock.now += tickMs) {
+    if (!cadence.shouldCapture()) continue;
+    count++;
+    if (changes) cadence.activity();
+  }
+  return count;
+}
+
+t.test('full rate while changing, IDLE_FPS when still, full rate again on input', async (t) => {
+  const clock = { now: 0 };
+  const cadence = new CaptureCadence(() => clock.now);
+  const tick = 1000 / 15;
+  t.equal(captures(cadence, clock, 0, 2000, tick, true), 30, 'a changing picture: every tick of 2 s at 15 fps');
+  const settle = captures(cadence, clock, 2000, 2000 + IDLE_AFTER_MS, tick);
+  t.equal(settle, 15, 'for IDLE_AFTER_MS after the last change, still every tick');
+  t.ok(cadence.idle, 'then idle');
+  const idle = captures(cadence, clock, 3000, 13_000, tick);
+  t.ok(idle >= IDLE_FPS * 10 - 1 && idle <= IDLE_FPS * 10, `10 still seconds: ${idle} captures (${IDLE_FPS} a second)`);
+  cadence.activity();
+  t.notOk(cadence.idle, 'input ends idling');
+  t.equal(captures(cadence, clock, 13_000, 13_950, tick), 15, 'every tick of the next second');
+});
