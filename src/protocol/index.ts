@@ -12,3 +12,5 @@ export * from './display-text.js';
 export * from './crypto/index.js';
 export * from './session-code.js';
 export * from './customer-command.js';
+export * from './clipboard-datagram.js';
+export * from './clipboard-transfer.js';
