@@ -74,6 +74,7 @@ function pair(wire: (datagrams: Buffer[]) => Buffer[] = (d) => d) {
       wire(ds).forEach((d) => {
         const r = b.receive(d);
         if (r) got.push(r);
+        if (r?.kind === 'text') b.acknowledge(r.transferId);
       }),
     retryMs: 5,
   });
@@ -95,7 +96,7 @@ t.test('any text round-trips, its chunks in any order and duplicated', async (t)
           return shuffled;
         });
         a.send(text);
-        return got.length === 1 && got[0]!.kind === 'text' && got[0].text === text;
+        return got.length === 1 && got[0]!.kind === 'text' && got[0].text === text && a.resends === 0;
       }),
       { numRuns: 300 },
     ),
@@ -110,27 +111,23 @@ t.test('a lost chunk: the sender sends the whole transfer again; the receiver de
     return ds.slice(1);
   });
   const text = 'ü'.repeat(CLIPBOARD_CHUNK_BYTES * 2);
-  t.same(a.send(text), { sent: true, bytes: text.length * 2 });
+  const delivered = new Promise<void>((resolve) => t.same(a.send(text, resolve), { sent: true, bytes: text.length * 2 }));
   t.same(got, [], 'nothing delivered with a chunk missing');
-  await t.resolveMatch(
-    new Promise<void>((resolve) => {
-      const poll = setInterval(() => got.length > 0 && (clearInterval(poll), resolve()), 5);
-    }),
-    undefined,
-  );
-  t.same(got, [{ kind: 'text', text }]);
+  await delivered;
+  t.match(got, [{ kind: 'text', text }], 'delivered once the whole transfer came again');
   t.equal(a.resends, 1, 'one resend, then the acknowledgement stopped it');
 });
 
-t.test('the receiver acknowledges a repeat of a delivered transfer without delivering it again', async (t) => {
-  const delivered: ClipboardReceived[] = [];
+t.test('acknowledged only once in place; a repeat is acknowledged again, never delivered twice', async (t) => {
   const acks: Buffer[] = [];
   const receiver = new ClipboardChannel({ transmit: (ds) => acks.push(...ds) });
   const datagrams = encodeClipboardText(42, 'hello');
-  delivered.push(receiver.receive(datagrams[0]!)!);
-  t.equal(receiver.receive(datagrams[0]!), undefined);
-  t.same(delivered, [{ kind: 'text', text: 'hello' }]);
-  t.same(acks, [encodeClipboardAck(42), encodeClipboardAck(42)]);
+  t.same(receiver.receive(datagrams[0]!), { kind: 'text', text: 'hello', transferId: 42 });
+  t.equal(receiver.receive(datagrams[0]!), undefined, 'a repeat before the acknowledgement: nothing');
+  t.same(acks, [], 'no acknowledgement before the application says the text is in place');
+  receiver.acknowledge(42);
+  t.equal(receiver.receive(datagrams[0]!), undefined, 'a repeat after it: not delivered again');
+  t.same(acks, [encodeClipboardAck(42), encodeClipboardAck(42)], 'but acknowledged again');
 });
 
 t.test('no acknowledgement at all: the sender gives up after its attempts and says so', async (t) => {
@@ -148,6 +145,7 @@ t.test('over 1 MiB: only a notice goes, and the receiver learns the size', async
   const text = 'x'.repeat(MAX_CLIPBOARD_BYTES + 10);
   t.same(a.send(text), { sent: false, tooLarge: MAX_CLIPBOARD_BYTES + 10 });
   t.same(got, [{ kind: 'too_large', totalBytes: MAX_CLIPBOARD_BYTES + 10 }]);
+  t.equal(a.resends, 0);
   t.same(a.send('x'.repeat(MAX_CLIPBOARD_BYTES)), { sent: true, bytes: MAX_CLIPBOARD_BYTES }, 'exactly 1 MiB goes');
   t.equal(got.length, 2);
   t.equal(got[1]!.kind === 'text' && got[1].text.length, MAX_CLIPBOARD_BYTES);

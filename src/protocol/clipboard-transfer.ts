@@ -1,8 +1,9 @@
 // Both ends of clipboard transfers (type 8) over one sealed pair, agent ↔ one viewer. Loss is
 // handled by the sender: a transfer not acknowledged within `retryMs` is sent again, whole, up to
 // `attempts` times. The receiver holds one transfer at a time (a newer id replaces an unfinished
-// older one: only the newest clipboard matters), acknowledges every complete one, and acknowledges
-// a repeat of the last completed one again without delivering it twice (its acknowledgement was lost).
+// older one: only the newest clipboard matters) and acknowledges a complete one once the
+// application says it is in place (acknowledge()): the viewer's Ctrl+V after a paste waits for
+// that. A repeat of the last completed transfer is acknowledged again, never delivered twice.
 
 import {
   type ClipboardChunk,
@@ -19,7 +20,9 @@ export const DEFAULT_CLIPBOARD_ATTEMPTS = 4;
 
 /** What arrived for the application: new text, the other side's over-size notice, or a bad packet. */
 export type ClipboardReceived =
-  { kind: 'text'; text: string } | { kind: 'too_large'; totalBytes: number } | { kind: 'invalid'; error: ProtocolError };
+  | { kind: 'text'; text: string; transferId: number }
+  | { kind: 'too_large'; totalBytes: number }
+  | { kind: 'invalid'; error: ProtocolError };
 
 export type ClipboardSendResult = { sent: true; bytes: number } | { sent: false; tooLarge: number };
 
@@ -46,6 +49,7 @@ interface Outgoing {
   bytes: number;
   attemptsLeft: number;
   timer?: NodeJS.Timeout;
+  onDelivered?: () => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -54,14 +58,14 @@ export class ClipboardChannel {
   private nextId = Math.floor(Math.random() * 0xffff_ffff);
   private outgoing: Outgoing | undefined;
   private incoming: Incoming | undefined;
-  private lastCompleted: number | undefined;
+  private lastCompleted: { transferId: number; acknowledged: boolean } | undefined;
   /** Transfers sent again for want of an acknowledgement. */
   resends = 0;
 
   constructor(private readonly options: ClipboardChannelOptions) {}
 
   /** Sends `text` (not empty), replacing any transfer still unacknowledged; over the cap, only a notice goes. */
-  send(text: string): ClipboardSendResult {
+  send(text: string, onDelivered?: () => void): ClipboardSendResult {
     this.cancel();
     const transferId = this.takeId();
     const bytes = Buffer.byteLength(text, 'utf8');
@@ -70,7 +74,8 @@ export class ClipboardChannel {
       return { sent: false, tooLarge: bytes };
     }
     const datagrams = encodeClipboardText(transferId, text);
-    this.outgoing = { transferId, datagrams, bytes, attemptsLeft: this.options.attempts ?? DEFAULT_CLIPBOARD_ATTEMPTS };
+    const attemptsLeft = this.options.attempts ?? DEFAULT_CLIPBOARD_ATTEMPTS;
+    this.outgoing = { transferId, datagrams, bytes, attemptsLeft, onDelivered };
     this.attempt(this.outgoing);
     return { sent: true, bytes };
   }
@@ -81,11 +86,20 @@ export class ClipboardChannel {
     if (!decoded.ok) return { kind: 'invalid', error: decoded.error };
     const packet = decoded.value;
     if (packet.kind === 'ack') {
+      const delivered = this.outgoing?.transferId === packet.transferId ? this.outgoing.onDelivered : undefined;
       if (this.outgoing?.transferId === packet.transferId) this.cancel();
+      delivered?.();
       return undefined;
     }
     if (packet.kind === 'too_large') return { kind: 'too_large', totalBytes: packet.totalBytes };
     return this.receiveChunk(packet);
+  }
+
+  /** The text of transfer `transferId` is in place: tell the sender (it stops resending). */
+  acknowledge(transferId: number): void {
+    if (this.lastCompleted?.transferId !== transferId) return;
+    this.lastCompleted.acknowledged = true;
+    this.options.transmit([encodeClipboardAck(transferId)]);
   }
 
   /** Stops resending (the session ended or paused). */
@@ -116,8 +130,8 @@ export class ClipboardChannel {
   }
 
   private receiveChunk(chunk: ClipboardChunk): ClipboardReceived | undefined {
-    if (chunk.transferId === this.lastCompleted) {
-      this.options.transmit([encodeClipboardAck(chunk.transferId)]);
+    if (chunk.transferId === this.lastCompleted?.transferId) {
+      if (this.lastCompleted.acknowledged) this.options.transmit([encodeClipboardAck(chunk.transferId)]);
       return undefined;
     }
     let transfer = this.incoming;
@@ -150,8 +164,7 @@ export class ClipboardChannel {
     } catch {
       return { kind: 'invalid', error: { code: 'BAD_UTF8', message: 'type-8 text that is not valid UTF-8' } };
     }
-    this.lastCompleted = transfer.transferId;
-    this.options.transmit([encodeClipboardAck(transfer.transferId)]);
-    return { kind: 'text', text };
+    this.lastCompleted = { transferId: transfer.transferId, acknowledged: false };
+    return { kind: 'text', text, transferId: transfer.transferId };
   }
 }

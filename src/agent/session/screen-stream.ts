@@ -11,7 +11,9 @@ import {
   SEALED_DEFAULT_CHUNK_SIZE,
   decodeDatagram,
   encodeControl,
+  isClipboardDatagram,
 } from '../../protocol/index.js';
+import { ClipboardSync } from './clipboard-sync.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
@@ -49,6 +51,8 @@ export interface SealingStats {
 export class ScreenStream {
   private readonly udp: UdpLink;
   private readonly inputs: InputHandler;
+  /** Only where control is allowed and the desktop has a clipboard tool. */
+  private readonly clipboard: ClipboardSync | undefined;
   private readonly peers = new Map<number, SealedPeer>();
   private pipeline: FramePipeline | undefined;
   private monitor: SessionMonitor | undefined;
@@ -67,6 +71,20 @@ export class ScreenStream {
     this.udp.on('packet', (packet) => this.onPacket(packet));
     this.udp.on('disconnect', (reason) => options.onBrokerDisconnect(reason));
     this.inputs = new InputHandler(options.viewOnly ? undefined : () => options.platform.input());
+    this.clipboard = this.newClipboardSync();
+  }
+
+  private newClipboardSync(): ClipboardSync | undefined {
+    const clipboard = this.options.platform.clipboard;
+    if (!clipboard || this.options.viewOnly) return undefined;
+    return new ClipboardSync({
+      clipboard,
+      say: (line) => this.options.say(line),
+      transmit: (viewerId, datagrams) => {
+        const peer = this.peers.get(viewerId);
+        if (peer) void this.udp.sendAll(datagrams.map((d) => peer.sealer.seal(d)));
+      },
+    });
   }
 
   get active(): boolean {
@@ -85,12 +103,14 @@ export class ScreenStream {
   /** Starts sealing frames to a viewer the customer allowed (the next frame is a full one). */
   addViewer(peer: SealedPeer): void {
     this.peers.set(peer.viewerId, peer);
+    this.clipboard?.addViewer(peer.viewerId);
     this.pipeline?.requestKeyframe();
     if (this.streaming && this.monitor) this.sendScreen(peer, this.monitor);
   }
 
   removeViewer(viewerId: number): void {
     this.peers.delete(viewerId);
+    this.clipboard?.removeViewer(viewerId);
   }
 
   /** Handshake to the session's port, then capture and input. `stillWanted` is checked before going live. */
@@ -109,6 +129,7 @@ export class ScreenStream {
     this.pipeline.requestKeyframe();
     this.streaming = true;
     this.startFrameTimer();
+    void this.clipboard?.start();
     return true;
   }
 
@@ -120,6 +141,7 @@ export class ScreenStream {
   pause(options: { keepalive?: boolean } = {}): void {
     this.streaming = false;
     this.stopFrameTimer();
+    this.clipboard?.stop();
     if (!options.keepalive) this.udp.stopKeepalive();
     this.inputs.disable();
   }
@@ -228,6 +250,11 @@ export class ScreenStream {
     const opened = peer.opener.open(packet);
     if (!opened.ok) {
       this.sealing.refused++;
+      return;
+    }
+    if (isClipboardDatagram(opened.value)) {
+      if (this.clipboard && this.streaming) this.clipboard.receive(packet.viewerId, opened.value);
+      else this.unknownControl++;
       return;
     }
     const inner = decodeDatagram(opened.value);
