@@ -4,6 +4,7 @@ import { BrokerClient } from '../client/broker-client.js';
 import { CredentialStore } from '../client/credentials.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { GRAPHICS_MODES, type GraphicsMode } from '../viewer-tty/graphics/renderer.js';
+import { PASTE_MODES, type PasteMode } from '../viewer-tty/clipboard-bridge.js';
 import { toCliError } from './broker-call.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -12,6 +13,7 @@ export interface ViewOptions {
   code?: string;
   server?: string;
   graphics: GraphicsMode | 'auto';
+  paste?: PasteMode;
 }
 
 export function viewCommand(io: CommandIo): Command {
@@ -20,12 +22,17 @@ export function viewCommand(io: CommandIo): Command {
     .argument('[code]', 'open this session directly (9 digits; spaces allowed)')
     .option('--server <url>', 'broker URL (default: RAC_SERVER or the one of `rac login`)')
     .addOption(new Option('--graphics <mode>', 'how to draw the picture').choices(['auto', ...GRAPHICS_MODES]).default('auto'))
+    .addOption(
+      new Option('--paste <mode>', "a paste: the remote's clipboard then Ctrl+V, or typed as keys")
+        .choices([...PASTE_MODES])
+        .default('clipboard'),
+    )
     .addHelpText(
       'after',
       '\nKeys: Ctrl-] switches between controlling the remote and the viewer (then q quits, k asks for a keyframe).\nSee man rac-view.',
     )
-    .action(async (code: string | undefined, opts: { server?: string; graphics: GraphicsMode | 'auto' }) => {
-      await runView({ code, server: opts.server, graphics: opts.graphics }, io);
+    .action(async (code: string | undefined, opts: { server?: string; graphics: GraphicsMode | 'auto'; paste: PasteMode }) => {
+      await runView({ code, server: opts.server, graphics: opts.graphics, paste: opts.paste }, io);
     });
 }
 
@@ -50,7 +57,7 @@ export async function runView(options: ViewOptions, io: CommandIo): Promise<void
   const { SessionNotFoundError, runViewer } = await import('../viewer-tty/run-viewer.js');
   const client = new BrokerClient({ server: login.server, token: login.token });
   try {
-    await runViewer({ client, token: login.token, code, graphics: options.graphics, stdin, stdout, env: io.env });
+    await runViewer({ client, token: login.token, code, graphics: options.graphics, paste: options.paste, stdin, stdout, env: io.env });
   } catch (err) {
     if (err instanceof SessionNotFoundError) throw new CliError(err.message, ExitCode.notFound);
     throw toCliError(err, login);

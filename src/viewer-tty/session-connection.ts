@@ -18,6 +18,7 @@ import {
   encodeMouse,
 } from '../protocol/datagram.js';
 import { FrameReassembler } from '../protocol/frame-reassembler.js';
+import { isClipboardDatagram } from '../protocol/clipboard-datagram.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
@@ -37,6 +38,8 @@ export interface SessionConnectionEvents {
   control?(message: { type: 'screen'; width: number; height: number }): void;
   /** Whether and how the stream is protected: the security code to compare, or NOT ENCRYPTED. */
   security?(security: StreamSecurity): void;
+  /** An opened type-8 (clipboard) datagram from the agent; only ever from the sealed channel. */
+  clipboard?(inner: Buffer): void;
 }
 
 /**
@@ -335,6 +338,7 @@ export class SessionConnection {
     const channel = this.keys.channel;
     const opened = channel && this.ids?.viewerId === packet.viewerId ? channel.opener.open(packet) : undefined;
     if (!opened?.ok) return void this.invalidDatagrams++;
+    if (isClipboardDatagram(opened.value)) return this.options.events.clipboard?.(opened.value);
     const inner = decodeDatagram(opened.value);
     if (!inner.ok) return void this.invalidDatagrams++;
     const content = inner.packet;
@@ -376,6 +380,14 @@ export class SessionConnection {
     const channel = this.keys.channel;
     if (channel) this.sendUdp(channel.sealer.seal(inner));
     else if (this.clearAgent) this.sendUdp(inner);
+  }
+
+  /** Sealed to the agent, never in clear (the clipboard): false when there are no keys or no pinned address. */
+  sendSealed(inner: Buffer): boolean {
+    const channel = this.keys.channel;
+    if (!this.acked || !channel) return false;
+    this.sendUdp(channel.sealer.seal(inner));
+    return true;
   }
 
   sendMouse(x: number, y: number, button: number, state: number): void {

@@ -15,6 +15,10 @@ import { mouseInputs } from './input/mouse-map.js';
 import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
 import { keyStrokes } from './input/windows-keys.js';
 import type { LinkState, SessionConnection, SessionConnectionEvents, StreamSecurity } from './session-connection.js';
+import { ClipboardBridge, type PasteMode } from './clipboard-bridge.js';
+
+/** How long a clipboard notice stays on the status line. */
+const NOTICE_MS = 5000;
 
 export const ESCAPE_KEY_LABEL = 'Ctrl-]';
 const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
@@ -46,6 +50,8 @@ export interface ViewerScreenOptions {
   status: string;
   /** Creates the transport with the screen's event handlers. */
   connect(events: SessionConnectionEvents): SessionConnection;
+  /** What a paste into the viewer does: the remote clipboard and Ctrl+V (default), or typed keys. */
+  paste?: PasteMode;
 }
 
 export type ViewerExit = 'quit' | 'ended';
@@ -71,6 +77,8 @@ export class ViewerScreen {
   private statusTimer?: NodeJS.Timeout;
   private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
   private readonly onResize = () => this.relayout();
+  private clipboard!: ClipboardBridge;
+  private notice?: { text: string; until: number };
   decodeErrors = 0;
 
   constructor(private readonly options: ViewerScreenOptions) {
@@ -88,7 +96,9 @@ export class ViewerScreen {
       stdin.on('data', this.onInput);
       stdout.on('resize', this.onResize);
       this.write('\x1b[H\x1b[2J');
+      this.clipboard = this.newClipboardBridge();
       this.connection = this.options.connect({
+        clipboard: (inner) => this.clipboard.receive(inner),
         frame: (jpeg) => this.queueFrame(jpeg),
         state: (state, detail) => {
           this.link = state;
@@ -100,6 +110,7 @@ export class ViewerScreen {
           this.drawStatus();
         },
         security: (security) => {
+          if (security.state !== 'sealed') this.clipboard.reset();
           this.security = security;
           this.drawStatus();
         },
@@ -116,10 +127,24 @@ export class ViewerScreen {
   private stop() {
     const { stdin, stdout } = this.options.terminal;
     clearInterval(this.statusTimer);
+    this.clipboard.close();
     stdin.off('data', this.onInput);
     stdout.off('resize', this.onResize);
     this.connection.close();
     this.write(this.options.renderer.erase() + '\x1b[0m\x1b[H\x1b[2J');
+  }
+
+  private newClipboardBridge(): ClipboardBridge {
+    return new ClipboardBridge({
+      paste: this.options.paste ?? 'clipboard',
+      sendSealed: (inner) => this.connection.sendSealed(inner),
+      sendKey: (vk, down) => this.connection.sendKey(vk, down),
+      writeTerminal: (bytes) => void this.write(bytes),
+      notice: (text) => {
+        this.notice = { text, until: Date.now() + NOTICE_MS };
+        this.drawStatus();
+      },
+    });
   }
 
   private write(bytes: string): boolean {
@@ -226,6 +251,7 @@ export class ViewerScreen {
       detail: this.detail,
       zoom: zoomLabel(this.view.zoom),
       region: this.view.zoom === 'fit' ? undefined : this.placement?.region,
+      notice: this.notice && this.notice.until > Date.now() ? this.notice.text : undefined,
     };
   }
 
@@ -261,7 +287,9 @@ export class ViewerScreen {
         } else if (!event.ctrl && !event.alt) this.changeView(event.name);
         continue;
       }
-      if (event.kind === 'key') {
+      if (event.kind === 'paste') {
+        this.clipboard.paste(event.text);
+      } else if (event.kind === 'key') {
         for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
       } else if (this.placement) {
         const screen = this.remoteScreen;
