@@ -40,7 +40,7 @@ export function osc52(text: string): string {
 const VK_V = 0x56;
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-const LIMIT = megabytes(MAX_CLIPBOARD_BYTES);
+const LIMIT = `${MAX_CLIPBOARD_BYTES / 1024 / 1024} MB`;
 
 export class ClipboardBridge {
   private channel: ClipboardChannel;
@@ -74,17 +74,18 @@ export class ClipboardBridge {
       }
       return;
     }
-    const result = this.channel.send(text, () => this.pressCtrlV());
-    if (!result.sent) this.options.notice(`paste of ${megabytes(result.tooLarge)} not sent: over the ${LIMIT} limit`);
+    // Terminals paste line ends as CR; a clipboard holds LF.
+    const result = this.channel.send(text.replace(/\r\n?/g, '\n'), () => this.pressCtrlV());
+    if (!result.sent) this.options.notice(`paste of ${megabytes(result.tooLarge)} not sent (limit ${LIMIT})`);
   }
 
   private onReceived(received: ClipboardReceived): void {
     if (received.kind === 'text') {
       this.options.writeTerminal(osc52(received.text));
       this.channel.acknowledge(received.transferId);
-      this.options.notice(`remote copy in your clipboard (${[...received.text].length} characters)`);
+      this.options.notice(`remote copy in your clipboard (${[...received.text].length} chars)`);
     } else if (received.kind === 'too_large') {
-      this.options.notice(`remote copy of ${megabytes(received.totalBytes)} not copied: over the ${LIMIT} limit`);
+      this.options.notice(`remote copy of ${megabytes(received.totalBytes)} not copied (limit ${LIMIT})`);
     }
   }
 

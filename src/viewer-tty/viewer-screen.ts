@@ -140,11 +140,13 @@ export class ViewerScreen {
       sendSealed: (inner) => this.connection.sendSealed(inner),
       sendKey: (vk, down) => this.connection.sendKey(vk, down),
       writeTerminal: (bytes) => void this.write(bytes),
-      notice: (text) => {
-        this.notice = { text, until: Date.now() + NOTICE_MS };
-        this.drawStatus();
-      },
+      notice: (text) => this.showNotice(text),
     });
+  }
+
+  private showNotice(text: string) {
+    this.notice = { text, until: Date.now() + NOTICE_MS };
+    this.drawStatus();
   }
 
   private write(bytes: string): boolean {
@@ -288,7 +290,9 @@ export class ViewerScreen {
         continue;
       }
       if (event.kind === 'paste') {
-        this.clipboard.paste(event.text);
+        // No picture yet: the customer has not said yes, and a paste must not wait to land after.
+        if (this.lastFrame) this.clipboard.paste(event.text);
+        else this.showNotice("paste not sent: waiting for the customer's consent");
       } else if (event.kind === 'key') {
         for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
       } else if (this.placement) {

@@ -17,7 +17,7 @@ export interface ClipboardSyncOptions {
 }
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-const LIMIT = megabytes(MAX_CLIPBOARD_BYTES);
+const LIMIT = `${MAX_CLIPBOARD_BYTES / 1024 / 1024} MB`;
 
 export class ClipboardSync {
   private readonly channels = new Map<number, ClipboardChannel>();
