@@ -4,6 +4,7 @@ import { BrokerClient } from '../client/broker-client.js';
 import { CredentialStore } from '../client/credentials.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { GRAPHICS_MODES, type GraphicsMode } from '../viewer-tty/graphics/renderer.js';
+import { PASTE_MODES, type PasteMode } from '../viewer-tty/clipboard-bridge.js';
 import { toCliError, trustOf } from './broker-call.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -13,6 +14,7 @@ export interface ViewOptions {
   server?: string;
   caFile?: string;
   graphics: GraphicsMode | 'auto';
+  paste?: PasteMode;
 }
 
 export function viewCommand(io: CommandIo): Command {
@@ -25,13 +27,20 @@ export function viewCommand(io: CommandIo): Command {
       "PEM file of the CA that signed the broker's certificate (default: RAC_CA_FILE, then the one of `rac login`)",
     )
     .addOption(new Option('--graphics <mode>', 'how to draw the picture').choices(['auto', ...GRAPHICS_MODES]).default('auto'))
+    .addOption(
+      new Option('--paste <mode>', "a paste: the remote's clipboard then Ctrl+V, or typed as keys")
+        .choices([...PASTE_MODES])
+        .default('clipboard'),
+    )
     .addHelpText(
       'after',
       '\nKeys: Ctrl-] switches between controlling the remote and the viewer (then q quits, k asks for a keyframe).\nSee man rac-view.',
     )
-    .action(async (code: string | undefined, opts: { server?: string; caFile?: string; graphics: GraphicsMode | 'auto' }) => {
-      await runView({ code, server: opts.server, caFile: opts.caFile, graphics: opts.graphics }, io);
-    });
+    .action(
+      async (code: string | undefined, opts: { server?: string; caFile?: string; graphics: GraphicsMode | 'auto'; paste: PasteMode }) => {
+        await runView({ code, server: opts.server, caFile: opts.caFile, graphics: opts.graphics, paste: opts.paste }, io);
+      },
+    );
 }
 
 export async function runView(options: ViewOptions, io: CommandIo): Promise<void> {
@@ -55,7 +64,7 @@ export async function runView(options: ViewOptions, io: CommandIo): Promise<void
   const { SessionNotFoundError, runViewer } = await import('../viewer-tty/run-viewer.js');
   const client = new BrokerClient({ server: login.server, token: login.token, tls: trustOf(login.caFile) });
   try {
-    await runViewer({ client, token: login.token, code, graphics: options.graphics, stdin, stdout, env: io.env });
+    await runViewer({ client, token: login.token, code, graphics: options.graphics, paste: options.paste, stdin, stdout, env: io.env });
   } catch (err) {
     if (err instanceof SessionNotFoundError) throw new CliError(err.message, ExitCode.notFound);
     throw toCliError(err, login);

@@ -13,3 +13,5 @@ export * from './crypto/index.js';
 export * from './session-code.js';
 export * from './customer-command.js';
 export * from './stream-feedback.js';
+export * from './clipboard-datagram.js';
+export * from './clipboard-transfer.js';

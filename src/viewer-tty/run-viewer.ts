@@ -8,7 +8,10 @@ import { detectGraphics } from './detect-graphics.js';
 import { createRenderer } from './graphics/create-renderer.js';
 import type { GraphicsMode } from './graphics/renderer.js';
 import { SessionConnection } from './session-connection.js';
+import type { PasteMode } from './clipboard-bridge.js';
 import {
+  BRACKETED_PASTE_OFF,
+  BRACKETED_PASTE_ON,
   ENTER_ALT_SCREEN,
   HIDE_CURSOR,
   LEAVE_ALT_SCREEN,
@@ -26,6 +29,8 @@ export interface RunViewerOptions {
   /** Open this session directly; without it, start with the list. */
   code?: string;
   graphics: GraphicsMode | 'auto';
+  /** What a paste does in the session view (default: the remote clipboard, then Ctrl+V). */
+  paste?: PasteMode;
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
@@ -55,7 +60,12 @@ async function pickSession(options: RunViewerOptions): Promise<Session | undefin
 
 export async function runViewer(options: RunViewerOptions): Promise<void> {
   const { stdin, stdout } = options;
-  const guard = guardTerminal(stdout, stdin, ENTER_ALT_SCREEN + HIDE_CURSOR, RESET_ATTRIBUTES + MOUSE_OFF + LEAVE_ALT_SCREEN + SHOW_CURSOR);
+  const guard = guardTerminal(
+    stdout,
+    stdin,
+    ENTER_ALT_SCREEN + HIDE_CURSOR,
+    RESET_ATTRIBUTES + MOUSE_OFF + BRACKETED_PASTE_OFF + LEAVE_ALT_SCREEN + SHOW_CURSOR,
+  );
   try {
     stdin.resume();
     const detected = await detectGraphics({ stdin, stdout, env: options.env });
@@ -73,7 +83,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
       }
       const renderer = createRenderer(mode);
       guard.setCleanup(renderer.erase());
-      stdout.write(MOUSE_ON + HIDE_CURSOR);
+      stdout.write(MOUSE_ON + BRACKETED_PASTE_ON + HIDE_CURSOR);
       if (stdin.isTTY) stdin.setRawMode(true);
       stdin.resume();
       const screen = new ViewerScreen({
@@ -84,6 +94,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
         code: session!.session_code,
         customer: session!.customer_name ?? session!.customer_email,
         status: session!.status,
+        paste: options.paste,
         connect: (events) =>
           new SessionConnection({
             webSocketUrl: options.client.sessionWebSocketUrl(session!.session_code),
@@ -93,7 +104,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
           }),
       });
       await screen.run();
-      stdout.write(MOUSE_OFF);
+      stdout.write(MOUSE_OFF + BRACKETED_PASTE_OFF);
       guard.setCleanup('');
       if (options.code) return;
     }

@@ -31,6 +31,7 @@ import {
   decodeRectChunk,
   rectAsFrameChunk,
 } from '../protocol/rect-datagram.js';
+import { isClipboardDatagram } from '../protocol/clipboard-datagram.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
@@ -54,6 +55,8 @@ export interface SessionConnectionEvents {
   control?(message: { type: 'screen'; width: number; height: number }): void;
   /** Whether and how the stream is protected: the security code to compare, or NOT ENCRYPTED. */
   security?(security: StreamSecurity): void;
+  /** An opened type-8 (clipboard) datagram from the agent; only ever from the sealed channel. */
+  clipboard?(inner: Buffer): void;
 }
 
 /**
@@ -381,6 +384,7 @@ export class SessionConnection {
     const opened = channel && this.ids?.viewerId === packet.viewerId ? channel.opener.open(packet) : undefined;
     if (!opened?.ok) return void this.invalidDatagrams++;
     if (opened.value[0] === RECT_PACKET_TYPE) return this.onRectChunk(opened.value, size);
+    if (isClipboardDatagram(opened.value)) return this.options.events.clipboard?.(opened.value);
     const inner = decodeDatagram(opened.value);
     if (!inner.ok) return void this.invalidDatagrams++;
     const content = inner.packet;
@@ -448,6 +452,14 @@ export class SessionConnection {
     const channel = this.keys.channel;
     if (channel) this.sendUdp(channel.sealer.seal(inner));
     else if (this.clearAgent) this.sendUdp(inner);
+  }
+
+  /** Sealed to the agent, never in clear (the clipboard): false when there are no keys or no pinned address. */
+  sendSealed(inner: Buffer): boolean {
+    const channel = this.keys.channel;
+    if (!this.acked || !channel) return false;
+    this.sendUdp(channel.sealer.seal(inner));
+    return true;
   }
 
   sendMouse(x: number, y: number, button: number, state: number): void {

@@ -9,6 +9,9 @@ export const SHOW_CURSOR = '\x1b[?25h';
 export const MOUSE_ON = '\x1b[?1000h\x1b[?1002h\x1b[?1003h\x1b[?1006h';
 export const MOUSE_OFF = '\x1b[?1006l\x1b[?1003l\x1b[?1002l\x1b[?1000l';
 export const RESET_ATTRIBUTES = '\x1b[0m';
+/** Bracketed paste: the terminal wraps a paste in ESC[200~ … ESC[201~, so it is told from typing. */
+export const BRACKETED_PASTE_ON = '\x1b[?2004h';
+export const BRACKETED_PASTE_OFF = '\x1b[?2004l';
 
 export interface RawTty {
   isTTY?: boolean;

@@ -18,6 +18,10 @@ import { type KeyEvent, TerminalInputParser } from './input/terminal-input.js';
 import { keyStrokes } from './input/windows-keys.js';
 import { qualityKeyAction } from './quality-keys.js';
 import type { LinkState, SessionConnection, SessionConnectionEvents, StreamSecurity } from './session-connection.js';
+import { ClipboardBridge, type PasteMode } from './clipboard-bridge.js';
+
+/** How long a clipboard notice stays on the status line. */
+const NOTICE_MS = 5000;
 
 export const ESCAPE_KEY_LABEL = 'Ctrl-]';
 const isEscapeKey = (k: KeyEvent) => k.ctrl && k.name === ']';
@@ -49,6 +53,8 @@ export interface ViewerScreenOptions {
   status: string;
   /** Creates the transport with the screen's event handlers. */
   connect(events: SessionConnectionEvents): SessionConnection;
+  /** What a paste into the viewer does: the remote clipboard and Ctrl+V (default), or typed keys. */
+  paste?: PasteMode;
 }
 
 export type ViewerExit = 'quit' | 'ended';
@@ -77,6 +83,8 @@ export class ViewerScreen {
   private statusTimer?: NodeJS.Timeout;
   private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
   private readonly onResize = () => this.relayout();
+  private clipboard!: ClipboardBridge;
+  private notice?: { text: string; until: number };
 
   constructor(private readonly options: ViewerScreenOptions) {
     this.status = options.status;
@@ -94,7 +102,9 @@ export class ViewerScreen {
       stdout.on('resize', this.onResize);
       this.write('\x1b[H\x1b[2J');
       this.display = new RemoteDisplay({ changed: () => this.pictureChanged(), requestKeyframe: () => this.connection.requestKeyframe() });
+      this.clipboard = this.newClipboardBridge();
       this.connection = this.options.connect({
+        clipboard: (inner) => this.clipboard.receive(inner),
         frame: (jpeg, frameId) => this.timeDecode(() => this.display.fullFrame(jpeg, frameId)),
         rect: (rect) => this.timeDecode(() => this.display.rect(rect)),
         state: (state, detail) => {
@@ -107,6 +117,7 @@ export class ViewerScreen {
           this.drawStatus();
         },
         security: (security) => {
+          if (security.state !== 'sealed') this.clipboard.reset();
           this.security = security;
           this.drawStatus();
         },
@@ -123,11 +134,27 @@ export class ViewerScreen {
   private stop() {
     const { stdin, stdout } = this.options.terminal;
     clearInterval(this.statusTimer);
+    this.clipboard.close();
     stdin.off('data', this.onInput);
     stdout.off('resize', this.onResize);
     this.display.close();
     this.connection.close();
     this.write(this.options.renderer.erase() + '\x1b[0m\x1b[H\x1b[2J');
+  }
+
+  private newClipboardBridge(): ClipboardBridge {
+    return new ClipboardBridge({
+      paste: this.options.paste ?? 'clipboard',
+      sendSealed: (inner) => this.connection.sendSealed(inner),
+      sendKey: (vk, down) => this.connection.sendKey(vk, down),
+      writeTerminal: (bytes) => void this.write(bytes),
+      notice: (text) => this.showNotice(text),
+    });
+  }
+
+  private showNotice(text: string) {
+    this.notice = { text, until: Date.now() + NOTICE_MS };
+    this.drawStatus();
   }
 
   private write(bytes: string): boolean {
@@ -256,6 +283,7 @@ export class ViewerScreen {
       detail: this.detail,
       zoom: zoomLabel(this.view.zoom),
       region: this.view.zoom === 'fit' ? undefined : this.placement?.region,
+      notice: this.notice && this.notice.until > Date.now() ? this.notice.text : undefined,
     };
   }
 
@@ -291,7 +319,11 @@ export class ViewerScreen {
         } else if (!event.ctrl && !event.alt && !this.changeQuality(event.name)) this.changeView(event.name);
         continue;
       }
-      if (event.kind === 'key') {
+      if (event.kind === 'paste') {
+        // No picture yet: the customer has not said yes, and a paste must not wait to land after.
+        if (this.lastFrame) this.clipboard.paste(event.text);
+        else this.showNotice("paste not sent: waiting for the customer's consent");
+      } else if (event.kind === 'key') {
         for (const stroke of keyStrokes(event)) this.connection.sendKey(stroke.vk, stroke.down);
       } else if (this.placement) {
         const screen = this.remoteScreen;

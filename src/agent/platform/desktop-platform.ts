@@ -2,6 +2,7 @@
 // support session): RandR monitors on Linux (robotjs's whole screen on Windows and macOS), robotjs
 // capture and input, libjpeg-turbo (jpeg-js with a warning when it cannot load). Nothing here
 // touches the display yet: robotjs crashes on a missing one, so callers list the monitors first.
+import type { DesktopClipboard } from './clipboard.js';
 import { InputInjector } from './input-injector.js';
 import { type JpegEncoder, loadJpegEncoder } from './jpeg-encoder.js';
 import { type Monitor, type MonitorSource, NO_DISPLAY_MESSAGE, RandrMonitorSource, WholeScreenMonitorSource } from './monitors.js';
@@ -15,6 +16,8 @@ export interface DesktopPlatform {
   encoder: JpegEncoder;
   /** Created on first use: a view-only session never opens an input connection. */
   input(): InputInjector;
+  /** The clipboard as text, where a tool for it is installed (a support session shares it). */
+  clipboard?: DesktopClipboard;
 }
 
 /** There is no desktop this agent can capture; the message says why and what to do. */

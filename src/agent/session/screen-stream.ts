@@ -14,8 +14,10 @@ import {
   SEALED_DEFAULT_CHUNK_SIZE,
   decodeDatagram,
   encodeControl,
+  isClipboardDatagram,
 } from '../../protocol/index.js';
 import { CaptureCadence } from './capture-cadence.js';
+import { ClipboardSync } from './clipboard-sync.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
@@ -55,6 +57,8 @@ export interface SealingStats {
 export class ScreenStream {
   private readonly udp: UdpLink;
   private readonly inputs: InputHandler;
+  /** Only where control is allowed and the desktop has a clipboard tool. */
+  private readonly clipboard: ClipboardSync | undefined;
   private readonly peers = new Map<number, SealedPeer>();
   private pipeline: FramePipeline | undefined;
   private monitor: SessionMonitor | undefined;
@@ -87,6 +91,20 @@ export class ScreenStream {
         sender: () => this.sender,
       },
     );
+    this.clipboard = this.newClipboardSync();
+  }
+
+  private newClipboardSync(): ClipboardSync | undefined {
+    const clipboard = this.options.platform.clipboard;
+    if (!clipboard || this.options.viewOnly) return undefined;
+    return new ClipboardSync({
+      clipboard,
+      say: (line) => this.options.say(line),
+      transmit: (viewerId, datagrams) => {
+        const peer = this.peers.get(viewerId);
+        if (peer) void this.udp.sendAll(datagrams.map((d) => peer.sealer.seal(d)));
+      },
+    });
   }
 
   get active(): boolean {
@@ -107,6 +125,7 @@ export class ScreenStream {
     this.peers.set(peer.viewerId, peer);
     this.quality.addViewer(peer.viewerId);
     this.updateEncoding();
+    this.clipboard?.addViewer(peer.viewerId);
     this.pipeline?.requestKeyframe();
     if (this.streaming && this.monitor) this.sendScreen(peer, this.monitor);
   }
@@ -116,6 +135,7 @@ export class ScreenStream {
     this.quality.removeViewer(viewerId);
     this.rectViewers.delete(viewerId);
     this.updateEncoding();
+    this.clipboard?.removeViewer(viewerId);
   }
 
   /** Whether changes go out as rectangles (every allowed viewer asked for them). */
@@ -141,6 +161,7 @@ export class ScreenStream {
     this.streaming = true;
     this.startFrameTimer();
     this.quality.start();
+    void this.clipboard?.start();
     return true;
   }
 
@@ -153,6 +174,7 @@ export class ScreenStream {
     this.streaming = false;
     this.stopFrameTimer();
     this.quality.stop();
+    this.clipboard?.stop();
     if (!options.keepalive) this.udp.stopKeepalive();
     this.inputs.disable();
   }
@@ -283,6 +305,11 @@ export class ScreenStream {
     const opened = peer.opener.open(packet);
     if (!opened.ok) {
       this.sealing.refused++;
+      return;
+    }
+    if (isClipboardDatagram(opened.value)) {
+      if (this.clipboard && this.streaming) this.clipboard.receive(packet.viewerId, opened.value);
+      else this.unknownControl++;
       return;
     }
     const inner = decodeDatagram(opened.value);

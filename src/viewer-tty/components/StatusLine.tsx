@@ -26,6 +26,8 @@ export interface StatusLineProps {
   zoom?: string;
   /** The part of the remote picture shown, when zoomed in. */
   region?: Region;
+  /** A passing message (the clipboard's), shown instead of the figures for a few seconds. */
+  notice?: string;
 }
 
 /** "fit", or "2× 960×540 at 480,270": how far in and where. */
@@ -76,6 +78,8 @@ export function StatusLine(props: StatusLineProps) {
           <Text> · {props.status}</Text>
           {message ? (
             <Text color={message.color}> · {message.text}</Text>
+          ) : props.notice ? (
+            <Text color="cyan"> · {terminalSafe(props.notice)}</Text>
           ) : (
             <Text dimColor>
               {' '}

@@ -1,6 +1,7 @@
-// Splits raw terminal input (raw mode) into keys, SGR 1006 mouse reports and terminal replies.
-// Sequences the terminal sends arrive whole in practice; a lone ESC at the end of a chunk is the
-// Escape key.
+// Splits raw terminal input (raw mode) into keys, SGR 1006 mouse reports, terminal replies and
+// bracketed pastes. Sequences the terminal sends arrive whole in practice; a lone ESC at the end of
+// a chunk is the Escape key. A paste (ESC[200~ … ESC[201~) may span many chunks: it is collected
+// until its end marker and comes out as one event.
 
 export interface KeyEvent {
   kind: 'key';
@@ -33,7 +34,16 @@ export interface ReplyEvent {
   text: string;
 }
 
-export type InputEvent = KeyEvent | MouseEvent | ReplyEvent;
+export interface PasteEvent {
+  kind: 'paste';
+  /** What was pasted, as the terminal sent it (without the markers). */
+  text: string;
+}
+
+export type InputEvent = KeyEvent | MouseEvent | ReplyEvent | PasteEvent;
+
+export const PASTE_START = '\x1b[200~';
+export const PASTE_END = '\x1b[201~';
 
 const CSI_TILDE: Record<number, string> = {
   1: 'home',
@@ -140,7 +150,44 @@ function csi(params: string, final: string, raw: string): InputEvent | undefined
 }
 
 export class TerminalInputParser {
+  /** The paste being collected, from its start marker on. */
+  private paste: string | undefined;
+
   parse(chunk: string): InputEvent[] {
+    const events: InputEvent[] = [];
+    let rest = chunk;
+    for (;;) {
+      if (this.paste !== undefined) {
+        // The end marker may have been cut between chunks: look a marker's length back.
+        const from = Math.max(0, this.paste.length - PASTE_END.length);
+        const joined = this.paste + rest;
+        const end = joined.indexOf(PASTE_END, from);
+        if (end < 0) {
+          this.paste = joined;
+          return events;
+        }
+        events.push({ kind: 'paste', text: joined.slice(0, end) });
+        this.paste = undefined;
+        rest = joined.slice(end + PASTE_END.length);
+        continue;
+      }
+      const start = rest.indexOf(PASTE_START);
+      if (start < 0) return events.concat(this.parseKeys(rest));
+      events.push(...this.parseKeys(rest.slice(0, start)));
+      this.paste = '';
+      rest = rest.slice(start + PASTE_START.length);
+    }
+  }
+
+  /** Pasted text as the keys that type it: characters, Enter and Tab; other control characters are dropped. */
+  static typedKeys(text: string): KeyEvent[] {
+    const keys: KeyEvent[] = [];
+    const typable = text.replace(/\r\n/g, '\r').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, '');
+    for (const ch of typable) keys.push(plainKey(ch));
+    return keys;
+  }
+
+  private parseKeys(chunk: string): InputEvent[] {
     const events: InputEvent[] = [];
     let i = 0;
     const push = (e: InputEvent | undefined) => e && events.push(e);
