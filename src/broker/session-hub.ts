@@ -222,7 +222,8 @@ export class SessionHub {
   private fromAgent(live: LiveSession, message: SignalMessage): void {
     if (message.type !== 'agent_key') return;
     this.log.debug({ session_id: live.id, viewer_id: message.viewer_id, type: message.type }, 'signal from agent');
-    live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key));
+    // ssh_host_key (agents with --allow-shell) is part of the transcript: relayed as the agent sent it.
+    live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key, message.ssh_host_key));
   }
 
   /** An IT member's viewer (the token was checked, and the user may open this session). */

@@ -29,6 +29,10 @@ export function sessionOnlyOptions(): Option[] {
       'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)',
     ).argParser(intIn('--chunk-size', 1, MAX_SEALED_CHUNK_PAYLOAD_BYTES)),
     new Option('--ca-file <file>', "with --code: PEM file of the CA that signed the broker's certificate (default: RAC_CA_FILE)"),
+    new Option(
+      '--allow-shell',
+      'with --code: let the IT member ask for a terminal and file transfers (rac shell, rac cp); asked separately',
+    ).default(false),
   ];
 }
 
@@ -44,6 +48,9 @@ export function sessionOptions(
     caFile?: string;
     yes?: boolean;
     viewOnly?: boolean;
+    allowShell?: boolean;
+    /** The agent's config directory (the SSH host key is kept there). */
+    configDir?: string;
   },
   env: NodeJS.ProcessEnv,
 ): AgentSessionOptions {
@@ -70,6 +77,8 @@ export function sessionOptions(
     chunkSize: opts.chunkSize,
     yes: opts.yes === true,
     viewOnly: opts.viewOnly === true,
+    allowShell: opts.allowShell === true,
+    configDir: opts.configDir,
   };
 }
 

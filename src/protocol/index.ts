@@ -15,3 +15,5 @@ export * from './customer-command.js';
 export * from './stream-feedback.js';
 export * from './clipboard-datagram.js';
 export * from './clipboard-transfer.js';
+export * from './tunnel-token.js';
+export * from './ssh-host-key.js';

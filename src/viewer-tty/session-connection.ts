@@ -36,6 +36,7 @@ import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/sign
 import { backoffDelay } from '../shared/backoff.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
+import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
 import { AgentKeyExchange } from './agent-keys.js';
 import { type LinkStats, LinkStatsWindow } from './link-stats.js';
 import { REPORT_INTERVAL_MS, ReceiveReporter } from './receive-report.js';
@@ -68,6 +69,8 @@ export interface StreamSecurity {
   state: 'exchanging' | 'sealed' | 'not_encrypted';
   sas?: string;
   keyChanged?: boolean;
+  /** The customer agent's SSH host key fingerprint ("SHA256:…") when it allows `rac shell`; the code covers it. */
+  sshHostKeyFingerprint?: string;
 }
 
 export interface SessionConnectionOptions {
@@ -230,7 +233,7 @@ export class SessionConnection {
         // A new customer agent: new keys and a new code to compare. A resume changes nothing.
         return message.resumed ? undefined : this.startKeyExchange(true);
       case 'agent_key':
-        return this.onAgentKey(message.viewer_id, message.public_key);
+        return this.onAgentKey(message.viewer_id, message.public_key, message.ssh_host_key);
       case 'udp_ticket':
         return void this.joinUdp(message.udp_port, message.ticket);
       case 'status':
@@ -260,9 +263,9 @@ export class SessionConnection {
     this.options.events.security?.({ state: 'exchanging', keyChanged });
   }
 
-  private onAgentKey(viewerId: number, publicKey: string) {
+  private onAgentKey(viewerId: number, publicKey: string, sshHostKey?: string) {
     if (!this.ids || viewerId !== this.ids.viewerId) return;
-    const answer = this.keys.answer(publicKey, this.ids);
+    const answer = this.keys.answer(publicKey, this.ids, sshHostKey);
     if (!answer.ok) {
       this.invalidDatagrams++;
       return;
@@ -273,7 +276,12 @@ export class SessionConnection {
     this.agentRects = false;
     this.assembler.reset();
     this.rectAssembler.reset();
-    this.options.events.security?.({ state: 'sealed', sas: answer.channel.sas });
+    const fingerprint = sshHostKey === undefined ? undefined : sshHostKeyFingerprint(sshHostKey);
+    this.options.events.security?.({
+      state: 'sealed',
+      sas: answer.channel.sas,
+      ...(fingerprint ? { sshHostKeyFingerprint: fingerprint } : {}),
+    });
     this.requestKeyframe();
   }
 
