@@ -4,6 +4,8 @@
 // this one stream for at most a minute, and only the customer's agent can check it.
 import { integerField, parseTypedJson, stringField } from './json-fields.js';
 import { type ParseResult, fail, ok } from './result.js';
+import { MAX_STREAM_ID } from './signal-messages.js';
+import { isSshHostKeyLine } from './ssh-host-key.js';
 
 export interface TunnelReady {
   type: 'tunnel_ready';
@@ -16,10 +18,7 @@ export interface TunnelReady {
   password: string;
 }
 
-/** Stream ids are per session; the agent dials back with ?stream=N. */
-export const MAX_TUNNEL_STREAM_ID = 0x7fffffff;
 const MAX_TUNNEL_READY_BYTES = 8192;
-const HOST_KEY_LINE = /^ssh-[a-z0-9-]+ [A-Za-z0-9+/]+=*$/;
 
 export const encodeTunnelReady = (ready: Omit<TunnelReady, 'type'>): string =>
   JSON.stringify({
@@ -30,9 +29,6 @@ export const encodeTunnelReady = (ready: Omit<TunnelReady, 'type'>): string =>
     password: ready.password,
   });
 
-/** True for an OpenSSH public key line of the form "ssh-<kind> <base64>" (no comment). */
-export const isHostKeyLine = (text: string): boolean => text.length <= 1024 && HOST_KEY_LINE.test(text);
-
 /** Parses the first message of a tunnel. Never throws. */
 export function parseTunnelReady(text: string | Uint8Array): ParseResult<TunnelReady> {
   const parsed = parseTypedJson(text, MAX_TUNNEL_READY_BYTES, 'tunnel message');
@@ -40,14 +36,13 @@ export function parseTunnelReady(text: string | Uint8Array): ParseResult<TunnelR
   const o = parsed.value;
   const what = 'tunnel message "tunnel_ready"';
   if (o.type !== 'tunnel_ready') return fail('UNKNOWN_TYPE', `expected "tunnel_ready", got "${o.type.slice(0, 40)}"`);
-  const streamId = integerField(o, 'stream_id', what, 1, MAX_TUNNEL_STREAM_ID);
+  const streamId = integerField(o, 'stream_id', what, 1, MAX_STREAM_ID);
   if (!streamId.ok) return streamId;
-  const hostKey = stringField(o, 'host_key', what);
-  if (!hostKey.ok) return hostKey;
-  if (!isHostKeyLine(hostKey.value)) return fail('BAD_FIELD', `${what}: "host_key" must be an OpenSSH public key line`);
+  const hostKey = o.host_key;
+  if (!isSshHostKeyLine(hostKey)) return fail('BAD_FIELD', `${what}: "host_key" must be an "ssh-ed25519 AAAA…" public key line`);
   const username = stringField(o, 'username', what, { max: 320 });
   if (!username.ok) return username;
   const password = stringField(o, 'password', what, { max: 2048 });
   if (!password.ok) return password;
-  return ok({ type: 'tunnel_ready', stream_id: streamId.value, host_key: hostKey.value, username: username.value, password: password.value });
+  return ok({ type: 'tunnel_ready', stream_id: streamId.value, host_key: hostKey, username: username.value, password: password.value });
 }
