@@ -29,7 +29,19 @@ _rac_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
     t.equal(result.code, 0, result.stderr);
     return result.stdout.split('\n').filter(Boolean);
   };
-  t.same(await complete('rac '), ['serve', 'agent', 'view', 'login', 'logout', 'session', 'admin', 'completion', '--version', '--help']);
+  t.same(await complete('rac '), [
+    'serve',
+    'agent',
+    'view',
+    'login',
+    'logout',
+    'session',
+    'admin',
+    'completion',
+    'tunnel',
+    '--version',
+    '--help',
+  ]);
   t.same(await complete('rac se'), ['serve', 'session']);
   t.same(await complete('rac admin users '), ['list', 'add', 'set', 'disable', '--help']);
   t.same(await complete('rac session create --customer-'), ['--customer-name', '--customer-email']);
