@@ -20,7 +20,8 @@ export function channelExit(channel: ClientChannel): Promise<number> {
   let status = EXIT_LOST;
   channel.on('exit', (code: number | null, signal?: string) => {
     if (typeof code === 'number') status = code;
-    else if (signal) status = 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0);
+    // ssh2 names the signal "SIGTERM" (the wire says "TERM").
+    else if (signal) status = 128 + (constants.signals[`SIG${signal.replace(/^SIG/, '')}` as NodeJS.Signals] ?? 0);
   });
   return new Promise((resolve) => channel.once('close', () => resolve(status)));
 }
@@ -47,7 +48,9 @@ export async function runInteractiveShell(client: Client, terminal: ShellTermina
   const { stdin, stdout } = terminal;
   const size = () => ({ rows: stdout.rows ?? 24, cols: stdout.columns ?? 80 });
   const channel = await new Promise<ClientChannel>((resolve, reject) =>
-    client.shell({ term: terminal.term ?? 'xterm-256color', ...size(), width: 0, height: 0 }, (err, ch) => (err ? reject(err) : resolve(ch))),
+    client.shell({ term: terminal.term ?? 'xterm-256color', ...size(), width: 0, height: 0 }, (err, ch) =>
+      err ? reject(err) : resolve(ch),
+    ),
   );
   const restoreRaw = enterRawMode(stdin);
   const onResize = () => channel.setWindow(size().rows, size().cols, 0, 0);
