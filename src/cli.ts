@@ -11,6 +11,7 @@ import { logoutCommand } from './commands/logout.js';
 import { serveCommand } from './commands/serve.js';
 import { viewCommand } from './commands/view.js';
 import { sessionCommand } from './commands/session.js';
+import { tunnelCommand } from './commands/tunnel.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -32,6 +33,7 @@ export function buildProgram(io: CommandIo): Command {
   program.addCommand(sessionCommand(io));
   program.addCommand(adminCommand(io));
   program.addCommand(completionCommand(io));
+  program.addCommand(tunnelCommand(io));
   // Subcommands at every depth end through run() and write to io, like the program itself.
   const configure = (command: Command) => {
     for (const sub of command.commands) {

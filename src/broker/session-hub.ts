@@ -13,6 +13,7 @@ import { HandshakeThrottle } from './handshake-throttle.js';
 import { TicketBook } from './relay-tickets.js';
 import type { SessionManager } from './session-manager.js';
 import { SessionRelay, type RelayCounters } from './session-relay.js';
+import { TunnelRelay } from './tunnel-relay.js';
 import { type Session, allowsUnencryptedAgent } from './session-store.js';
 import type { UserStore, UserWithSecrets } from './users.js';
 import { ViewerIds } from './viewer-ids.js';
@@ -75,6 +76,8 @@ const sameSecret = (a: string, b: string) => a.length === b.length && timingSafe
 
 export class SessionHub {
   readonly tickets: TicketBook;
+  /** The sessions' SSH tunnels: they follow the agent, the session and each IT member's rights. */
+  readonly tunnels: TunnelRelay;
   private readonly handshakes: HandshakeThrottle;
   private readonly viewerIds = new ViewerIds();
   private readonly live = new Map<number, LiveSession>();
@@ -90,6 +93,20 @@ export class SessionHub {
     this.now = options.now ?? Date.now;
     this.tickets = new TicketBook(this.now);
     this.handshakes = new HandshakeThrottle(this.now);
+    this.tunnels = new TunnelRelay(
+      {
+        agent: (sessionId) => {
+          const live = this.live.get(sessionId);
+          const open = live?.agent?.readyState === WebSocket.OPEN;
+          return open && live.agentSecret ? { ws: live.agent!, secret: live.agentSecret } : undefined;
+        },
+        refusal: (sessionId, login) => {
+          const live = this.live.get(sessionId);
+          return live ? this.refusal(live, login) : CloseCode.SESSION_GONE;
+        },
+      },
+      this.now,
+    );
     sessions.on('created', (session) => this.attach(session));
     sessions.on('status', (session) => this.statusChanged(session));
     sessions.onClosing = (session) => this.closing(session);
@@ -109,6 +126,7 @@ export class SessionHub {
     clearInterval(this.timer);
     await Promise.all(
       [...this.live.values()].map(async (live) => {
+        this.tunnels.sessionGone(live.id, CloseCode.RESTARTING, 'Broker restarting');
         // `reason` lets our agent tell a restart (reconnect) from the end of the session (exit).
         await live.relay.broadcast({ type: 'disconnect', reason: 'shutdown' });
         for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Broker restarting');
@@ -147,6 +165,7 @@ export class SessionHub {
     ws.once('close', () => {
       if (live.agent !== ws) return;
       live.agent = undefined;
+      this.tunnels.agentGone(live.id);
       this.updateStatus(live);
     });
     this.updateStatus(live);
@@ -183,8 +202,10 @@ export class SessionHub {
   }
 
   private fromAgent(live: LiveSession, message: SignalMessage): void {
+    if (message.type === 'agent_host_key') return this.tunnels.setHostKey(live.id, message.public_key);
+    if (message.type === 'tunnel_refused') return this.tunnels.refused(live.id, message.stream_id, message.reason);
     if (message.type !== 'agent_key') return;
-    live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key));
+    live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key, message.ssh_host_key));
   }
 
   /** An IT member's viewer (the token was checked, and the user may open this session). */
@@ -241,7 +262,7 @@ export class SessionHub {
   // ------------------------------------------------------------------ continuous authorisation
 
   /** Why this viewer may no longer watch (a close code), or undefined while it may. */
-  private refusal(live: LiveSession, viewer: ViewerConnection): number | undefined {
+  private refusal(live: LiveSession, viewer: ViewerLogin): number | undefined {
     const user = this.options.users.byId(viewer.user.id);
     if (!user || !user.is_active || user.token_version !== viewer.tokenVersion || this.now() >= viewer.expiresAt) {
       return CloseCode.NOT_AUTHENTICATED;
@@ -266,6 +287,7 @@ export class SessionHub {
   private checkViewersOf(userId: number): void {
     if (this.stopped) return;
     for (const live of this.live.values()) this.checkViewers(live, userId);
+    this.tunnels.recheck(userId);
   }
 
   private sweep(): void {
@@ -275,6 +297,7 @@ export class SessionHub {
       this.updateStatus(live);
       this.expireIfIdle(live);
     }
+    this.tunnels.recheck();
     this.handshakes.prune();
   }
 
@@ -329,6 +352,7 @@ export class SessionHub {
     if (!live) return;
     this.live.delete(session.id);
     this.tickets.revokeSession(session.id);
+    this.tunnels.sessionGone(session.id);
     for (const ws of this.sockets(live)) {
       ws.send(Signal.disconnect());
       ws.close(CloseCode.NORMAL, 'Session closed');
@@ -339,7 +363,7 @@ export class SessionHub {
   }
 
   private expireIfIdle(live: LiveSession): void {
-    if (live.viewers.size > 0) return;
+    if (live.viewers.size > 0 || this.tunnels.count(live.id) > 0) return;
     const lastSign = Math.max(live.agentUdpSeenAt, live.viewersChangedAt);
     if (this.now() - lastSign < this.options.idleTimeoutMs) return;
     const current = this.sessions.store.byId(live.id);

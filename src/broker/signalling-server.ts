@@ -17,6 +17,7 @@ import type { BrokerContext } from './context.js';
 import { BrokerError } from './errors.js';
 import type { SessionHub, SignalHandler, ViewerLogin } from './session-hub.js';
 import type { Session } from './session-store.js';
+import { TUNNEL_PATH, TunnelServer } from './tunnel-server.js';
 
 const PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/?$/;
 export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024;
@@ -32,6 +33,8 @@ export class SignallingServer {
   // Connections that miss a pong between two pings are dead (a vanished laptop, a dropped NAT).
   private readonly heartbeat = new Heartbeat(this.wss, PING_INTERVAL_MS);
   private readonly trusted: ((address: string, hop: number) => boolean) | undefined;
+  /** /ws/session/{code}/tunnel: the SSH byte pipes of `rac shell`, `rac cp` and `rac tunnel`. */
+  private readonly tunnels: TunnelServer;
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -39,6 +42,7 @@ export class SignallingServer {
     server: Server,
     trustProxy?: string,
   ) {
+    this.tunnels = new TunnelServer(ctx, hub);
     this.trusted = trustProxy ? proxyAddr.compile(trustProxy.split(',').map((s) => s.trim())) : undefined;
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch(() => socket.destroy());
@@ -47,6 +51,7 @@ export class SignallingServer {
 
   close(): void {
     this.heartbeat.stop();
+    this.tunnels.close();
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
@@ -54,6 +59,8 @@ export class SignallingServer {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://broker');
+    const tunnel = TUNNEL_PATH.exec(url.pathname);
+    if (tunnel) return this.tunnels.upgrade(request, socket, head, safeDecode(tunnel[1]!));
     const match = PATH.exec(url.pathname);
     if (!match) return reject(socket, 404, 'Not Found');
     const code = safeDecode(match[1]!);

@@ -20,6 +20,11 @@ export const CloseCode = {
   BAD_AGENT_SECRET: 4010,
   /** The session already has as many viewers as the broker allows. */
   TOO_MANY_VIEWERS: 4029,
+  // Tunnels (/ws/session/{code}/tunnel), the IT side:
+  /** The customer did not allow a terminal and file transfers (no --allow-shell, or declined). */
+  SHELL_NOT_ALLOWED: 4403,
+  /** The customer's agent did not dial the tunnel's other end in time. */
+  AGENT_NO_ANSWER: 4408,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -32,6 +37,7 @@ const FINAL: ReadonlySet<number> = new Set([
   CloseCode.AGENT_ALREADY_CONNECTED,
   CloseCode.BAD_AGENT_SECRET,
   CloseCode.TOO_MANY_VIEWERS,
+  CloseCode.SHELL_NOT_ALLOWED,
 ]);
 
 /** True when reconnecting cannot help (the broker refused or the session is gone). */

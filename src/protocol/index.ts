@@ -12,3 +12,4 @@ export * from './display-text.js';
 export * from './crypto/index.js';
 export * from './session-code.js';
 export * from './customer-command.js';
+export * from './tunnel-token.js';

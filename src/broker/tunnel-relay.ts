@@ -1,0 +1,186 @@
+// The tunnels of every live session (docs/protocol.md, "Tunnels"): an IT member's tunnel WebSocket
+// waits here while the broker asks the customer's agent (tunnel_open, with a stream token) to dial
+// the other end; the two are then joined by a TunnelPipe. The relay keeps the agent's SSH host key
+// (agent_host_key) for tunnel_ready, and closes streams when their session, agent or IT member's
+// right to the session goes: the hub calls it on each of those events.
+import type { WebSocket } from 'ws';
+import { CloseCode } from '../protocol/close-codes.js';
+import { Signal } from '../protocol/signal-messages.js';
+import { encodeTunnelReady } from '../protocol/tunnel-messages.js';
+import { TUNNEL_TOKEN_MAX_LIFETIME_MS, mintTunnelToken } from '../protocol/tunnel-token.js';
+import type { ViewerLogin } from './session-hub.js';
+import { TunnelPipe } from './tunnel-pipe.js';
+
+/** How long the customer's agent has to dial the tunnel's other end. */
+export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;
+/** Open and waiting tunnel streams per session. */
+export const MAX_TUNNELS_PER_SESSION = 16;
+
+/** What the relay asks of the hub. */
+export interface TunnelHost {
+  /** The session's connected agent WebSocket and secret, if an agent is connected. */
+  agent(sessionId: number): { ws: WebSocket; secret: string } | undefined;
+  /** Why this login may no longer use the session (a close code), or undefined while it may. */
+  refusal(sessionId: number, login: ViewerLogin): number | undefined;
+}
+
+interface TunnelStream {
+  id: number;
+  sessionId: number;
+  login: ViewerLogin;
+  it: WebSocket;
+  token: string;
+  answerTimer?: NodeJS.Timeout;
+  pipe?: TunnelPipe;
+}
+
+interface SessionTunnels {
+  hostKey: string | undefined;
+  nextStreamId: number;
+  streams: Map<number, TunnelStream>;
+}
+
+/** Why a tunnel could not be opened before the WebSocket upgrade (an HTTP status and a detail). */
+export interface TunnelRefusalBeforeUpgrade {
+  status: number;
+  detail: string;
+}
+
+export class TunnelRelay {
+  private readonly sessions = new Map<number, SessionTunnels>();
+
+  constructor(
+    private readonly host: TunnelHost,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The agent's SSH host key (from agent_host_key), kept for as long as that agent is connected. */
+  setHostKey(sessionId: number, publicKey: string): void {
+    this.tunnelsOf(sessionId).hostKey = publicKey;
+  }
+
+  /** Open and waiting streams of a session (they keep it from being closed as idle). */
+  count(sessionId: number): number {
+    return this.sessions.get(sessionId)?.streams.size ?? 0;
+  }
+
+  /** Before the upgrade: whether an IT side may open a stream now (409, 429) — checked again after. */
+  refuseBeforeUpgrade(sessionId: number): TunnelRefusalBeforeUpgrade | undefined {
+    if (!this.host.agent(sessionId)) {
+      return { status: 409, detail: "The customer's agent is not connected: ask the customer to run rac agent --code" };
+    }
+    if (this.count(sessionId) >= MAX_TUNNELS_PER_SESSION) {
+      return { status: 429, detail: `This session already has ${MAX_TUNNELS_PER_SESSION} tunnels open: close one first` };
+    }
+    return undefined;
+  }
+
+  /** The IT side's WebSocket is open: ask the agent for the other end, or refuse at once. */
+  openFromIt(sessionId: number, it: WebSocket, login: ViewerLogin): void {
+    const agent = this.host.agent(sessionId);
+    const tunnels = this.tunnelsOf(sessionId);
+    if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
+    if (!tunnels.hostKey) {
+      return it.close(CloseCode.SHELL_NOT_ALLOWED, "The customer's agent does not allow a terminal: it runs without --allow-shell");
+    }
+    const id = tunnels.nextStreamId++;
+    const { email, full_name } = login.user;
+    const token = mintTunnelToken({
+      agentSecret: agent.secret,
+      sessionId,
+      streamId: id,
+      email,
+      fullName: full_name ?? '',
+      expiresAt: this.now() + TUNNEL_TOKEN_MAX_LIFETIME_MS,
+    });
+    const stream: TunnelStream = { id, sessionId, login, it, token };
+    tunnels.streams.set(id, stream);
+    it.once('close', () => this.drop(stream));
+    stream.answerTimer = setTimeout(
+      () =>
+        this.end(stream, CloseCode.AGENT_NO_ANSWER, "The customer's agent did not answer: try again, or ask the customer to restart it"),
+      TUNNEL_ANSWER_TIMEOUT_MS,
+    );
+    agent.ws.send(Signal.tunnelOpen(id, full_name ?? '', email, token));
+  }
+
+  /** Whether the agent may dial this stream now (it is waiting for its other end). */
+  isWaiting(sessionId: number, streamId: number): boolean {
+    const stream = this.sessions.get(sessionId)?.streams.get(streamId);
+    return stream !== undefined && stream.pipe === undefined;
+  }
+
+  /** The agent dialled the other end of a waiting stream: tell the IT side, then pipe. */
+  agentDialled(sessionId: number, streamId: number, agentWs: WebSocket): void {
+    const tunnels = this.sessions.get(sessionId);
+    const stream = tunnels?.streams.get(streamId);
+    if (!tunnels?.hostKey || !stream || stream.pipe) return agentWs.close(CloseCode.SESSION_GONE, 'No tunnel waits for this stream');
+    clearTimeout(stream.answerTimer);
+    stream.it.send(
+      encodeTunnelReady({ stream_id: stream.id, host_key: tunnels.hostKey, username: stream.login.user.email, password: stream.token }),
+    );
+    stream.pipe = new TunnelPipe(stream.it, agentWs, () => this.drop(stream));
+  }
+
+  /** The agent said no to a stream (tunnel_refused). */
+  refused(sessionId: number, streamId: number, reason: string): void {
+    const stream = this.sessions.get(sessionId)?.streams.get(streamId);
+    if (!stream || stream.pipe) return;
+    if (reason === 'shell_not_allowed' || reason === 'declined') {
+      this.end(stream, CloseCode.SHELL_NOT_ALLOWED, 'The customer did not allow a terminal and file transfers');
+    } else {
+      this.end(stream, CloseCode.AGENT_NO_ANSWER, `The customer's agent refused the stream (${reason.slice(0, 40)}): try again`);
+    }
+  }
+
+  /** The session's agent left: its streams end and its host key is forgotten. */
+  agentGone(sessionId: number): void {
+    const tunnels = this.sessions.get(sessionId);
+    if (!tunnels) return;
+    tunnels.hostKey = undefined;
+    for (const stream of [...tunnels.streams.values()]) this.end(stream, CloseCode.NORMAL, "The customer's agent left");
+  }
+
+  /** The session closed (or the broker stops): everything of it goes. */
+  sessionGone(sessionId: number, code: number = CloseCode.NORMAL, reason = 'Session closed'): void {
+    const tunnels = this.sessions.get(sessionId);
+    if (!tunnels) return;
+    this.sessions.delete(sessionId);
+    for (const stream of [...tunnels.streams.values()]) this.end(stream, code, reason);
+  }
+
+  /** Every live stream (of one user, after a change to it) is checked against its login's rights. */
+  recheck(userId?: number): void {
+    for (const [sessionId, tunnels] of this.sessions) {
+      for (const stream of [...tunnels.streams.values()]) {
+        if (userId !== undefined && stream.login.user.id !== userId) continue;
+        const code = this.host.refusal(sessionId, stream.login);
+        if (code === undefined) continue;
+        const reason = code === CloseCode.FORBIDDEN ? 'You may no longer open this session' : 'Your login is no longer valid: log in again';
+        this.end(stream, code, reason);
+      }
+    }
+  }
+
+  private tunnelsOf(sessionId: number): SessionTunnels {
+    let tunnels = this.sessions.get(sessionId);
+    if (!tunnels) {
+      tunnels = { hostKey: undefined, nextStreamId: 1, streams: new Map() };
+      this.sessions.set(sessionId, tunnels);
+    }
+    return tunnels;
+  }
+
+  private end(stream: TunnelStream, code: number, reason: string): void {
+    this.drop(stream);
+    if (stream.pipe) stream.pipe.close(code, reason);
+    else stream.it.close(code, reason);
+  }
+
+  /** Forgets a stream (idempotent); its sockets are closed by whoever called. */
+  private drop(stream: TunnelStream): void {
+    clearTimeout(stream.answerTimer);
+    const tunnels = this.sessions.get(stream.sessionId);
+    if (tunnels?.streams.get(stream.id) === stream) tunnels.streams.delete(stream.id);
+  }
+}

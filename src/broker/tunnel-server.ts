@@ -1,0 +1,88 @@
+// The tunnel WebSocket's upgrades, /ws/session/{code}/tunnel (docs/protocol.md, "Tunnels"). The IT
+// side comes with a Bearer token (header or ?token=) and is authorised like the viewer WebSocket:
+// the session's owner or an admin. The customer's agent comes with ?stream=N and its agent secret in
+// X-Rac-Agent-Secret, to pick up a stream the broker asked it for. Both then belong to TunnelRelay.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { decodeJwt } from 'jose';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { bearerToken } from '../http-kit/bearer.js';
+import { refuseUpgrade } from '../http-kit/upgrade-refusal.js';
+import { isSessionCode } from '../protocol/session-code.js';
+import { MAX_STREAM_ID } from '../protocol/signal-messages.js';
+import { userForToken } from './auth.js';
+import type { BrokerContext } from './context.js';
+import type { SessionHub, ViewerLogin } from './session-hub.js';
+import type { Session } from './session-store.js';
+
+export const TUNNEL_PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/tunnel\/?$/;
+/** One WebSocket message of SSH bytes; ssh clients write far smaller packets. */
+export const MAX_TUNNEL_MESSAGE_BYTES = 1024 * 1024;
+const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
+
+export class TunnelServer {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_TUNNEL_MESSAGE_BYTES });
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly hub: SessionHub,
+  ) {}
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, code: string): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://broker');
+    const session = isSessionCode(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+    const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token');
+    if (token) return this.fromIt(request, socket, head, token, session);
+    if (url.searchParams.has('stream')) return this.fromAgent(request, socket, head, url.searchParams.get('stream')!, session);
+    refuseUpgrade(socket, 401, { detail: 'Not authenticated: log in (Bearer token)' });
+  }
+
+  private async fromIt(request: IncomingMessage, socket: Duplex, head: Buffer, token: string, session: Session | undefined): Promise<void> {
+    const login = await this.viewerLogin(token);
+    if (!login) return refuseUpgrade(socket, 401, { detail: 'Invalid or expired token: log in again' });
+    if (!session) return refuseUpgrade(socket, 404, { detail: 'Session not found' });
+    if (login.user.role !== 'admin' && session.tech_user_id !== login.user.id) {
+      return refuseUpgrade(socket, 403, { detail: 'Not allowed to access this session' });
+    }
+    if (session.status === 'closed') return refuseUpgrade(socket, 410, { detail: 'Session closed' });
+    const busy = this.hub.tunnels.refuseBeforeUpgrade(session.id);
+    if (busy) return refuseUpgrade(socket, busy.status, { detail: busy.detail });
+    this.accept(request, socket, head, (ws) => {
+      this.ctx.audit.record(
+        { id: login.user.id, email: login.user.email, address: request.socket.remoteAddress ?? null },
+        { action: 'session.tunnel_open', target_type: 'session', target_id: session.id },
+      );
+      this.hub.tunnels.openFromIt(session.id, ws, login);
+    });
+  }
+
+  private fromAgent(request: IncomingMessage, socket: Duplex, head: Buffer, streamText: string, session: Session | undefined): void {
+    const secret = request.headers[AGENT_SECRET_HEADER];
+    const streamId = /^\d{1,10}$/.test(streamText) ? Number(streamText) : 0;
+    if (!session || streamId < 1 || streamId > MAX_STREAM_ID) return refuseUpgrade(socket, 404, { detail: 'No such tunnel stream' });
+    if (typeof secret !== 'string' || !this.hub.agentSecretMatches(session.id, secret)) {
+      return refuseUpgrade(socket, 403, { detail: 'Not the agent secret of this session' });
+    }
+    if (!this.hub.tunnels.isWaiting(session.id, streamId)) return refuseUpgrade(socket, 404, { detail: 'No tunnel waits for this stream' });
+    this.accept(request, socket, head, (ws) => this.hub.tunnels.agentDialled(session.id, streamId, ws));
+  }
+
+  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      ws.on('error', () => ws.terminate());
+      then(ws);
+    });
+  }
+
+  private async viewerLogin(token: string): Promise<ViewerLogin | null> {
+    const user = await userForToken(this.ctx, token);
+    if (!user) return null;
+    const exp = decodeJwt(token).exp;
+    return { user, tokenVersion: user.token_version, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity };
+  }
+}

@@ -1,0 +1,104 @@
+// The IT side of a tunnel (docs/protocol.md, "Tunnels"): opens /ws/session/{code}/tunnel with the
+// login's token, waits for tunnel_ready (the customer's agent dialled its end), and hands back a
+// Duplex of SSH bytes with the agent's host key and the SSH user name and password to present.
+// Failures are TunnelError, carrying the HTTP status of a refused upgrade or the close code.
+import type { Duplex } from 'node:stream';
+import { WebSocket, createWebSocketStream } from 'ws';
+import { CloseCode } from '../protocol/close-codes.js';
+import { terminalSafe } from '../protocol/display-text.js';
+import { parseTunnelReady } from '../protocol/tunnel-messages.js';
+
+export interface OpenTunnelOptions {
+  /** The broker's URL (http or https). */
+  brokerUrl: string;
+  /** The IT member's login token. */
+  token: string;
+  /** The 9-digit session code. */
+  code: string;
+  /** How long to wait for the broker and the customer's agent (the broker itself gives up after 10 s). */
+  timeoutMs?: number;
+}
+
+export interface Tunnel {
+  /** SSH bytes to and from the customer's agent. */
+  stream: Duplex;
+  streamId: number;
+  /** The agent's SSH host key: "ssh-ed25519 AAAA…". */
+  hostKey: string;
+  /** The SSH user name (the IT member's email) and password (a stream token, valid about a minute). */
+  username: string;
+  password: string;
+}
+
+/** A tunnel that could not be opened: `status` for a refused upgrade, `closeCode` for a closed socket. */
+export class TunnelError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly closeCode?: number,
+  ) {
+    super(message);
+    this.name = 'TunnelError';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function tunnelUrl(brokerUrl: string, code: string): string {
+  return `${brokerUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}/ws/session/${encodeURIComponent(code)}/tunnel`;
+}
+
+export function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
+  const ws = new WebSocket(tunnelUrl(options.brokerUrl, options.code), {
+    headers: { authorization: `Bearer ${options.token}` },
+    perMessageDeflate: false,
+  });
+  return new Promise<Tunnel>((resolve, reject) => {
+    const fail = (error: TunnelError) => {
+      clearTimeout(timer);
+      ws.removeAllListeners('message');
+      ws.terminate();
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new TunnelError('the broker or the customer’s agent did not answer in time: try again')),
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
+    ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => fail(new TunnelError(refusalText(response.statusCode ?? 0, body), response.statusCode)));
+      response.on('error', () => fail(new TunnelError(refusalText(response.statusCode ?? 0, ''), response.statusCode)));
+    });
+    ws.once('error', (err) => fail(new TunnelError(`cannot reach the broker: ${err.message}`)));
+    ws.once('close', (code, reason) => fail(new TunnelError(closeText(code, reason.toString()), undefined, code)));
+    ws.once('message', (data, isBinary) => {
+      const ready = isBinary ? undefined : parseTunnelReady(data as Buffer);
+      if (!ready?.ok) return fail(new TunnelError('the broker sent something other than tunnel_ready: is it older than this rac?'));
+      clearTimeout(timer);
+      ws.removeAllListeners('close');
+      ws.removeAllListeners('error');
+      const stream = createWebSocketStream(ws);
+      const { stream_id, host_key, username, password } = ready.value;
+      resolve({ stream, streamId: stream_id, hostKey: host_key, username, password });
+    });
+  });
+}
+
+function refusalText(status: number, body: string): string {
+  let detail = '';
+  try {
+    const parsed = JSON.parse(body) as { detail?: unknown };
+    if (typeof parsed.detail === 'string') detail = terminalSafe(parsed.detail);
+  } catch {
+    // not the broker's JSON: the status says enough
+  }
+  return detail || `the broker refused the tunnel (HTTP ${status})`;
+}
+
+function closeText(code: number, reason: string): string {
+  const said = terminalSafe(reason);
+  if (code === CloseCode.SHELL_NOT_ALLOWED) return said || 'the customer did not allow a terminal and file transfers';
+  if (code === CloseCode.AGENT_NO_ANSWER) return said || 'the customer’s agent did not answer: try again';
+  return said ? `the tunnel closed: ${said}` : `the tunnel closed before it was ready (code ${code})`;
+}

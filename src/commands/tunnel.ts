@@ -1,0 +1,98 @@
+// rac tunnel CODE: stdin and stdout become the SSH bytes of a tunnel to the customer's agent, so
+// OpenSSH (ssh, sftp, scp, rsync -e ssh) can be the client: ssh -o ProxyCommand='rac tunnel %h'.
+// With --print-host-key it prints the known_hosts line of the agent's host key and exits.
+import { Command } from 'commander';
+import type { Duplex } from 'node:stream';
+import { CredentialStore } from '../client/credentials.js';
+import { type Tunnel, TunnelError, openTunnel } from '../client/tunnel.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
+import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
+import { toCliError } from './broker-call.js';
+import { CliError, ExitCode, usageError } from './cli-error.js';
+import type { CommandIo } from './io.js';
+import { say } from './output.js';
+
+export interface TunnelOptions {
+  code: string;
+  server?: string;
+  printHostKey?: boolean;
+  quiet?: boolean;
+}
+
+export function tunnelCommand(io: CommandIo): Command {
+  return new Command('tunnel')
+    .description("SSH to the customer's computer through the broker: stdin/stdout carry the SSH connection")
+    .argument('<code>', 'the session (9 digits; spaces allowed)')
+    .option('--server <url>', 'broker URL (default: RAC_SERVER or the one of `rac login`)')
+    .option('--print-host-key', "print the agent's host key as a known_hosts line, then exit")
+    .option('-q, --quiet', 'no status line on stderr')
+    .addHelpText('after', "\nExample: ssh -o ProxyCommand='rac tunnel %h' -l YOUR-EMAIL 123456789 uname -a\nSee man rac-tunnel.")
+    .action(async (code: string, opts: { server?: string; printHostKey?: boolean; quiet?: boolean }) => {
+      await runTunnel({ code, ...opts }, io);
+    });
+}
+
+export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<void> {
+  const code = compactSessionCode(options.code);
+  if (!isSessionCode(code)) throw usageError(`CODE: expected a 9-digit session code, got "${options.code}"`);
+  const env = options.server ? { ...io.env, RAC_SERVER: options.server } : io.env;
+  let login;
+  try {
+    login = await new CredentialStore(env).resolve();
+  } catch (err) {
+    throw toCliError(err);
+  }
+  let tunnel: Tunnel;
+  try {
+    tunnel = await openTunnel({ brokerUrl: login.server, token: login.token, code });
+  } catch (err) {
+    throw err instanceof TunnelError ? tunnelCliError(err, login.email) : err;
+  }
+  if (options.printHostKey) {
+    io.stdout.write(`${code} ${tunnel.hostKey}\n`);
+    tunnel.stream.destroy();
+    return;
+  }
+  if (!options.quiet) {
+    const fingerprint = sshHostKeyFingerprint(tunnel.hostKey) ?? 'unknown';
+    say(io, `rac tunnel: session ${code}, host key ${fingerprint}; SSH user ${tunnel.username}`);
+  }
+  await bridge(tunnel.stream, io);
+}
+
+/** Copies stdin into the tunnel and the tunnel to stdout until the tunnel ends. */
+function bridge(stream: Duplex, io: CommandIo): Promise<void> {
+  return new Promise((resolve) => {
+    io.stdin.pipe(stream);
+    stream.pipe(io.stdout, { end: false });
+    // The other end closed (or stdin ended and took the tunnel with it): nothing more will come.
+    stream.once('close', () => {
+      io.stdin.unpipe(stream);
+      // A pipe from ssh stays readable after the tunnel is gone: stop reading so the process can exit.
+      (io.stdin as NodeJS.ReadStream).destroy?.();
+      resolve();
+    });
+    stream.once('end', () => stream.destroy());
+    stream.on('error', () => stream.destroy());
+  });
+}
+
+/** The exit codes of rac(1): 3 refused (customer, login, rights), 4 not found or closed, 1 otherwise. */
+export function tunnelCliError(err: TunnelError, email?: string): CliError {
+  const who = email ? ` (logged in as ${email})` : '';
+  if (err.closeCode === CloseCode.SHELL_NOT_ALLOWED) {
+    return new CliError(`${err.message}: the customer must run rac agent with --allow-shell and answer yes`, ExitCode.auth);
+  }
+  switch (err.status) {
+    case 401:
+      return new CliError(`${err.message}: run \`rac login\``, ExitCode.auth);
+    case 403:
+      return new CliError(`${err.message}${who}: the session belongs to another user; ask its owner or an admin`, ExitCode.auth);
+    case 404:
+    case 410:
+      return new CliError(err.message, ExitCode.notFound);
+    default:
+      return new CliError(err.message, ExitCode.failure);
+  }
+}
