@@ -15,6 +15,7 @@ import {
 
 const KEY = 'A'.repeat(42) + 'E'; // 43 base64url characters
 const OTHER_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789-_ABCDE';
+const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAn8x0g7P6U0VCP9rLmlHf1ke8gVh/A3Zo0rpzkGfx7q';
 
 t.test('builders write the documented shapes exactly', async (t) => {
   t.equal(Signal.ping(), '{"type":"ping"}');
@@ -57,7 +58,37 @@ const EXAMPLES: SignalMessage[] = [
   { type: 'udp_ticket_request' },
   { type: 'agent_key', viewer_id: 2, public_key: OTHER_KEY },
   { type: 'viewer_key', viewer_id: 2, public_key: KEY },
+  { type: 'agent_key', viewer_id: 2, public_key: OTHER_KEY, ssh_host_key: HOST_KEY },
+  { type: 'agent_host_key', public_key: HOST_KEY },
+  { type: 'tunnel_open', stream_id: 0xffff_ffff, full_name: 'Jane Doe', email: 'jane@example.com', token: 'rt1.abc.def' },
+  { type: 'tunnel_refused', stream_id: 1, reason: 'shell_not_allowed' },
+  { type: 'tunnel_refused', stream_id: 2, reason: 'declined' },
+  { type: 'tunnel_refused', stream_id: 3, reason: 'bad_token' },
 ];
+
+t.test('the tunnel messages have the documented shapes', async (t) => {
+  t.equal(Signal.agentHostKey(HOST_KEY), `{"type":"agent_host_key","public_key":"${HOST_KEY}"}`);
+  t.equal(Signal.agentKey(3, KEY, HOST_KEY), `{"type":"agent_key","viewer_id":3,"public_key":"${KEY}","ssh_host_key":"${HOST_KEY}"}`);
+  t.equal(
+    Signal.tunnelOpen(5, 'Jane Doe', 'jane@example.com', 'rt1.a.b'),
+    '{"type":"tunnel_open","stream_id":5,"full_name":"Jane Doe","email":"jane@example.com","token":"rt1.a.b"}',
+  );
+  t.equal(Signal.tunnelRefused(5, 'declined'), '{"type":"tunnel_refused","stream_id":5,"reason":"declined"}');
+  const cases: [object, string][] = [
+    [{ type: 'agent_host_key', public_key: 'ssh-rsa AAAAB3NzaC1yc2E' }, 'public_key'],
+    [{ type: 'agent_host_key', public_key: HOST_KEY + ' comment' }, 'public_key'],
+    [{ type: 'agent_key', viewer_id: 2, public_key: KEY, ssh_host_key: 'ssh-ed25519 AAAA' }, 'ssh_host_key'],
+    [{ type: 'tunnel_open', stream_id: 0, full_name: '', email: 'a@b', token: 't' }, 'stream_id'],
+    [{ type: 'tunnel_open', stream_id: 1, full_name: '', email: 'a@b' }, 'token'],
+    [{ type: 'tunnel_open', stream_id: 1, full_name: '', email: 'a@b', token: 'x'.repeat(2049) }, 'token'],
+    [{ type: 'tunnel_refused', stream_id: 1, reason: 'maybe' }, 'reason'],
+  ];
+  for (const [message, field] of cases) {
+    const r = parseSignalMessage(JSON.stringify(message));
+    t.equal(r.ok ? 'ok' : r.error.code, 'BAD_FIELD', `${JSON.stringify(message).slice(0, 60)} is refused`);
+    t.match(r.ok ? '' : r.error.message, field);
+  }
+});
 
 t.test('every message type round-trips through encode and parse', async (t) => {
   t.same(new Set(EXAMPLES.map((m) => m.type)), new Set(SIGNAL_TYPES), 'the examples cover every type');

@@ -13,3 +13,4 @@ export * from './crypto/index.js';
 export * from './session-code.js';
 export * from './customer-command.js';
 export * from './tunnel-token.js';
+export * from './ssh-host-key.js';

@@ -6,6 +6,8 @@
 
 import { type JsonObject, integerField, parseTypedJson, stringField } from './json-fields.js';
 import { type Failure, type ParseResult, fail, ok } from './result.js';
+import { isSshHostKeyLine } from './ssh-host-key.js';
+import { TUNNEL_TOKEN_MAX_LENGTH } from './tunnel-token.js';
 
 export type SessionStatus = 'pending' | 'active' | 'disconnected' | 'closed';
 export const SESSION_STATUSES: readonly SessionStatus[] = ['pending', 'active', 'disconnected', 'closed'];
@@ -31,8 +33,19 @@ export type SignalMessage =
   | { type: 'key_commit'; commitment: string }
   | { type: 'udp_ticket_request' }
   // agent → broker → viewer, and viewer → broker → agent (viewer_id names the pair)
-  | { type: 'agent_key'; viewer_id: number; public_key: string }
-  | { type: 'viewer_key'; viewer_id: number; public_key: string };
+  | { type: 'agent_key'; viewer_id: number; public_key: string; ssh_host_key?: string }
+  | { type: 'viewer_key'; viewer_id: number; public_key: string }
+  // `rac shell` / `rac cp` / `rac tunnel` (agent with --allow-shell): agent → broker, broker → agent, agent → broker
+  | { type: 'agent_host_key'; public_key: string }
+  | { type: 'tunnel_open'; stream_id: number; full_name: string; email: string; token: string }
+  | { type: 'tunnel_refused'; stream_id: number; reason: TunnelRefusal };
+
+/** Why an agent did not take a tunnel stream: no --allow-shell, the customer said no, or the stream token did not verify. */
+export type TunnelRefusal = 'shell_not_allowed' | 'declined' | 'bad_token';
+export const TUNNEL_REFUSALS: readonly TunnelRefusal[] = ['shell_not_allowed', 'declined', 'bad_token'];
+
+/** Tunnel stream ids are uint32, 0 never used. */
+export const MAX_STREAM_ID = 0xffff_ffff;
 
 export type SignalType = SignalMessage['type'];
 export const SIGNAL_TYPES: readonly SignalType[] = [
@@ -50,6 +63,9 @@ export const SIGNAL_TYPES: readonly SignalType[] = [
   'udp_ticket_request',
   'agent_key',
   'viewer_key',
+  'agent_host_key',
+  'tunnel_open',
+  'tunnel_refused',
 ];
 
 /** A signalling message is small; anything above this is refused before parsing. */
@@ -105,7 +121,39 @@ function booleanField(object: JsonObject, field: string, what: string): ParseRes
   return typeof value === 'boolean' ? ok(value) : fail('BAD_FIELD', `${what}: "${field}" must be true or false`);
 }
 
+function hostKeyLine(object: JsonObject, field: string, what: string): ParseResult<string> {
+  const value = object[field];
+  return isSshHostKeyLine(value) ? ok(value) : fail('BAD_FIELD', `${what}: "${field}" must be an "ssh-ed25519 AAAA…" public key line`);
+}
+
+const streamId = (object: JsonObject, what: string) => integerField(object, 'stream_id', what, 1, MAX_STREAM_ID);
+
+const TUNNEL_READERS: { [K in 'agent_host_key' | 'tunnel_open' | 'tunnel_refused']: Reader } = {
+  agent_host_key: (o, what) => {
+    const key = hostKeyLine(o, 'public_key', what);
+    return key.ok ? ok({ type: 'agent_host_key', public_key: key.value }) : key;
+  },
+  tunnel_open: (o, what) => {
+    const r = all({
+      stream_id: () => streamId(o, what),
+      full_name: () => stringField(o, 'full_name', what, { min: 0, max: 256 }),
+      email: () => stringField(o, 'email', what, { max: 320 }),
+      token: () => stringField(o, 'token', what, { max: TUNNEL_TOKEN_MAX_LENGTH }),
+    });
+    return r.ok ? ok({ type: 'tunnel_open', ...r.value }) : r;
+  },
+  tunnel_refused: (o, what) => {
+    const id = streamId(o, what);
+    if (!id.ok) return id;
+    const reason = o.reason;
+    if (typeof reason !== 'string' || !(TUNNEL_REFUSALS as readonly string[]).includes(reason))
+      return fail('BAD_FIELD', `${what}: "reason" must be one of ${TUNNEL_REFUSALS.join(', ')}`);
+    return ok({ type: 'tunnel_refused', stream_id: id.value, reason: reason as TunnelRefusal });
+  },
+};
+
 const READERS: { [K in SignalType]: Reader } = {
+  ...TUNNEL_READERS,
   ping: () => ok({ type: 'ping' }),
   pong: () => ok({ type: 'pong' }),
   disconnect: () => ok({ type: 'disconnect' }),
@@ -165,7 +213,10 @@ const READERS: { [K in SignalType]: Reader } = {
   },
   agent_key: (o, what) => {
     const r = all({ viewer_id: () => viewerId(o, what), public_key: () => keyText(o, 'public_key', what) });
-    return r.ok ? ok({ type: 'agent_key', ...r.value }) : r;
+    if (!r.ok) return r;
+    if (o.ssh_host_key === undefined) return ok({ type: 'agent_key', ...r.value });
+    const hostKey = hostKeyLine(o, 'ssh_host_key', what);
+    return hostKey.ok ? ok({ type: 'agent_key', ...r.value, ssh_host_key: hostKey.value }) : hostKey;
   },
   viewer_key: (o, what) => {
     const r = all({ viewer_id: () => viewerId(o, what), public_key: () => keyText(o, 'public_key', what) });
@@ -203,6 +254,15 @@ export const Signal = {
   agentJoined: (resumed: boolean): string => encodeSignalMessage({ type: 'agent_joined', resumed }),
   keyCommit: (commitment: string): string => encodeSignalMessage({ type: 'key_commit', commitment }),
   udpTicketRequest: (): string => encodeSignalMessage({ type: 'udp_ticket_request' }),
-  agentKey: (viewer_id: number, public_key: string): string => encodeSignalMessage({ type: 'agent_key', viewer_id, public_key }),
+  agentKey: (viewer_id: number, public_key: string, ssh_host_key?: string): string =>
+    encodeSignalMessage(
+      ssh_host_key === undefined
+        ? { type: 'agent_key', viewer_id, public_key }
+        : { type: 'agent_key', viewer_id, public_key, ssh_host_key },
+    ),
   viewerKey: (viewer_id: number, public_key: string): string => encodeSignalMessage({ type: 'viewer_key', viewer_id, public_key }),
+  agentHostKey: (public_key: string): string => encodeSignalMessage({ type: 'agent_host_key', public_key }),
+  tunnelOpen: (stream_id: number, full_name: string, email: string, token: string): string =>
+    encodeSignalMessage({ type: 'tunnel_open', stream_id, full_name, email, token }),
+  tunnelRefused: (stream_id: number, reason: TunnelRefusal): string => encodeSignalMessage({ type: 'tunnel_refused', stream_id, reason }),
 } as const;
