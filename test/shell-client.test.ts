@@ -1,7 +1,7 @@
 // The client half of `rac shell` and `rac cp` against a real SSH server (ssh2's, over an in-process
 // duplex as the broker's tunnel would give): host key check, exec with status and signals, the
 // interactive shell in a PTY with resizing and raw mode, and SFTP copies (both ways, trees, resume).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,15 @@ import type { Client } from 'ssh2';
 import { CopyError, RESUME_MIN_BYTES, copyEntry } from '../src/client/file-copy.js';
 import { localSide, remoteSide } from '../src/client/file-sides.js';
 import { commandLine, runInteractiveShell, runRemoteCommand, type ShellTerminal } from '../src/client/remote-shell.js';
-import { HostKeyMismatchError, SshConnectError, connectSsh, hostKeyFingerprint, openSftp } from '../src/client/ssh-session.js';
+import { HostKeyMismatchError, SshConnectError, connectSsh, openSftp } from '../src/client/ssh-session.js';
+import { sshHostKeyFingerprint } from '../src/protocol/ssh-host-key.js';
 import { startTestSshServer } from './helpers/ssh-test-server.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 
 const server = await startTestSshServer();
 t.teardown(() => server.close());
 
-async function connect(t: Tap.Test): Promise<Client> {
+async function connect(t: Test): Promise<Client> {
   const client = await connectSsh({
     stream: server.connect(),
     hostKey: server.hostKey,
@@ -30,6 +31,7 @@ async function connect(t: Tap.Test): Promise<Client> {
 }
 
 interface FakeTerminal extends ShellTerminal {
+  stdin: PassThrough & ShellTerminal['stdin'];
   out(): string;
   err(): string;
   rawModes: boolean[];
@@ -64,10 +66,10 @@ t.test('the host key must be the announced one, and the password must be right',
   t.teardown(() => other.close());
   const wrongKey = connectSsh({ stream: server.connect(), hostKey: other.hostKey, username: server.username, password: server.password });
   await t.rejects(wrongKey, HostKeyMismatchError);
-  await t.rejects(wrongKey, { message: new RegExp(hostKeyFingerprint(server.hostKey).replace(/[+/]/g, '\\$&')) });
+  await t.rejects(wrongKey, { message: new RegExp(sshHostKeyFingerprint(server.hostKey)!.replace(/[+/]/g, '\\$&')) });
   const wrongPassword = connectSsh({ stream: server.connect(), hostKey: server.hostKey, username: server.username, password: 'nope' });
   await t.rejects(wrongPassword, SshConnectError);
-  t.match(hostKeyFingerprint(server.hostKey), /^SHA256:[A-Za-z0-9+/]{43}$/);
+  t.match(sshHostKeyFingerprint(server.hostKey)!, /^SHA256:[A-Za-z0-9+/]{43}$/);
 });
 
 t.test('a command: stdout and stderr apart, its exit status, signals as 128 + n, stdin piped', async (t) => {
@@ -159,7 +161,7 @@ t.test('rac cp resumes a destination that is a shorter copy, and redoes one that
   t.equal(sha(readFileSync(join(dir, 'dst.bin'))), sha(data));
 
   const corrupt = Buffer.from(data.subarray(0, partial));
-  corrupt[partial - 1] ^= 0xff;
+  corrupt[partial - 1] = corrupt[partial - 1]! ^ 0xff;
   writeFileSync(join(dir, 'dst.bin'), corrupt);
   const redone = await copyEntry(remote, join(dir, 'src.bin'), localSide(), join(dir, 'dst.bin'), { recursive: false, status });
   t.same(redone, { files: 1, bytes: data.length, resumedBytes: 0 });

@@ -43,8 +43,6 @@ export function fingerprintOfBlob(blob: Buffer): string {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
-export const hostKeyFingerprint = (line: string): string => fingerprintOfBlob(hostKeyBlob(line));
-
 const READY_TIMEOUT_MS = 20_000;
 
 /** Connects and authenticates; resolves with the ready client. The caller ends it. */
