@@ -29,7 +29,21 @@ _rac_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
     t.equal(result.code, 0, result.stderr);
     return result.stdout.split('\n').filter(Boolean);
   };
-  t.same(await complete('rac '), ['serve', 'agent', 'view', 'login', 'logout', 'session', 'admin', 'completion', '--version', '--help']);
+  t.same(await complete('rac '), [
+    'serve',
+    'agent',
+    'view',
+    'login',
+    'logout',
+    'session',
+    'admin',
+    'completion',
+    'tunnel',
+    'shell',
+    'cp',
+    '--version',
+    '--help',
+  ]);
   t.same(await complete('rac se'), ['serve', 'session']);
   t.same(await complete('rac admin users '), ['list', 'add', 'set', 'disable', '--help']);
   t.same(await complete('rac session create --customer-'), ['--customer-name', '--customer-email']);
@@ -38,6 +52,8 @@ _rac_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
   t.same(await complete('rac completion '), ['bash', 'zsh', '--help']);
   t.same(await complete('rac login --server '), [], 'a value: nothing but the default (files)');
   t.same(await complete('rac session list --'), ['--json', '--help']);
+  t.same(await complete('rac cp --'), ['--recursive', '--server', '--help']);
+  t.same(await complete('rac shell --'), ['--server', '--help']);
   const registered = await spawnCommand('bash', ['--norc', '-c', `source ${JSON.stringify(file)}; complete -p rac`], {
     env: isolatedEnv(),
   });
