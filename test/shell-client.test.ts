@@ -1,5 +1,5 @@
-// The client half of `rac shell` and `rac cp` against a real SSH server (ssh2's, over an in-process
-// duplex as the broker's tunnel would give): host key check, exec with status and signals, the
+// The client half of `rac shell` and `rac cp` against the agent's real SSH server (src/agent/shell,
+// fed a socket the way the agent feeds it the broker's tunnel): host key check, exec with status and signals, the
 // interactive shell in a PTY with resizing and raw mode, and SFTP copies (both ways, trees, resume).
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,22 +10,27 @@ import { PassThrough } from 'node:stream';
 import type { Client } from 'ssh2';
 import { CopyError, RESUME_MIN_BYTES, copyEntry } from '../src/client/file-copy.js';
 import { localSide, remoteSide } from '../src/client/file-sides.js';
+import { createProgress } from '../src/client/progress.js';
 import { commandLine, runInteractiveShell, runRemoteCommand, type ShellTerminal } from '../src/client/remote-shell.js';
 import { HostKeyMismatchError, SshConnectError, connectSsh, openSftp } from '../src/client/ssh-session.js';
 import { sshHostKeyFingerprint } from '../src/protocol/ssh-host-key.js';
-import { startTestSshServer } from './helpers/ssh-test-server.js';
+import { connect as netConnect } from 'node:net';
+import { IT_EMAIL, type RunningShellServer, startShellServer } from './helpers/shell-server.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 
-const server = await startTestSshServer();
+const server = await startShellServer();
 t.teardown(() => server.close());
 
+/** What openTunnel hands `rac shell`: the stream, the announced host key, the user and the stream token. */
+const endpoint = (running: RunningShellServer = server) => ({
+  stream: netConnect(running.port, '127.0.0.1'),
+  hostKey: running.hostKey.publicLine,
+  username: IT_EMAIL,
+  password: running.grant.token,
+});
+
 async function connect(t: Test): Promise<Client> {
-  const client = await connectSsh({
-    stream: server.connect(),
-    hostKey: server.hostKey,
-    username: server.username,
-    password: server.password,
-  });
+  const client = await connectSsh(endpoint());
   t.teardown(() => client.end());
   return client;
 }
@@ -61,15 +66,17 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-t.test('the host key must be the announced one, and the password must be right', async (t) => {
-  const other = await startTestSshServer();
+t.test("the host key must be the announced one, and the user the stream's", async (t) => {
+  const other = await startShellServer();
   t.teardown(() => other.close());
-  const wrongKey = connectSsh({ stream: server.connect(), hostKey: other.hostKey, username: server.username, password: server.password });
+  const wrongKey = connectSsh({ ...endpoint(), hostKey: other.hostKey.publicLine });
   await t.rejects(wrongKey, HostKeyMismatchError);
-  await t.rejects(wrongKey, { message: new RegExp(sshHostKeyFingerprint(server.hostKey)!.replace(/[+/]/g, '\\$&')) });
-  const wrongPassword = connectSsh({ stream: server.connect(), hostKey: server.hostKey, username: server.username, password: 'nope' });
-  await t.rejects(wrongPassword, SshConnectError);
-  t.match(sshHostKeyFingerprint(server.hostKey)!, /^SHA256:[A-Za-z0-9+/]{43}$/);
+  const presented = sshHostKeyFingerprint(server.hostKey.publicLine)!;
+  await t.rejects(wrongKey, { message: new RegExp(presented.replace(/[+/]/g, '\\$&')) });
+  await t.rejects(connectSsh({ ...endpoint(), username: 'mallory@example.com', password: 'nope' }), SshConnectError);
+  const client = await connectSsh(endpoint());
+  client.end();
+  t.pass('the announced key and the stream token log in');
 });
 
 t.test('a command: stdout and stderr apart, its exit status, signals as 128 + n, stdin piped', async (t) => {
@@ -166,4 +173,35 @@ t.test('rac cp resumes a destination that is a shorter copy, and redoes one that
   const redone = await copyEntry(remote, join(dir, 'src.bin'), localSide(), join(dir, 'dst.bin'), { recursive: false, status });
   t.same(redone, { files: 1, bytes: data.length, resumedBytes: 0 });
   t.equal(sha(readFileSync(join(dir, 'dst.bin'))), sha(data));
+});
+
+t.test('the progress line: silent for a second, then redrawn in place, ended by a newline; never off a terminal', async (t) => {
+  let clock = 0;
+  const out = new PassThrough() as PassThrough & { isTTY?: boolean };
+  out.isTTY = true;
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString()));
+  const progress = createProgress({ label: 'big.iso', total: 10_000_000, out, now: () => clock });
+  clock = 500;
+  progress.update(1_000_000);
+  t.equal(text, '', 'nothing in the first second');
+  clock = 2000;
+  progress.update(5_000_000);
+  t.equal(text, '\r\x1b[Kbig.iso  50%  2.5 MB/s  5.0 MB of 10.0 MB');
+  clock = 2100;
+  progress.update(6_000_000);
+  t.notMatch(text, /60%/, 'at most five redraws a second');
+  clock = 4000;
+  progress.update(10_000_000);
+  progress.finish();
+  t.match(text, /big\.iso {2}100% {2}2\.5 MB\/s {2}10\.0 MB of 10\.0 MB\n$/);
+
+  const log = new PassThrough();
+  let logged = '';
+  log.on('data', (c: Buffer) => (logged += c.toString()));
+  const quiet = createProgress({ label: 'big.iso', total: 10, out: log, now: () => clock });
+  clock += 5000;
+  quiet.update(10);
+  quiet.finish();
+  t.equal(logged, '', 'no carriage-return noise in a log file');
 });
