@@ -122,3 +122,24 @@ t.test('refused: no --allow-shell, or the customer answers no: a clear message a
   t.equal(declined.code, 3, 'exit 3 when the customer says no');
   t.match(declined.stderr, /did not allow/);
 });
+
+t.test('rac view: Ctrl-] then s opens rac shell in a new tmux window', async (t) => {
+  const { code } = await sessionWithShell(t);
+  const tmux = new Tmux(100, 30);
+  t.teardown(() => tmux.kill());
+  tmux.start(`${process.execPath} ${RAC_BIN} view ${code} --graphics blocks`, {
+    RAC_SERVER: broker.url,
+    RAC_TOKEN: token,
+    TERM: 'xterm-256color',
+    XDG_CONFIG_HOME: env.XDG_CONFIG_HOME!,
+  });
+  await until('the picture', () => tmux.capture().includes('38;2;'));
+  tmux.send('C-]');
+  await until('viewer mode', () => tmux.capture(false).includes('s shell'));
+  tmux.send('s');
+  await until('a second window', () => tmux.tmux('list-windows', '-F', '#{window_name}').includes(`rac shell ${code}`));
+  tmux.send('echo in-the-$((1+1))nd-window', true);
+  tmux.send('Enter');
+  await until('the shell answering in the new window', () => /^in-the-2nd-window\s*$/m.test(tmux.capture(false)));
+  t.equal(tmux.tmux('list-windows', '-F', '#{window_name}').trim().split('\n').length, 2, 'the viewer stays in its own window');
+});
