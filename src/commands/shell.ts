@@ -1,8 +1,8 @@
 // rac shell CODE [-- COMMAND…]: a terminal on the customer's computer (or one command there)
 // through the broker's tunnel; exits with the remote status like ssh.
 import { Command } from 'commander';
-import { type ShellTerminal, runInteractiveShell, runRemoteCommand } from '../client/remote-shell.js';
-import { exitStatus, usageError } from './cli-error.js';
+import { EXIT_LOST, type ShellTerminal, runInteractiveShell, runRemoteCommand } from '../client/remote-shell.js';
+import { CliError, exitStatus, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { sessionCodeArgument, withSsh } from './ssh-call.js';
 
@@ -39,5 +39,11 @@ export async function runShell(options: ShellOptions, io: CommandIo): Promise<vo
   const status = await withSsh(io, options.server, code, (client) =>
     interactive ? runInteractiveShell(client, terminal) : runRemoteCommand(client, options.command, terminal),
   );
+  if (status === EXIT_LOST) {
+    throw new CliError(
+      "the connection to the customer's computer ended without an exit status (the session closed, or the customer left)",
+      EXIT_LOST,
+    );
+  }
   if (status !== 0) throw exitStatus(status);
 }
