@@ -2,6 +2,7 @@
 // answered with real file operations, as the customer's user, on the customer's file system.
 // Relative paths start at the customer's home directory. Finished transfers and changes are told
 // to the customer, one line each.
+import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -14,7 +15,7 @@ const { utils } = ssh2;
 import { ActivityLine, type ShellUser } from './activity-log.js';
 import { applyAttrs, attrsOf, longName, statusOf } from './sftp-files.js';
 
-const { STATUS_CODE, flagsToString } = utils.sftp;
+const { STATUS_CODE, OPEN_MODE } = utils.sftp;
 
 /** The most bytes one READ answers with (clients ask for 32–256 kB). */
 const MAX_READ_BYTES = 256 * 1024;
@@ -36,6 +37,33 @@ interface OpenDir {
   left?: string[];
 }
 
+/** SFTP's open flags as fs flags (every combination: scp opens WRITE|CREAT without TRUNC, for one). */
+function openFlags(flags: number): number | undefined {
+  const read = (flags & OPEN_MODE.READ) !== 0;
+  const write = (flags & OPEN_MODE.WRITE) !== 0;
+  if (!read && !write) return undefined;
+  let result = read && write ? fsConstants.O_RDWR : write ? fsConstants.O_WRONLY : fsConstants.O_RDONLY;
+  if (flags & OPEN_MODE.APPEND) result |= fsConstants.O_APPEND;
+  if (flags & OPEN_MODE.CREAT) result |= fsConstants.O_CREAT;
+  if (flags & OPEN_MODE.TRUNC) result |= fsConstants.O_TRUNC;
+  if (flags & OPEN_MODE.EXCL) result |= fsConstants.O_EXCL;
+  return result;
+}
+
+/**
+ * Tells the client the subsystem exited with status 0, as sshd does when sftp-server exits: OpenSSH's
+ * scp (SFTP mode) reports failure without it. ssh2's SFTP object has no public exit(), so this uses
+ * the same internal call its Channel.exit() makes.
+ */
+function sendExitStatusZero(sftp: SFTPWrapper): void {
+  const internal = sftp as unknown as {
+    _protocol?: { exitStatus?(id: number, status: number): void };
+    outgoing?: { id?: number; state?: string };
+  };
+  const id = internal.outgoing?.id;
+  if (internal.outgoing?.state === 'open' && id !== undefined) internal._protocol?.exitStatus?.(id, 0);
+}
+
 export interface SftpContext {
   user: ShellUser;
   log(line: string): void;
@@ -49,6 +77,10 @@ class SftpSession {
   private readonly handles = new Map<number, OpenFile | OpenDir>();
   private nextHandle = 1;
   private readonly home = homedir();
+  /** Requests still being answered, and whether the client sent EOF (then the channel closes once they are). */
+  private pending = 0;
+  private clientDone = false;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sftp: SFTPWrapper,
@@ -57,12 +89,29 @@ class SftpSession {
 
   private at = (path: string) => resolve(this.home, path);
 
-  /** Runs one request; an fs error becomes the request's status. */
+  /**
+   * Runs one request after the ones before it (as OpenSSH's sftp-server does: a truncate must not
+   * overtake the writes sent before it); an fs error becomes the request's status.
+   */
   private answer(reqid: number, work: () => Promise<void>): void {
-    work().catch((err: unknown) => {
-      const { code, message } = statusOf(err);
-      this.sftp.status(reqid, code, message);
-    });
+    this.pending++;
+    this.queue = this.queue
+      .then(work)
+      .catch((err: unknown) => {
+        const { code, message } = statusOf(err);
+        this.sftp.status(reqid, code, message);
+      })
+      .finally(() => {
+        this.pending--;
+        this.endIfDone();
+      });
+  }
+
+  /** Like OpenSSH's sftp-server exiting at EOF: without it the client waits forever for the channel to close. */
+  private endIfDone(): void {
+    if (!this.clientDone || this.pending !== 0) return;
+    sendExitStatusZero(this.sftp);
+    this.sftp.end();
   }
 
   private ok = (reqid: number) => this.sftp.status(reqid, STATUS_CODE.OK);
@@ -118,6 +167,10 @@ class SftpSession {
       }),
     );
     this.listenChanges();
+    s.on('end', () => {
+      this.clientDone = true;
+      this.endIfDone();
+    });
     s.on('close', () => this.closeAll());
   }
 
@@ -150,8 +203,8 @@ class SftpSession {
   }
 
   private async open(reqid: number, filename: string, flags: number, mode: number | undefined): Promise<void> {
-    const how = flagsToString(flags);
-    if (!how) return void this.sftp.status(reqid, STATUS_CODE.FAILURE, `unsupported open flags ${flags}`);
+    const how = openFlags(flags);
+    if (how === undefined) return void this.sftp.status(reqid, STATUS_CODE.FAILURE, `open flags ${flags} ask neither to read nor to write`);
     const path = this.at(filename);
     const file = await open(path, how, (mode ?? 0o666) & 0o7777);
     this.sftp.handle(reqid, this.newHandle({ kind: 'file', file, path, bytesRead: 0, bytesWritten: 0 }));
