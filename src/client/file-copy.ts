@@ -3,7 +3,7 @@
 // the tunnel's latency does not set the speed, a progress line for long files, and resuming: a
 // destination that is a shorter copy of the source (same bytes at its end) is continued, not redone.
 import { createHash } from 'node:crypto';
-import type { ByteHandle, FileSide } from './file-sides.js';
+import type { ByteHandle, EntryInfo, FileSide } from './file-sides.js';
 import { createProgress } from './progress.js';
 
 export interface CopyOptions {
@@ -41,49 +41,53 @@ export async function copyEntry(from: FileSide, src: string, to: FileSide, dst: 
   if (info.kind === 'directory' && !options.recursive) throw new CopyError(`${from.describe(src)} is a directory: add -r to copy it`);
   const target = await to.stat(dst);
   const destination = target?.kind === 'directory' ? to.join(dst, from.basename(src)) : dst;
-  const result: CopyResult = { files: 0, bytes: 0, resumedBytes: 0 };
-  await copyTree(from, src, to, destination, options, result);
-  return result;
+  const copier = new Copier(from, to, options);
+  await copier.tree(src, destination);
+  return copier.result;
 }
 
-async function copyTree(from: FileSide, src: string, to: FileSide, dst: string, options: CopyOptions, result: CopyResult): Promise<void> {
-  const info = await from.stat(src);
-  if (!info || info.kind === 'other') {
-    options.status.write(`rac cp: skipped ${from.describe(src)}: not a regular file or a directory\n`);
-    return;
-  }
-  if (info.kind === 'file') return copyFile(from, src, to, dst, info.size, info.mode, options, result);
-  await to.makeDirectory(dst);
-  for (const name of await from.list(src)) await copyTree(from, from.join(src, name), to, to.join(dst, name), options, result);
-}
+/** One `rac cp`: the two sides, the options and the running totals. */
+class Copier {
+  readonly result: CopyResult = { files: 0, bytes: 0, resumedBytes: 0 };
 
-async function copyFile(
-  from: FileSide,
-  src: string,
-  to: FileSide,
-  dst: string,
-  size: number,
-  mode: number,
-  options: CopyOptions,
-  result: CopyResult,
-): Promise<void> {
-  const reader = await from.openRead(src);
-  try {
-    const start = await resumeOffset(reader, to, dst, size);
-    if (start > 0) options.status.write(`rac cp: ${to.describe(dst)} holds the first ${start} bytes already: resuming\n`);
-    const writer = await to.openWrite(dst, mode, start > 0);
-    try {
-      const progress = createProgress({ label: from.basename(src), total: size, start, out: options.status });
-      await copyBytes(reader, writer, start, size, (done) => progress.update(done));
-      progress.finish();
-    } finally {
-      await writer.close();
+  constructor(
+    private readonly from: FileSide,
+    private readonly to: FileSide,
+    private readonly options: CopyOptions,
+  ) {}
+
+  async tree(src: string, dst: string): Promise<void> {
+    const { from, to } = this;
+    const info = await from.stat(src);
+    if (!info || info.kind === 'other') {
+      this.options.status.write(`rac cp: skipped ${from.describe(src)}: not a regular file or a directory\n`);
+      return;
     }
-    result.files += 1;
-    result.bytes += size - start;
-    result.resumedBytes += start;
-  } finally {
-    await reader.close();
+    if (info.kind === 'file') return this.file(src, dst, info);
+    await to.makeDirectory(dst);
+    for (const name of await from.list(src)) await this.tree(from.join(src, name), to.join(dst, name));
+  }
+
+  private async file(src: string, dst: string, { size, mode }: EntryInfo): Promise<void> {
+    const status = this.options.status;
+    const reader = await this.from.openRead(src);
+    try {
+      const start = await resumeOffset(reader, this.to, dst, size);
+      if (start > 0) status.write(`rac cp: ${this.to.describe(dst)} holds the first ${start} bytes already: resuming\n`);
+      const writer = await this.to.openWrite(dst, mode, start > 0);
+      try {
+        const progress = createProgress({ label: this.from.basename(src), total: size, start, out: status });
+        await copyBytes(reader, writer, start, size, (done) => progress.update(done));
+        progress.finish();
+      } finally {
+        await writer.close();
+      }
+      this.result.files += 1;
+      this.result.bytes += size - start;
+      this.result.resumedBytes += start;
+    } finally {
+      await reader.close();
+    }
   }
 }
 
