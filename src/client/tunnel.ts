@@ -28,6 +28,8 @@ export interface Tunnel {
   /** The SSH user name (the IT member's email) and password (a stream token, valid about a minute). */
   username: string;
   password: string;
+  /** Settles when the tunnel's WebSocket closes, with the broker's close code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
 }
 
 /** A tunnel that could not be opened: `status` for a refused upgrade, `closeCode` for a closed socket. */
@@ -78,9 +80,14 @@ export function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
       clearTimeout(timer);
       ws.removeAllListeners('close');
       ws.removeAllListeners('error');
+      const closed = new Promise<{ code: number; reason: string }>((settle) =>
+        ws.once('close', (code, reason) => settle({ code, reason: terminalSafe(reason.toString()) })),
+      );
       const stream = createWebSocketStream(ws);
+      // The WebSocket closed and everything it brought was read: nothing can be written either.
+      stream.once('end', () => stream.destroy());
       const { stream_id, host_key, username, password } = ready.value;
-      resolve({ stream, streamId: stream_id, hostKey: host_key, username, password });
+      resolve({ stream, streamId: stream_id, hostKey: host_key, username, password, closed });
     });
   });
 }
