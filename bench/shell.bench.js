@@ -40,7 +40,7 @@ function start(command, args, env, ready) {
 
 /** Runs a command to its end under bash's `time`: wall and CPU seconds (itself and its children). */
 function timed(command, env = {}) {
-  const result = spawnSync('bash', ['-c', `TIMEFORMAT='%R %U %S'; time ( ${command} ) 2>/dev/null`], {
+  const result = spawnSync('bash', ['-c', `TIMEFORMAT='%R %U %S'; time ( ${command} 2>/dev/null )`], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
   });
