@@ -205,6 +205,7 @@ export class SessionHub {
     if (message.type === 'agent_host_key') return this.tunnels.setHostKey(live.id, message.public_key);
     if (message.type === 'tunnel_refused') return this.tunnels.refused(live.id, message.stream_id, message.reason);
     if (message.type !== 'agent_key') return;
+    // ssh_host_key (agents with --allow-shell) is part of the transcript: relayed as the agent sent it.
     live.viewers.get(message.viewer_id)?.ws.send(Signal.agentKey(message.viewer_id, message.public_key, message.ssh_host_key));
   }
 

@@ -27,6 +27,10 @@ export function sessionOnlyOptions(): Option[] {
       '--chunk-size <bytes>',
       'with --code: JPEG bytes per UDP datagram (default: datagrams of at most 1200 bytes; 60000 is the reference client)',
     ).argParser(intIn('--chunk-size', 1, MAX_SEALED_CHUNK_PAYLOAD_BYTES)),
+    new Option(
+      '--allow-shell',
+      'with --code: let the IT member ask for a terminal and file transfers (rac shell, rac cp); asked separately',
+    ).default(false),
   ];
 }
 
@@ -41,6 +45,9 @@ export function sessionOptions(
     chunkSize?: number;
     yes?: boolean;
     viewOnly?: boolean;
+    allowShell?: boolean;
+    /** The agent's config directory (the SSH host key is kept there). */
+    configDir?: string;
   },
   env: NodeJS.ProcessEnv,
 ): AgentSessionOptions {
@@ -59,6 +66,8 @@ export function sessionOptions(
     chunkSize: opts.chunkSize,
     yes: opts.yes === true,
     viewOnly: opts.viewOnly === true,
+    allowShell: opts.allowShell === true,
+    configDir: opts.configDir,
   };
 }
 

@@ -36,6 +36,8 @@ export interface AgentOptions {
   maxWidth?: number;
   /** --code only: JPEG bytes per UDP datagram. */
   chunkSize?: number;
+  /** --code only: IT members may ask for a terminal and file transfers. */
+  allowShell?: boolean;
   /** Failed authentications per address per minute before it must wait. */
   authFailLimit: number;
   /** WebSocket ping interval in ms (peers that miss one are dropped). */
@@ -120,6 +122,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
         quality: opts.quality ?? 60,
         maxWidth: opts.maxWidth,
         chunkSize: opts.chunkSize,
+        allowShell: opts.allowShell ?? false,
         authFailLimit: opts.authFailLimit ?? 20,
         wsHeartbeat: opts.wsHeartbeat ?? 15_000,
       },

@@ -15,6 +15,8 @@ import { pairChannels } from '../protocol/index.js';
 
 export interface AgentChannel {
   sas: string;
+  /** The agent's SSH host key line (agents with --allow-shell), covered by the security code. */
+  sshHostKey?: string;
   sealer: Sealer;
   opener: Opener;
 }
@@ -40,12 +42,12 @@ export class AgentKeyExchange {
   }
 
   /** Answers the agent's key with ours and derives the pair's keys. */
-  answer(agentKeyText: string, ids: { viewerId: number; sessionId: number }): AnswerResult {
+  answer(agentKeyText: string, ids: { viewerId: number; sessionId: number }, sshHostKey?: string): AnswerResult {
     const viewerKey = encodeKey(this.keyPair.publicKey);
     if (this.answered) {
-      return this.answered.agentKey === agentKeyText
+      return this.answered.agentKey === agentKeyText && this.answered.channel.sshHostKey === sshHostKey
         ? { ok: true, viewerKey, channel: this.answered.channel, fresh: false }
-        : { ok: false, reason: 'a second, different agent key in one exchange (ignored)' };
+        : { ok: false, reason: 'a second, different agent key or host key in one exchange (ignored)' };
     }
     const agentKey = decodeKey(agentKeyText);
     if (!agentKey) return { ok: false, reason: 'an agent key that is not 32 bytes' };
@@ -56,9 +58,13 @@ export class AgentKeyExchange {
         viewerId: ids.viewerId,
         agentPublicKey: agentKey,
         viewerPublicKey: this.keyPair.publicKey,
+        ...(sshHostKey === undefined ? {} : { sshHostKey }),
       });
       const { sealer, opener } = pairChannels('viewer', keys, ids.viewerId);
-      this.answered = { agentKey: agentKeyText, channel: { sas: keys.sas, sealer, opener } };
+      this.answered = {
+        agentKey: agentKeyText,
+        channel: { sas: keys.sas, sealer, opener, ...(sshHostKey === undefined ? {} : { sshHostKey }) },
+      };
       return { ok: true, viewerKey, channel: this.answered.channel, fresh: true };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };

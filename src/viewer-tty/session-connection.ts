@@ -21,6 +21,7 @@ import { FrameReassembler } from '../protocol/frame-reassembler.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
+import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
 import { AgentKeyExchange } from './agent-keys.js';
 import { type LinkStats, LinkStatsWindow } from './link-stats.js';
 
@@ -48,6 +49,8 @@ export interface StreamSecurity {
   state: 'exchanging' | 'sealed' | 'not_encrypted';
   sas?: string;
   keyChanged?: boolean;
+  /** The customer agent's SSH host key fingerprint ("SHA256:…") when it allows `rac shell`; the code covers it. */
+  sshHostKeyFingerprint?: string;
 }
 
 export interface SessionConnectionOptions {
@@ -184,7 +187,7 @@ export class SessionConnection {
         // A new customer agent: new keys and a new code to compare. A resume changes nothing.
         return message.resumed ? undefined : this.startKeyExchange(true);
       case 'agent_key':
-        return this.onAgentKey(message.viewer_id, message.public_key);
+        return this.onAgentKey(message.viewer_id, message.public_key, message.ssh_host_key);
       case 'udp_ticket':
         return void this.joinUdp(message.udp_port, message.ticket);
       case 'status':
@@ -214,9 +217,9 @@ export class SessionConnection {
     this.options.events.security?.({ state: 'exchanging', keyChanged });
   }
 
-  private onAgentKey(viewerId: number, publicKey: string) {
+  private onAgentKey(viewerId: number, publicKey: string, sshHostKey?: string) {
     if (!this.ids || viewerId !== this.ids.viewerId) return;
-    const answer = this.keys.answer(publicKey, this.ids);
+    const answer = this.keys.answer(publicKey, this.ids, sshHostKey);
     if (!answer.ok) {
       this.invalidDatagrams++;
       return;
@@ -225,7 +228,12 @@ export class SessionConnection {
     if (!answer.fresh) return;
     this.clearAgent = false;
     this.assembler.reset();
-    this.options.events.security?.({ state: 'sealed', sas: answer.channel.sas });
+    const fingerprint = sshHostKey === undefined ? undefined : sshHostKeyFingerprint(sshHostKey);
+    this.options.events.security?.({
+      state: 'sealed',
+      sas: answer.channel.sas,
+      ...(fingerprint ? { sshHostKeyFingerprint: fingerprint } : {}),
+    });
     this.requestKeyframe();
   }
 

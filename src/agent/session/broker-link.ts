@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
-import { CloseCode, Signal, type SessionStatus, parseSignalMessage } from '../../protocol/index.js';
+import { CloseCode, Signal, type SessionStatus, type TunnelRefusal, parseSignalMessage } from '../../protocol/index.js';
 
 export interface SessionInfo {
   session_code: string;
@@ -95,6 +95,8 @@ export interface SignalLinkEvents {
   /** That viewer revealed its key. */
   viewerKey: [viewerId: number, publicKey: string];
   viewerLeft: [viewerId: number];
+  /** An IT member opened a tunnel stream (`rac shell`, `rac cp`, `rac tunnel`): dial it or refuse it. */
+  tunnelOpen: [request: { stream_id: number; full_name: string; email: string; token: string }];
   /** The broker ended the session (a `disconnect` message). */
   ended: [];
   close: [code: number, reason: string];
@@ -154,6 +156,8 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
         return void this.emit('viewerKey', message.viewer_id, message.public_key);
       case 'viewer_left':
         return void this.emit('viewerLeft', message.viewer_id);
+      case 'tunnel_open':
+        return void this.emit('tunnelOpen', message);
       case 'disconnect':
         return void this.emit('ended');
       case 'ping':
@@ -166,8 +170,17 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
   }
 
   /** Answers a viewer's commitment with this agent's key for it. */
-  sendAgentKey(viewerId: number, publicKey: string): void {
-    if (this.isOpen) this.ws.send(Signal.agentKey(viewerId, publicKey));
+  sendAgentKey(viewerId: number, publicKey: string, sshHostKey?: string): void {
+    if (this.isOpen) this.ws.send(Signal.agentKey(viewerId, publicKey, sshHostKey));
+  }
+
+  /** With --allow-shell: the SSH host key line the broker hands to `rac shell` (sent after each welcome). */
+  sendAgentHostKey(publicLine: string): void {
+    if (this.isOpen) this.ws.send(Signal.agentHostKey(publicLine));
+  }
+
+  sendTunnelRefused(streamId: number, reason: TunnelRefusal): void {
+    if (this.isOpen) this.ws.send(Signal.tunnelRefused(streamId, reason));
   }
 
   /** Tells the broker the customer ended it, then closes. Resolves once the message is out. */

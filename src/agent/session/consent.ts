@@ -26,6 +26,16 @@ export function consentQuestion(viewer: Viewer, viewOnly: boolean, sas: string):
   );
 }
 
+/** The separate question for `rac shell` / `rac cp` / `rac tunnel` (agents started with --allow-shell). */
+export function shellConsentQuestion(viewer: Viewer): string {
+  const name = terminalSafe(viewer.full_name || viewer.email, 120);
+  const email = terminalSafe(viewer.email, 120);
+  return (
+    `${name} <${email}> asks for a terminal on this computer: they could run commands and read, change or copy your files, as you.\n` +
+    `Allow ${name} <${email}> to open a terminal and transfer files? [y/N] `
+  );
+}
+
 export interface ConsentPrompt {
   answer: Promise<boolean>;
   /** Withdraws the question (the agent is stopping); the answer becomes false. */

@@ -6,11 +6,15 @@
 // Ctrl-C ends it.
 import { CloseCode } from '../../protocol/index.js';
 import { type AnnouncedViewer, type LookupFailure, SignalLink, lookupSession } from './broker-link.js';
-import { type ConsentPrompt, askConsent, consentQuestion, describeViewer } from './consent.js';
+import { type ConsentPrompt, askConsent, consentQuestion, describeViewer, shellConsentQuestion } from './consent.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { ScreenStream } from './screen-stream.js';
 import { type SealedPeer, ViewerKeys } from './viewer-keys.js';
 import { backoffDelay } from '../../shared/backoff.js';
+import { type HostKey, loadOrCreateHostKey } from '../shell/host-key.js';
+import { ShellServer } from '../shell/ssh-server.js';
+import { TunnelConnector } from '../shell/tunnel-connector.js';
+import type { ShellUser } from '../shell/activity-log.js';
 
 export interface SessionAgentOptions {
   code: string;
@@ -23,6 +27,10 @@ export interface SessionAgentOptions {
   chunkSize?: number;
   yes: boolean;
   viewOnly: boolean;
+  /** --allow-shell: IT members may ask for a terminal and file transfers (`rac shell`, `rac cp`), each asked separately. */
+  allowShell?: boolean;
+  /** Where the SSH host key is kept (the agent's config directory); required with allowShell. */
+  configDir?: string;
   /** Aborting it is Ctrl-C: tell the broker, let go of the desktop, end. */
   signal?: AbortSignal;
 }
@@ -63,8 +71,16 @@ export async function runSessionAgent(
   } catch (err) {
     return { exitCode: EXIT.failure, message: `cannot share the screen: ${(err as Error).message}` };
   }
+  let hostKey: HostKey | undefined;
+  if (options.allowShell) {
+    try {
+      hostKey = loadOrCreateHostKey(options.configDir ?? '.');
+    } catch (err) {
+      return { exitCode: EXIT.failure, message: `cannot allow a terminal: ${(err as Error).message}` };
+    }
+  }
   await beforeConnect?.();
-  return new SessionAgent(options, io, platform, first.info.udp_port).run();
+  return new SessionAgent(options, io, platform, first.info.udp_port, hostKey).run();
 }
 
 function lookupEnd(failure: LookupFailure): SessionEnd {
@@ -97,6 +113,11 @@ class SessionAgent {
   private readonly waiting: KeyedViewer[] = [];
   private starting: Promise<void> | undefined;
 
+  /** With --allow-shell: the SSH server, the tunnel dialler, and the customer's answers by email. */
+  private readonly shell: { hostKey: HostKey; server: ShellServer; connector: TunnelConnector } | undefined;
+  private readonly shellAnswers = new Map<string, boolean>();
+  private shellQuestions: Promise<unknown> = Promise.resolve();
+
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private everOpened = false;
@@ -110,9 +131,11 @@ class SessionAgent {
     private readonly io: SessionAgentIo,
     platform: SessionPlatform,
     udpPort: number,
+    hostKey?: HostKey,
   ) {
     this.udpPort = udpPort;
-    this.keys = new ViewerKeys(options.code);
+    this.keys = new ViewerKeys(options.code, hostKey?.publicLine);
+    this.shell = hostKey && this.shellSide(hostKey);
     this.stream = new ScreenStream({
       platform,
       brokerHost: brokerHost(options.server),
@@ -134,6 +157,10 @@ class SessionAgent {
     if (signal?.aborted) return Promise.resolve({ exitCode: EXIT.ok, message: 'Stopped before connecting.' });
     signal?.addEventListener('abort', () => void this.stopByCustomer(), { once: true });
     this.say(`Session ${this.options.code}: waiting for your IT contact to connect. Press Ctrl-C to cancel.`);
+    if (this.shell)
+      this.say(
+        `Terminal access is possible (--allow-shell); you will be asked first. This computer's SSH key: ${this.shell.hostKey.fingerprint}`,
+      );
     this.connect();
     return done;
   }
@@ -152,6 +179,10 @@ class SessionAgent {
     link.on('viewer', (viewer) => this.onViewerAnnounced(viewer));
     link.on('viewerKey', (viewerId, publicKey) => this.onViewerKey(viewerId, publicKey));
     link.on('viewerLeft', (viewerId) => this.onViewerLeft(viewerId));
+    link.on('tunnelOpen', (request) => {
+      if (this.shell) void this.shell.connector.open(request);
+      else link.sendTunnelRefused(request.stream_id, 'shell_not_allowed');
+    });
     link.on('ended', () => this.finish({ exitCode: EXIT.ok, message: 'Your IT contact ended the session.' }));
     link.on('close', (code, reason) => {
       if (this.link !== link || this.ended) return;
@@ -169,6 +200,8 @@ class SessionAgent {
 
   private onWelcome(welcome: { sessionId: number; resumed: boolean; agentSecret?: string }): void {
     this.sessionId = welcome.sessionId;
+    // The broker keeps the host key in memory only: tell it again after every (re)join.
+    if (this.shell) this.link?.sendAgentHostKey(this.shell.hostKey.publicLine);
     if (welcome.resumed || !welcome.agentSecret) return;
     // A first join, or the broker no longer knew us: a new identity, every exchange starts over.
     if (this.agentSecret) {
@@ -207,7 +240,7 @@ class SessionAgent {
   private onViewerAnnounced(viewer: AnnouncedViewer): void {
     if (this.ended) return;
     this.viewers.set(viewer.viewer_id, viewer);
-    this.link?.sendAgentKey(viewer.viewer_id, this.keys.offer(viewer.viewer_id, viewer.commitment));
+    this.link?.sendAgentKey(viewer.viewer_id, this.keys.offer(viewer.viewer_id, viewer.commitment), this.shell?.hostKey.publicLine);
   }
 
   private onViewerKey(viewerId: number, publicKey: string): void {
@@ -280,6 +313,51 @@ class SessionAgent {
     void this.startStreaming(viewer, peer.sas);
   }
 
+  // ------------------------------------------------------------------------------------ shell
+
+  private shellSide(hostKey: HostKey) {
+    const say = (line: string) => this.say(line);
+    const server = new ShellServer({ hostKey: hostKey.privateKey, log: say });
+    const connector = new TunnelConnector({
+      server: this.options.server,
+      code: this.options.code,
+      allowShell: true,
+      agentSecret: () => this.agentSecret,
+      sessionId: () => this.sessionId,
+      consent: (user) => this.shellConsent(user),
+      refuse: (streamId, reason) => this.link?.sendTunnelRefused(streamId, reason),
+      shell: server,
+      say,
+    });
+    return { hostKey, server, connector };
+  }
+
+  /** The customer's answer for this IT member's terminal (asked once, after any question already on screen). */
+  private shellConsent(user: ShellUser): Promise<boolean> {
+    if (this.options.yes) return Promise.resolve(true);
+    const asked = this.shellQuestions.then(() => this.askShell(user));
+    this.shellQuestions = asked.catch(() => undefined);
+    return asked;
+  }
+
+  private async askShell(user: ShellUser): Promise<boolean> {
+    const known = this.shellAnswers.get(user.email);
+    if (known !== undefined) return known;
+    while (this.prompt) await this.prompt.answer; // one question at a time on the terminal
+    if (this.ended || this.stopping) return false;
+    const prompt = askConsent(this.io.stdin, this.io.stderr, shellConsentQuestion({ full_name: user.fullName, email: user.email }));
+    this.prompt = prompt;
+    const allowed = await prompt.answer;
+    this.prompt = undefined;
+    if (this.ended || this.stopping) return false;
+    this.shellAnswers.set(user.email, allowed);
+    const who = describeViewer({ full_name: user.fullName, email: user.email });
+    this.say(allowed ? `${who} may open terminals and transfer files; each is shown here.` : `Refused: ${who} gets no terminal.`);
+    const next = this.waiting.shift();
+    if (next) this.onViewerKeyed(next);
+    return allowed;
+  }
+
   // -------------------------------------------------------------------------------- streaming
 
   private startStreaming(viewer: AnnouncedViewer, sas: string): Promise<void> {
@@ -323,6 +401,8 @@ class SessionAgent {
     this.prompt?.cancel();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.link?.close();
+    this.shell?.connector.close();
+    this.shell?.server.close();
     this.stream.close();
     if (this.stream.everStarted) this.say(this.stream.summary());
     this.resolveEnd(end);

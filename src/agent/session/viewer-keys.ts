@@ -37,7 +37,11 @@ export type CompleteResult = { ok: true; peer: SealedPeer; repeated: boolean } |
 export class ViewerKeys {
   private readonly exchanges = new Map<number, Exchange>();
 
-  constructor(private readonly sessionCode: string) {}
+  /** `sshHostKey`: with --allow-shell, the host key line sent in every agent_key and bound into each transcript. */
+  constructor(
+    private readonly sessionCode: string,
+    private readonly sshHostKey?: string,
+  ) {}
 
   /** The agent key to send for this viewer's commitment (new pair unless the commitment is unchanged). */
   offer(viewerId: number, commitment: string): string {
@@ -68,6 +72,7 @@ export class ViewerKeys {
         viewerId,
         agentPublicKey: exchange.keyPair.publicKey,
         viewerPublicKey: viewerKey,
+        ...(this.sshHostKey === undefined ? {} : { sshHostKey: this.sshHostKey }),
       });
       const { sealer, opener } = pairChannels('agent', keys, viewerId);
       exchange.peer = { viewerId, sas: keys.sas, sealer, opener };

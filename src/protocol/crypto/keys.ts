@@ -73,6 +73,12 @@ export interface Transcript {
   viewerId: number;
   agentPublicKey: Uint8Array;
   viewerPublicKey: Uint8Array;
+  /**
+   * The agent's SSH host key line from `agent_key.ssh_host_key` (agents with --allow-shell), so the
+   * security code both people compare also vouches for the host key `rac shell` will trust. Absent:
+   * the transcript is exactly the one of agents and viewers before it existed.
+   */
+  sshHostKey?: string;
 }
 
 export interface PairKeys {
@@ -130,7 +136,10 @@ function sharedSecret(privateKey: KeyObject, peer: Uint8Array): Buffer {
   return shared;
 }
 
-/** SHA-256("rac session v1" ‖ u32be(len(code)) ‖ code ‖ u64be(session_id) ‖ u16be(viewer_id) ‖ A ‖ V). */
+/**
+ * SHA-256("rac session v1" ‖ u32be(len(code)) ‖ code ‖ u64be(session_id) ‖ u16be(viewer_id) ‖ A ‖ V
+ * [‖ u32be(len(H)) ‖ H]), H being the agent's SSH host key line when it sent one.
+ */
 function transcriptHashOf(t: Transcript): Buffer {
   if (!Number.isSafeInteger(t.sessionId) || t.sessionId < 0)
     throw new RangeError(`session id ${t.sessionId}: must be a non-negative integer`);
@@ -141,7 +150,14 @@ function transcriptHashOf(t: Transcript): Buffer {
   fields.writeUInt32BE(code.length, 0);
   fields.writeBigUInt64BE(BigInt(t.sessionId), 4);
   fields.writeUInt16BE(t.viewerId, 12);
-  return sha256(TRANSCRIPT_LABEL, fields.subarray(0, 4), code, fields.subarray(4), t.agentPublicKey, t.viewerPublicKey);
+  const parts = [TRANSCRIPT_LABEL, fields.subarray(0, 4), code, fields.subarray(4), t.agentPublicKey, t.viewerPublicKey];
+  if (t.sshHostKey !== undefined) {
+    const hostKey = Buffer.from(t.sshHostKey, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(hostKey.length, 0);
+    parts.push(length, hostKey);
+  }
+  return sha256(...parts);
 }
 
 /** The secret the broker hands a customer's agent in `agent_welcome`. */
