@@ -9,6 +9,7 @@ import { createRenderer } from './graphics/create-renderer.js';
 import type { GraphicsMode } from './graphics/renderer.js';
 import { SessionConnection } from './session-connection.js';
 import type { PasteMode } from './clipboard-bridge.js';
+import { openShell } from './shell-launcher.js';
 import {
   BRACKETED_PASTE_OFF,
   BRACKETED_PASTE_ON,
@@ -102,6 +103,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
             events,
             tls: options.client.tls,
           }),
+        openShell: () => openShell({ code: session!.session_code, server: options.client.server, env: options.env, stdin, stdout }),
       });
       await screen.run();
       stdout.write(MOUSE_OFF + BRACKETED_PASTE_OFF);

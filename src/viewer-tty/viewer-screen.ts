@@ -55,6 +55,8 @@ export interface ViewerScreenOptions {
   connect(events: SessionConnectionEvents): SessionConnection;
   /** What a paste into the viewer does: the remote clipboard and Ctrl+V (default), or typed keys. */
   paste?: PasteMode;
+  /** The `s` key in viewer mode: a shell on the customer's computer; the screen draws nothing until it resolves. */
+  openShell?(): Promise<void>;
 }
 
 export type ViewerExit = 'quit' | 'ended';
@@ -85,6 +87,8 @@ export class ViewerScreen {
   private readonly onResize = () => this.relayout();
   private clipboard!: ClipboardBridge;
   private notice?: { text: string; until: number };
+  /** A shell has the terminal (the `s` key): draw nothing. */
+  private shellRunning = false;
 
   constructor(private readonly options: ViewerScreenOptions) {
     this.status = options.status;
@@ -158,6 +162,7 @@ export class ViewerScreen {
   }
 
   private write(bytes: string): boolean {
+    if (this.shellRunning) return true;
     return bytes ? this.options.terminal.stdout.write(bytes) : true;
   }
 
@@ -260,6 +265,19 @@ export class ViewerScreen {
     return true;
   }
 
+  private async runShell(open: () => Promise<void>) {
+    this.shellRunning = true;
+    try {
+      await open();
+      this.detail = undefined;
+    } catch (err) {
+      this.detail = (err as Error).message;
+    } finally {
+      this.shellRunning = false;
+    }
+    this.relayout();
+  }
+
   private relayout() {
     this.options.renderer.invalidate();
     this.write(this.options.renderer.erase() + '\x1b[H\x1b[2J');
@@ -313,6 +331,7 @@ export class ViewerScreen {
         if (event.name === 'q' || (event.ctrl && event.name === 'c')) this.done('quit');
         else if (event.name === 'k') this.connection.requestKeyframe();
         else if (event.name === 'r') this.relayout();
+        else if (event.name === 's' && this.options.openShell) void this.runShell(this.options.openShell);
         else if (event.name === 'escape') {
           this.control = 'remote';
           this.drawStatus();
