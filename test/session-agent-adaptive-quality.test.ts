@@ -44,7 +44,8 @@ t.test('quality and fps follow the link: down under 20 % loss, back up when it i
   const viewer = new SessionConnection({
     webSocketUrl: wsUrl(link.url, session.session_code),
     token,
-    events: { frame: () => frames++ },
+    // Whole frames and, since the viewer asks for them, changed rectangles: both are pictures arriving.
+    events: { frame: () => frames++, rect: () => frames++ },
   });
   t.teardown(() => viewer.close());
   viewer.start();
