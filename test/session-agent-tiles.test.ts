@@ -172,6 +172,12 @@ t.test('rectangles from a real agent on Xvfb, composed by the viewer', async (t)
     'the agent announced rectangles and a whole frame arrived',
   );
   await settle('the first whole frame');
+  // Pinned where the stream is: on a loaded test machine the quality controller would move the
+  // quality, and a sharper setting redraws the whole picture, which is not what these checks count.
+  t.ok(await waitFor(() => connection.stats().settings !== undefined, 10_000), 'the agent said its quality and frame rate');
+  const { quality, fps } = connection.stats().settings!;
+  connection.setQuality(quality, fps);
+  t.ok(await waitFor(() => connection.stats().settings?.auto === false, 10_000), 'quality and frame rate pinned');
 
   const xterm = await startXterm(xvfb, '40x10+150+150');
   t.teardown(() => void xterm.child.kill('SIGTERM'));

@@ -107,9 +107,10 @@ export class CaptureEncoder {
   }
 
   setQuality(quality: number): void {
-    if (quality === this.quality) return;
+    // A sharper setting redraws the picture once; a lower one applies to what changes next (the
+    // quality controller lowers it on a struggling link, where a whole frame is the last thing to add).
+    if (quality > this.quality) this.requestKeyframe();
     this.quality = quality;
-    this.requestKeyframe();
   }
 
   requestKeyframe(): void {
