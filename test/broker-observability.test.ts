@@ -5,8 +5,10 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { WebSocket } from 'ws';
+import { createBrokerLogger } from '../src/broker/broker-log.js';
 import type { AuditEntry, AuditPage, Session } from '../src/protocol/broker-api.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, RAC_BIN, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { loggedInEnv, rac } from './helpers/cli.js';
@@ -256,4 +258,37 @@ t.test('rac admin audit: a table, JSON lines, and --follow', async (t) => {
   );
   t.match(JSON.parse(line), { action: 'auth.login_failed', actor_email: 'follow-me@example.test' });
   t.equal(out.split('\n').length - 1, already + 1, 'only the new event was added');
+});
+
+t.test("the logger's second line of defence: secret fields are redacted, on a terminal too", async (t) => {
+  const written = (pretty: boolean) => {
+    let out = '';
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const log = createBrokerLogger({ level: 'debug', destination, pretty });
+    log.info(
+      {
+        password: 'p4ssword-field',
+        headers: { authorization: 'Bearer header-token', cookie: 'cookie-field' },
+        detail: { ticket: 'ticket-field', agent_secret: 'agent-secret-field', smtp_password: 'smtp-field' },
+        session_id: 7,
+      },
+      'an event carrying secrets',
+    );
+    log.debug('a debug line');
+    return out;
+  };
+  const json = written(false);
+  const lines = json
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(lines[0], { msg: 'an event carrying secrets', session_id: 7, password: '[redacted]', headers: { authorization: '[redacted]' } });
+  t.equal(lines[1]?.msg, 'a debug line', '--log-level debug writes debug lines');
+  const human = written(true);
+  t.match(human, /an event carrying secrets/);
+  t.throws(() => JSON.parse(human.split('\n')[0]!), 'a terminal gets human lines, not JSON');
+  for (const secret of ['p4ssword-field', 'header-token', 'cookie-field', 'ticket-field', 'agent-secret-field', 'smtp-field']) {
+    t.notOk(json.includes(secret) || human.includes(secret), `${secret} is redacted`);
+  }
 });

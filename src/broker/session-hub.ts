@@ -141,7 +141,6 @@ export class SessionHub {
         await live.relay.broadcast({ type: 'disconnect', reason: 'shutdown' });
         for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Broker restarting');
         live.relay.detach();
-        this.retire(live);
       }),
     );
     this.live.clear();
@@ -170,9 +169,9 @@ export class SessionHub {
     return { viewers, agents };
   }
 
+  /** A closing session leaves the live map; its relay's counters stay in the totals. */
   private retire(live: LiveSession): void {
     addCounters(this.retired, live.relay.counters);
-    // Detached: its counters are in `retired` now and must not be added twice.
     this.live.delete(live.id);
   }
 
@@ -416,7 +415,8 @@ export class SessionHub {
   private async closing(session: Session): Promise<void> {
     const live = this.live.get(session.id);
     if (!live) return;
-    this.live.delete(session.id);
+    // Its counters join the totals now, before the await: a scrape meanwhile must not see them dip.
+    this.retire(live);
     this.tickets.revokeSession(session.id);
     this.tunnels.sessionGone(session.id);
     for (const ws of this.sockets(live)) {
@@ -425,7 +425,6 @@ export class SessionHub {
     }
     await live.relay.broadcast({ type: 'disconnect', reason: 'closed' });
     live.relay.detach();
-    this.retire(live);
     this.log.info({ session_id: live.id }, 'session closed: relay unpinned every party');
     for (const viewer of [...live.viewers.values()]) this.dropViewer(live, viewer, false);
   }
