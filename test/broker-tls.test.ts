@@ -7,6 +7,7 @@ import { connect } from 'node:tls';
 import t from 'tap';
 import { lookupSession, SignalLink } from '../src/agent/session/broker-link.js';
 import { BrokerClient } from '../src/client/broker-client.js';
+import { SessionConnection } from '../src/viewer-tty/session-connection.js';
 import { loadTlsTrust, tlsConnectOptions } from '../src/shared/tls-trust.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, rac, spawnRac } from './helpers/cli.js';
@@ -116,6 +117,57 @@ t.test("the customer's agent: refused without the CA, its lookup and WebSocket w
   t.teardown(() => link.close());
   const welcome = await new Promise<{ sessionId: number }>((resolve) => link.once('welcome', resolve));
   t.equal(welcome.sessionId, session.id, 'the agent WebSocket is welcomed over wss://');
+});
+
+t.test("the viewer's connection (rac view's transport) streams over WSS with the CA, and ends without it", async (t) => {
+  const client = new BrokerClient({ server: broker.url, tls: trust });
+  t.teardown(() => client.close());
+  const { access_token } = await client.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+  const session = await new BrokerClient({ server: broker.url, token: access_token, tls: trust }).createSession({});
+  const agent = await startSealedAgent(broker.url, session, { width: 64, height: 64 });
+  t.teardown(() => agent.close());
+
+  const untrusted = await new Promise<string | undefined>((resolve) => {
+    const connection = new SessionConnection({
+      webSocketUrl: client.sessionWebSocketUrl(session.session_code),
+      token: access_token,
+      events: { state: (state, detail) => state === 'ended' && resolve(detail) },
+    });
+    t.teardown(() => connection.close());
+    connection.start();
+  });
+  t.match(
+    untrusted,
+    'rac could not verify the certificate of 127.0.0.1: unable to verify the first certificate',
+    'without the CA: ended, not retried',
+  );
+
+  const frames: Buffer[] = [];
+  let sealed!: () => void;
+  const keyed = new Promise<void>((resolve) => (sealed = resolve));
+  let arrived!: () => void;
+  const framed = new Promise<void>((resolve) => (arrived = resolve));
+  const connection = new SessionConnection({
+    webSocketUrl: client.sessionWebSocketUrl(session.session_code),
+    token: access_token,
+    tls: trust,
+    events: {
+      security: (security) => security.state === 'sealed' && sealed(),
+      frame: (jpeg) => {
+        frames.push(jpeg);
+        arrived();
+      },
+    },
+  });
+  t.teardown(() => connection.close());
+  connection.start();
+  await Promise.all([keyed, agent.nextViewer()]);
+  // The viewer's UDP address is pinned a round trip after the keys: the frame is sent again until one arrives.
+  const picture = solidJpeg([200, 20, 90]);
+  const resend = setInterval(() => void agent.sendFrame(picture), 250);
+  await agent.sendFrame(picture);
+  await framed.finally(() => clearInterval(resend));
+  t.ok(frames[0]!.equals(picture), 'with the CA: keys agreed over wss:// and a frame arrives');
 });
 
 t.test('SIGHUP serves a new certificate to new connections while a session keeps streaming', async (t) => {

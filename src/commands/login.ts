@@ -38,7 +38,9 @@ export async function runLogin(options: LoginOptions, io: CommandIo): Promise<vo
     async (client) => {
       const password = await readSecret(io, { label: `Password for ${email} at ${client.server}`, fromStdin: options.passwordStdin });
       const response = await client.login(email, password);
-      const caFile = client.tls.caFile ? resolve(client.tls.caFile) : undefined;
+      // Kept: the flag's file, else the one already stored for this server (RAC_CA_FILE stays the environment's).
+      const previous = store.readConfig();
+      const caFile = options.caFile ? resolve(options.caFile) : previous.server === client.server ? previous.ca_file : undefined;
       const saved = await store.save({ server: client.server, email: response.user.email, token: response.access_token, caFile });
       const who = `Logged in to ${client.server} as ${terminalSafe(response.user.email)} (${response.user.role})`;
       if (saved.store === 'file') {

@@ -5,6 +5,8 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS, MAX_VIEWERS_LIMIT } from 
 import { MIN_PASSWORD_LENGTH } from '../broker/passwords.js';
 import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
+import type { RunningBroker } from '../broker/broker.js';
+import type { CertificateSummary } from '../broker/tls-files.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
@@ -135,6 +137,20 @@ export function checkAdminPassword(password: string | undefined): void {
   );
 }
 
+/** SIGHUP (systemctl reload): a renewed certificate for new connections; sessions stay up. */
+function reloadCertificate(
+  broker: RunningBroker,
+  say: (line: string) => void,
+  describe: (certificate: CertificateSummary) => string,
+): void {
+  if (!broker.certificate) return say('rac serve: SIGHUP: nothing to reload (no --tls-cert)');
+  try {
+    say(`rac serve: SIGHUP: now serving ${describe(broker.reloadTls())}`);
+  } catch (err) {
+    say(`rac serve: SIGHUP: kept the previous certificate: ${(err as Error).message}`);
+  }
+}
+
 export async function runServe(options: ServeOptions, io: CommandIo): Promise<void> {
   checkAdminPassword(io.env.RAC_ADMIN_PASSWORD);
   // Loaded here, not at the top: every other rac command starts ~250 ms faster without fastify & co.
@@ -182,15 +198,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   if (options.metrics) say(`  metrics at ${broker.url}/metrics (admin token)`);
   if (broker.metricsUrl) say(`  metrics at ${broker.metricsUrl} (no auth)`);
   if (broker.certificate) say(`  TLS certificate ${describeCertificate(broker.certificate)} (SIGHUP reloads it)`);
-  // SIGHUP (systemctl reload): a renewed certificate for new connections; sessions stay up.
-  const reload = () => {
-    if (!tls) return say('rac serve: SIGHUP: nothing to reload (no --tls-cert)');
-    try {
-      say(`rac serve: SIGHUP: now serving ${describeCertificate(broker.reloadTls())}`);
-    } catch (err) {
-      say(`rac serve: SIGHUP: kept the previous certificate: ${(err as Error).message}`);
-    }
-  };
+  const reload = () => reloadCertificate(broker, say, describeCertificate);
   process.on('SIGHUP', reload);
 
   await new Promise<void>((done) => {
