@@ -21,7 +21,7 @@ function changed(base: CapturedFrame, boxes: Rect[]): { next: CapturedFrame; pix
   for (const b of boxes)
     for (let y = b.y; y < Math.min(base.height, b.y + b.height); y++)
       for (let x = b.x; x < Math.min(base.width, b.x + b.width); x++) {
-        next.data[y * base.stride + x * 4]! ^= 0xff;
+        next.data[y * base.stride + x * 4] = base.data[y * base.stride + x * 4]! ^ 0xff;
         pixels.push([x, y]);
       }
   return { next, pixels };
