@@ -146,7 +146,10 @@ t.test('over 1 MiB: only a notice goes, and the receiver learns the size', async
   t.same(a.send(text), { sent: false, tooLarge: MAX_CLIPBOARD_BYTES + 10 });
   t.same(got, [{ kind: 'too_large', totalBytes: MAX_CLIPBOARD_BYTES + 10 }]);
   t.equal(a.resends, 0);
-  t.same(a.send('x'.repeat(MAX_CLIPBOARD_BYTES)), { sent: true, bytes: MAX_CLIPBOARD_BYTES }, 'exactly 1 MiB goes');
+  const delivered = new Promise<void>((resolve) =>
+    t.same(a.send('x'.repeat(MAX_CLIPBOARD_BYTES), resolve), { sent: true, bytes: MAX_CLIPBOARD_BYTES }, 'exactly 1 MiB goes'),
+  );
+  await delivered;
   t.equal(got.length, 2);
   t.equal(got[1]!.kind === 'text' && got[1].text.length, MAX_CLIPBOARD_BYTES);
 });
