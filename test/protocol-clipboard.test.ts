@@ -96,7 +96,8 @@ t.test('any text round-trips, its chunks in any order and duplicated', async (t)
           return shuffled;
         });
         a.send(text);
-        return got.length === 1 && got[0]!.kind === 'text' && got[0].text === text && a.resends === 0;
+        const first = got[0];
+        return got.length === 1 && first?.kind === 'text' && first.text === text && a.resends === 0;
       }),
       { numRuns: 300 },
     ),
@@ -146,9 +147,13 @@ t.test('over 1 MiB: only a notice goes, and the receiver learns the size', async
   t.same(a.send(text), { sent: false, tooLarge: MAX_CLIPBOARD_BYTES + 10 });
   t.same(got, [{ kind: 'too_large', totalBytes: MAX_CLIPBOARD_BYTES + 10 }]);
   t.equal(a.resends, 0);
-  t.same(a.send('x'.repeat(MAX_CLIPBOARD_BYTES)), { sent: true, bytes: MAX_CLIPBOARD_BYTES }, 'exactly 1 MiB goes');
+  const delivered = new Promise<void>((resolve) =>
+    t.same(a.send('x'.repeat(MAX_CLIPBOARD_BYTES), resolve), { sent: true, bytes: MAX_CLIPBOARD_BYTES }, 'exactly 1 MiB goes'),
+  );
+  await delivered;
   t.equal(got.length, 2);
-  t.equal(got[1]!.kind === 'text' && got[1].text.length, MAX_CLIPBOARD_BYTES);
+  const second = got[1];
+  t.equal(second?.kind === 'text' && second.text.length, MAX_CLIPBOARD_BYTES);
 });
 
 t.test('invalid UTF-8 and inconsistent chunks are refused, typed', async (t) => {

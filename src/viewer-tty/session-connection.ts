@@ -309,7 +309,8 @@ export class SessionConnection {
   private ensureSocket(family: 'udp4' | 'udp6') {
     if (this.udp && this.udpFamily === family) return;
     this.udp?.close();
-    const udp = createSocket(family);
+    // Room for a whole frame or clipboard transfer while the loop is busy drawing (capped at rmem_max).
+    const udp = createSocket({ type: family, recvBufferSize: 4 * 1024 * 1024 });
     this.udpFamily = family;
     udp.on('message', (msg) => this.onDatagram(msg));
     udp.on('error', () => {}); // ICMP errors surface here; keepalives keep trying

@@ -19,6 +19,8 @@ import {
 export const KEEPALIVE_INTERVAL_MS = 2000;
 /** Big enough for a burst of frame datagrams without ENOBUFS on a busy loopback. */
 const SEND_BUFFER_BYTES = 4 * 1024 * 1024;
+/** A clipboard transfer (up to 1 MiB) must fit while the loop is busy encoding a frame (Linux caps it at rmem_max). */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export type AgentPacket = Exclude<Packet, { type: 'handshake' | 'frame_chunk' }>;
 
@@ -166,7 +168,7 @@ function bindSocket(
   onMessage: (datagram: Buffer, from: { address: string; port: number }) => void,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type, sendBufferSize: SEND_BUFFER_BYTES });
+    const socket = createSocket({ type, sendBufferSize: SEND_BUFFER_BYTES, recvBufferSize: RECEIVE_BUFFER_BYTES });
     socket.once('error', reject);
     socket.on('message', onMessage);
     socket.bind(0, () => {
