@@ -76,6 +76,20 @@ t.test('shell on a PTY: tput cols follows window-change', async (t) => {
   t.match(running.lines.join('\n'), /Jane Doe opened a terminal\./);
 });
 
+t.test('exec with a PTY (ssh -t) runs the command on a terminal of the asked size', async (t) => {
+  const running = await startShellServer();
+  t.teardown(running.close);
+  const client = await connectClient(running.port);
+  t.teardown(() => client.end());
+  const channel = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    client.exec('tput cols; tty; exit 4', { pty: { term: 'xterm', cols: 101, rows: 20 } }, (err, ch) => (err ? reject(err) : resolve(ch))),
+  );
+  const out = new ChannelOutput(channel);
+  const exited = new Promise<number>((resolve) => channel.on('exit', (code: number) => resolve(code)));
+  t.equal(await exited, 4);
+  await out.waitFor(/101\r\n\/dev\/pts\/\d+/);
+});
+
 t.test('without node-pty the shell runs on pipes and says so', async (t) => {
   const running = await startShellServer({ loadPty: async () => new Error('node-pty cannot be loaded (test)') });
   t.teardown(running.close);
