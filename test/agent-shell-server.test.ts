@@ -27,6 +27,17 @@ t.test('the host key is made once, kept 0600, and the client sees exactly it', a
   t.equal(`ssh-ed25519 ${seen}`, running.hostKey.publicLine);
 });
 
+t.test('every generated host key reads back (ssh2 sometimes writes one its parser refuses)', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'rac-hostkeys-'));
+  let fresh = 0;
+  for (let i = 0; i < 600; i++) {
+    const dir = join(root, String(i));
+    const made = loadOrCreateHostKey(dir);
+    if (loadOrCreateHostKey(dir).publicLine === made.publicLine) fresh++;
+  }
+  t.equal(fresh, 600);
+});
+
 t.test('exec: stdout, stderr, stdin and the exit status come back', async (t) => {
   const running = await startShellServer();
   t.teardown(running.close);
