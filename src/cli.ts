@@ -12,6 +12,8 @@ import { serveCommand } from './commands/serve.js';
 import { viewCommand } from './commands/view.js';
 import { sessionCommand } from './commands/session.js';
 import { tunnelCommand } from './commands/tunnel.js';
+import { cpCommand } from './commands/cp.js';
+import { shellCommand } from './commands/shell.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +36,8 @@ export function buildProgram(io: CommandIo): Command {
   program.addCommand(adminCommand(io));
   program.addCommand(completionCommand(io));
   program.addCommand(tunnelCommand(io));
+  program.addCommand(shellCommand(io));
+  program.addCommand(cpCommand(io));
   // Subcommands at every depth end through run() and write to io, like the program itself.
   const configure = (command: Command) => {
     for (const sub of command.commands) {
@@ -56,7 +60,7 @@ export async function run(argv: string[], io: CommandIo = processIo()): Promise<
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (err instanceof CliError) {
-      io.stderr.write(`rac: ${err.message}\n`);
+      if (err.message) io.stderr.write(`rac: ${err.message}\n`);
       return err.exitCode;
     }
     io.stderr.write(`rac: ${(err as Error).message ?? String(err)}\n`);

@@ -39,6 +39,8 @@ _rac_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
     'admin',
     'completion',
     'tunnel',
+    'shell',
+    'cp',
     '--version',
     '--help',
   ]);
@@ -50,6 +52,8 @@ _rac_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
   t.same(await complete('rac completion '), ['bash', 'zsh', '--help']);
   t.same(await complete('rac login --server '), [], 'a value: nothing but the default (files)');
   t.same(await complete('rac session list --'), ['--json', '--help']);
+  t.same(await complete('rac cp --'), ['--recursive', '--server', '--help']);
+  t.same(await complete('rac shell --'), ['--server', '--help']);
   const registered = await spawnCommand('bash', ['--norc', '-c', `source ${JSON.stringify(file)}; complete -p rac`], {
     env: isolatedEnv(),
   });

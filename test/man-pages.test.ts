@@ -35,7 +35,7 @@ const built = program.commands;
 
 t.same(
   built.map((c) => c.name()).sort(),
-  ['admin', 'agent', 'completion', 'login', 'logout', 'serve', 'session', 'tunnel', 'view'],
+  ['admin', 'agent', 'completion', 'cp', 'login', 'logout', 'serve', 'session', 'shell', 'tunnel', 'view'],
   'every command of rac (and completion)',
 );
 

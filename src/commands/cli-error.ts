@@ -18,3 +18,6 @@ export class CliError extends Error {
 }
 
 export const usageError = (message: string) => new CliError(message, ExitCode.usage);
+
+/** Ends a command with this exit code and no message of rac's own: `rac shell` passes on the remote command's status. */
+export const exitStatus = (code: number) => new CliError('', code);

@@ -8,6 +8,7 @@ import { detectGraphics } from './detect-graphics.js';
 import { createRenderer } from './graphics/create-renderer.js';
 import type { GraphicsMode } from './graphics/renderer.js';
 import { SessionConnection } from './session-connection.js';
+import { openShell } from './shell-launcher.js';
 import {
   ENTER_ALT_SCREEN,
   HIDE_CURSOR,
@@ -86,6 +87,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
         status: session!.status,
         connect: (events) =>
           new SessionConnection({ webSocketUrl: options.client.sessionWebSocketUrl(session!.session_code), token: options.token, events }),
+        openShell: () => openShell({ code: session!.session_code, server: options.client.server, env: options.env, stdin, stdout }),
       });
       await screen.run();
       stdout.write(MOUSE_OFF);

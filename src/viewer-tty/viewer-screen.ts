@@ -46,6 +46,8 @@ export interface ViewerScreenOptions {
   status: string;
   /** Creates the transport with the screen's event handlers. */
   connect(events: SessionConnectionEvents): SessionConnection;
+  /** The `s` key in viewer mode: a shell on the customer's computer; the screen draws nothing until it resolves. */
+  openShell?(): Promise<void>;
 }
 
 export type ViewerExit = 'quit' | 'ended';
@@ -72,6 +74,8 @@ export class ViewerScreen {
   private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
   private readonly onResize = () => this.relayout();
   decodeErrors = 0;
+  /** A shell has the terminal (the `s` key): draw nothing. */
+  private shellRunning = false;
 
   constructor(private readonly options: ViewerScreenOptions) {
     this.status = options.status;
@@ -123,6 +127,7 @@ export class ViewerScreen {
   }
 
   private write(bytes: string): boolean {
+    if (this.shellRunning) return true;
     return bytes ? this.options.terminal.stdout.write(bytes) : true;
   }
 
@@ -203,6 +208,19 @@ export class ViewerScreen {
     this.drawStatus();
   }
 
+  private async runShell(open: () => Promise<void>) {
+    this.shellRunning = true;
+    try {
+      await open();
+      this.detail = undefined;
+    } catch (err) {
+      this.detail = (err as Error).message;
+    } finally {
+      this.shellRunning = false;
+    }
+    this.relayout();
+  }
+
   private relayout() {
     this.options.renderer.invalidate();
     this.write(this.options.renderer.erase() + '\x1b[H\x1b[2J');
@@ -255,6 +273,7 @@ export class ViewerScreen {
         if (event.name === 'q' || (event.ctrl && event.name === 'c')) this.done('quit');
         else if (event.name === 'k') this.connection.requestKeyframe();
         else if (event.name === 'r') this.relayout();
+        else if (event.name === 's' && this.options.openShell) void this.runShell(this.options.openShell);
         else if (event.name === 'escape') {
           this.control = 'remote';
           this.drawStatus();

@@ -112,7 +112,7 @@ export async function connectViewer(brokerUrl: string, code: string, token: stri
       ws.send(Signal.keyCommit(keys.restart()));
     }
     if (message.type === 'agent_key' && ids && message.viewer_id === ids.viewerId) {
-      const answer = keys.answer(message.public_key, ids);
+      const answer = keys.answer(message.public_key, ids, message.ssh_host_key);
       if (answer.ok) ws.send(Signal.viewerKey(ids.viewerId, answer.viewerKey));
     }
     wake();

@@ -92,7 +92,7 @@ export function StatusLine(props: StatusLineProps) {
         ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
-          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan'}{' '}
+          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan · s shell'}{' '}
         </Text>
       </Box>
     </Box>

@@ -1,0 +1,166 @@
+// `rac cp` of a 200 MB file through a real `rac serve` on loopback (the IT member's rac, the broker's
+// byte pipe, the customer's `rac agent --allow-shell`) beside `scp` of the same file to a throwaway
+// OpenSSH sshd on loopback: MB/s and CPU seconds of each, both directions, in the same run.
+// CPU: the client's own (user + sys of the command and its children); for rac also the broker's
+// and the agent's (from /proc), which do the work sshd does for scp. Prints, never asserts.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
+const MEGABYTES = Number(process.env.BENCH_SHELL_MB ?? 200);
+const dir = mkdtempSync(join(tmpdir(), 'rac-bench-shell-'));
+const children = [];
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+/** user + sys seconds a running process has used so far. */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+function start(command, args, env, ready) {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  let text = '';
+  return new Promise((resolve, reject) => {
+    const check = (d) => {
+      text += d;
+      const value = ready(text);
+      if (value !== undefined) resolve({ child, value });
+    };
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', (code) => reject(new Error(`${command} exited ${code}: ${text}`)));
+  });
+}
+
+/** Runs a command to its end under bash's `time`: wall and CPU seconds (itself and its children). */
+function timed(command, env = {}) {
+  const result = spawnSync('bash', ['-c', `TIMEFORMAT='%R %U %S'; time ( ${command} 2>/dev/null )`], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  const [wall, user, sys] = result.stderr.trim().split('\n').pop().split(' ').map(Number);
+  if (result.status !== 0) throw new Error(`${command} failed (${result.status}): ${result.stderr}`);
+  return { wall, cpu: user + sys };
+}
+
+async function startRac() {
+  let display = process.env.DISPLAY;
+  if (!display) {
+    display = ':97';
+    await start('Xvfb', [display, '-screen', '0', '1280x720x24', '-nolisten', 'tcp'], {}, () => undefined).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const broker = await start(
+    process.execPath,
+    [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'broker'), '--udp-ports', '47100-47109'],
+    { RAC_ADMIN_PASSWORD: 'bench-password' },
+    (text) => /listening on http:\/\/[^:]+:(\d+)/.exec(text)?.[1],
+  );
+  const url = `http://127.0.0.1:${broker.value}`;
+  const post = async (path, body, token) =>
+    (
+      await fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+        body: JSON.stringify(body),
+      })
+    ).json();
+  const { access_token: token } = await post('/api/auth/login', { email: 'admin@localhost', password: 'bench-password' });
+  const session = await post('/api/sessions', {}, token);
+  const agent = await start(
+    process.execPath,
+    [RAC, 'agent', '--code', session.session_code, '--server', url, '--allow-shell', '--yes', '--no-openctrol'],
+    { DISPLAY: display, XDG_CONFIG_HOME: join(dir, 'agent-config') },
+    (text) => (/waiting for your IT contact/.test(text) ? true : undefined),
+  );
+  return {
+    code: session.session_code,
+    env: { RAC_SERVER: url, RAC_TOKEN: token, XDG_CONFIG_HOME: join(dir, 'it-config') },
+    pids: [broker.child.pid, agent.child.pid],
+  };
+}
+
+async function startSshd() {
+  const keys = join(dir, 'ssh');
+  mkdirSync(keys);
+  mkdirSync('/run/sshd', { recursive: true });
+  for (const name of ['host', 'client']) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keys, name)]);
+  writeFileSync(join(keys, 'authorized_keys'), readFileSync(join(keys, 'client.pub')));
+  chmodSync(join(keys, 'authorized_keys'), 0o600);
+  const port = 47200 + Math.floor(Math.random() * 500);
+  const config = join(keys, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `HostKey ${join(keys, 'host')}`,
+      `AuthorizedKeysFile ${join(keys, 'authorized_keys')}`,
+      `PidFile ${join(keys, 'sshd.pid')}`,
+      'ListenAddress 127.0.0.1',
+      'PermitRootLogin yes',
+      'PasswordAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  await start('/usr/sbin/sshd', ['-D', '-e', '-f', config, '-p', String(port)], {}, (text) =>
+    /Server listening/.test(text) ? true : undefined,
+  );
+  const ssh = `-i ${join(keys, 'client')} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+  return { port, ssh, user: process.env.USER || 'root' };
+}
+
+function row(name, bytes, { wall, cpu }, serverCpu) {
+  const mbps = bytes / 1e6 / wall;
+  const server = serverCpu === undefined ? '' : `  server CPU ${serverCpu.toFixed(2)} s`;
+  process.stdout.write(
+    `${name.padEnd(24)} ${mbps.toFixed(1).padStart(7)} MB/s  ${wall.toFixed(2).padStart(6)} s  client CPU ${cpu.toFixed(2)} s${server}\n`,
+  );
+  return mbps;
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) process.stderr.write('not root: the throwaway sshd may not start\n');
+  const file = join(dir, 'payload.bin');
+  writeFileSync(file, randomBytes(MEGABYTES * 1024 * 1024));
+  const bytes = MEGABYTES * 1024 * 1024;
+  process.stdout.write(`${MEGABYTES} MiB file, loopback\n`);
+
+  const rac = await startRac();
+  const serverCpu = () => rac.pids.reduce((sum, pid) => sum + cpuOf(pid), 0);
+  const racCp = (from, to) => `${process.execPath} ${RAC} cp ${from} ${to}`;
+  // A first small copy: the host key is shown and the JIT is warm, as for a sysadmin's second copy.
+  timed(racCp(join(RAC, '..', 'rac.js'), `${rac.code}:${join(dir, 'warm.js')}`), rac.env);
+  let before = serverCpu();
+  const racUp = row('rac cp upload', bytes, timed(racCp(file, `${rac.code}:${join(dir, 'rac-up.bin')}`), rac.env), serverCpu() - before);
+  rmSync(join(dir, 'rac-down.bin'), { force: true });
+  before = serverCpu();
+  const racDown = row(
+    'rac cp download',
+    bytes,
+    timed(racCp(`${rac.code}:${file}`, join(dir, 'rac-down.bin')), rac.env),
+    serverCpu() - before,
+  );
+
+  const sshd = await startSshd();
+  const scp = (from, to) => `scp -q ${sshd.ssh} -P ${sshd.port} ${from} ${to}`;
+  const scpUp = row('scp upload', bytes, timed(scp(file, `${sshd.user}@127.0.0.1:${join(dir, 'scp-up.bin')}`)));
+  const scpDown = row('scp download', bytes, timed(scp(`${sshd.user}@127.0.0.1:${file}`, join(dir, 'scp-down.bin'))));
+  process.stdout.write(
+    `rac cp / scp: upload ${((racUp / scpUp) * 100).toFixed(0)} %, download ${((racDown / scpDown) * 100).toFixed(0)} % (target ≥ 70 %)\n`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
