@@ -1,4 +1,5 @@
 // The audit log: who did what to which session or user, when, and from which address.
+import type { AuditEntry as ApiAuditEntry } from '../protocol/broker-api.js';
 import type { Db } from './database.js';
 import { isoNow } from './database.js';
 
@@ -23,17 +24,8 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-export interface AuditRecord {
-  id: number;
-  at: string;
-  actor_id: number | null;
-  actor_email: string | null;
-  address: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  detail: Record<string, unknown> | null;
-}
+/** A stored event is what GET /api/audit returns. */
+export type AuditRecord = ApiAuditEntry;
 
 export class AuditLog {
   constructor(private readonly db: Db) {}
