@@ -27,6 +27,17 @@ t.test('the host key is made once, kept 0600, and the client sees exactly it', a
   t.equal(`ssh-ed25519 ${seen}`, running.hostKey.publicLine);
 });
 
+t.test('every generated host key reads back (ssh2 sometimes writes one its parser refuses)', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'rac-hostkeys-'));
+  let fresh = 0;
+  for (let i = 0; i < 600; i++) {
+    const dir = join(root, String(i));
+    const made = loadOrCreateHostKey(dir);
+    if (loadOrCreateHostKey(dir).publicLine === made.publicLine) fresh++;
+  }
+  t.equal(fresh, 600);
+});
+
 t.test('exec: stdout, stderr, stdin and the exit status come back', async (t) => {
   const running = await startShellServer();
   t.teardown(running.close);
@@ -74,6 +85,20 @@ t.test('shell on a PTY: tput cols follows window-change', async (t) => {
   channel.write('exit 3\n');
   t.equal(await exited, 3, "the shell's exit status comes back");
   t.match(running.lines.join('\n'), /Jane Doe opened a terminal\./);
+});
+
+t.test('exec with a PTY (ssh -t) runs the command on a terminal of the asked size', async (t) => {
+  const running = await startShellServer();
+  t.teardown(running.close);
+  const client = await connectClient(running.port);
+  t.teardown(() => client.end());
+  const channel = await new Promise<import('ssh2').ClientChannel>((resolve, reject) =>
+    client.exec('tput cols; tty; exit 4', { pty: { term: 'xterm', cols: 101, rows: 20 } }, (err, ch) => (err ? reject(err) : resolve(ch))),
+  );
+  const out = new ChannelOutput(channel);
+  const exited = new Promise<number>((resolve) => channel.on('exit', (code: number) => resolve(code)));
+  t.equal(await exited, 4);
+  await out.waitFor(/101\r\n\/dev\/pts\/\d+/);
 });
 
 t.test('without node-pty the shell runs on pipes and says so', async (t) => {

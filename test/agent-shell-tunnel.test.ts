@@ -2,7 +2,7 @@
 // server on loopback): a verified, allowed `tunnel_open` dials /ws/session/{code}/tunnel?stream=N
 // with the agent secret and carries a working SSH connection; a token of another secret, stream or
 // time, a customer who says no, or an agent without --allow-shell get `tunnel_refused` and no dial.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ interface Harness {
   client: Promise<Client>;
 }
 
-async function harness(t: Tap.Test, options: { allowShell?: boolean; consent?: boolean; now?: () => number } = {}): Promise<Harness> {
+async function harness(t: Test, options: { allowShell?: boolean; consent?: boolean; now?: () => number } = {}): Promise<Harness> {
   const secret = newAgentSecret();
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));

@@ -31,13 +31,26 @@ export function loadOrCreateHostKey(configDir: string): HostKey {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new Error(`cannot read the SSH host key ${file}: ${(err as Error).message}`);
-    privateKey = utils.generateKeyPairSync('ed25519').private;
+    privateKey = generateHostKey();
     mkdirSync(configDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, privateKey, { mode: 0o600 });
     chmodSync(file, 0o600);
   }
   const publicLine = publicLineOf(privateKey, file);
   return { privateKey, publicLine, fingerprint: sshHostKeyFingerprint(publicLine)!, file };
+}
+
+/**
+ * A new ed25519 key in OpenSSH format. ssh2's generator now and then (about 1 in 300) writes a key
+ * its own parser calls malformed: such a key is thrown away and another one made.
+ */
+function generateHostKey(): string {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const key = utils.generateKeyPairSync('ed25519').private;
+    const parsed = utils.parseKey(key);
+    if (!(parsed instanceof Error) && !Array.isArray(parsed) && parsed.type === 'ssh-ed25519') return key;
+  }
+  throw new Error('could not generate an SSH host key that ssh2 can read back');
 }
 
 function publicLineOf(privateKey: string, file: string): string {
