@@ -31,6 +31,11 @@ t.test('--print-host-key prints the known_hosts line of the agent', async (t) =>
   const result = await rac(['tunnel', '--print-host-key', spaced], { env });
   t.equal(result.code, 0, result.stderr);
   t.equal(result.stdout, `${session.session_code} ${agent.hostKey}\n`);
+  // OpenSSH hands a host of digits alone to ProxyCommand as a dotted IPv4 address (inet_aton).
+  const n = Number(session.session_code);
+  const quad = [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+  const viaSsh = await rac(['tunnel', '--print-host-key', quad], { env });
+  t.equal(viaSsh.stdout, `${session.session_code} ${agent.hostKey}\n`, `${quad} is read back as the code`);
 });
 
 t.test('stdin and stdout carry the bytes; the status line goes to stderr', async (t) => {

@@ -34,7 +34,7 @@ export function tunnelCommand(io: CommandIo): Command {
 }
 
 export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<void> {
-  const code = compactSessionCode(options.code);
+  const code = codeFromHost(options.code);
   if (!isSessionCode(code)) throw usageError(`CODE: expected a 9-digit session code, got "${options.code}"`);
   const env = options.server ? { ...io.env, RAC_SERVER: options.server } : io.env;
   let login;
@@ -59,6 +59,20 @@ export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<
     say(io, `rac tunnel: session ${code}, host key ${fingerprint}; SSH user ${tunnel.username}`);
   }
   await bridge(tunnel.stream, io);
+}
+
+/**
+ * The session code from the argument. OpenSSH reads a host name of digits alone as an IPv4 address
+ * (inet_aton) and hands ProxyCommand's %h as a dotted quad: 123456789 arrives as 7.91.205.21. Every
+ * 9-digit code is below 2^32, so the quad turns back into the code exactly (leading zeros padded).
+ */
+export function codeFromHost(text: string): string {
+  const quad = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
+  if (!quad) return compactSessionCode(text);
+  const bytes = quad.slice(1).map(Number);
+  if (bytes.some((b) => b > 255)) return text;
+  const value = bytes.reduce((sum, b) => sum * 256 + b, 0);
+  return String(value).padStart(9, '0');
 }
 
 /** Copies stdin into the tunnel and the tunnel to stdout until the tunnel ends. */
