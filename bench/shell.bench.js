@@ -4,7 +4,7 @@
 // CPU: the client's own (user + sys of the command and its children); for rac also the broker's
 // and the agent's (from /proc), which do the work sshd does for scp. Prints, never asserts.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,9 +52,11 @@ function timed(command, env = {}) {
 async function startRac() {
   let display = process.env.DISPLAY;
   if (!display) {
-    display = ':97';
-    await start('Xvfb', [display, '-screen', '0', '1280x720x24', '-nolisten', 'tcp'], {}, () => undefined).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The agent captures a screen even when only the shell is used: a private Xvfb.
+    const number = 90 + Math.floor(Math.random() * 400);
+    display = `:${number}`;
+    children.push(spawn('Xvfb', [display, '-screen', '0', '1280x720x24', '-nolisten', 'tcp'], { stdio: 'ignore' }));
+    while (!existsSync(`/tmp/.X11-unix/X${number}`)) await new Promise((r) => setTimeout(r, 100));
   }
   const broker = await start(
     process.execPath,
