@@ -81,7 +81,7 @@ export class TunnelRelay {
     const tunnels = this.tunnelsOf(sessionId);
     if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
     if (!tunnels.hostKey) {
-      return it.close(CloseCode.SHELL_NOT_ALLOWED, "The customer's agent does not allow a terminal: it runs without --allow-shell");
+      return it.close(CloseCode.SHELL_NOT_ALLOWED, "The customer's agent does not allow a terminal (it was started without --allow-shell)");
     }
     const id = tunnels.nextStreamId++;
     const { email, full_name } = login.user;

@@ -96,7 +96,7 @@ function bridge(stream: Duplex, io: CommandIo): Promise<void> {
 export function tunnelCliError(err: TunnelError, email?: string): CliError {
   const who = email ? ` (logged in as ${email})` : '';
   if (err.closeCode === CloseCode.SHELL_NOT_ALLOWED) {
-    return new CliError(`${err.message}: the customer must run rac agent with --allow-shell and answer yes`, ExitCode.auth);
+    return new CliError(`${err.message}: ask the customer to start rac agent with --allow-shell and to answer yes`, ExitCode.auth);
   }
   switch (err.status) {
     case 401:
