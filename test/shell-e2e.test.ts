@@ -108,7 +108,11 @@ t.test('refused: no --allow-shell, or the customer answers no: a clear message a
   ]) {
     const refused = await spawnRac(args, { env });
     t.equal(refused.code, 3, `rac ${args[0]}: exit 3`);
-    t.match(refused.stderr, /does not allow a terminal: it runs without --allow-shell/, 'says what the customer must do');
+    t.match(
+      refused.stderr,
+      /does not allow a terminal \(it was started without --allow-shell\): ask the customer to start rac agent with --allow-shell/,
+      'says why and what to ask the customer',
+    );
   }
 
   const session = await createSession(broker.api, token);
