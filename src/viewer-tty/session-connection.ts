@@ -418,6 +418,7 @@ export class SessionConnection {
     this.linkStats.bytes(size);
     const done = this.rectAssembler.push(rectAsFrameChunk(decoded.value));
     if (!done) return;
+    this.reporter.updates.rect(decoded.value.frameId, decoded.value.rectIndex, decoded.value.rectCount);
     if (decoded.value.rectIndex === decoded.value.rectCount - 1) this.linkStats.frameShown(decoded.value.frameId);
     this.options.events.rect?.(completeRect(decoded.value, done.jpeg));
   }
@@ -434,6 +435,7 @@ export class SessionConnection {
     if (!frame) return;
     this.linkStats.frameShown(frame.frameId);
     this.reporter.frame();
+    this.reporter.updates.frame(frame.frameId);
     this.options.events.frame?.(frame.jpeg, frame.frameId);
   }
 
