@@ -276,6 +276,7 @@ export class SessionConnection {
     this.agentRects = false;
     this.assembler.reset();
     this.rectAssembler.reset();
+    this.reporter.updates.reset();
     const fingerprint = sshHostKey === undefined ? undefined : sshHostKeyFingerprint(sshHostKey);
     this.options.events.security?.({
       state: 'sealed',

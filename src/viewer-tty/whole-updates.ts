@@ -16,6 +16,12 @@ export class WholeUpdates {
     return this.newestId;
   }
 
+  /** A new agent (fresh keys): its ids are its own. */
+  reset(): void {
+    this.arriving.clear();
+    this.newestId = undefined;
+  }
+
   /** A full frame was reassembled. */
   frame(frameId: bigint): void {
     if (this.newestId !== undefined && frameId <= this.newestId) return;

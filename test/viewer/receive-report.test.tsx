@@ -166,4 +166,8 @@ t.test('the report names the newest update received whole: a full frame, or ever
   const big = 2n ** 63n - 1n;
   updates.frame(big);
   t.equal(reporter.take().last_frame, big.toString(), '64-bit ids survive as decimal');
+  updates.reset();
+  t.notOk('last_frame' in reporter.take(), 'a new agent: nothing received from it yet');
+  updates.rect(50n, 0, 1);
+  t.equal(updates.newest, 50n, "then the new agent's ids count, even if lower");
 });
