@@ -96,6 +96,7 @@ const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
         bytes: fc.integer({ min: 0, max: 1_000_000_000 }),
         decode_ms: fc.integer({ min: 0, max: 60_000 }),
         rtt_ms: fc.integer({ min: 0, max: 60_000 }),
+        last_frame: fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }).map((id) => id.toString()),
       },
       { requiredKeys: ['interval_ms', 'frames', 'lost', 'bytes'] },
     )

@@ -36,6 +36,18 @@ t.test('a receive report with a field out of bounds is refused, naming the field
   t.notOk(missing.ok, 'bytes is required');
 });
 
+t.test("a receive report's last_frame is a 64-bit frame id in decimal, or absent", async (t) => {
+  for (const id of ['0', '638000000000000000', '9223372036854775807']) {
+    t.same(parse({ ...REPORT, last_frame: id }), { ok: true, value: { ...REPORT, last_frame: id } }, id);
+  }
+  const bad: unknown[] = ['9223372036854775808', '-1', '007', '', '1e9', ' 12', 12, null, '99999999999999999999'];
+  for (const value of bad) {
+    const result = parse({ ...REPORT, last_frame: value });
+    t.notOk(result.ok, `${JSON.stringify(value)} refused`);
+    if (!result.ok) t.match(result.error.message, '"last_frame"');
+  }
+});
+
 t.test('stream_settings and auto_quality', async (t) => {
   const settings = { type: 'stream_settings', quality: 45, fps: 8, auto: true };
   t.same(parse(settings), { ok: true, value: settings });

@@ -3,12 +3,15 @@
 // rectangles and the agent answers; an xterm moved over a static background comes as rectangles
 // that cover the window's old and new places and nothing else (to the 64-pixel tile); the composed
 // picture matches a screenshot of the display; typing sends a small fraction of a whole frame; a
-// rectangle that never reaches the display is repaired by a whole frame the display asks for; and a
-// second viewer that does not ask for rectangles turns the stream back to whole frames for all.
+// rectangle that never reaches the display is repaired by a whole frame the display asks for; an
+// update lost entirely on the way, with the screen still after it, is repaired by a whole frame the
+// agent sends on the viewer's receive report (the display cannot see that loss); and a second viewer that does not ask for rectangles turns the stream back to whole frames for all.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { Socket } from 'node:dgram';
 import { promisify } from 'node:util';
 import t from 'tap';
 import type { CompleteRect } from '../src/protocol/rect-datagram.js';
+import { RECT_KEYFRAME_INTERVAL_MS } from '../src/agent/session/frame-pipeline.js';
 import { RemoteDisplay } from '../src/viewer-tty/display/remote-display.js';
 import type { RgbImage } from '../src/viewer-tty/graphics/rgb-image.js';
 import { SessionConnection } from '../src/viewer-tty/session-connection.js';
@@ -99,6 +102,20 @@ async function windowBox(xvfb: Xvfb, id: string): Promise<Box> {
   const out = await xvfb.run('xdotool', ['getwindowgeometry', '--shell', id]);
   const field = (name: string) => Number(new RegExp(`${name}=(\\d+)`).exec(out)![1]);
   return { x: field('X'), y: field('Y'), width: field('WIDTH'), height: field('HEIGHT') };
+}
+
+/**
+ * The link from the relay to this viewer loses every datagram while `losing()` says so (the
+ * connection's own UDP socket, so nothing of it reaches the reassembler); `lost` reports each size.
+ */
+function lossyLink(connection: SessionConnection, losing: () => boolean, lost: (size: number) => void): void {
+  const udp = (connection as unknown as { udp?: Socket }).udp!;
+  const listeners = udp.listeners('message') as ((msg: Buffer, rinfo: unknown) => void)[];
+  udp.removeAllListeners('message');
+  udp.on('message', (msg, rinfo) => {
+    if (losing()) return lost(msg.length);
+    for (const listener of listeners) listener(msg, rinfo);
+  });
 }
 
 t.test('rectangles from a real agent on Xvfb, composed by the viewer', async (t) => {
@@ -230,6 +247,42 @@ t.test('rectangles from a real agent on Xvfb, composed by the viewer', async (t)
     const lostAt = rects.find((r) => r.frameId === dropped!.frameId)!.at;
     t.comment(`repaired ${Math.round(fullFrames[framesBefore]!.at - lostAt)} ms after the loss`);
     await settle('after the repair');
+  });
+
+  await t.test('an update lost entirely before the screen goes still is repaired by the agent', async (t) => {
+    let losing = true;
+    let bigLost = 0;
+    let lastBigLostAt = 0;
+    lossyLink(
+      connection,
+      () => losing,
+      (size) => {
+        // Control messages are small; a full-size datagram is a piece of a picture.
+        if (size < 1000) return;
+        bigLost++;
+        lastBigLostAt = performance.now();
+      },
+    );
+    const framesBefore = fullFrames.length;
+    const rectsBefore = rects.length;
+    const repairsBefore = display.repairs;
+    await xvfb.run('xdotool', ['windowmove', '--sync', xterm.id, '900', '300']);
+    t.ok(await waitFor(() => bigLost > 0, 10_000), 'the update went out and was lost on the way');
+    // Quiet for 600 ms: the update and any follow-up capture of the move went out; the agent's own
+    // repair comes only a second after the update, so it cannot be what is still being lost.
+    t.ok(await waitFor(() => performance.now() - lastBigLostAt > 600, 10_000), 'then nothing more (the screen is still)');
+    losing = false;
+    t.ok(await waitFor(() => fullFrames.length > framesBefore, 10_000), 'a whole frame followed');
+    t.equal(rects.length, rectsBefore, 'no rectangle of the lost update arrived');
+    t.equal(display.repairs, repairsBefore, 'the display did not ask: it could not see the loss');
+    // The periodic whole frame comes 30 s after the last one sent (and none was sent that this
+    // viewer did not get, but for the agent's repairs): one within half of that is the repair.
+    const sinceLastWhole = fullFrames[framesBefore]!.at - fullFrames[framesBefore - 1]!.at;
+    t.ok(
+      sinceLastWhole < RECT_KEYFRAME_INTERVAL_MS / 2,
+      `${Math.round(sinceLastWhole)} ms after the last whole frame, long before the periodic one: the agent sent it on the report`,
+    );
+    await settle('after the agent repaired it');
   });
 
   await t.test('a viewer that does not ask for rectangles gets whole frames, and so does everyone', async (t) => {

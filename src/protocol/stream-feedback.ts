@@ -20,6 +20,11 @@ export interface ReceiveReport {
   decode_ms?: number;
   /** Smoothed round trip of sealed keepalive echoes, when one came back. */
   rtt_ms?: number;
+  /**
+   * The id of the newest update received whole (a full frame, or every rectangle of an update), as
+   * a decimal string (ids are 64-bit); absent from an older viewer, or before anything arrived.
+   */
+  last_frame?: string;
 }
 
 /** The quality and frame rate the agent streams with; `auto` false when a viewer pinned them. */
@@ -44,6 +49,9 @@ const MAX_FRAMES = 100_000;
 const MAX_WINDOW_BYTES = 1_000_000_000;
 /** Keepalive timestamps are milliseconds of the sender's clock: non-negative safe integers. */
 const MAX_TIMESTAMP = Number.MAX_SAFE_INTEGER;
+/** Frame ids are int64 on the wire and never negative: canonical decimal, at most 2^63 − 1. */
+const FRAME_ID_PATTERN = /^(0|[1-9][0-9]{0,18})$/;
+const MAX_FRAME_ID = 2n ** 63n - 1n;
 
 export function parseStreamFeedback(
   type: StreamFeedbackMessage['type'],
@@ -88,7 +96,12 @@ function parseReceiveReport(object: JsonObject, label: string): ParseResult<Rece
     if (!value.ok) return value;
     report[field] = value.value;
   }
-  return ok(report);
+  if (object.last_frame === undefined) return ok(report);
+  const lastFrame = object.last_frame;
+  if (typeof lastFrame !== 'string' || !FRAME_ID_PATTERN.test(lastFrame) || BigInt(lastFrame) > MAX_FRAME_ID) {
+    return fail('BAD_FIELD', `${label}: "last_frame" must be a frame id in decimal, from 0 to ${MAX_FRAME_ID}`);
+  }
+  return ok({ ...report, last_frame: lastFrame });
 }
 
 /** A keepalive's optional `t` (the sender's clock, echoed back by the agent); absent when not a valid one. */

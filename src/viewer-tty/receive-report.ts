@@ -1,8 +1,9 @@
 // What the viewer tells the agent about the stream, about once a second (docs/protocol.md, "Receive
 // reports and stream settings"): frames reassembled and lost, bytes, the mean decode time, and the
-// round trip smoothed over the agent's echoes of timestamped keepalives. The agent's quality
-// controller steers by it.
+// round trip smoothed over the agent's echoes of timestamped keepalives, and the newest update
+// received whole. The agent's quality controller steers by it; the agent repairs a lost last update.
 import type { ReceiveReport } from '../protocol/stream-feedback.js';
+import { WholeUpdates } from './whole-updates.js';
 
 export const REPORT_INTERVAL_MS = 1000;
 /** How much of each new round-trip sample goes into the smoothed value (as TCP's SRTT, but quicker). */
@@ -13,6 +14,8 @@ const MAX_RTT_MS = 60_000;
 export class ReceiveReporter {
   private window = { start: 0, frames: 0, bytes: 0, decodeMs: 0, decodes: 0, droppedAtStart: 0 };
   private smoothedRttMs: number | undefined;
+  /** Fed by the connection with every frame and rectangle reassembled. */
+  readonly updates = new WholeUpdates();
 
   /** `droppedFrames`: the reassembler's running count of frames it gave up on. */
   constructor(
@@ -67,6 +70,7 @@ export class ReceiveReporter {
     };
     if (decodes > 0) report.decode_ms = Math.min(60_000, Math.round(decodeMs / decodes));
     if (this.smoothedRttMs !== undefined) report.rtt_ms = Math.round(this.smoothedRttMs);
+    if (this.updates.newest !== undefined) report.last_frame = this.updates.newest.toString();
     this.window = { start: now, frames: 0, bytes: 0, decodeMs: 0, decodes: 0, droppedAtStart: dropped };
     return report;
   }

@@ -276,6 +276,7 @@ export class SessionConnection {
     this.agentRects = false;
     this.assembler.reset();
     this.rectAssembler.reset();
+    this.reporter.updates.reset();
     const fingerprint = sshHostKey === undefined ? undefined : sshHostKeyFingerprint(sshHostKey);
     this.options.events.security?.({
       state: 'sealed',
@@ -419,6 +420,7 @@ export class SessionConnection {
     this.linkStats.bytes(size);
     const done = this.rectAssembler.push(rectAsFrameChunk(decoded.value));
     if (!done) return;
+    this.reporter.updates.rect(decoded.value.frameId, decoded.value.rectIndex, decoded.value.rectCount);
     if (decoded.value.rectIndex === decoded.value.rectCount - 1) this.linkStats.frameShown(decoded.value.frameId);
     this.options.events.rect?.(completeRect(decoded.value, done.jpeg));
   }
@@ -435,6 +437,7 @@ export class SessionConnection {
     if (!frame) return;
     this.linkStats.frameShown(frame.frameId);
     this.reporter.frame();
+    this.reporter.updates.frame(frame.frameId);
     this.options.events.frame?.(frame.jpeg, frame.frameId);
   }
 

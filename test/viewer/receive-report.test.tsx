@@ -143,3 +143,31 @@ t.test('viewer-mode keys: [ ] quality, { } fps, a auto; the status line says the
   t.match(line({ quality: 35, fps: 5, auto: false }), 'q35 ≤5 fps pinned');
   t.notMatch(line(), '≤', 'nothing before the agent says');
 });
+
+t.test('the report names the newest update received whole: a full frame, or every rectangle of one', async (t) => {
+  const reporter = new ReceiveReporter(() => 0);
+  t.notOk('last_frame' in reporter.take(), 'nothing arrived yet: no last_frame');
+  const updates = reporter.updates;
+  updates.frame(100n);
+  t.equal(reporter.take().last_frame, '100', 'a full frame');
+  updates.rect(101n, 0, 2);
+  t.equal(updates.newest, 100n, 'half an update is not whole');
+  updates.rect(102n, 0, 1);
+  t.equal(updates.newest, 102n, 'a one-rectangle update is');
+  updates.rect(101n, 1, 2);
+  t.equal(updates.newest, 102n, 'an older update completing later does not go back');
+  updates.rect(103n, 1, 2);
+  updates.rect(103n, 1, 2);
+  t.equal(updates.newest, 102n, 'the same rectangle twice is still one');
+  updates.rect(103n, 0, 2);
+  t.equal(reporter.take().last_frame, '103', 'all rectangles, in any order');
+  updates.frame(99n);
+  t.equal(updates.newest, 103n, 'an older full frame does not go back either');
+  const big = 2n ** 63n - 1n;
+  updates.frame(big);
+  t.equal(reporter.take().last_frame, big.toString(), '64-bit ids survive as decimal');
+  updates.reset();
+  t.notOk('last_frame' in reporter.take(), 'a new agent: nothing received from it yet');
+  updates.rect(50n, 0, 1);
+  t.equal(updates.newest, 50n, "then the new agent's ids count, even if lower");
+});

@@ -6,6 +6,7 @@
 // keeps the address the relay pinned. A viewer that sends `capabilities` with "rect" is answered
 // in kind; while every allowed viewer takes rectangles, changes go as type-7 rectangles. After 1 s
 // with no change and no input the screen is captured at 5 fps only, until the next change or input.
+// A viewer whose report shows it lost the last update entirely gets a full frame (update-repair.ts).
 import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
@@ -26,6 +27,7 @@ import { type AgentPacket, UdpLink } from './udp-link.js';
 import type { SealedPeer } from './viewer-keys.js';
 import { StreamQuality } from './stream-quality.js';
 import type { QualitySettings } from './quality-controller.js';
+import { UpdateRepair } from './update-repair.js';
 
 export interface ScreenStreamOptions {
   platform: SessionPlatform;
@@ -75,6 +77,7 @@ export class ScreenStream {
   /** Viewers that said they take rectangles. */
   private readonly rectViewers = new Set<number>();
   private readonly cadence = new CaptureCadence();
+  private readonly repair = new UpdateRepair();
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -134,6 +137,7 @@ export class ScreenStream {
     this.peers.delete(viewerId);
     this.quality.removeViewer(viewerId);
     this.rectViewers.delete(viewerId);
+    this.repair.removeViewer(viewerId);
     this.updateEncoding();
     this.clipboard?.removeViewer(viewerId);
   }
@@ -271,7 +275,11 @@ export class ScreenStream {
       const frame = this.pipeline.next();
       this.captureError = undefined;
       if (frame) this.cadence.activity();
-      if (frame) await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
+      if (frame) {
+        const viewers = [...this.peers.keys()];
+        await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
+        this.repair.sentTo(viewers, frame.frameId);
+      }
     } catch (err) {
       const message = (err as Error).message;
       if (message !== this.captureError) this.options.say(`Screen capture failed: ${message} (retrying)`);
@@ -324,6 +332,9 @@ export class ScreenStream {
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
     if (decoded.type !== 'control') return void this.unknownControl++;
     const message = decoded.message;
+    if (message.type === 'receive_report' && this.repair.needsFullFrame(peer.viewerId, message.last_frame)) {
+      this.pipeline?.requestKeyframe();
+    }
     if (message.type !== 'unknown') {
       if (this.quality.onControl(peer.viewerId, message)) return;
       return this.onControl(message);
