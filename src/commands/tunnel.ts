@@ -104,8 +104,9 @@ export function tunnelCliError(err: TunnelError, email?: string): CliError {
     case 403:
       return new CliError(`${err.message}${who}: the session belongs to another user; ask its owner or an admin`, ExitCode.auth);
     case 404:
+      return new CliError(`${err.message}: check the code (\`rac session list\` shows your sessions)`, ExitCode.notFound);
     case 410:
-      return new CliError(err.message, ExitCode.notFound);
+      return new CliError(`${err.message}: create a new session with \`rac session create\``, ExitCode.notFound);
     default:
       return new CliError(err.message, ExitCode.failure);
   }
