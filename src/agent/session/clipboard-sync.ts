@@ -29,6 +29,7 @@ export class ClipboardSync {
   private readFailed = false;
   /** Counts writes: a read that began before a write may return the old text, which is no copy. */
   private writes = 0;
+  private announced = false;
 
   constructor(private readonly options: ClipboardSyncOptions) {}
 
@@ -52,6 +53,10 @@ export class ClipboardSync {
     this.running = true;
     this.baseline = await this.options.clipboard.read();
     if (!this.running) return;
+    // The customer agreed to control; that the clipboard goes with it is said once, plainly.
+    if (!this.announced)
+      this.options.say('Text you copy from now on is shared with your IT contact, and they can paste to your clipboard.');
+    this.announced = true;
     this.timer = setInterval(() => void this.poll(), this.options.pollMs ?? CLIPBOARD_POLL_MS);
   }
 
