@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { Session } from '../src/protocol/broker-api.js';
+import { codeFromHost, hostOfCode } from '../src/commands/tunnel.js';
 import { RAC_BIN, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { firstLine, loggedInEnv, rac } from './helpers/cli.js';
 import { PATIENCE_MS } from './helpers/patience.js';
@@ -30,12 +31,31 @@ t.test('--print-host-key prints the known_hosts line of the agent', async (t) =>
   const spaced = session.session_code.replace(/(\d{3})(\d{3})(\d{3})/, '$1 $2 $3');
   const result = await rac(['tunnel', '--print-host-key', spaced], { env });
   t.equal(result.code, 0, result.stderr);
-  t.equal(result.stdout, `${session.session_code} ${agent.hostKey}\n`);
-  // OpenSSH hands a host of digits alone to ProxyCommand as a dotted IPv4 address (inet_aton).
-  const n = Number(session.session_code);
-  const quad = [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-  const viaSsh = await rac(['tunnel', '--print-host-key', quad], { env });
-  t.equal(viaSsh.stdout, `${session.session_code} ${agent.hostKey}\n`, `${quad} is read back as the code`);
+  // OpenSSH reads a host of digits alone as an IPv4 address (inet_aton: octal after a leading zero),
+  // hands it to ProxyCommand as a dotted quad and looks that up in known_hosts: the line names both.
+  const quad = hostOfCode(session.session_code);
+  const names = quad ? `${session.session_code},${quad}` : session.session_code;
+  t.equal(result.stdout, `${names} ${agent.hostKey}\n`);
+  if (quad) {
+    const viaSsh = await rac(['tunnel', '--print-host-key', quad], { env });
+    t.equal(viaSsh.stdout, `${names} ${agent.hostKey}\n`, `${quad} is read back as the code`);
+  }
+});
+
+t.test("a code and the address OpenSSH reads it as, both ways (inet_aton's decimal and octal)", async (t) => {
+  const cases: [string, string | undefined][] = [
+    ['123456789', '7.91.205.21'],
+    ['572901907', '34.37.202.19'],
+    ['999999999', '59.154.201.255'],
+    ['100000000', '5.245.225.0'],
+    ['012345670', '0.41.203.184'],
+    ['000000000', '0.0.0.0'],
+    ['012345678', undefined], // not octal: OpenSSH keeps it a name
+  ];
+  for (const [code, quad] of cases) {
+    t.equal(hostOfCode(code), quad, `${code} → ${quad ?? 'a name'}`);
+    if (quad) t.equal(codeFromHost(quad), code, `${quad} → ${code}`);
+  }
 });
 
 t.test('stdin and stdout carry the bytes; the status line goes to stderr', async (t) => {

@@ -50,7 +50,9 @@ export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<
     throw err instanceof TunnelError ? tunnelCliError(err, login.email) : err;
   }
   if (options.printHostKey) {
-    io.stdout.write(`${code} ${tunnel.hostKey}\n`);
+    // Both names: OpenSSH looks a code up in known_hosts as the address it reads it as.
+    const names = [code, hostOfCode(code)].filter(Boolean).join(',');
+    io.stdout.write(`${names} ${tunnel.hostKey}\n`);
     tunnel.stream.destroy();
     return;
   }
@@ -63,8 +65,9 @@ export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<
 
 /**
  * The session code from the argument. OpenSSH reads a host name of digits alone as an IPv4 address
- * (inet_aton) and hands ProxyCommand's %h as a dotted quad: 123456789 arrives as 7.91.205.21. Every
- * 9-digit code is below 2^32, so the quad turns back into the code exactly (leading zeros padded).
+ * (inet_aton) and hands ProxyCommand's %h as a dotted quad: 123456789 arrives as 7.91.205.21. A code
+ * with a leading zero is read in octal when its digits allow it (and is left alone when they do
+ * not), so a quad below 10^8 can only come from such a code.
  */
 export function codeFromHost(text: string): string {
   const quad = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
@@ -72,7 +75,14 @@ export function codeFromHost(text: string): string {
   const bytes = quad.slice(1).map(Number);
   if (bytes.some((b) => b > 255)) return text;
   const value = bytes.reduce((sum, b) => sum * 256 + b, 0);
-  return String(value).padStart(9, '0');
+  return value >= 10 ** 8 ? String(value) : `0${value.toString(8).padStart(8, '0')}`;
+}
+
+/** The dotted quad OpenSSH turns a code into (and looks up in known_hosts), if it does. */
+export function hostOfCode(code: string): string | undefined {
+  const value = code.startsWith('0') ? (/^[0-7]+$/.test(code) ? parseInt(code, 8) : undefined) : Number(code);
+  if (value === undefined) return undefined;
+  return [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.');
 }
 
 /** Copies stdin into the tunnel and the tunnel to stdout until the tunnel ends. */
