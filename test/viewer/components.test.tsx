@@ -41,7 +41,7 @@ t.test('StatusLine says the zoom, and where when zoomed in', async (t) => {
   t.match(line({ zoom: 'fit' }), ' fit  Ctrl-] remote');
   t.match(line({ zoom: '2×', region: { x: 480, y: 262, width: 960, height: 557 } }), '2× 960×557 at 480,262');
   t.match(line({ zoom: '1:1', region: { x: 0, y: 0, width: 160, height: 94 }, control: 'viewer' }), '1:1 160×94 at 0,0');
-  t.match(line({ control: 'viewer' }), '+/- zoom · 0 fit · arrows pan');
+  t.match(line({ control: 'viewer' }), 'q quit · +/-/0 zoom · s shell');
 });
 
 t.test('StatusLine messages: consent, pending, disconnected, reconnecting, ended', async (t) => {

@@ -64,6 +64,9 @@ export function securityLabel(security: StreamSecurity | undefined): { text: str
   return { text: `code ${security.sas ?? '?'}`, color: 'green' };
 }
 
+/** Viewer mode's keys, short enough to leave room for a zoomed region and the code at 100 columns (arrows pan: man rac-view). */
+export const VIEWER_KEYS_HINT = 'viewer: q quit · +/-/0 zoom · s shell';
+
 export function StatusLine(props: StatusLineProps) {
   const { stats } = props;
   const message = statusMessage(props);
@@ -102,7 +105,7 @@ export function StatusLine(props: StatusLineProps) {
         ) : null}
         <Text inverse={props.control === 'viewer'} color={props.control === 'remote' ? 'green' : undefined}>
           {' '}
-          {props.escapeKey} {props.control === 'remote' ? 'remote' : 'viewer: q quit · +/- zoom · 0 fit · arrows pan · s shell'}{' '}
+          {props.escapeKey} {props.control === 'remote' ? 'remote' : VIEWER_KEYS_HINT}{' '}
         </Text>
       </Box>
     </Box>
