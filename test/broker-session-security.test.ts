@@ -519,8 +519,13 @@ t.test('an active session with no agent datagram and no viewer closes after --id
   t.equal((await call(own.api, 'GET', `/sessions/${session.session_code}/info`)).body.status, 'active');
   const viewer = await openSignal(own.url, session.session_code, token);
   await nextOf(viewer, 'joined');
-  // Nothing to wait for: this is the time in which it would have closed without the viewer.
-  await sleep(2500);
+  // A twin session, made after this one and without a viewer: once the idle sweep has closed it,
+  // this one has been idle as long, and only its viewer can have kept it open.
+  const twin = (await call<Session>(own.api, 'POST', '/sessions', { token, body: {} })).body;
+  const twinAgent = await openSignal(own.url, twin.session_code);
+  t.teardown(() => twinAgent.ws.close());
+  await nextOf(twinAgent, 'agent_welcome');
+  t.same(await nextOf(twinAgent, 'disconnect'), { type: 'disconnect' }, 'the twin without a viewer closed');
   t.equal((await call(own.api, 'GET', `/sessions/${session.session_code}/info`)).status, 200, 'a viewer keeps it open');
   viewer.ws.close();
   t.same(await nextOf(agentWs, 'disconnect'), { type: 'disconnect' }, 'then it is closed');

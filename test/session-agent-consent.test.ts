@@ -4,7 +4,8 @@
 import t from 'tap';
 import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import { connectViewer, createSession, startAgent } from './helpers/session-viewer.js';
-import { startXvfb } from './helpers/xvfb.js';
+import { PATIENCE_MS } from './helpers/patience.js';
+import { startXvfb, waitForAsync } from './helpers/xvfb.js';
 
 t.test('consent on a terminal', async (t) => {
   const xvfb = await startXvfb();
@@ -83,11 +84,17 @@ t.test('consent on a terminal', async (t) => {
     await agent.waitFor(/Second Admin \(second@example\.com\) wants to see and control this computer\.\s+Security code: \d{3} \d{3}\./);
     // While the question is open nothing new is captured: no frame arrives at either viewer.
     const framesBefore = viewer.frames.length + second.frames.length;
+    const forwardedBefore = (await stats(session.id)).sealed_forwarded;
     await viewer.control({ type: 'request_keyframe' });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    t.equal(viewer.frames.length + second.frames.length, framesBefore, 'paused while asking');
+    // The relay has passed the request to the agent's socket, ahead of the answer typed below: a
+    // stream that were not paused would answer it with a frame before the agent reads "n".
+    t.ok(
+      await waitForAsync(async () => (await stats(session.id)).sealed_forwarded > forwardedBefore, PATIENCE_MS),
+      'the request reached the agent',
+    );
     agent.process.stdin!.write('n\r');
     t.equal(await agent.exited, 1);
+    t.equal(viewer.frames.length + second.frames.length, framesBefore, 'paused while asking');
     t.match(agent.stderr(), /You did not allow Second Admin \(second@example\.com\): nothing was shared\./);
   });
 

@@ -46,13 +46,16 @@ function findColours(x: Xvfb): Record<'red' | 'green' | 'blue', Blob> {
   return found;
 }
 
+/** How often a screenshot is taken while waiting: each one costs a whole-screen capture. */
+const POLL_MS = 500;
+
 async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = get();
     if (ok(v)) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 
