@@ -144,8 +144,8 @@ export class SessionConnection {
   private report() {
     const report = this.reporter.take();
     if (!this.acked || !this.keys.channel) return;
-    this.toAgentSealed(encodeControl({ type: 'keepalive', t: this.reporter.stamp() }));
-    this.toAgentSealed(encodeControl(report));
+    this.sendSealed(encodeControl({ type: 'keepalive', t: this.reporter.stamp() }));
+    this.sendSealed(encodeControl(report));
   }
 
   private setState(state: LinkState, detail?: string) {
@@ -466,7 +466,7 @@ export class SessionConnection {
     else if (this.clearAgent) this.sendUdp(inner);
   }
 
-  /** Sealed to the agent, never in clear (the clipboard): false when there are no keys or no pinned address. */
+  /** Sealed to the agent, never in clear (the clipboard, receive reports): false when there are no keys or no pinned address. */
   sendSealed(inner: Buffer): boolean {
     const channel = this.keys.channel;
     if (!this.acked || !channel) return false;
@@ -500,13 +500,7 @@ export class SessionConnection {
 
   /** Hands quality and frame rate back to the agent's controller. */
   autoQuality(): void {
-    this.toAgentSealed(encodeControl({ type: 'auto_quality' }));
-  }
-
-  /** Feedback goes sealed only: a reference client would not know it, and it is nobody else's business. */
-  private toAgentSealed(inner: Buffer) {
-    const channel = this.keys.channel;
-    if (this.acked && channel) this.sendUdp(channel.sealer.seal(inner));
+    this.sendSealed(encodeControl({ type: 'auto_quality' }));
   }
 
   /** `capabilities` to our agent until it answers, at most once a second unless `now`. */
