@@ -42,6 +42,7 @@ export const SYSTEM_PACKAGES = {
   xclip: 'xclip', // the agent's X11 clipboard
   iproute2: 'tc', // a lossy link (netem) for adaptive quality
   systemd: 'systemd-analyze', // generated service units are verified
+  postgresql: 'pg_ctlcluster', // the broker suite also runs on a throwaway PostgreSQL cluster (initdb)
 };
 
 function installNodeModules() {
