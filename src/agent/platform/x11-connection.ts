@@ -16,6 +16,7 @@ const NONE = 0;
 type Callback<T> = (err: Error | null | undefined, value: T) => boolean | void;
 
 interface RawClient extends EventEmitter {
+  stream?: { ref?(): void; unref?(): void };
   AllocID(): number;
   GetImage(
     format: number,
@@ -66,6 +67,8 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
   private damageId: number | undefined;
   private damageExt: RawDamage | undefined;
   private closedError: Error | undefined;
+  /** Requests waiting for their answer. */
+  private waiting = 0;
   /** X errors no request was waiting for. */
   protocolErrors = 0;
 
@@ -75,6 +78,8 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
   ) {
     super();
     const client = display.client;
+    // An idle connection never keeps the agent running (it ends when its sessions do); one waiting for an answer does.
+    client.stream?.unref?.();
     client.on('event', (event: DamageNotify) => {
       if (event.name === 'DamageNotify')
         this.emit('damage', { x: event.area.x, y: event.area.y, width: event.area.w, height: event.area.h });
@@ -123,7 +128,7 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
     this.damageExt = ext;
     this.damageId = this.display.client.AllocID();
     ext.Create(this.damageId, this.root, DAMAGE_REPORT_DELTA_RECTANGLES);
-    await this.display.client.sync();
+    await this.sync();
   }
 
   /** Forgets what was reported, so the next change anywhere is reported again. */
@@ -138,12 +143,14 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
     const segment = shm.provider.create(size);
     const id = this.display.client.AllocID();
     try {
-      await new Promise<void>((resolve, reject) =>
-        shm.AttachFd(id, segment.fd, false, (err) => {
-          if (err) reject(err);
-          else resolve();
-          return true;
-        }),
+      await this.held(
+        new Promise<void>((resolve, reject) =>
+          shm.AttachFd(id, segment.fd, false, (err) => {
+            if (err) reject(err);
+            else resolve();
+            return true;
+          }),
+        ),
       );
     } catch (err) {
       shm.provider.destroy(segment);
@@ -174,7 +181,13 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
 
   /** A round trip: every change the server reported before it has been emitted when this resolves. */
   sync(): Promise<void> {
-    return this.closedError ? Promise.reject(this.closedError) : this.display.client.sync();
+    return this.request<void>(
+      (cb) =>
+        void this.display.client.sync().then(
+          () => cb(null, undefined),
+          (err: Error) => cb(err, undefined),
+        ),
+    );
   }
 
   close(): void {
@@ -189,28 +202,41 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
 
   private request<T>(send: (cb: Callback<T>) => void): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
-    return new Promise<T>((resolve, reject) => {
-      const onClosed = (err: Error) => reject(err);
-      this.once('closed', onClosed);
-      send((err, value) => {
-        this.off('closed', onClosed);
-        if (err) reject(err);
-        else resolve(value);
-        return true;
-      });
+    return this.held(
+      new Promise<T>((resolve, reject) => {
+        const onClosed = (err: Error) => reject(err);
+        this.once('closed', onClosed);
+        send((err, value) => {
+          this.off('closed', onClosed);
+          if (err) reject(err);
+          else resolve(value);
+          return true;
+        });
+      }),
+    );
+  }
+
+  /** Keeps the process alive while `answer` is awaited (the connection is unref'd when idle). */
+  private held<T>(answer: Promise<T>): Promise<T> {
+    const stream = this.display.client.stream;
+    if (this.waiting++ === 0) stream?.ref?.();
+    return answer.finally(() => {
+      if (--this.waiting === 0) stream?.unref?.();
     });
   }
 
   private extension<T>(name: 'damage' | 'shm'): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const onClosed = (err: Error) => reject(err);
-      this.once('closed', onClosed);
-      this.display.client.require(name, (err, ext) => {
-        this.off('closed', onClosed);
-        if (err) reject(new Error(`the X display ${this.name} has no ${name === 'shm' ? 'MIT-SHM' : 'DAMAGE'} extension`));
-        else resolve(ext as T);
-      });
-    });
+    return this.held(
+      new Promise<T>((resolve, reject) => {
+        const onClosed = (err: Error) => reject(err);
+        this.once('closed', onClosed);
+        this.display.client.require(name, (err, ext) => {
+          this.off('closed', onClosed);
+          if (err) reject(new Error(`the X display ${this.name} has no ${name === 'shm' ? 'MIT-SHM' : 'DAMAGE'} extension`));
+          else resolve(ext as T);
+        });
+      }),
+    );
   }
 
   private fail(err: Error): void {
