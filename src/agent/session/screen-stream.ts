@@ -203,12 +203,14 @@ export class ScreenStream {
   }
 
   summary(): string {
-    const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0, rectUpdates: 0 };
+    const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0, still: 0, rectUpdates: 0 };
+    // Captured and found unchanged, or not captured at all because the display reported no change.
+    const skipped = frames.unchanged + frames.still;
     const input = this.inputs.stats;
     const udp = this.udp.stats;
     const refused = this.sealing.refused + this.sealing.clearDropped + this.sealing.unknownViewer;
     return (
-      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.rectUpdates} of the frames as changed rectangles, ${frames.unchanged} unchanged captures skipped); ` +
+      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.rectUpdates} of the frames as changed rectangles, ${skipped} unchanged captures skipped); ` +
       `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
       `${this.unknownControl} unknown control messages, ${udp.malformed} malformed and ${refused} refused datagrams (forged, replayed or not sealed).`
     );
