@@ -127,7 +127,7 @@ async function measure() {
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     while (performance.now() - start < FLAT_OUT_MS) {
-      const frame = pipeline.next();
+      const frame = await pipeline.next();
       if (!frame) continue;
       frames++;
       bytes += frame.jpeg.length;
@@ -144,7 +144,7 @@ async function measure() {
     const cpu = cpuMs(cpu0) - sealCpuMs;
     const jsTimes = [];
     for (let i = 0; i < JPEG_JS_FRAMES; i++) {
-      const raw = capture.capture(area);
+      const raw = capture.captureNow(area);
       const t0 = performance.now();
       jpegJs.encode(raw, QUALITY);
       jsTimes.push(performance.now() - t0);
@@ -170,9 +170,9 @@ async function measure() {
       const cpu0 = process.cpuUsage();
       const start = performance.now();
       await new Promise((resolve) => {
-        const timer = setInterval(() => {
+        const timer = setInterval(async () => {
           if (!compare) pipeline.requestKeyframe();
-          const frame = pipeline.next();
+          const frame = await pipeline.next();
           if (frame) bytes += frame.jpeg.length;
           if (performance.now() - start >= STATIC_MS) {
             clearInterval(timer);

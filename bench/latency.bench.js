@@ -1,19 +1,20 @@
 // Glass-to-glass latency: from the moment a marker is drawn on the customer's screen to the moment
-// the viewer has decoded a frame showing it, through the real thing: a private Xvfb, a real
+// the viewer has decoded an update showing it, through the real thing: a private Xvfb, a real
 // `rac serve`, a real `rac agent --code` (--yes) and the viewer's own transport (SessionConnection:
-// key exchange, pinned UDP, sealed frames) with its JPEG decoder. The marker is the root window's
-// colour (`xsetroot -solid`), changed once per sample; its time is when xsetroot has returned (the X
-// server has drawn it). p50/p99 at 1280×720 and 1920×1080, at the agent's default 15 fps and at
-// 30 fps (the frame interval dominates). Benches never assert; the target is ≤ 50 ms p50 at 1080p.
-//
-// With and without tiles: RAC_BENCH_AGENT_ARGS adds arguments to the agent (e.g. the tiles
-// capability flag once it exists), so the same run can be repeated with it; without it, full frames.
-// Run: npx tsc -p . && node bench/latency.bench.js      (needs Xvfb and xsetroot)
-import { execFile, spawn } from 'node:child_process';
+// key exchange, pinned UDP, sealed frames) with its JPEG decoder. The marker is a 128×128 window in
+// the middle of the screen whose colour changes once per sample (an X client in this process); its
+// time is when the X server has answered a round trip after the change (it has drawn it). p50/p99
+// at 1280×720 and 1920×1080, at 15 and 30 fps, for both capture backends (robotjs: the agent run
+// with RAC_CAPTURE=robotjs; x11: X DAMAGE and MIT-SHM), and for a viewer that takes whole frames
+// only (an older viewer: it never sends `capabilities`) and one that asks for rectangles (the
+// marker then comes as a rectangle). Benches never assert; the target is ≤ 50 ms p50 at 1080p.
+// RAC_BENCH_AGENT_ARGS adds arguments to the agent; BENCH_SAMPLES sets the samples per row.
+// Run: npx tsc -p . && node bench/latency.bench.js      (needs Xvfb)
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { SessionConnection } from '../dist/viewer-tty/session-connection.js';
 import { decodeJpeg } from '../dist/viewer-tty/graphics/jpeg-decode.js';
@@ -32,7 +33,9 @@ const COLOURS = [
   [0, 200, 0],
   [255, 255, 0],
 ];
-const run = promisify(execFile);
+const BACKENDS = ['robotjs', 'x11'];
+const VIEWERS = ['full frames', 'rectangles'];
+const MARKER_SIDE = 128;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
@@ -78,59 +81,81 @@ async function startBroker() {
   return { child, url, token, newSession: () => post('/api/sessions', {}, token) };
 }
 
-/** The colour at the centre of a decoded frame is `colour` (JPEG blurs it a little). */
-function shows(jpeg, colour) {
+/** The colour at (x, y) of a decoded JPEG is `colour` (JPEG blurs it a little). */
+function shows(jpeg, x, y, colour) {
   const image = decodeJpeg(jpeg);
-  const i = (Math.floor(image.height / 2) * image.width + Math.floor(image.width / 2)) * 3;
+  const i = (y * image.width + x) * 3;
   return colour.every((v, k) => Math.abs(image.data[i + k] - v) <= 40);
 }
 
+/** The marker: a window of its own in the middle of the screen, recoloured by this process. */
+async function openMarker(display, { width, height }) {
+  const x11 = createRequire(import.meta.url)('x11');
+  const X = await new Promise((resolve, reject) => {
+    const client = x11.createClient({ display }, (err, d) => (err ? reject(err) : resolve(d.client)));
+    client.on('error', reject);
+  });
+  const root = X.display.screen[0].root;
+  const id = X.AllocID();
+  const [x, y] = [Math.round(width / 2 - MARKER_SIDE / 2), Math.round(height / 2 - MARKER_SIDE / 2)];
+  X.CreateWindow(id, root, x, y, MARKER_SIDE, MARKER_SIDE, 0, 0, 0, 0, { backgroundPixel: 0, overrideRedirect: 1 });
+  X.MapWindow(id);
+  await X.sync();
+  return {
+    /** Resolves once the X server has drawn the new colour. */
+    async paint([r, g, b]) {
+      X.ChangeWindowAttributes(id, { backgroundPixel: (r << 16) | (g << 8) | b });
+      X.ClearArea(id, 0, 0, 0, 0, 0);
+      await X.sync();
+    },
+    close: () => X.terminate(),
+  };
+}
+
 /** One agent and one viewer on this display; `samples` marker changes, each timed until decoded. */
-async function measure(broker, xvfb, fps) {
+async function measure(broker, xvfb, { fps, backend, viewer }) {
   const session = await broker.newSession();
-  const agent = spawn(
-    process.execPath,
-    [
-      RAC,
-      'agent',
-      '--code',
-      session.session_code,
-      '--server',
-      broker.url,
-      '--yes',
-      '--no-openctrol',
-      '--fps',
-      String(fps),
-      ...EXTRA_AGENT_ARGS,
-    ],
-    { env: xvfb.env, stdio: ['ignore', 'ignore', 'ignore'] },
-  );
+  const agentArgs = ['agent', '--code', session.session_code, '--server', broker.url, '--yes', '--no-openctrol', '--fps', String(fps)];
+  const agent = spawn(process.execPath, [RAC, ...agentArgs, ...EXTRA_AGENT_ARGS], {
+    env: { ...xvfb.env, RAC_CAPTURE: backend === 'robotjs' ? 'robotjs' : 'auto' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const centre = { x: Math.floor(xvfb.size.width / 2), y: Math.floor(xvfb.size.height / 2) };
   let waiting;
   const connection = new SessionConnection({
     webSocketUrl: `${broker.url.replace('http', 'ws')}/ws/session/${session.session_code}`,
     token: broker.token,
-    events: { frame: (jpeg) => waiting?.(jpeg) },
+    events: {
+      frame: (jpeg) => waiting?.(jpeg, centre.x, centre.y),
+      rect: (r) => {
+        const inside = centre.x >= r.x && centre.x < r.x + r.width && centre.y >= r.y && centre.y < r.y + r.height;
+        if (inside) waiting?.(r.jpeg, centre.x - r.x, centre.y - r.y);
+      },
+    },
   });
+  // A viewer of whole frames only: it never asks for rectangles (private to the viewer; a bench may).
+  if (viewer === 'full frames') connection.askForRects = () => {};
   connection.start();
   const seen = (colour) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no frame showing ${hex(colour)} within 20 s`)), 20_000);
-      waiting = (jpeg) => {
-        if (!shows(jpeg, colour)) return;
+      const timer = setTimeout(() => reject(new Error(`no update showing ${hex(colour)} within 20 s`)), 20_000);
+      waiting = (jpeg, x, y) => {
+        if (!shows(jpeg, x, y, colour)) return;
         clearTimeout(timer);
         waiting = undefined;
         resolve(performance.now());
       };
     });
   try {
-    const up = seen([0, 0, 0]); // the stream is up (black root: -br, or reset by the previous row)
-    await run('xsetroot', ['-solid', '#000000'], { env: xvfb.env });
+    const up = seen([0, 0, 0]); // the stream is up (a black marker)
+    await xvfb.marker.paint([0, 0, 0]);
     await up;
+    if (viewer === 'rectangles') await waitUntil(() => connection.sendsRects, 'the agent did not agree to send rectangles');
     const latencies = [];
     for (let s = 0; s < SAMPLES + 1; s++) {
       const colour = COLOURS[s % COLOURS.length];
       const arrived = seen(colour);
-      await run('xsetroot', ['-solid', hex(colour)], { env: xvfb.env });
+      await xvfb.marker.paint(colour);
       const drawn = performance.now();
       const at = await arrived;
       if (s > 0) latencies.push(at - drawn); // the first one warms up
@@ -143,28 +168,40 @@ async function measure(broker, xvfb, fps) {
   }
 }
 
+async function waitUntil(check, message) {
+  for (let i = 0; i < 200 && !check(); i++) await sleep(50);
+  if (!check()) throw new Error(message);
+}
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 const f1 = (n) => n.toFixed(1);
 
 async function main() {
   const broker = await startBroker();
-  console.log(`glass-to-glass latency: marker drawn on Xvfb → frame decoded by the viewer, ${SAMPLES} samples per row`);
+  console.log(`glass-to-glass latency: marker drawn on Xvfb → update decoded by the viewer, ${SAMPLES} samples per row`);
   console.log(
-    `machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; agent args: ${EXTRA_AGENT_ARGS.join(' ') || '(none: full frames)'}`,
+    `machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; agent args: ${EXTRA_AGENT_ARGS.join(' ') || '(none)'}`,
   );
-  console.log('size        fps   p50 ms   p99 ms   min ms   max ms');
+  console.log('size        fps   capture   viewer takes    p50 ms   p99 ms   min ms   max ms');
   try {
     for (const size of SIZES) {
       const xvfb = await startXvfb(size);
+      xvfb.size = size;
+      xvfb.marker = await openMarker(xvfb.env.DISPLAY, size);
       try {
         for (const fps of FPS) {
-          const l = await measure(broker, xvfb, fps);
-          console.log(
-            `${`${size.width}×${size.height}`.padEnd(12)}${String(fps).padStart(3)}${f1(pct(l, 50)).padStart(9)}${f1(pct(l, 99)).padStart(9)}` +
-              `${f1(l[0]).padStart(9)}${f1(l[l.length - 1]).padStart(9)}`,
-          );
+          for (const backend of BACKENDS) {
+            for (const viewer of VIEWERS) {
+              const l = await measure(broker, xvfb, { fps, backend, viewer });
+              console.log(
+                `${`${size.width}×${size.height}`.padEnd(12)}${String(fps).padStart(3)}   ${backend.padEnd(10)}${viewer.padEnd(14)}` +
+                  `${f1(pct(l, 50)).padStart(8)}${f1(pct(l, 99)).padStart(9)}${f1(l[0]).padStart(9)}${f1(l[l.length - 1]).padStart(9)}`,
+              );
+            }
+          }
         }
       } finally {
+        xvfb.marker.close();
         xvfb.child.kill('SIGTERM');
       }
     }

@@ -7,6 +7,8 @@
 //    bytes sent, tiles against whole frames;
 //  - the xterm dragged across the screen, one capture per step: the same.
 // For typing and dragging both pipelines capture the same moments (one after the other per step).
+// Each with both capture backends, in the same run: robotjs (XGetImage every capture) and the X11
+// backend (X DAMAGE says whether anything changed, MIT-SHM GetImage when it did).
 // Benches print, they never assert. Run: npx tsc -p . && node bench/tiles.bench.js
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { turboEncoder } from '../dist/agent/platform/jpeg-encoder.js';
 import { loadRobot } from '../dist/agent/platform/robot.js';
 import { RobotScreenCapture } from '../dist/agent/platform/screen-capture.js';
+import { X11ScreenCapture } from '../dist/agent/platform/x11-capture.js';
 import { CaptureCadence } from '../dist/agent/session/capture-cadence.js';
 import { FramePipeline } from '../dist/agent/session/frame-pipeline.js';
 import { SEALED_DEFAULT_CHUNK_SIZE, SEALED_OVERHEAD_BYTES } from '../dist/protocol/index.js';
@@ -97,7 +100,7 @@ function xServerCpuMs() {
 
 /** One pipeline on a still screen at FPS for STATIC_MS; tiles go through the idle cadence. */
 async function still(pipeline, cadence) {
-  pipeline.next(); // the first whole frame, outside the measure
+  await pipeline.next(); // the first whole frame, outside the measure
   let bytes = 0;
   const captured0 = pipeline.stats.captured;
   const cpu0 = process.cpuUsage();
@@ -105,7 +108,7 @@ async function still(pipeline, cadence) {
   const start = performance.now();
   while (performance.now() - start < STATIC_MS) {
     if (!cadence || cadence.shouldCapture()) {
-      const frame = pipeline.next();
+      const frame = await pipeline.next();
       if (frame) cadence?.activity();
       bytes += wireBytes(frame);
     }
@@ -126,16 +129,17 @@ async function still(pipeline, cadence) {
  */
 async function during(capture, steps, step) {
   const { full, tiles } = pipelines(capture);
-  full.next();
-  tiles.next();
+  await full.next();
+  await tiles.next();
   const sent = { full: 0, tiles: 0, rectBytes: 0, rectUpdates: 0, fullUpdates: 0, fullFrames: 0 };
   for (let i = 0; i < steps; i++) {
     await Promise.all([step(i), sleep(100)]);
     await sleep(30); // the X client draws what the step changed
-    const frame = full.next();
+    if (capture.sync) await capture.sync(); // the X server's changes are all reported
+    const frame = await full.next();
     if (frame) sent.fullFrames++;
     sent.full += wireBytes(frame);
-    const update = tiles.next();
+    const update = await tiles.next();
     sent.tiles += wireBytes(update);
     if (update?.kind === 'rects') {
       sent.rectUpdates++;
@@ -154,44 +158,55 @@ const xdotool = (args) =>
 
 async function measure() {
   const robot = loadRobot(process.env.DISPLAY);
-  const capture = new RobotScreenCapture(() => robot);
+  const backends = { robotjs: new RobotScreenCapture(() => robot), x11: await X11ScreenCapture.open(process.env.DISPLAY) };
   const window = execFileSync('xdotool', ['search', '--onlyvisible', '--name', XTERM_TITLE]).toString().trim().split('\n')[0];
   console.log(`dirty tiles vs whole frames, 1920×1080, JPEG quality ${QUALITY}, ${FPS} fps, sealed datagrams of at most 1200 bytes`);
+  console.log(`capture backends: robotjs, and ${backends.x11.backend} (X DAMAGE, then MIT-SHM GetImage)`);
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the start`);
 
   // Alternated twice, best of each: other processes on the machine add noise to CPU time.
   const runs = [];
   for (let i = 0; i < 2; i++) {
-    const { full, tiles } = pipelines(capture);
-    runs.push({ full: await still(full), tiles: await still(tiles, new CaptureCadence()) });
+    const run = {};
+    for (const [name, capture] of Object.entries(backends)) {
+      const { full, tiles } = pipelines(capture);
+      run[`full, ${name}`] = await still(full);
+      run[`tiles, ${name}`] = await still(tiles, new CaptureCadence());
+    }
+    runs.push(run);
   }
   const best = (key) => runs.map((r) => r[key]).reduce((a, b) => (a.cpuPercent <= b.cpuPercent ? a : b));
   console.log(`\nstatic screen for ${STATIC_MS / 1000} s (targets for tiles: ≤ 10 % of a core, ≤ 2 KB/s)`);
-  console.log('pipeline       agent CPU % of a core   + X server   captures/s   wire KB/s');
-  for (const key of ['full', 'tiles']) {
+  console.log('pipeline, capture   agent CPU % of a core   + X server   captures/s   wire KB/s');
+  for (const key of Object.keys(runs[0])) {
     const r = best(key);
     console.log(
-      `${key.padEnd(15)}${f1(r.cpuPercent).padStart(21)}${f1(r.cpuPercent + r.serverPercent).padStart(13)}${f1(r.capturesPerSecond).padStart(13)}${f1(r.bytesPerSecond / 1024).padStart(12)}`,
+      `${key.padEnd(19)}${f1(r.cpuPercent).padStart(17)}${f1(r.cpuPercent + r.serverPercent).padStart(13)}${f1(r.capturesPerSecond).padStart(13)}${f1(r.bytesPerSecond / 1024).padStart(12)}`,
     );
   }
 
   await xdotool(['windowfocus', '--sync', window]);
-  const typing = await during(capture, TYPING_CHARACTERS, () => xdotool(['type', 'x']));
-  const drag = await during(capture, DRAG_STEPS, (step) =>
-    xdotool(['windowmove', '--sync', window, String(116 + step * 16), String(106 + step * 6)]),
-  );
+  const changing = [];
+  for (const [name, capture] of Object.entries(backends)) {
+    const cpu0 = process.cpuUsage();
+    const typing = await during(capture, TYPING_CHARACTERS, () => xdotool(['type', 'x']));
+    changing.push([`typing ${TYPING_CHARACTERS} characters, ${name}`, typing, cpuMs(cpu0) / TYPING_CHARACTERS]);
+    const cpu1 = process.cpuUsage();
+    const drag = await during(capture, DRAG_STEPS, (step) =>
+      xdotool(['windowmove', '--sync', window, String(116 + step * 16), String(106 + step * 6)]),
+    );
+    changing.push([`dragging a window ${DRAG_STEPS} steps, ${name}`, drag, cpuMs(cpu1) / DRAG_STEPS]);
+    await xdotool(['windowmove', '--sync', window, '100', '100']);
+  }
   console.log(
-    '\nchanging screen (one capture per step)   whole frames      tiles   tiles / whole   per change: whole   rects   rects / whole   sent (whole; tiles: rects / whole)',
+    '\nchanging screen (one capture per step)          whole frames      tiles   tiles / whole   per change: whole   rects   rects / whole   sent (whole; tiles: rects / whole)   CPU ms/step (both)',
   );
-  for (const [name, r] of [
-    [`typing ${TYPING_CHARACTERS} characters`, typing],
-    [`dragging a window ${DRAG_STEPS} steps`, drag],
-  ]) {
+  for (const [name, r, cpuPerStep] of changing) {
     const wholeEach = r.full / Math.max(1, r.fullFrames);
     const rectEach = r.rectBytes / Math.max(1, r.rectUpdates);
     console.log(
-      `${name.padEnd(40)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(11)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}` +
-        `${kb(wholeEach).padStart(20)}${kb(rectEach).padStart(8)}${`1/${f1(wholeEach / Math.max(1, rectEach))}`.padStart(16)}${`${r.fullFrames}; ${r.rectUpdates} / ${r.fullUpdates}`.padStart(20)}`,
+      `${name.padEnd(47)}${kb(r.full).padStart(12)}${kb(r.tiles).padStart(11)}${`1/${f1(r.full / Math.max(1, r.tiles))}`.padStart(16)}` +
+        `${kb(wholeEach).padStart(20)}${kb(rectEach).padStart(8)}${`1/${f1(wholeEach / Math.max(1, rectEach))}`.padStart(16)}${`${r.fullFrames}; ${r.rectUpdates} / ${r.fullUpdates}`.padStart(20)}${f1(cpuPerStep).padStart(21)}`,
     );
   }
   console.log('tiles totals include the whole frames a tiles stream still sends: on request, and every 30 s of');

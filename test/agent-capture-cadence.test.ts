@@ -29,3 +29,22 @@ t.test('full rate while changing, IDLE_FPS when still, full rate again on input'
   t.notOk(cadence.idle, 'input ends idling');
   t.equal(captures(cadence, clock, 13_000, 13_950, tick), 15, 'every tick of the next second');
 });
+
+t.test('a change reported between ticks is captured early, never faster than the frame rate', async (t) => {
+  const clock = { now: 0 };
+  const cadence = new CaptureCadence(() => clock.now);
+  const interval = 1000 / 15;
+  cadence.setFrameInterval(interval);
+  t.ok(cadence.shouldCapture(), 'the first capture');
+  t.ok(cadence.delayUntilAllowed() > interval - 10, 'right after it, the next waits about a frame interval');
+  clock.now = 20;
+  cadence.activity();
+  t.notOk(cadence.shouldCapture(), 'a change 20 ms later is not captured at once…');
+  clock.now = 20 + cadence.delayUntilAllowed();
+  t.ok(cadence.shouldCapture(), '…but when the delay it was given has passed');
+  clock.now = 5000;
+  t.ok(cadence.idle, 'a quiet screen idles');
+  cadence.activity();
+  t.equal(cadence.delayUntilAllowed(), 0, 'a change after a quiet period: no delay');
+  t.ok(cadence.shouldCapture(), 'and it is captured');
+});

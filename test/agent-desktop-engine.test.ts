@@ -20,7 +20,8 @@ function setup(failing: () => boolean = () => false) {
       ],
     },
     capture: {
-      capture(rect): CapturedFrame {
+      backend: 'test',
+      async capture(rect): Promise<CapturedFrame> {
         if (failing()) throw new Error('XGetImage failed');
         captured.push(rect);
         return { data: Buffer.from(screen), width: rect.width, height: rect.height, stride: rect.width * 4 };

@@ -12,6 +12,7 @@ import { PowerManager, type PowerCommand, powerCommand } from '../src/agent/open
 import { loadRobot } from '../src/agent/platform/robot.js';
 import { robotKeyForName, robotKeyForVirtualKey } from '../src/agent/platform/robot-keys.js';
 import { RobotScreenCapture } from '../src/agent/platform/screen-capture.js';
+import { X11ScreenCapture } from '../src/agent/platform/x11-capture.js';
 import { magicPacket, parseBroadcast, parseMac, sendMagicPacket } from '../src/agent/openctrol/wake-on-lan.js';
 import { VK } from '../src/protocol/virtual-keys.js';
 import { startPulseAudio } from './helpers/pulseaudio.js';
@@ -144,36 +145,39 @@ t.test('on a real X display with two monitors', async (t) => {
   );
   await t.rejects(new RandrMonitorSource({ ...xvfb.env, DISPLAY: undefined }).list(), /DISPLAY is not set/);
 
-  t.test('capture + JPEG of each monitor shows its own colour', async (t) => {
-    await xvfb.paint([
-      { ...MONITORS[0]!, color: '#ff0000' },
-      { ...MONITORS[1]!, color: '#0000ff' },
-    ]);
-    const capture = new RobotScreenCapture(robot);
-    for (const [monitor, rgb] of [
-      [monitors[0]!, [255, 0, 0]],
-      [monitors[1]!, [0, 0, 255]],
-    ] as const) {
-      const frame = capture.capture(monitor);
-      t.equal(frame.width, monitor.width);
-      t.equal(frame.height, monitor.height);
-      t.equal(frame.stride, monitor.width * 4);
-      for (const encoder of [turboEncoder(), jpegJsEncoder()]) {
-        const jpeg = encoder.encode(frame, 60);
-        t.same([...jpeg.subarray(0, 2)], [0xff, 0xd8], `${encoder.name} writes a JPEG`);
-        const decoded = turbo.decompressSync(jpeg, { format: turbo.FORMAT_RGB });
-        t.equal(decoded.width, monitor.width);
-        const mid = (Math.floor(decoded.height / 2) * decoded.width + Math.floor(decoded.width / 2)) * 3;
-        const pixel = [...decoded.data.subarray(mid, mid + 3)];
-        t.ok(
-          pixel.every((v, i) => Math.abs(v - rgb[i]!) < 16),
-          `${encoder.name} ${monitor.id} centre ${pixel} ≈ ${rgb}`,
-        );
+  const x11 = await X11ScreenCapture.open(xvfb.display);
+  t.teardown(() => x11.close());
+  for (const capture of [new RobotScreenCapture(robot), x11]) {
+    t.test(`capture (${capture.backend}) + JPEG of each monitor shows its own colour`, async (t) => {
+      await xvfb.paint([
+        { ...MONITORS[0]!, color: '#ff0000' },
+        { ...MONITORS[1]!, color: '#0000ff' },
+      ]);
+      for (const [monitor, rgb] of [
+        [monitors[0]!, [255, 0, 0]],
+        [monitors[1]!, [0, 0, 255]],
+      ] as const) {
+        const frame = await capture.capture(monitor);
+        t.equal(frame.width, monitor.width);
+        t.equal(frame.height, monitor.height);
+        t.equal(frame.stride, monitor.width * 4);
+        for (const encoder of [turboEncoder(), jpegJsEncoder()]) {
+          const jpeg = encoder.encode(frame, 60);
+          t.same([...jpeg.subarray(0, 2)], [0xff, 0xd8], `${encoder.name} writes a JPEG`);
+          const decoded = turbo.decompressSync(jpeg, { format: turbo.FORMAT_RGB });
+          t.equal(decoded.width, monitor.width);
+          const mid = (Math.floor(decoded.height / 2) * decoded.width + Math.floor(decoded.width / 2)) * 3;
+          const pixel = [...decoded.data.subarray(mid, mid + 3)];
+          t.ok(
+            pixel.every((v, i) => Math.abs(v - rgb[i]!) < 16),
+            `${encoder.name} ${monitor.id} centre ${pixel} ≈ ${rgb}`,
+          );
+        }
       }
-    }
-    const clamped = capture.capture({ x: 3000, y: 1000, width: 500, height: 500 });
-    t.same([clamped.width, clamped.height], [200, 80], 'a rectangle leaving the screen is clamped');
-  });
+      const clamped = await capture.capture({ x: 3000, y: 1000, width: 500, height: 500 });
+      t.same([clamped.width, clamped.height], [200, 80], 'a rectangle leaving the screen is clamped');
+    });
+  }
 
   t.test('the pointer moves in the selected monitor’s coordinates', async (t) => {
     const input = new InputInjector(robot);

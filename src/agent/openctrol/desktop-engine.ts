@@ -173,7 +173,7 @@ export class DesktopEngine {
       const monitor = this.currentMonitor!;
       if (!sameMonitor(this.streamed, monitor)) this.frames.setArea(monitor);
       this.streamed = monitor;
-      const frame = this.frames.next();
+      const frame = await this.frames.next();
       this.lastFrameAt = new Date();
       this.lastError = null;
       if (frame) {

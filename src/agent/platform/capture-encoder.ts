@@ -6,6 +6,8 @@
 // JPEG travels (OFRA messages, type-1 datagrams) and when the next step runs are the caller's.
 // nextUpdate() is the same step for a receiver that takes rectangles: only the 64×64 tiles that
 // changed since the last capture are encoded (dirty-tiles.ts), a whole frame when most changed.
+// Where the capture backend reports changes (X DAMAGE), a step with nothing due and no change in
+// the area since the last capture does not capture at all (counted as `still`).
 import { cropFrame, dirtyRects } from './dirty-tiles.js';
 import { downscale, scaledSize } from './downscale.js';
 import type { JpegEncoder } from './jpeg-encoder.js';
@@ -42,6 +44,8 @@ export interface CaptureStats {
   /** Updates sent as rectangles (counted in `encoded` too) and the rectangles they held. */
   rectUpdates: number;
   rects: number;
+  /** Steps that did not capture: the backend reported no change in the area since the last capture. */
+  still: number;
 }
 
 /** One rectangle of an update, in the pixels of the frame as sent (after --max-width). */
@@ -72,10 +76,12 @@ export class CaptureEncoder {
   /** The last frame sent or compared, at the size frames are sent: what rectangles are cut against. */
   private previousOutput: CapturedFrame | undefined;
   private lastSentAt = Number.NEGATIVE_INFINITY;
+  /** The damage mark taken just before the last capture of this area (none: capture to know). */
+  private damageMark: number | undefined;
   private keyframeRequested = true;
   /** Rectangles went out since the last whole frame (what the periodic whole frame would repair). */
   private rectsSinceFull = false;
-  readonly stats: CaptureStats = { captured: 0, unchanged: 0, encoded: 0, jpegBytes: 0, rectUpdates: 0, rects: 0 };
+  readonly stats: CaptureStats = { captured: 0, unchanged: 0, encoded: 0, jpegBytes: 0, rectUpdates: 0, rects: 0, still: 0 };
 
   constructor(options: CaptureEncoderOptions) {
     this.capture = options.capture;
@@ -103,6 +109,7 @@ export class CaptureEncoder {
   /** Another area (monitor) is another picture: the next step sends it whatever it shows. */
   setArea(area: Rect): void {
     this.area = { ...area };
+    this.damageMark = undefined;
     this.requestKeyframe();
   }
 
@@ -122,16 +129,16 @@ export class CaptureEncoder {
     this.keyframeIntervalMs = ms;
   }
 
-  /** Captures once; returns the frame to send, or undefined when the picture did not change. Throws what capture throws. */
-  next(): JpegFrame | undefined {
-    const grab = this.grab();
+  /** Captures once (unless the backend reports a still screen); the frame to send, or undefined when the picture did not change. Rejects with what capture throws. */
+  async next(): Promise<JpegFrame | undefined> {
+    const grab = await this.grab();
     return grab && this.encodeFull(grab);
   }
 
   /** Like next(), but what changed goes as rectangles when that is cheaper than a whole frame. */
-  nextUpdate(): FrameUpdate | undefined {
+  async nextUpdate(): Promise<FrameUpdate | undefined> {
     // A still screen after a whole frame has nothing a viewer could have lost: no periodic frame then.
-    const grab = this.grab(!this.rectsSinceFull);
+    const grab = await this.grab(!this.rectsSinceFull);
     if (!grab) return undefined;
     const previous = this.previousOutput;
     const dirty = !grab.forced && previous ? dirtyRects(previous, grab.frame) : { full: true as const };
@@ -154,22 +161,35 @@ export class CaptureEncoder {
   }
 
   /** Captures and shrinks; undefined when the picture is the one last sent and nothing is due. */
-  private grab(skipPeriodic = false): Grab | undefined {
+  private async grab(skipPeriodic = false): Promise<Grab | undefined> {
     const started = this.now();
-    const raw = this.capture.capture(this.area);
+    const due = !skipPeriodic && started - this.lastSentAt >= this.keyframeIntervalMs;
+    const forced = this.keyframeRequested || due;
+    if (!forced && this.reportedStill()) {
+      this.stats.still++;
+      return undefined;
+    }
+    const mark = this.capture.damage?.mark();
+    const raw = await this.capture.capture(this.area);
+    this.damageMark = mark;
     const captured = this.now();
     this.stats.captured++;
-    const due = !skipPeriodic && captured - this.lastSentAt >= this.keyframeIntervalMs;
-    const forced = this.keyframeRequested || due;
     // A frame that goes out anyway needs no comparison; a capture that reuses its buffer cannot be compared.
     if (!forced && this.previous !== undefined && raw.data !== this.previous && raw.data.equals(this.previous)) {
       this.stats.unchanged++;
       return undefined;
     }
-    // The grab is kept by reference: robotjs hands out a new buffer per capture.
+    // The grab is kept by reference: every backend hands out a new buffer per capture.
     this.previous = raw.data;
     const size = scaledSize(raw.width, raw.height, this.maxWidth);
     return { frame: downscale(raw, size.width, size.height), forced, started, captured };
+  }
+
+  /** The backend reports changes and none touched the area since the last capture of it. */
+  private reportedStill(): boolean {
+    const damage = this.capture.damage;
+    if (!damage || this.damageMark === undefined || this.previous === undefined) return false;
+    return damage.changedSince(this.damageMark, this.area).length === 0;
   }
 
   private encodeFull(grab: Grab): JpegFrame {

@@ -95,8 +95,8 @@ export class FramePipeline {
   }
 
   /** Captures once; returns the update and its datagrams, or undefined when the picture did not change. */
-  next(): EncodedFrame | undefined {
-    const update = this.rects ? this.frames.nextUpdate() : this.frames.next();
+  async next(): Promise<EncodedFrame | undefined> {
+    const update = this.rects ? await this.frames.nextUpdate() : await this.frames.next();
     if (!update) return undefined;
     const frameId = this.frameIds.next();
     const base = this.lastFrameId;

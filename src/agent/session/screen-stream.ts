@@ -7,6 +7,8 @@
 // in kind; while every allowed viewer takes rectangles, changes go as type-7 rectangles. After 1 s
 // with no change and no input the screen is captured at 5 fps only, until the next change or input.
 // A viewer whose report shows it lost the last update entirely gets a full frame (update-repair.ts).
+// Where the capture backend reports changes (X DAMAGE), a change between ticks is captured at once
+// (at most once per frame interval) instead of at the next tick.
 import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
@@ -67,6 +69,9 @@ export class ScreenStream {
   private fps: number;
   private streaming = false;
   private frameTimer: NodeJS.Timeout | undefined;
+  /** A capture brought forward by a reported change, and the subscription to those reports. */
+  private promptTimer: NodeJS.Timeout | undefined;
+  private unwatchChanges: (() => void) | undefined;
   private sendingFrame = false;
   private captureError: string | undefined;
   private unknownControl = 0;
@@ -198,12 +203,14 @@ export class ScreenStream {
   }
 
   summary(): string {
-    const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0, rectUpdates: 0 };
+    const frames = this.pipeline?.stats ?? { encoded: 0, jpegBytes: 0, unchanged: 0, still: 0, rectUpdates: 0 };
+    // Captured and found unchanged, or not captured at all because the display reported no change.
+    const skipped = frames.unchanged + frames.still;
     const input = this.inputs.stats;
     const udp = this.udp.stats;
     const refused = this.sealing.refused + this.sealing.clearDropped + this.sealing.unknownViewer;
     return (
-      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.rectUpdates} of the frames as changed rectangles, ${frames.unchanged} unchanged captures skipped); ` +
+      `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.rectUpdates} of the frames as changed rectangles, ${skipped} unchanged captures skipped); ` +
       `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
       `${this.unknownControl} unknown control messages, ${udp.malformed} malformed and ${refused} refused datagrams (forged, replayed or not sealed).`
     );
@@ -252,19 +259,37 @@ export class ScreenStream {
 
   private startFrameTimer(): void {
     this.stopFrameTimer();
+    this.cadence.setFrameInterval(1000 / this.fps);
     this.frameTimer = setInterval(() => void this.tick(), Math.max(1, Math.round(1000 / this.fps)));
+    this.unwatchChanges = this.options.platform.capture.damage?.onChange(() => this.onScreenChanged());
   }
 
   private stopFrameTimer(): void {
     if (this.frameTimer) clearInterval(this.frameTimer);
     this.frameTimer = undefined;
+    clearTimeout(this.promptTimer);
+    this.promptTimer = undefined;
+    this.unwatchChanges?.();
+    this.unwatchChanges = undefined;
   }
 
-  private async tick(): Promise<void> {
+  /** The screen reported a change: capture as soon as the frame rate allows, not at the next tick. */
+  private onScreenChanged(): void {
+    this.cadence.activity();
+    if (this.promptTimer || this.sendingFrame) return;
+    this.promptTimer = setTimeout(() => {
+      this.promptTimer = undefined;
+      void this.tick(true);
+    }, this.cadence.delayUntilAllowed());
+  }
+
+  /** `early`: brought forward by a reported change (not a tick of the frame timer, so not counted as one). */
+  private async tick(early = false): Promise<void> {
     // A frame still going out (slow link, huge frame) makes this tick a skip, not a queue; with no
     // allowed viewer there is nobody to capture for.
     if (!this.streaming || !this.pipeline || this.peers.size === 0) return;
-    this.sender.ticks++;
+    if (early && this.sendingFrame) return;
+    if (!early) this.sender.ticks++;
     if (this.sendingFrame) {
       this.sender.busyTicks++;
       return;
@@ -272,7 +297,7 @@ export class ScreenStream {
     if (!this.cadence.shouldCapture()) return;
     this.sendingFrame = true;
     try {
-      const frame = this.pipeline.next();
+      const frame = await this.pipeline.next();
       this.captureError = undefined;
       if (frame) this.cadence.activity();
       if (frame) {
