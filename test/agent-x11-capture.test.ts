@@ -183,3 +183,27 @@ async function startBareXvfb(args: string[]): Promise<{ display: string; child: 
   }
   throw new Error('Xvfb did not start');
 }
+
+t.test('a root window that grows (a monitor added) is captured whole, through a larger shared segment', async (t) => {
+  const x = await startBareXvfb(['-screen', '0', '1280x720x24']);
+  t.teardown(() => void x.child.kill('SIGTERM'));
+  const env = { ...process.env, DISPLAY: x.display };
+  // xrandr resizes Xvfb's root window, then complains about its one fixed output: the size is what counts.
+  const resize = (size: string) => execFileAsync('xrandr', ['--fb', size], { env }).catch(() => undefined);
+  await resize('1024x576');
+  const shm = await X11ScreenCapture.open(x.display);
+  const core = await X11ScreenCapture.open(x.display, { sharedMemory: false });
+  t.teardown(() => {
+    shm.close();
+    core.close();
+  });
+  const whole = { x: 0, y: 0, width: 1280, height: 720 };
+  t.same([(await shm.capture(whole)).width, (await shm.capture(whole)).height], [1024, 576], 'clamped to the root window as it is');
+  await resize('1280x720');
+  await shm.sync();
+  await core.sync();
+  const grown = await shm.capture(whole);
+  t.same([grown.width, grown.height], [1280, 720], 'the whole grown root window');
+  t.equal(shm.backend, 'x11-shm', 'still through shared memory');
+  t.ok(grown.data.equals((await core.capture(whole)).data), 'the same pixels as core GetImage');
+});

@@ -22,7 +22,7 @@ export class X11ScreenCapture implements ScreenCapture {
 
   private constructor(
     private readonly connection: X11Connection,
-    private readonly segment: SharedSegment | undefined,
+    private segment: SharedSegment | undefined,
   ) {
     this.damage = {
       mark: () => this.log.mark(),
@@ -70,7 +70,8 @@ export class X11ScreenCapture implements ScreenCapture {
     // The server forgets what it reported (the log keeps it), so a change from here on is reported
     // again; requests are handled in order, so such a change is at least as new as this picture.
     this.connection.subtractDamage();
-    const data = this.segment ? await this.segment.getImage(area) : await this.connection.getImage(area);
+    const segment = await this.segmentFor(area);
+    const data = segment ? await segment.getImage(area) : await this.connection.getImage(area);
     this.stats.captures++;
     return { data, width: area.width, height: area.height, stride: area.width * 4 };
   }
@@ -80,7 +81,19 @@ export class X11ScreenCapture implements ScreenCapture {
     return this.connection.sync();
   }
 
+  /** The shared segment, grown when the root window grew past it (a monitor was added). */
+  private async segmentFor(area: Rect): Promise<SharedSegment | undefined> {
+    const bytes = area.width * area.height * 4;
+    if (!this.segment || bytes <= this.segment.size) return this.segment;
+    const { width, height } = this.connection.screen;
+    const larger = await this.connection.sharedSegment(Math.max(bytes, width * height * 4));
+    this.segment.release();
+    this.segment = larger;
+    return larger;
+  }
+
   close(): void {
+    this.segment?.release();
     this.connection.close();
   }
 

@@ -11,11 +11,13 @@ const Z_PIXMAP = 2;
 const ALL_PLANES = 0xffffffff;
 const DAMAGE_REPORT_DELTA_RECTANGLES = 1;
 const NONE = 0;
+const STRUCTURE_NOTIFY_MASK = 0x00020000;
 
 /** The raw client's callbacks return true when they handled an error (else it is emitted too). */
 type Callback<T> = (err: Error | null | undefined, value: T) => boolean | void;
 
 interface RawClient extends EventEmitter {
+  ChangeWindowAttributes(window: number, values: { eventMask: number }): void;
   stream?: { ref?(): void; unref?(): void };
   AllocID(): number;
   GetImage(
@@ -48,19 +50,27 @@ interface RawDamage {
 
 interface RawShm {
   provider: { create(size: number): { fd: number; size: number }; destroy(seg: unknown): void } | null;
+  Detach(shmseg: number): void;
   AttachFd(shmseg: number, fd: number, readOnly: boolean, cb: (err: Error | null) => boolean | void): void;
   GetImage(...args: [number, number, number, number, number, number, number, number, number, Callback<{ size: number }>]): void;
 }
 
-interface DamageNotify {
+interface XEvent {
   name: string;
+  /** DamageNotify: the changed area. */
   area: { x: number; y: number; w: number; h: number };
+  /** ConfigureNotify: the window and its new size. */
+  wid: number;
+  width: number;
+  height: number;
 }
 
 export interface SharedSegment {
   size: number;
   /** Reads the root window's `rect` into the segment, then into a new buffer (packed rows). */
   getImage(rect: Rect): Promise<Buffer>;
+  /** Detaches it from the server and closes it. */
+  release(): void;
 }
 
 export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error] }> {
@@ -80,9 +90,11 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
     const client = display.client;
     // An idle connection never keeps the agent running (it ends when its sessions do); one waiting for an answer does.
     client.stream?.unref?.();
-    client.on('event', (event: DamageNotify) => {
+    client.on('event', (event: XEvent) => {
       if (event.name === 'DamageNotify')
         this.emit('damage', { x: event.area.x, y: event.area.y, width: event.area.w, height: event.area.h });
+      // The root window changes size when a monitor is added or removed.
+      if (event.name === 'ConfigureNotify' && event.wid === this.root) this.resized(event.width, event.height);
     });
     // A request with a callback gets its own X error; one without (Subtract) is only counted. Any
     // other error is the connection's.
@@ -108,9 +120,18 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
     return this.closedError;
   }
 
+  /** The root window's size, kept current as monitors come and go (RandR resizes the root window). */
   get screen(): { width: number; height: number } {
     const s = this.display.screen[0]!;
     return { width: s.pixel_width, height: s.pixel_height };
+  }
+
+  private resized(width: number, height: number): void {
+    const s = this.display.screen[0]!;
+    if (s.pixel_width === width && s.pixel_height === height) return;
+    s.pixel_width = width;
+    s.pixel_height = height;
+    this.emit('damage', { x: 0, y: 0, width, height });
   }
 
   /** Why the root window's pixels are not 32-bit little-endian B,G,R,X (robotjs's layout); undefined when they are. */
@@ -128,6 +149,7 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
     this.damageExt = ext;
     this.damageId = this.display.client.AllocID();
     ext.Create(this.damageId, this.root, DAMAGE_REPORT_DELTA_RECTANGLES);
+    this.display.client.ChangeWindowAttributes(this.root, { eventMask: STRUCTURE_NOTIFY_MASK });
     await this.sync();
   }
 
@@ -156,7 +178,14 @@ export class X11Connection extends EventEmitter<{ damage: [Rect]; closed: [Error
       shm.provider.destroy(segment);
       throw err;
     }
-    return { size, getImage: (rect) => this.shmGetImage(shm, id, segment, rect) };
+    return {
+      size,
+      getImage: (rect) => this.shmGetImage(shm, id, segment, rect),
+      release: () => {
+        if (!this.closedError) shm.Detach(id);
+        shm.provider?.destroy(segment);
+      },
+    };
   }
 
   private shmGetImage(shm: RawShm, id: number, segment: { fd: number; size: number }, rect: Rect): Promise<Buffer> {
