@@ -15,6 +15,9 @@ const MEGABYTES = Number(process.env.BENCH_SHELL_MB ?? 200);
 const dir = mkdtempSync(join(tmpdir(), 'rac-bench-shell-'));
 const children = [];
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+// BENCH_SHELL_PROFILE=DIR: every rac process (client, broker, agent) writes a V8 CPU profile there.
+const PROFILE_DIR = process.env.BENCH_SHELL_PROFILE;
+const NODE_FLAGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 
 /** user + sys seconds a running process has used so far. */
 function cpuOf(pid) {
@@ -60,7 +63,7 @@ async function startRac() {
   }
   const broker = await start(
     process.execPath,
-    [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'broker'), '--udp-ports', '47100-47109'],
+    [...NODE_FLAGS, RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'broker'), '--udp-ports', '47100-47109'],
     { RAC_ADMIN_PASSWORD: 'bench-password' },
     (text) => /listening on http:\/\/[^:]+:(\d+)/.exec(text)?.[1],
   );
@@ -77,7 +80,7 @@ async function startRac() {
   const session = await post('/api/sessions', {}, token);
   const agent = await start(
     process.execPath,
-    [RAC, 'agent', '--code', session.session_code, '--server', url, '--allow-shell', '--yes', '--no-openctrol'],
+    [...NODE_FLAGS, RAC, 'agent', '--code', session.session_code, '--server', url, '--allow-shell', '--yes', '--no-openctrol'],
     { DISPLAY: display, XDG_CONFIG_HOME: join(dir, 'agent-config') },
     (text) => (/waiting for your IT contact/.test(text) ? true : undefined),
   );
@@ -137,9 +140,11 @@ async function main() {
 
   const rac = await startRac();
   const serverCpu = () => rac.pids.reduce((sum, pid) => sum + cpuOf(pid), 0);
-  const racCp = (from, to) => `${process.execPath} ${RAC} cp ${from} ${to}`;
+  const racCp = (from, to) => `${process.execPath} ${NODE_FLAGS.join(' ')} ${RAC} cp ${from} ${to}`;
   // A first small copy: the host key is shown and the JIT is warm, as for a sysadmin's second copy.
-  timed(racCp(join(RAC, '..', 'rac.js'), `${rac.code}:${join(dir, 'warm.js')}`), rac.env);
+  // Its time is what every copy pays before the first byte: start-up, login, tunnel, SSH handshake.
+  const small = timed(racCp(join(RAC, '..', 'rac.js'), `${rac.code}:${join(dir, 'warm.js')}`), rac.env);
+  process.stdout.write(`rac cp of a small file  ${small.wall.toFixed(2).padStart(14)} s  client CPU ${small.cpu.toFixed(2)} s\n`);
   let before = serverCpu();
   const racUp = row('rac cp upload', bytes, timed(racCp(file, `${rac.code}:${join(dir, 'rac-up.bin')}`), rac.env), serverCpu() - before);
   rmSync(join(dir, 'rac-down.bin'), { force: true });

@@ -21,7 +21,12 @@ export const MAX_TUNNEL_MESSAGE_BYTES = 1024 * 1024;
 const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
 
 export class TunnelServer {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_TUNNEL_MESSAGE_BYTES });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_TUNNEL_MESSAGE_BYTES,
+    // SSH ciphertext does not compress: deflating it would only cost CPU.
+    perMessageDeflate: false,
+  });
 
   constructor(
     private readonly ctx: BrokerContext,

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { ByteHandle, EntryInfo, FileSide } from './file-sides.js';
 import { createProgress } from './progress.js';
+import { SFTP_DATA_BYTES } from './ssh-session.js';
 
 export interface CopyOptions {
   recursive: boolean;
@@ -27,8 +28,10 @@ export class CopyError extends Error {
   }
 }
 
-export const CHUNK_BYTES = 32 * 1024;
-const IN_FLIGHT = 64;
+/** One read or write: one SFTP request on the customer's side. */
+export const CHUNK_BYTES = SFTP_DATA_BYTES;
+/** Chunks on the way at once (4 MiB): more than the SSH channel's 2 MiB window, so it never runs dry. */
+const IN_FLIGHT = 16;
 /** Smaller files are copied again rather than resumed. */
 export const RESUME_MIN_BYTES = 1024 * 1024;
 /** How much of the end of a partial destination must equal the source to resume. */

@@ -70,6 +70,30 @@ export function connectSsh(endpoint: SshEndpoint): Promise<Client> {
   });
 }
 
+/**
+ * The most file bytes one SFTP READ or WRITE carries: what fits a 256 KiB SFTP packet, the size the
+ * agent's SFTP server (ssh2's, like OpenSSH's sftp-server) accepts. Fewer, larger requests are most
+ * of what makes `rac cp` fast.
+ */
+export const SFTP_DATA_BYTES = 254 * 1024;
+
 export function openSftp(client: Client): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
+  return new Promise((resolve, reject) =>
+    client.sftp((err, sftp) => {
+      if (err) return reject(err);
+      useLargeRequests(sftp);
+      resolve(sftp);
+    }),
+  );
+}
+
+/**
+ * ssh2's SFTP client limits requests to 34000-byte packets unless the server is OpenSSH or announces
+ * limits@openssh.com, which ssh2's server cannot. The server at the other end of a tunnel is always
+ * a rac agent (its host key was checked): tell the client the agent's real limit.
+ */
+function useLargeRequests(sftp: SFTPWrapper): void {
+  const limits = sftp as unknown as { _maxReadLen?: unknown; _maxWriteLen?: unknown };
+  if (typeof limits._maxReadLen === 'number') limits._maxReadLen = Math.max(limits._maxReadLen, SFTP_DATA_BYTES);
+  if (typeof limits._maxWriteLen === 'number') limits._maxWriteLen = Math.max(limits._maxWriteLen, SFTP_DATA_BYTES);
 }

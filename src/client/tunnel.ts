@@ -3,10 +3,11 @@
 // Duplex of SSH bytes with the agent's host key and the SSH user name and password to present.
 // Failures are TunnelError, carrying the HTTP status of a refused upgrade or the close code.
 import type { Duplex } from 'node:stream';
-import { WebSocket, createWebSocketStream } from 'ws';
+import { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import { terminalSafe } from '../protocol/display-text.js';
 import { parseTunnelReady } from '../protocol/tunnel-messages.js';
+import { TUNNEL_SOCKET_OPTIONS, tunnelStream } from '../shared/tunnel-stream.js';
 
 export interface OpenTunnelOptions {
   /** The broker's URL (http or https). */
@@ -52,8 +53,8 @@ export function tunnelUrl(brokerUrl: string, code: string): string {
 
 export function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
   const ws = new WebSocket(tunnelUrl(options.brokerUrl, options.code), {
+    ...TUNNEL_SOCKET_OPTIONS,
     headers: { authorization: `Bearer ${options.token}` },
-    perMessageDeflate: false,
   });
   return new Promise<Tunnel>((resolve, reject) => {
     const fail = (error: TunnelError) => {
@@ -83,7 +84,7 @@ export function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
       const closed = new Promise<{ code: number; reason: string }>((settle) =>
         ws.once('close', (code, reason) => settle({ code, reason: terminalSafe(reason.toString()) })),
       );
-      const stream = createWebSocketStream(ws);
+      const stream = tunnelStream(ws);
       // The WebSocket closed and everything it brought was read: nothing can be written either.
       stream.once('end', () => stream.destroy());
       const { stream_id, host_key, username, password } = ready.value;

@@ -81,6 +81,7 @@ class SftpSession {
   private pending = 0;
   private clientDone = false;
   private queue: Promise<void> = Promise.resolve();
+  private readBuffer: Buffer | undefined;
 
   constructor(
     private readonly sftp: SFTPWrapper,
@@ -212,11 +213,12 @@ class SftpSession {
 
   private async read(reqid: number, handle: Buffer, offset: number, length: number): Promise<void> {
     const entry = this.fileOf(handle);
-    const buffer = Buffer.alloc(Math.min(length, MAX_READ_BYTES));
-    const { bytesRead } = await entry.file.read(buffer, 0, buffer.length, offset);
+    // Requests run one at a time and data() copies what it sends: one buffer serves every READ.
+    this.readBuffer ??= Buffer.allocUnsafe(MAX_READ_BYTES);
+    const { bytesRead } = await entry.file.read(this.readBuffer, 0, Math.min(length, MAX_READ_BYTES), offset);
     if (bytesRead === 0) return void this.sftp.status(reqid, STATUS_CODE.EOF);
     entry.bytesRead += bytesRead;
-    this.sftp.data(reqid, buffer.subarray(0, bytesRead));
+    this.sftp.data(reqid, this.readBuffer.subarray(0, bytesRead));
   }
 
   private async write(reqid: number, handle: Buffer, offset: number, data: Buffer): Promise<void> {

@@ -4,8 +4,9 @@
 // stream with its agent secret and hands the bytes to the SSH server. Anything else is answered
 // with `tunnel_refused` and nothing is dialled.
 import type { Duplex } from 'node:stream';
-import { WebSocket, createWebSocketStream } from 'ws';
+import { WebSocket } from 'ws';
 import { type TunnelRefusal, verifyTunnelToken } from '../../protocol/index.js';
+import { TUNNEL_SOCKET_OPTIONS, tunnelStream } from '../../shared/tunnel-stream.js';
 import { AGENT_SECRET_HEADER } from '../session/broker-link.js';
 import { type ShellUser, whoIs } from './activity-log.js';
 import type { ShellServer } from './ssh-server.js';
@@ -70,11 +71,15 @@ export class TunnelConnector {
     const url = new URL(`/ws/session/${encodeURIComponent(this.options.code)}/tunnel`, this.options.server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('stream', String(streamId));
-    const ws = new WebSocket(url, { handshakeTimeout: DIAL_TIMEOUT_MS, headers: { [AGENT_SECRET_HEADER]: secret } });
+    const ws = new WebSocket(url, {
+      handshakeTimeout: DIAL_TIMEOUT_MS,
+      headers: { [AGENT_SECRET_HEADER]: secret },
+      ...TUNNEL_SOCKET_OPTIONS,
+    });
     this.sockets.add(ws);
     ws.on('close', () => this.sockets.delete(ws));
     // The stream listens from the start: the first SSH bytes can arrive in the same read as the upgrade.
-    const stream = createWebSocketStream(ws);
+    const stream = tunnelStream(ws);
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => {
         stream.destroy();
