@@ -5,9 +5,9 @@
 // before is never sent); 1 MiB, the cap, arrives whole; over it, both people are told and nothing
 // is sent; --paste type types.
 import t, { type Test } from 'tap';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RAC_BIN, call, login, startBrokerProcess } from './helpers/broker-process.js';
@@ -51,7 +51,7 @@ const readRemote = (xvfb: Xvfb) =>
   );
 
 /**
- * The remote X clipboard's bytes. An xclip holding more than about 256 kB serves one reader at a
+ * The remote X clipboard's bytes. An xclip holding a large text (1 MiB) serves one reader at a
  * time and the agent polls a clipboard it did not write: a read that timed out is tried again.
  */
 const remoteClipboardBytes = (xvfb: Xvfb) => waitFor('a read of the remote clipboard', () => readRemote(xvfb));
@@ -89,9 +89,22 @@ const broker = await startBrokerProcess();
 t.teardown(() => broker.stop());
 const token = await login(broker.api);
 
-async function session(t: Test, paste: 'clipboard' | 'type' = 'clipboard') {
+/** The agent's xclip, first on its PATH: counts the clipboard reads (`-o`) it runs, then runs xclip. */
+function countingXclip(): { env: NodeJS.ProcessEnv; reads(): number } {
+  const dir = mkdtempSync(join(tmpdir(), 'rac-xclip-'));
+  const log = join(dir, 'reads.log');
+  const xclip = execFileSync('sh', ['-c', 'command -v xclip'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(dir, 'xclip'), `#!/bin/sh\ncase " $* " in *" -o "*) echo read >> '${log}';; esac\nexec '${xclip}' "$@"\n`);
+  chmodSync(join(dir, 'xclip'), 0o755);
+  return {
+    env: { ...xvfb.env, PATH: `${dir}:${xvfb.env.PATH ?? process.env.PATH}` },
+    reads: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').length - 1 : 0),
+  };
+}
+
+async function session(t: Test, paste: 'clipboard' | 'type' = 'clipboard', agentEnv: NodeJS.ProcessEnv = xvfb.env) {
   const created = await createSession(broker.api, token);
-  const agent = startAgent(['--code', created.session_code, '--server', broker.url], xvfb.env, { viaPty: true });
+  const agent = startAgent(['--code', created.session_code, '--server', broker.url], agentEnv, { viaPty: true });
   t.teardown(() => agent.stop('SIGKILL'));
   await agent.waitFor(/waiting for your IT contact/);
   const term = new Tmux(120, 30);
@@ -133,7 +146,7 @@ t.test('copy on the remote, paste into the viewer; nothing before consent', asyn
 });
 
 t.test('over 1 MiB: nothing is sent, both people are told', async (t) => {
-  const { agent, term, created } = await session(t);
+  const { agent, term } = await session(t);
   agent.process.stdin!.write('y\r');
   await agent.waitFor(/Connected: /);
   await waitFor('the picture', () => (term.capture().includes('38;2;') ? true : undefined));
@@ -151,9 +164,17 @@ t.test('over 1 MiB: nothing is sent, both people are told', async (t) => {
   await waitFor('the viewer notice', () => (/paste of 1\.1 MB not sent \(limit 1 MB\)/.test(term.capture(false)) ? true : undefined));
   await agent.waitFor(/Your IT contact tried to paste 1\.1 MB of text, over the 1 MB limit: nothing was pasted\./);
   t.ok((await remoteClipboard(xvfb)) === 'x'.repeat(1_500_000), 'the remote clipboard is untouched');
+});
 
-  // The cap itself goes whole: 911 datagrams.
-  const largest = textOfBytes(MAX_CLIPBOARD_BYTES);
+t.test('1 MiB, the cap, arrives whole, and the agent leaves it to the customer', async (t) => {
+  const xclip = countingXclip();
+  const { agent, term, created } = await session(t, 'clipboard', xclip.env);
+  await copyOnRemote(xvfb, 'a small clipboard before'); // polled quickly, so the agent is not mid-read when the paste lands
+  agent.process.stdin!.write('y\r');
+  await agent.waitFor(/Connected: /);
+  await waitFor('the picture', () => (term.capture().includes('38;2;') ? true : undefined));
+
+  const largest = textOfBytes(MAX_CLIPBOARD_BYTES); // 911 datagrams
   pasteIntoViewer(term, largest);
   await waitFor(
     'the 1 MiB paste on the remote clipboard',
@@ -163,14 +184,21 @@ t.test('over 1 MiB: nothing is sent, both people are told', async (t) => {
     const stats = await call(broker.api, 'GET', `/sessions/${created.id}/stats`, { token });
     throw new Error(`${err.message}\nagent:\n${agent.stderr().slice(-600)}\n${JSON.stringify(stats.body)}`);
   });
-  // The customer's application pastes it with single reads: the agent leaves the text it wrote
-  // alone (xclip serves one read that large at a time, and a second reader waits until it gives up).
+  // The customer's application pastes it, one read each: the agent, which polls the clipboard
+  // twice a second, leaves the text it wrote alone (the xclip holding it answers one read of
+  // 1 MiB at a time; a second reader waits until it gives up).
+  const agentReads = xclip.reads();
   const reads: (string | undefined)[] = [];
-  for (let read = 0; read < 5; read++) {
+  for (let read = 0; read < 10; read++) {
     const bytes = await readRemote(xvfb);
     reads.push(bytes && sha256(bytes));
   }
-  t.same(reads, Array(5).fill(sha256(largest)), '1 MiB pasted, byte for byte, and every read of it answered');
+  t.same(reads, Array(10).fill(sha256(largest)), '1 MiB pasted, byte for byte, and every read of it answered');
+  t.equal(xclip.reads(), agentReads, 'the agent did not read the clipboard it holds');
+  // Another program takes the clipboard: the agent reads it again, and the copy goes to the viewer.
+  await copyOnRemote(xvfb, 'copied after the large paste');
+  await waitFor('the next copy', () => (buffers(term)[0] === 'copied after the large paste' ? true : undefined), term);
+  t.pass('polling resumed once another program took the clipboard');
 });
 
 t.test('--paste type types the paste into the focused window', async (t) => {
