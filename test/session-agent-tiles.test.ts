@@ -106,10 +106,11 @@ async function windowBox(xvfb: Xvfb, id: string): Promise<Box> {
 
 /**
  * The link from the relay to this viewer loses every datagram while `losing()` says so (the
- * connection's own UDP socket, so nothing of it reaches the reassembler); `lost` reports each size.
+ * connection's own UDP socket, in its pin, so nothing of it reaches the reassembler); `lost`
+ * reports each size.
  */
 function lossyLink(connection: SessionConnection, losing: () => boolean, lost: (size: number) => void): void {
-  const udp = (connection as unknown as { udp?: Socket }).udp!;
+  const udp = (connection as unknown as { pin: { udp?: Socket } }).pin.udp!;
   const listeners = udp.listeners('message') as ((msg: Buffer, rinfo: unknown) => void)[];
   udp.removeAllListeners('message');
   udp.on('message', (msg, rinfo) => {

@@ -1,19 +1,14 @@
 // The viewer's transport for one session (docs/protocol.md, docs/security.md): the viewer
 // WebSocket with the login's token (joined, udp_ticket, status, the key exchange with the agent),
-// a UDP socket pinned by viewer_hello → viewer_ack(cookie) → viewer_confirm → viewer_ready,
-// keepalives every 4 s, sealed frames opened and reassembled, input sealed to the agent, and
-// reconnecting when the WebSocket drops. Once keys are agreed, a sealed receive report and a
-// timestamped keepalive go to the agent every second (receive-report.ts), which adapts the stream.
-// Clear frames are accepted, and input sent in clear, only in a session that allows the reference
-// client and only while no key exchange has completed. The viewer asks the agent for rectangles
-// (`capabilities`); rectangles reassemble like frames and go to the `rect` event whole, for the
-// display to apply in order.
-import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
+// the UDP pin at the relay (udp-pin.ts), sealed datagrams opened and handed to the stream
+// (stream-receiver.ts), input sealed to the agent, and reconnecting when the WebSocket drops. Once
+// keys are agreed, a sealed receive report and a timestamped keepalive go to the agent every
+// second (receive-report.ts), which adapts the stream. Clear frames are accepted, and input sent in
+// clear, only in a session that allows the reference client and only while no key exchange has
+// completed. The viewer asks the agent for rectangles (`capabilities`) until it answers.
 import WebSocket from 'ws';
 import type { ControlMessage } from '../protocol/control-messages.js';
 import {
-  type FrameChunk,
   type MouseButtonCode,
   type SealedPacket,
   decodeDatagram,
@@ -21,43 +16,27 @@ import {
   encodeKeyboard,
   encodeMouse,
 } from '../protocol/datagram.js';
-import { FrameReassembler } from '../protocol/frame-reassembler.js';
-import { CAPABILITIES_TYPE, encodeCapabilities, parseCapabilities } from '../protocol/capabilities.js';
-import {
-  type CompleteRect,
-  MAX_RECTS_PER_UPDATE,
-  RECT_PACKET_TYPE,
-  completeRect,
-  decodeRectChunk,
-  rectAsFrameChunk,
-} from '../protocol/rect-datagram.js';
-import { isClipboardDatagram } from '../protocol/clipboard-datagram.js';
+import { encodeCapabilities } from '../protocol/capabilities.js';
 import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
 import { backoffDelay } from '../shared/backoff.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
 import { isFinalCloseCode } from '../protocol/close-codes.js';
 import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
 import { AgentKeyExchange } from './agent-keys.js';
-import { type LinkStats, LinkStatsWindow } from './link-stats.js';
-import { REPORT_INTERVAL_MS, ReceiveReporter } from './receive-report.js';
+import type { LinkStats } from './link-stats.js';
+import { REPORT_INTERVAL_MS } from './receive-report.js';
+import { type StreamEvents, StreamReceiver } from './stream-receiver.js';
+import { UdpPin } from './udp-pin.js';
 
 export type LinkState = 'connecting' | 'joining' | 'connected' | 'reconnecting' | 'ended';
 
-export interface SessionConnectionEvents {
-  /** A complete JPEG frame. */
-  frame?(jpeg: Buffer, frameId: bigint): void;
-  /** A complete rectangle of an update (type 7): apply it on top of the frame it names. */
-  rect?(rect: CompleteRect): void;
+export interface SessionConnectionEvents extends StreamEvents {
   /** Transport state; `detail` says why for reconnecting/ended. */
   state?(state: LinkState, detail?: string): void;
   /** The broker's session status: pending, active, disconnected, closed. */
   status?(status: string): void;
-  /** Control messages from the agent (screen size, ...), other than keepalive/disconnect. */
-  control?(message: { type: 'screen'; width: number; height: number }): void;
   /** Whether and how the stream is protected: the security code to compare, or NOT ENCRYPTED. */
   security?(security: StreamSecurity): void;
-  /** An opened type-8 (clipboard) datagram from the agent; only ever from the sealed channel. */
-  clipboard?(inner: Buffer): void;
 }
 
 /**
@@ -88,29 +67,14 @@ export interface SessionConnectionOptions {
 
 export type { LinkStats } from './link-stats.js';
 
-/** How often an unanswered hello asks for a fresh ticket, or an unanswered confirm is repeated. */
-const DEFAULT_HELLO_RETRY_MS = 1000;
-
 export class SessionConnection {
   private ws?: WebSocket;
-  private udp?: Socket;
-  private udpFamily?: 'udp4' | 'udp6';
-  private udpTarget?: { host: string; port: number };
-  /** The cookie of the relay's viewer_ack, echoed until viewer_ready. */
-  private cookie?: string;
-  private acked = false;
+  private readonly pin: UdpPin;
+  private readonly stream: StreamReceiver;
   private closed = false;
   private attempts = 0;
   private timers = new Set<NodeJS.Timeout>();
-  private keepaliveTimer?: NodeJS.Timeout;
-  private helloTimer?: NodeJS.Timeout;
-  private helloTries = 0;
   private pingSentAt?: number;
-  private readonly assembler = new FrameReassembler();
-  /** Keyed by frame id × 64 + rectangle (rectAsFrameChunk): a sender restart is 64 times as far back. */
-  private readonly rectAssembler = new FrameReassembler({ restartBackwardTicks: 100_000_000n * BigInt(MAX_RECTS_PER_UPDATE) });
-  /** The agent answered `capabilities` with "rect" (a reference client or older agent never does). */
-  private agentRects = false;
   private rectsAskedAt = Number.NEGATIVE_INFINITY;
   private readonly keys: AgentKeyExchange;
   private readonly sessionCode: string;
@@ -118,33 +82,47 @@ export class SessionConnection {
   private allowUnencrypted = false;
   /** Clear frames came from a reference client in a session that allows one. */
   private clearAgent = false;
-  private readonly linkStats = new LinkStatsWindow(() => this.droppedFrames());
-  /** The once-a-second receive report to the agent (sealed only), which steers quality and fps by it. */
-  private readonly reporter = new ReceiveReporter(() => this.droppedFrames());
+  /** Datagrams refused before the stream saw them: malformed, not for us, or not opened (forged, replayed). */
+  private refused = 0;
   state: LinkState = 'connecting';
-  /** Datagrams dropped as malformed, not for us, or not opened (forged, replayed): never fatal, only counted. */
-  invalidDatagrams = 0;
 
   constructor(private readonly options: SessionConnectionOptions) {
-    this.sessionCode = decodeURIComponent(new URL(options.webSocketUrl).pathname.split('/').filter(Boolean).pop() ?? '');
+    const url = new URL(options.webSocketUrl);
+    this.sessionCode = decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '');
     this.keys = new AgentKeyExchange(this.sessionCode);
+    this.pin = new UdpPin({
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      helloRetryMs: options.helloRetryMs,
+      keepaliveMs: options.keepaliveMs,
+      onDatagram: (msg) => this.onDatagram(msg),
+      onPinned: () => this.onPinned(),
+      requestTicket: () => this.send(Signal.udpTicketRequest()),
+      onKeepalive: () => this.ping(),
+      onSilence: (detail) => this.options.events.state?.('joining', detail),
+    });
+    this.stream = new StreamReceiver({
+      events: options.events,
+      agentDisconnected: () => this.end('the customer stopped sharing'),
+      framesFlowing: () => this.askForRects(),
+    });
+  }
+
+  /** Datagrams dropped as malformed, not for us, or not opened (forged, replayed): never fatal, only counted. */
+  get invalidDatagrams(): number {
+    return this.refused + this.stream.invalid;
   }
 
   start(): void {
     this.openWebSocket();
-    this.every(1000, () => this.linkStats.roll());
+    this.every(1000, () => this.stream.rollStats());
     this.every(REPORT_INTERVAL_MS, () => this.report());
-  }
-
-  private droppedFrames(): number {
-    return droppedFrames(this.assembler) + droppedFrames(this.rectAssembler);
   }
 
   /** A timestamped keepalive (the agent echoes it: the round trip) and the last window's report. */
   private report() {
-    const report = this.reporter.take();
-    if (!this.acked || !this.keys.channel) return;
-    this.sendSealed(encodeControl({ type: 'keepalive', t: this.reporter.stamp() }));
+    const report = this.stream.takeReport();
+    if (!this.pin.pinned || !this.keys.channel) return;
+    this.sendSealed(encodeControl({ type: 'keepalive', t: this.stream.keepaliveStamp() }));
     this.sendSealed(encodeControl(report));
   }
 
@@ -159,13 +137,6 @@ export class SessionConnection {
     t.unref?.();
     this.timers.add(t);
     return t;
-  }
-
-  private clear(timer?: NodeJS.Timeout) {
-    if (!timer) return;
-    clearInterval(timer);
-    clearTimeout(timer);
-    this.timers.delete(timer);
   }
 
   // -------------------------------------------------------------------------------- WebSocket
@@ -198,7 +169,7 @@ export class SessionConnection {
     });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws || this.closed) return;
-      this.forgetUdpPin();
+      this.pin.forget();
       const why = rejected ?? (reason.toString() || `connection closed (${code})`);
       if (isFinalCloseCode(code) || (rejected && /HTTP (401|403|404|410)|could not verify/.test(rejected))) {
         this.end(why);
@@ -241,7 +212,7 @@ export class SessionConnection {
         if (message.status === 'closed') this.end('the session was closed');
         return;
       case 'pong':
-        if (this.pingSentAt !== undefined) this.linkStats.rttMs = Date.now() - this.pingSentAt;
+        if (this.pingSentAt !== undefined) this.stream.roundTrip(Date.now() - this.pingSentAt);
         this.pingSentAt = undefined;
         return;
       case 'disconnect':
@@ -267,16 +238,13 @@ export class SessionConnection {
     if (!this.ids || viewerId !== this.ids.viewerId) return;
     const answer = this.keys.answer(publicKey, this.ids, sshHostKey);
     if (!answer.ok) {
-      this.invalidDatagrams++;
+      this.refused++;
       return;
     }
     this.send(Signal.viewerKey(viewerId, answer.viewerKey));
     if (!answer.fresh) return;
     this.clearAgent = false;
-    this.agentRects = false;
-    this.assembler.reset();
-    this.rectAssembler.reset();
-    this.reporter.updates.reset();
+    this.stream.reset();
     const fingerprint = sshHostKey === undefined ? undefined : sshHostKeyFingerprint(sshHostKey);
     this.options.events.security?.({
       state: 'sealed',
@@ -289,87 +257,32 @@ export class SessionConnection {
   // -------------------------------------------------------------------------------------- UDP
 
   private async joinUdp(port: number, ticket: string) {
-    const host = new URL(this.options.webSocketUrl).hostname.replace(/^\[|\]$/g, '');
-    let address: { address: string; family: number };
-    try {
-      address = await lookup(host);
-    } catch (err) {
-      this.scheduleReconnect(`cannot resolve ${host}: ${(err as Error).message}`);
-      return;
-    }
+    const failed = await this.pin.join(port, ticket);
+    if (failed) return this.scheduleReconnect(failed);
     if (this.closed) return;
-    this.ensureSocket(address.family === 6 ? 'udp6' : 'udp4');
-    this.udpTarget = { host: address.address, port };
-    this.cookie = undefined;
-    this.acked = false;
     if (this.state !== 'connected') this.setState('joining');
-    this.sendUdp(encodeControl({ type: 'viewer_hello', ticket }));
-    this.startUdpTimers(host, port);
-  }
-
-  private ensureSocket(family: 'udp4' | 'udp6') {
-    if (this.udp && this.udpFamily === family) return;
-    this.udp?.close();
-    // Room for a whole frame or clipboard transfer while the loop is busy drawing (capped at rmem_max).
-    const udp = createSocket({ type: family, recvBufferSize: 4 * 1024 * 1024 });
-    this.udpFamily = family;
-    udp.on('message', (msg) => this.onDatagram(msg));
-    udp.on('error', () => {}); // ICMP errors surface here; keepalives keep trying
-    this.udp = udp;
-  }
-
-  /** Until viewer_ready: a fresh ticket when the hello went unanswered (tickets are single-use), else the confirm again. */
-  private startUdpTimers(host: string, port: number) {
-    if (this.helloTimer) return;
-    this.helloTries = 0;
-    this.helloTimer = this.every(this.options.helloRetryMs ?? DEFAULT_HELLO_RETRY_MS, () => {
-      if (this.acked) return;
-      if (this.cookie) this.sendUdp(encodeControl({ type: 'viewer_confirm', cookie: this.cookie }));
-      else this.send(Signal.udpTicketRequest());
-      // Still no answer after a few tries: say where we are knocking (UDP may be blocked).
-      if (++this.helloTries === 5) this.options.events.state?.('joining', `no answer on UDP ${host}:${port} yet; is UDP blocked?`);
-    });
-    this.keepaliveTimer ??= this.every(this.options.keepaliveMs ?? 4000, () => {
-      if (this.acked) this.sendUdp(encodeControl({ type: 'keepalive' }));
-      this.ping();
-    });
-  }
-
-  private forgetUdpPin() {
-    this.acked = false;
-    this.cookie = undefined;
-    this.clear(this.keepaliveTimer);
-    this.clear(this.helloTimer);
-    this.keepaliveTimer = undefined;
-    this.helloTimer = undefined;
-  }
-
-  private sendUdp(packet: Buffer) {
-    if (!this.udp || !this.udpTarget || this.closed) return;
-    this.udp.send(packet, this.udpTarget.port, this.udpTarget.host);
   }
 
   private onDatagram(msg: Buffer) {
     const decoded = decodeDatagram(msg);
-    if (!decoded.ok) return void this.invalidDatagrams++;
+    if (!decoded.ok) return void this.refused++;
     const packet = decoded.packet;
     if (packet.type === 'sealed') return this.onSealed(packet, msg.length);
     if (packet.type === 'control' && packet.message.type !== 'unknown') return this.onRelayControl(packet.message);
     if (packet.type === 'frame_chunk' && this.acceptsClear()) {
       this.markClearAgent();
-      return this.onFrameChunk(packet, msg.length);
+      return this.stream.frameChunk(packet, msg.length);
     }
-    this.invalidDatagrams++; // input, handshakes, or clear frames we may not accept
+    this.refused++; // input, handshakes, or clear frames we may not accept
   }
 
   /** Clear messages: the relay's own, and (reference client only) the agent's screen size. */
   private onRelayControl(message: ControlMessage) {
     switch (message.type) {
       case 'viewer_ack':
-        this.cookie = message.cookie;
-        return this.sendUdp(encodeControl({ type: 'viewer_confirm', cookie: message.cookie }));
+        return this.pin.acknowledged(message.cookie);
       case 'viewer_ready':
-        return this.onPinned();
+        return this.pin.ready();
       case 'disconnect':
         // A broker going down for a restart says so and closes the WebSocket with 1012: that close
         // drives the reconnect. Any other disconnect from the broker ends the session.
@@ -377,14 +290,12 @@ export class SessionConnection {
         return;
       case 'screen':
         if (this.acceptsClear()) return this.options.events.control?.(message);
-        this.invalidDatagrams++;
+        this.refused++;
         return;
     }
   }
 
   private onPinned() {
-    if (this.acked) return;
-    this.acked = true;
     this.setState('connected');
     this.requestKeyframe();
   }
@@ -392,53 +303,13 @@ export class SessionConnection {
   private onSealed(packet: SealedPacket, size: number) {
     const channel = this.keys.channel;
     const opened = channel && this.ids?.viewerId === packet.viewerId ? channel.opener.open(packet) : undefined;
-    if (!opened?.ok) return void this.invalidDatagrams++;
-    if (opened.value[0] === RECT_PACKET_TYPE) return this.onRectChunk(opened.value, size);
-    if (isClipboardDatagram(opened.value)) return this.options.events.clipboard?.(opened.value);
-    const inner = decodeDatagram(opened.value);
-    if (!inner.ok) return void this.invalidDatagrams++;
-    const content = inner.packet;
-    if (content.type === 'frame_chunk') {
-      // Frames flow: the agent has allowed us, so it will hear the question now (it drops earlier ones).
-      this.askForRects();
-      return this.onFrameChunk(content, size);
-    }
-    if (content.type !== 'control') return void this.invalidDatagrams++;
-    const message = content.message;
-    if (message.type === 'screen') this.options.events.control?.(message);
-    else if (message.type === 'disconnect') this.end('the customer stopped sharing');
-    else if (message.type === 'keepalive' && message.t !== undefined) this.reporter.echo(message.t);
-    else if (message.type === 'stream_settings')
-      this.linkStats.settings = { quality: message.quality, fps: message.fps, auto: message.auto };
-    else if (message.type === 'unknown' && message.name === CAPABILITIES_TYPE)
-      this.agentRects = parseCapabilities(message.body).includes('rect');
-  }
-
-  private onRectChunk(datagram: Uint8Array, size: number) {
-    const decoded = decodeRectChunk(datagram);
-    if (!decoded.ok) return void this.invalidDatagrams++;
-    this.linkStats.bytes(size);
-    const done = this.rectAssembler.push(rectAsFrameChunk(decoded.value));
-    if (!done) return;
-    this.reporter.updates.rect(decoded.value.frameId, decoded.value.rectIndex, decoded.value.rectCount);
-    if (decoded.value.rectIndex === decoded.value.rectCount - 1) this.linkStats.frameShown(decoded.value.frameId);
-    this.options.events.rect?.(completeRect(decoded.value, done.jpeg));
+    if (!opened?.ok) return void this.refused++;
+    this.stream.sealed(opened.value, size);
   }
 
   /** Whether the agent said it sends rectangles. */
   get sendsRects(): boolean {
-    return this.agentRects;
-  }
-
-  private onFrameChunk(chunk: FrameChunk, size: number) {
-    this.linkStats.bytes(size);
-    this.reporter.bytes(size);
-    const frame = this.assembler.push(chunk);
-    if (!frame) return;
-    this.linkStats.frameShown(frame.frameId);
-    this.reporter.frame();
-    this.reporter.updates.frame(frame.frameId);
-    this.options.events.frame?.(frame.jpeg, frame.frameId);
+    return this.stream.sendsRects;
   }
 
   /** Clear frames only in a session made for the reference client, and never once keys were agreed. */
@@ -453,24 +324,24 @@ export class SessionConnection {
   }
 
   stats(): LinkStats {
-    return this.linkStats.snapshot();
+    return this.stream.stats();
   }
 
   // ---------------------------------------------------------------------------- to the agent
 
   /** Sealed when keys are agreed; in clear only to a reference client; otherwise not at all. */
   private toAgent(inner: Buffer) {
-    if (!this.acked) return;
+    if (!this.pin.pinned) return;
     const channel = this.keys.channel;
-    if (channel) this.sendUdp(channel.sealer.seal(inner));
-    else if (this.clearAgent) this.sendUdp(inner);
+    if (channel) this.pin.send(channel.sealer.seal(inner));
+    else if (this.clearAgent) this.pin.send(inner);
   }
 
   /** Sealed to the agent, never in clear (the clipboard, receive reports): false when there are no keys or no pinned address. */
   sendSealed(inner: Buffer): boolean {
     const channel = this.keys.channel;
-    if (!this.acked || !channel) return false;
-    this.sendUdp(channel.sealer.seal(inner));
+    if (!this.pin.pinned || !channel) return false;
+    this.pin.send(channel.sealer.seal(inner));
     return true;
   }
 
@@ -490,7 +361,7 @@ export class SessionConnection {
 
   /** How long decoding a frame took (the report's mean decode time). */
   frameDecoded(ms: number): void {
-    this.reporter.decoded(ms);
+    this.stream.frameDecoded(ms);
   }
 
   /** Pins the agent's quality and frame rate (it keeps them under its own ceilings). */
@@ -505,7 +376,7 @@ export class SessionConnection {
 
   /** `capabilities` to our agent until it answers, at most once a second unless `now`. */
   private askForRects(now = false) {
-    if (this.agentRects || !this.keys.channel) return;
+    if (this.stream.sendsRects || !this.keys.channel) return;
     const at = performance.now();
     if (!now && at - this.rectsAskedAt < 1000) return;
     this.rectsAskedAt = at;
@@ -526,17 +397,11 @@ export class SessionConnection {
     }
     this.timers.clear();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
-    this.udp?.close();
-    this.udp = undefined;
+    this.pin.close();
   }
 
   /** Leaves the session (the viewer quits); the session itself stays open on the broker. */
   close(): void {
     this.shutdown();
   }
-}
-
-/** Frames (or rectangles) the reassembler gave up on, for the loss figure. */
-function droppedFrames(assembler: FrameReassembler): number {
-  return Object.values(assembler.stats.framesDropped).reduce((a, b) => a + b, 0);
 }

@@ -5,6 +5,7 @@
 // to lay out the status line (renderToString); the session list is a regular Ink app.
 // Whole frames and rectangles go to the remote display (display/remote-display.ts), which composes
 // the remote screen; a change schedules one paint of the composed picture.
+import { StringDecoder } from 'node:string_decoder';
 import { renderToString } from 'ink';
 import { createElement } from 'react';
 import { StatusLine, type StatusLineProps } from './components/StatusLine.js';
@@ -83,7 +84,9 @@ export class ViewerScreen {
   private pictureShown = false;
   private done!: (exit: ViewerExit) => void;
   private statusTimer?: NodeJS.Timeout;
-  private readonly onInput = (chunk: Buffer | string) => this.handleInput(chunk.toString());
+  /** Keeps a UTF-8 character cut between two reads whole (a large paste arrives in reads of about 4 kB). */
+  private readonly utf8 = new StringDecoder('utf8');
+  private readonly onInput = (chunk: Buffer | string) => this.handleInput(typeof chunk === 'string' ? chunk : this.utf8.write(chunk));
   private readonly onResize = () => this.relayout();
   private clipboard!: ClipboardBridge;
   private notice?: { text: string; until: number };

@@ -1,13 +1,12 @@
 // A bad network between a viewer and the real broker, played by a test: it forwards HTTP and the
-// viewer's WebSocket to the broker as they are, except that each `udp_ticket` names the link's own
-// UDP port instead of the session's; the UDP it receives there goes on to the session's port and
-// back, each datagram (both ways) delayed by `delayMs` and dropped with probability `loss`, from a
-// seeded generator so a run can be repeated. The agent talks to the broker directly.
-import { type IncomingMessage, createServer, request } from 'node:http';
+// viewer's WebSocket to the broker as they are (relay-proxy.ts), except that each `udp_ticket` names
+// the link's own UDP port instead of the session's; the UDP it receives there goes on to the
+// session's port and back, each datagram (both ways) delayed by `delayMs` and dropped with
+// probability `loss`, from a seeded generator so a run can be repeated. The agent talks to the
+// broker directly.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { startRelayProxy } from './relay-proxy.js';
 
 export interface LossyLink {
   /** The broker's URL as the viewer should use it (HTTP and WebSocket go through the link). */
@@ -21,7 +20,6 @@ export interface LossyLink {
 }
 
 export async function startLossyLink(brokerUrl: string, options: { seed?: number } = {}): Promise<LossyLink> {
-  const broker = new URL(brokerUrl);
   const random = seededRandom(options.seed ?? 14);
   const front = await boundSocket(); // the viewer's side
   const back = await boundSocket(); // toward the broker's session port
@@ -53,40 +51,18 @@ export async function startLossyLink(brokerUrl: string, options: { seed?: number
   });
 
   const frontPort = (front.address() as AddressInfo).port;
-  const server = createServer((req, res) => {
-    const upstream = request(
-      { host: broker.hostname, port: broker.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+  const proxy = await startRelayProxy(brokerUrl, {
+    forwardHeaders: ['authorization'],
+    down: (text) => {
+      const message = JSON.parse(text) as Record<string, unknown>;
+      if (message.type !== 'udp_ticket') return text;
+      sessionPort = message.udp_port as number;
+      return JSON.stringify({ ...message, udp_port: frontPort });
+    },
   });
-  const sockets = new WebSocketServer({ noServer: true });
-  const pairs = new Set<WebSocket>();
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    sockets.handleUpgrade(req, socket, head, (client) => {
-      const authorization = req.headers.authorization;
-      const upstream = new WebSocket(`ws://${broker.host}${req.url}`, { headers: authorization ? { authorization } : undefined });
-      pairs.add(client).add(upstream);
-      splice(client, upstream, (text) => text);
-      splice(upstream, client, (text) => {
-        const message = JSON.parse(text) as Record<string, unknown>;
-        if (message.type !== 'udp_ticket') return text;
-        sessionPort = message.udp_port as number;
-        return JSON.stringify({ ...message, udp_port: frontPort });
-      });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  link.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  link.url = proxy.url;
   link.stop = async () => {
-    for (const ws of pairs) ws.terminate();
-    sockets.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await proxy.stop();
     front.close();
     back.close();
   };
@@ -96,26 +72,6 @@ export async function startLossyLink(brokerUrl: string, options: { seed?: number
 function boundSocket(): Promise<Socket> {
   const socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024, sendBufferSize: 8 * 1024 * 1024 });
   return new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket)));
-}
-
-/** Passes `from`'s text messages to `to` (held until `to` is open), rewritten; a close closes both. */
-function splice(from: WebSocket, to: WebSocket, rewrite: (text: string) => string): void {
-  const held: string[] = [];
-  to.on('open', () => {
-    for (const text of held.splice(0)) to.send(text);
-  });
-  from.on('message', (data, isBinary) => {
-    if (isBinary) return;
-    const text = rewrite(String(data));
-    if (to.readyState === WebSocket.OPEN) to.send(text);
-    else held.push(text);
-  });
-  from.on('error', () => undefined);
-  from.on('close', (code) => {
-    const closable = code >= 3000 && code <= 4999 ? code : 1000;
-    if (to.readyState === WebSocket.OPEN) to.close(closable);
-    else if (to.readyState === WebSocket.CONNECTING) to.terminate();
-  });
 }
 
 /** mulberry32: a small seeded generator, so a lossy run can be replayed. */

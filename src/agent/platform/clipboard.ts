@@ -11,13 +11,24 @@ export interface DesktopClipboard {
   readonly tool: string;
   /** The clipboard's text; undefined when it is empty, holds no text, or the tool failed. */
   read(): Promise<string | undefined>;
-  write(text: string): Promise<void>;
+  /** Resolves once `text` is on the clipboard. */
+  write(text: string): Promise<ClipboardWrite>;
+}
+
+export interface ClipboardWrite {
+  /**
+   * Settles when another program takes the clipboard; absent when the tool cannot tell. Until then
+   * the clipboard still holds the text written, and is better not read (see xclipHolding).
+   */
+  released?: Promise<void>;
 }
 
 interface ClipboardCommands {
   tool: string;
   read: [string, string[]];
   write: [string, string[]];
+  /** Writes and stays until the clipboard is taken (xclip), instead of running `write`. */
+  hold?: (text: string, env: NodeJS.ProcessEnv) => Promise<ClipboardWrite>;
 }
 
 /** Read beyond the 1 MiB that is sent, so an over-size clipboard is seen as such (and its size told). */
@@ -29,6 +40,7 @@ const X11_TOOLS: ClipboardCommands[] = [
     tool: 'xclip',
     read: ['xclip', ['-selection', 'clipboard', '-o', '-t', 'UTF8_STRING']],
     write: ['xclip', ['-selection', 'clipboard', '-i']],
+    hold: xclipHolding,
   },
   { tool: 'xsel', read: ['xsel', ['--clipboard', '--output']], write: ['xsel', ['--clipboard', '--input']] },
 ];
@@ -59,7 +71,7 @@ function toolClipboard(commands: ClipboardCommands, env: NodeJS.ProcessEnv): Des
   return {
     tool: commands.tool,
     read: () => readWith(commands.read, env),
-    write: (text) => writeWith(commands.write, env, text),
+    write: (text) => (commands.hold ? commands.hold(text, env) : writeWith(commands.write, env, text).then(() => ({}))),
   };
 }
 
@@ -88,6 +100,46 @@ function writeWith([command, args]: [string, string[]], env: NodeJS.ProcessEnv, 
       clearTimeout(timer);
       if (code === 0) resolve();
       else reject(new Error(`${command} exited with ${signal ?? code} writing the clipboard`));
+    });
+    child.stdin!.on('error', () => undefined); // an early exit is reported by 'exit'
+    child.stdin!.end(text, 'utf8');
+  });
+}
+
+/** What `xclip -verbose` prints once it owns the selection (after it read all of stdin). */
+const XCLIP_READY = 'Waiting for selection requests';
+
+/**
+ * xclip in the foreground (-verbose does not fork): ready when it says it owns the selection, and
+ * its exit is the moment another program took the clipboard. xclip serves one large (INCR) read at
+ * a time: a second reader of 1 MiB waits until it gives up, so the agent must not poll the text it
+ * wrote while the customer's application pastes it. xclip runs in its own process group (Ctrl+C on
+ * the agent does not take the pasted text away) with SIGPIPE ignored, so it keeps serving after
+ * we stop reading its messages, and after the agent has ended.
+ */
+function xclipHolding(text: string, env: NodeJS.ProcessEnv): Promise<ClipboardWrite> {
+  return new Promise((resolve, reject) => {
+    const args = ['-c', 'trap "" PIPE; exec xclip -selection clipboard -i -verbose'];
+    const child = spawn('/bin/sh', args, { env, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    const released = new Promise<void>((done) => child.once('exit', () => done()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), TOOL_TIMEOUT_MS);
+    let said = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      said += chunk;
+      if (!said.includes(XCLIP_READY)) return;
+      clearTimeout(timer);
+      child.stderr!.destroy();
+      child.unref();
+      resolve({ released });
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`xclip exited with ${signal ?? code} writing the clipboard${said ? `: ${said.trim().split('\n').pop()}` : ''}`));
     });
     child.stdin!.on('error', () => undefined); // an early exit is reported by 'exit'
     child.stdin!.end(text, 'utf8');

@@ -2,7 +2,9 @@
 // It runs only while the stream is live for viewers the customer allowed to control (never in a
 // view-only session, never before consent, never while paused). What was on the clipboard before
 // it started is never sent: only copies made during the session, seen by polling twice a second.
-// Text from a viewer is put on the clipboard and becomes the new baseline, so it is not echoed back.
+// Text from a viewer is put on the clipboard and becomes the new baseline, so it is not echoed back;
+// while the tool that wrote it still holds the clipboard, it is not read at all (nothing can have
+// changed, and xclip serves one large read at a time: the customer's paste of it comes first).
 import { ClipboardChannel, MAX_CLIPBOARD_BYTES } from '../../protocol/index.js';
 import type { DesktopClipboard } from '../platform/clipboard.js';
 
@@ -30,6 +32,8 @@ export class ClipboardSync {
   /** Counts writes: a read that began before a write may return the old text, which is no copy. */
   private writes = 0;
   private announced = false;
+  /** Settles when another program takes the clipboard from our last write (see ClipboardWrite). */
+  private held: Promise<void> | undefined;
 
   constructor(private readonly options: ClipboardSyncOptions) {}
 
@@ -85,7 +89,7 @@ export class ClipboardSync {
     this.baseline = text;
     this.writes++;
     try {
-      await this.options.clipboard.write(text);
+      this.hold((await this.options.clipboard.write(text)).released);
     } catch (err) {
       this.options.say(`Could not put your IT contact's text on your clipboard: ${(err as Error).message}`);
     } finally {
@@ -93,8 +97,16 @@ export class ClipboardSync {
     }
   }
 
+  /** No polling until `released` settles, unless a newer write holds the clipboard by then. */
+  private hold(released: Promise<void> | undefined): void {
+    this.held = released;
+    void released?.then(() => {
+      if (this.held === released) this.held = undefined;
+    });
+  }
+
   private async poll(): Promise<void> {
-    if (this.reading || !this.running) return;
+    if (this.reading || !this.running || this.held) return;
     this.reading = true;
     const writes = this.writes;
     try {
