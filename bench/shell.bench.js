@@ -2,7 +2,9 @@
 // byte pipe, the customer's `rac agent --allow-shell`) beside `scp` of the same file to a throwaway
 // OpenSSH sshd on loopback: MB/s and CPU seconds of each, both directions, in the same run.
 // CPU: the client's own (user + sys of the command and its children); for rac also the broker's
-// and the agent's (from /proc), which do the work sshd does for scp. Prints, never asserts.
+// and the agent's (from /proc), for scp sshd's (its finished children: the connection's sshd and
+// sftp-server), which do the same work. On a busy machine compare CPU: MB/s there follows the load.
+// Prints, never asserts.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -19,10 +21,11 @@ const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).std
 const PROFILE_DIR = process.env.BENCH_SHELL_PROFILE;
 const NODE_FLAGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 
-/** user + sys seconds a running process has used so far. */
-function cpuOf(pid) {
+/** user + sys seconds a running process has used so far, with its finished children's if `reaped`. */
+function cpuOf(pid, reaped = false) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const children = reaped ? Number(fields[13]) + Number(fields[14]) : 0;
+  return (Number(fields[11]) + Number(fields[12]) + children) / TICKS;
 }
 
 function start(command, args, env, ready) {
@@ -115,11 +118,11 @@ async function startSshd() {
       '',
     ].join('\n'),
   );
-  await start('/usr/sbin/sshd', ['-D', '-e', '-f', config, '-p', String(port)], {}, (text) =>
+  const sshd = await start('/usr/sbin/sshd', ['-D', '-e', '-f', config, '-p', String(port)], {}, (text) =>
     /Server listening/.test(text) ? true : undefined,
   );
   const ssh = `-i ${join(keys, 'client')} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
-  return { port, ssh, user: process.env.USER || 'root' };
+  return { port, ssh, user: process.env.USER || 'root', pid: sshd.child.pid };
 }
 
 function row(name, bytes, { wall, cpu }, serverCpu) {
@@ -128,7 +131,7 @@ function row(name, bytes, { wall, cpu }, serverCpu) {
   process.stdout.write(
     `${name.padEnd(24)} ${mbps.toFixed(1).padStart(7)} MB/s  ${wall.toFixed(2).padStart(6)} s  client CPU ${cpu.toFixed(2)} s${server}\n`,
   );
-  return mbps;
+  return { mbps, cpu: cpu + (serverCpu ?? 0) };
 }
 
 async function main() {
@@ -158,10 +161,23 @@ async function main() {
 
   const sshd = await startSshd();
   const scp = (from, to) => `scp -q ${sshd.ssh} -P ${sshd.port} ${from} ${to}`;
-  const scpUp = row('scp upload', bytes, timed(scp(file, `${sshd.user}@127.0.0.1:${join(dir, 'scp-up.bin')}`)));
-  const scpDown = row('scp download', bytes, timed(scp(`${sshd.user}@127.0.0.1:${file}`, join(dir, 'scp-down.bin'))));
+  // A connection's sshd and sftp-server count once sshd has reaped them, a moment after scp exits.
+  const sshdCpu = async () => {
+    const children = `/proc/${sshd.pid}/task/${sshd.pid}/children`;
+    while (readFileSync(children, 'utf8').trim()) await new Promise((r) => setTimeout(r, 20));
+    return cpuOf(sshd.pid, true);
+  };
+  before = await sshdCpu();
+  const upTime = timed(scp(file, `${sshd.user}@127.0.0.1:${join(dir, 'scp-up.bin')}`));
+  const scpUp = row('scp upload', bytes, upTime, (await sshdCpu()) - before);
+  before = await sshdCpu();
+  const downTime = timed(scp(`${sshd.user}@127.0.0.1:${file}`, join(dir, 'scp-down.bin')));
+  const scpDown = row('scp download', bytes, downTime, (await sshdCpu()) - before);
+  const percent = (rac, scp) => `${((rac.mbps / scp.mbps) * 100).toFixed(0)} %`;
+  const cpu = (rac, scp) => `${rac.cpu.toFixed(2)} s vs ${scp.cpu.toFixed(2)} s`;
   process.stdout.write(
-    `rac cp / scp: upload ${((racUp / scpUp) * 100).toFixed(0)} %, download ${((racDown / scpDown) * 100).toFixed(0)} % (target ≥ 70 %)\n`,
+    `rac cp / scp: upload ${percent(racUp, scpUp)}, download ${percent(racDown, scpDown)} (target ≥ 70 %)\n` +
+      `all CPU, rac cp vs scp: upload ${cpu(racUp, scpUp)}, download ${cpu(racDown, scpDown)}\n`,
   );
 }
 
