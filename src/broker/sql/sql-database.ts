@@ -15,6 +15,12 @@ export interface SqlExecutor {
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   run(sql: string, params?: readonly SqlValue[]): Promise<SqlRunResult>;
+  /**
+   * Inside a transaction: holds `key` until the transaction ends, so transactions that check the
+   * same rule (a user's max_sessions, the last admin) run one after the other, on every node.
+   * SQLite serialises its transactions anyway; PostgreSQL takes an advisory transaction lock.
+   */
+  lock(key: string): Promise<void>;
 }
 
 export interface SqlDatabase extends SqlExecutor {
@@ -24,5 +30,15 @@ export interface SqlDatabase extends SqlExecutor {
    * break a rule together (two sessions past max_sessions) are serialised by the adapter.
    */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** The schema version the migrations reached. */
+  schemaVersion(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Whether the error is a UNIQUE violation (of a constraint or index mentioning `column`, when given). */
+export function isUniqueViolation(err: unknown, column?: string): boolean {
+  const error = err as { code?: string; message?: string; detail?: string; constraint?: string };
+  if (error?.code !== 'SQLITE_CONSTRAINT_UNIQUE' && error?.code !== '23505') return false;
+  if (column === undefined) return true;
+  return [error.message, error.detail, error.constraint].some((text) => text?.includes(column));
 }
