@@ -38,12 +38,18 @@ export function proxyUpgrade(request: IncomingMessage, socket: Duplex, head: Buf
     headers,
     timeout: PROXY_CONNECT_TIMEOUT_MS,
   });
-  upstream.on('upgrade', (answer: IncomingMessage, owner: Duplex, ownerHead: Buffer) =>
-    joinSockets(socket, head, answer, owner, ownerHead),
-  );
-  upstream.on('response', (answer: IncomingMessage) => passRefusal(socket, answer));
+  // Once the owner answered, the client has its answer: a later error only ends the sockets.
+  let answered = false;
+  upstream.on('upgrade', (answer: IncomingMessage, owner: Duplex, ownerHead: Buffer) => {
+    answered = true;
+    joinSockets(socket, head, answer, owner, ownerHead);
+  });
+  upstream.on('response', (answer: IncomingMessage) => {
+    answered = true;
+    passRefusal(socket, answer);
+  });
   upstream.on('timeout', () => upstream.destroy(new Error('timeout')));
-  upstream.on('error', () => unreachable(socket, upstream));
+  upstream.on('error', () => (answered ? socket.destroy() : unreachable(socket, upstream)));
   socket.once('close', () => upstream.destroy());
   upstream.end();
 }
