@@ -30,13 +30,11 @@ export type AuditRecord = ApiAuditEntry;
 export class AuditLog {
   constructor(private readonly db: Db) {}
 
-  record(actor: Actor, entry: AuditEntry): void {
-    this.db
-      .prepare(
-        `INSERT INTO audit_log (at, actor_id, actor_email, address, action, target_type, target_id, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async record(actor: Actor, entry: AuditEntry): Promise<void> {
+    await this.db.run(
+      `INSERT INTO audit_log (at, actor_id, actor_email, address, action, target_type, target_id, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
         isoNow(),
         actor.id,
         actor.email,
@@ -45,14 +43,15 @@ export class AuditLog {
         entry.target_type ?? null,
         entry.target_id == null ? null : String(entry.target_id),
         entry.detail ? JSON.stringify(entry.detail) : null,
-      );
+      ],
+    );
   }
 
   /**
    * Newest first, filtered: `action` matches itself and, as "session", every "session.*";
    * `user` is the actor's email (case-insensitive); `before`/`after` are record ids (the cursor).
    */
-  query(filter: AuditFilter): AuditRecord[] {
+  async query(filter: AuditFilter): Promise<AuditRecord[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
     const add = (clause: string, ...values: (string | number)[]) => {
@@ -61,17 +60,17 @@ export class AuditLog {
     };
     if (filter.since) add('at >= ?', filter.since);
     if (filter.until) add('at < ?', filter.until);
-    if (filter.user) add('actor_email = ? COLLATE NOCASE', filter.user);
+    if (filter.user) add('lower(actor_email) = lower(?)', filter.user);
     if (filter.action) add(`(action = ? OR substr(action, 1, ?) = ?)`, filter.action, filter.action.length + 1, `${filter.action}.`);
     if (filter.before !== undefined) add('id < ?', filter.before);
     if (filter.after !== undefined) add('id > ?', filter.after);
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, filter.limit) as StoredRecord[];
+    const rows = await this.db.all<StoredRecord>(sql, [...args, filter.limit]);
     return rows.map(parseRecord);
   }
 
   /** Newest first. */
-  list(limit = 100, beforeId?: number): AuditRecord[] {
+  list(limit = 100, beforeId?: number): Promise<AuditRecord[]> {
     return this.query({ limit, before: beforeId });
   }
 }

@@ -17,7 +17,7 @@ declare module 'fastify' {
 export async function userForToken(ctx: BrokerContext, token: string): Promise<UserWithSecrets | null> {
   const claims = await ctx.tokens.verify(token);
   if (!claims) return null;
-  const user = ctx.users.byId(claims.userId);
+  const user = await ctx.users.byId(claims.userId);
   if (!user || !user.is_active || user.token_version !== claims.tokenVersion) return null;
   return user;
 }

@@ -5,6 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from './database.js';
+import { Errors } from './errors.js';
+import { SqliteDatabase } from './sql/sqlite-database.js';
 import { tarArchive } from './tar-archive.js';
 
 /** The data dir's files a backup holds, besides the database. */
@@ -17,6 +19,8 @@ export interface Backup {
 }
 
 export async function backupDataDir(db: Db, dataDir: string): Promise<Backup> {
+  // PostgreSQL has its own tools (pg_dump); a copy of its data here would not be consistent with them.
+  if (!(db instanceof SqliteDatabase)) throw Errors.backupOnPostgres();
   // The snapshot is written inside the data dir (mode 700): it holds the same secrets.
   const scratch = mkdtempSync(join(dataDir, 'backup-'));
   try {

@@ -47,6 +47,8 @@ export interface BrokerOptions {
   idleTimeoutMs?: number;
   /** Viewer WebSockets per session (default 4). */
   maxViewers?: number;
+  /** A postgres:// URL (--database, RAC_DATABASE_URL); SQLite in the data dir when absent. */
+  databaseUrl?: string;
   /** Password for the first admin; a random one is generated (and reported) when absent. */
   adminPassword?: string;
   /** PEM file of extra CAs trusted for the SMTP server's certificate (self-hosted relays). */
@@ -101,7 +103,11 @@ async function startLocked(
 ): Promise<RunningBroker> {
   const log = options.logger ?? silentLogger();
   const metrics = new BrokerMetrics();
-  const db = await openDatabase(options.dataDir);
+  const db = await openDatabase({
+    dataDir: options.dataDir,
+    url: options.databaseUrl,
+    onIdleError: (err) => log.error({ err }, 'database connection lost; the pool reconnects on the next query'),
+  });
   const audit = new AuditLog(db);
   const users = new UserStore(db);
   const ports = new UdpPortPool(options.udpPorts, options.host);
@@ -137,7 +143,7 @@ async function startLocked(
     metrics,
   });
   // A crash can leave mails marked "sending" that nobody is sending any more.
-  sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
+  await sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
   const context: BrokerContext = {
     db,
     users,
@@ -156,9 +162,12 @@ async function startLocked(
   };
 
   const generatedAdminPassword = await createFirstAdmin(users, audit, options.adminPassword);
+  await throttle.load();
   await sessions.start();
-  hub.start();
-  const pruneTimer = setInterval(() => throttle.prune(), 60_000).unref();
+  await hub.start();
+  const pruneTimer = setInterval(() => {
+    throttle.prune().catch((err: Error) => log.error({ err }, 'database error while pruning throttle windows'));
+  }, 60_000).unref();
 
   const app = buildHttpServer(context, options.trustProxy, options.metrics?.onMainPort ?? false, tls?.options);
   const signalling = new SignallingServer(context, hub, app.server, options.trustProxy);
@@ -171,7 +180,7 @@ async function startLocked(
     signalling.close();
     await hub.stop();
     sessions.stop();
-    db.close();
+    await db.close();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -203,7 +212,7 @@ async function startLocked(
       mailer.abortAll();
       await mail.settle();
       sessions.stop();
-      db.close();
+      await db.close();
       lock.release();
     },
   };
@@ -211,7 +220,7 @@ async function startLocked(
 }
 
 async function createFirstAdmin(users: UserStore, audit: AuditLog, password: string | undefined): Promise<string | null> {
-  if (users.count() > 0) return null;
+  if ((await users.count()) > 0) return null;
   const chosen = password || randomPassword();
   const admin = await users.create({
     email: FIRST_ADMIN_EMAIL,
@@ -220,6 +229,6 @@ async function createFirstAdmin(users: UserStore, audit: AuditLog, password: str
     role: 'admin',
     max_sessions: 50,
   });
-  audit.record(SYSTEM_ACTOR, { action: 'user.create_first_admin', target_type: 'user', target_id: admin.id });
+  await audit.record(SYSTEM_ACTOR, { action: 'user.create_first_admin', target_type: 'user', target_id: admin.id });
   return password ? null : chosen;
 }

@@ -17,6 +17,12 @@ export const Errors = {
   validation: define('RAC_VALIDATION', 400, (detail: string) => detail),
   userExists: define('RAC_USER_EXISTS', 400, (email: string) => `User already exists: ${email}`),
   lastAdmin: define('RAC_LAST_ADMIN', 400, () => 'This is the last active admin: create or enable another admin first'),
+  backupOnPostgres: define(
+    'RAC_BACKUP_POSTGRES',
+    400,
+    () =>
+      'This broker keeps its data in PostgreSQL: back it up with pg_dump, and copy jwt-secret.key and smtp-secret.key from the data dir',
+  ),
   smtpNotConfigured: define('RAC_SMTP_NOT_CONFIGURED', 400, () => 'SMTP is not configured: POST /api/smtp/config first'),
   // 401
   notAuthenticated: define(

@@ -35,18 +35,18 @@ export class MailNotifier {
    * Marks the session "sending" and returns at once; the mail goes out on a later turn of the
    * event loop, after the HTTP response, and its outcome lands on the session and in the audit log.
    */
-  queueSessionCode(session: Session, tech: Person, actor: Actor): void {
+  async queueSessionCode(session: Session, tech: Person, actor: Actor): Promise<void> {
     if (!session.customer_email) return;
     const to = session.customer_email;
     // Known now, so the response already says it: nobody is told "mailing" for a mail that cannot go.
-    if (!this.isConfigured()) {
-      this.deps.sessions.setEmailStatus(session.id, 'failed', NOT_CONFIGURED);
+    if (!(await this.isConfigured())) {
+      await this.deps.sessions.setEmailStatus(session.id, 'failed', NOT_CONFIGURED);
       Object.assign(session, { email_status: 'failed', email_error: NOT_CONFIGURED });
-      this.recordSessionCode(actor, session.id, to);
+      await this.recordSessionCode(actor, session.id, to);
       this.outcome('session_code', NOT_CONFIGURED);
       return;
     }
-    this.deps.sessions.setEmailStatus(session.id, 'sending');
+    await this.deps.sessions.setEmailStatus(session.id, 'sending');
     session.email_status = 'sending';
     session.email_error = null;
     this.track(
@@ -65,12 +65,12 @@ export class MailNotifier {
           ),
         )
         .then(
-          () => {
-            this.deps.sessions.setEmailStatus(session.id, 'sent');
+          async () => {
+            await this.deps.sessions.setEmailStatus(session.id, 'sent');
             this.outcome('session_code', null);
           },
-          (err: MailError) => {
-            this.deps.sessions.setEmailStatus(session.id, 'failed', err.message);
+          async (err: MailError) => {
+            await this.deps.sessions.setEmailStatus(session.id, 'failed', err.message);
             this.outcome('session_code', err.message);
           },
         )
@@ -78,9 +78,9 @@ export class MailNotifier {
     );
   }
 
-  private recordSessionCode(actor: Actor, sessionId: number, to: string): void {
-    const after = this.deps.sessions.byId(sessionId);
-    this.deps.audit.record(actor, {
+  private async recordSessionCode(actor: Actor, sessionId: number, to: string): Promise<void> {
+    const after = await this.deps.sessions.byId(sessionId);
+    await this.deps.audit.record(actor, {
       action: 'email.session_code',
       target_type: 'session',
       target_id: sessionId,
@@ -114,19 +114,23 @@ export class MailNotifier {
 
   /** The admin's test mail: resolves when sent, rejects with the MailError to report (502). */
   async sendTest(to: string, admin: Person, actor: Actor): Promise<void> {
-    const settings = this.deps.smtp.get();
+    const settings = await this.deps.smtp.get();
     const summary = settings
       ? `${settings.smtp_host}:${settings.smtp_port}, security ${settings.security_type}, ` +
         (settings.require_auth ? `login as ${settings.username}` : 'no login')
       : '';
     try {
       await this.deliver(to, testMail({ serverUrl: this.deps.publicUrl(), admin, settingsSummary: summary }));
-      this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'sent', error: null } });
+      await this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'sent', error: null } });
       this.outcome('test', null);
     } catch (err) {
       const error = err instanceof MailError ? err : toMailError(err);
       this.outcome('test', error.message);
-      this.deps.audit.record(actor, { action: 'email.test', target_type: 'smtp', detail: { to, status: 'failed', error: error.message } });
+      await this.deps.audit.record(actor, {
+        action: 'email.test',
+        target_type: 'smtp',
+        detail: { to, status: 'failed', error: error.message },
+      });
       throw error;
     }
   }
@@ -138,8 +142,8 @@ export class MailNotifier {
     else this.deps.log.warn({ kind, error }, 'mail failed');
   }
 
-  isConfigured(): boolean {
-    return this.deps.smtp.get() !== null;
+  async isConfigured(): Promise<boolean> {
+    return (await this.deps.smtp.get()) !== null;
   }
 
   /** Waits for the mails still on their way (shutdown, tests). */
@@ -148,7 +152,7 @@ export class MailNotifier {
   }
 
   private async deliver(to: string, content: MailContent, replyTo?: string): Promise<void> {
-    const settings = this.deps.smtp.getWithPassword();
+    const settings = await this.deps.smtp.getWithPassword();
     if (!settings) throw new MailError(NOT_CONFIGURED, 'ENOTCONFIGURED');
     try {
       await this.deps.mailer.send(settings, { to, replyTo, ehloName: ehloNameFor(this.deps.publicUrl()), ...content });

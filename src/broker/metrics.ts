@@ -7,7 +7,7 @@ import type { RelayCounters } from './session-relay.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricSources {
-  sessionsByStatus(): Partial<Record<SessionStatus, number>>;
+  sessionsByStatus(): Promise<Partial<Record<SessionStatus, number>>>;
   connections(): { viewers: number; agents: number };
   /** Every relay's counters since the broker started, closed sessions' included. */
   relayTotals(): RelayCounters;
@@ -88,8 +88,9 @@ export class BrokerMetrics {
       help: 'Sessions in the database, by status',
       labelNames: ['status'] as const,
       registers: [this.registry],
-      collect() {
-        const counts = sources()?.sessionsByStatus() ?? {};
+      // Async: prom-client awaits it, so a scrape reads the database without blocking the broker.
+      async collect() {
+        const counts = (await sources()?.sessionsByStatus()) ?? {};
         for (const status of SESSION_STATUSES) this.set({ status }, counts[status] ?? 0);
       },
     });

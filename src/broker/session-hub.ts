@@ -94,6 +94,8 @@ export class SessionHub {
   /** Counters of relays already detached (closed sessions), so totals never go down. */
   private readonly retired = newCounters();
   private readonly log: BrokerLogger;
+  /** Users as last read from the database, for the tunnel relay's synchronous checks; every sweep reads them again. */
+  private readonly knownUsers = new Map<number, UserWithSecrets | undefined>();
 
   constructor(
     private readonly sessions: SessionManager,
@@ -112,7 +114,7 @@ export class SessionHub {
         },
         refusal: (sessionId, login) => {
           const live = this.live.get(sessionId);
-          return live ? this.refusal(live, login) : CloseCode.SESSION_GONE;
+          return live ? this.knownRefusal(live, login) : CloseCode.SESSION_GONE;
         },
       },
       this.now,
@@ -120,14 +122,17 @@ export class SessionHub {
     sessions.on('created', (session) => this.attach(session));
     sessions.on('status', (session) => this.statusChanged(session));
     sessions.onClosing = (session) => this.closing(session);
-    options.users.on('changed', (user) => this.checkViewersOf(user.id));
-    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    options.users.on('changed', (user) => {
+      this.knownUsers.set(user.id, user);
+      void this.checkViewersOf(user.id);
+    });
+    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();
   }
 
   /** Attaches relays to the sessions that are live now (after the manager re-claimed their ports). */
-  start(): void {
-    for (const session of this.sessions.store.live()) this.attach(session);
+  async start(): Promise<void> {
+    for (const session of await this.sessions.store.live()) this.attach(session, await this.sessions.store.agentSecret(session.id));
   }
 
   /** On broker shutdown: tell both sides over UDP and WebSocket, so they reconnect when it is back. */
@@ -202,9 +207,9 @@ export class SessionHub {
       live.agent = undefined;
       if (!this.stopped) this.log.info({ session_id: live.id, address }, 'agent left');
       this.tunnels.agentGone(live.id);
-      this.updateStatus(live);
+      void this.updateStatus(live);
     });
-    this.updateStatus(live);
+    void this.updateStatus(live);
     return (message) => this.fromAgent(live, message);
   }
 
@@ -222,7 +227,8 @@ export class SessionHub {
     const replacing = live.agentSecret !== undefined;
     const secret = newAgentSecret();
     live.agentSecret = secret;
-    this.sessions.store.setAgentSecret(live.id, secret);
+    // Kept for a broker restart; the live session knows it already.
+    this.sessions.store.setAgentSecret(live.id, secret).catch((err: Error) => this.storeFailed(live, err));
     ws.send(Signal.agentWelcome(live.id, false, secret));
     if (replacing) {
       live.relay.forgetAgent();
@@ -260,7 +266,10 @@ export class SessionHub {
     this.partyEvent(live, 'session.viewer_join', this.viewerActor(viewer), { viewer_id: id });
     ws.send(Signal.joined(id, live.id, live.allowUnencrypted));
     this.sendTicket(live, viewer);
-    ws.send(Signal.status(this.sessions.store.byId(live.id)?.status ?? session.status));
+    void this.sessions.store.byId(live.id).then(
+      (current) => ws.send(Signal.status(current?.status ?? session.status)),
+      (err: Error) => this.storeFailed(live, err),
+    );
     return (message) => this.fromViewer(live, viewer, message);
   }
 
@@ -308,19 +317,37 @@ export class SessionHub {
   /** A party came or went: one log line, one audit record. */
   private partyEvent(live: LiveSession, action: string, actor: Actor, detail: Record<string, unknown> = {}): void {
     this.log.info({ session_id: live.id, action, user: actor.email ?? undefined, address: actor.address, ...detail }, action);
-    this.options.audit?.record(actor, {
-      action,
-      target_type: 'session',
-      target_id: live.id,
-      detail: { session_code: live.code, ...detail },
-    });
+    this.options.audit
+      ?.record(actor, {
+        action,
+        target_type: 'session',
+        target_id: live.id,
+        detail: { session_code: live.code, ...detail },
+      })
+      .catch((err: Error) => this.storeFailed(live, err));
   }
 
   // ------------------------------------------------------------------ continuous authorisation
 
   /** Why this viewer may no longer watch (a close code), or undefined while it may. */
-  private refusal(live: LiveSession, viewer: ViewerLogin): number | undefined {
-    const user = this.options.users.byId(viewer.user.id);
+  private async refusal(live: LiveSession, viewer: ViewerLogin): Promise<number | undefined> {
+    return this.refusalFor(await this.readUser(viewer.user.id), live, viewer);
+  }
+
+  /** The refusal by the user as last read (as at login when never read yet: then it is read for the next check). */
+  private knownRefusal(live: LiveSession, viewer: ViewerLogin): number | undefined {
+    if (this.knownUsers.has(viewer.user.id)) return this.refusalFor(this.knownUsers.get(viewer.user.id), live, viewer);
+    this.readUser(viewer.user.id).catch((err: Error) => this.storeFailed(live, err));
+    return this.refusalFor(viewer.user, live, viewer);
+  }
+
+  private async readUser(id: number): Promise<UserWithSecrets | undefined> {
+    const user = await this.options.users.byId(id);
+    this.knownUsers.set(id, user);
+    return user;
+  }
+
+  private refusalFor(user: UserWithSecrets | undefined, live: LiveSession, viewer: ViewerLogin): number | undefined {
     if (!user || !user.is_active || user.token_version !== viewer.tokenVersion || this.now() >= viewer.expiresAt) {
       return CloseCode.NOT_AUTHENTICATED;
     }
@@ -328,11 +355,12 @@ export class SessionHub {
     return undefined;
   }
 
-  private checkViewers(live: LiveSession, userId?: number): void {
+  /** Never rejects: a database error is logged and the viewers stay until the next sweep. */
+  private async checkViewers(live: LiveSession, userId?: number): Promise<void> {
     for (const viewer of [...live.viewers.values()]) {
       if (userId !== undefined && viewer.user.id !== userId) continue;
-      const code = this.refusal(live, viewer);
-      if (code === undefined) continue;
+      const code = await this.refusal(live, viewer).catch((err: Error) => void this.storeFailed(live, err));
+      if (code === undefined || !live.viewers.has(viewer.id)) continue;
       this.log.info({ session_id: live.id, viewer_id: viewer.id, close_code: code }, 'viewer cut off: no longer allowed');
       this.dropViewer(live, viewer, true);
       viewer.ws.close(
@@ -342,26 +370,33 @@ export class SessionHub {
     }
   }
 
-  private checkViewersOf(userId: number): void {
+  private async checkViewersOf(userId: number): Promise<void> {
     if (this.stopped) return;
-    for (const live of this.live.values()) this.checkViewers(live, userId);
+    for (const live of [...this.live.values()]) await this.checkViewers(live, userId);
     this.tunnels.recheck(userId);
   }
 
-  private sweep(): void {
+  private async sweep(): Promise<void> {
     if (this.stopped) return;
-    for (const live of [...this.live.values()]) {
-      this.checkViewers(live);
-      this.updateStatus(live);
-      this.expireIfIdle(live);
-    }
-    this.tunnels.recheck();
     this.handshakes.prune();
+    const reads = [...this.knownUsers.keys()].map((id) => this.readUser(id));
+    const read = await Promise.all(reads).then(
+      () => true,
+      (err: Error) => void this.log.error({ err }, 'database error'),
+    );
+    if (this.stopped) return;
+    if (read) this.tunnels.recheck();
+    for (const live of [...this.live.values()]) {
+      void this.checkViewers(live);
+      void this.updateStatus(live);
+      void this.expireIfIdle(live);
+    }
   }
 
   // ------------------------------------------------------------------------------ relays, status
 
-  private attach(session: Session): void {
+  /** `agentSecret`: the stored one after a restart; a new session has none. */
+  private attach(session: Session, agentSecret?: string): void {
     const socket = this.sessions.socketFor(session);
     if (!socket || this.live.has(session.id)) return;
     const live: LiveSession = {
@@ -371,7 +406,7 @@ export class SessionHub {
       udpPort: session.udp_port,
       allowUnencrypted: allowsUnencryptedAgent(session),
       agent: undefined,
-      agentSecret: this.sessions.store.agentSecret(session.id),
+      agentSecret,
       plainAgent: false,
       viewers: new Map(),
       agentUdpSeenAt: 0,
@@ -399,7 +434,7 @@ export class SessionHub {
         agentSeen: () => {
           const wasAway = this.udpSilent(live) || live.agentUdpSeenAt === 0;
           live.agentUdpSeenAt = this.now();
-          if (wasAway) this.updateStatus(live);
+          if (wasAway) void this.updateStatus(live);
         },
       },
     });
@@ -429,28 +464,43 @@ export class SessionHub {
     for (const viewer of [...live.viewers.values()]) this.dropViewer(live, viewer, false);
   }
 
-  private expireIfIdle(live: LiveSession): void {
+  /** Never rejects (a database error is logged; the next sweep tries again). */
+  private async expireIfIdle(live: LiveSession): Promise<void> {
     if (live.viewers.size > 0 || this.tunnels.count(live.id) > 0) return;
     const lastSign = Math.max(live.agentUdpSeenAt, live.viewersChangedAt);
     if (this.now() - lastSign < this.options.idleTimeoutMs) return;
-    const current = this.sessions.store.byId(live.id);
-    if (current?.status !== 'active' && current?.status !== 'disconnected') return;
-    void this.sessions.close(current, SYSTEM_ACTOR, 'session.expire_idle');
+    try {
+      const current = await this.sessions.store.byId(live.id);
+      if (current?.status !== 'active' && current?.status !== 'disconnected') return;
+      await this.sessions.close(current, SYSTEM_ACTOR, 'session.expire_idle');
+    } catch (err) {
+      this.storeFailed(live, err as Error);
+    }
   }
 
   private udpSilent(live: LiveSession): boolean {
     return live.agentUdpSeenAt > 0 && this.now() - live.agentUdpSeenAt > this.options.agentTimeoutMs;
   }
 
-  private updateStatus(live: LiveSession): void {
+  /** Never rejects (a database error is logged; the next sweep tries again). */
+  private async updateStatus(live: LiveSession): Promise<void> {
     if (this.stopped) return;
-    const current = this.sessions.store.byId(live.id);
-    if (!current || current.status === 'closed') return;
-    const connected = (live.agent !== undefined || live.plainAgent) && !this.udpSilent(live);
-    let next: SessionStatus = current.status;
-    if (connected) next = 'active';
-    else if (current.status === 'active') next = 'disconnected';
-    if (next !== current.status) this.sessions.setStatus(live.id, next as Exclude<SessionStatus, 'closed'>);
+    try {
+      const current = await this.sessions.store.byId(live.id);
+      if (!current || current.status === 'closed') return;
+      // Read after the await: the agent may have come or gone meanwhile.
+      const connected = (live.agent !== undefined || live.plainAgent) && !this.udpSilent(live);
+      let next: SessionStatus = current.status;
+      if (connected) next = 'active';
+      else if (current.status === 'active') next = 'disconnected';
+      if (next !== current.status) await this.sessions.setStatus(live.id, next as Exclude<SessionStatus, 'closed'>);
+    } catch (err) {
+      this.storeFailed(live, err as Error);
+    }
+  }
+
+  private storeFailed(live: LiveSession, err: Error): void {
+    this.log.error({ session_id: live.id, err }, 'database error');
   }
 
   private sockets(live: LiveSession): WebSocket[] {

@@ -7,7 +7,7 @@ import type { Actor, AuditLog } from './audit-log.js';
 import { SYSTEM_ACTOR } from './audit-log.js';
 import { isoNow } from './database.js';
 import { Errors } from './errors.js';
-import { type Session, type SessionStatus, SessionStore } from './session-store.js';
+import { type NewSession, type Session, type SessionStatus, SessionStore } from './session-store.js';
 import { type UdpPortPool, formatPortRange } from './udp-port-pool.js';
 import type { UserWithSecrets } from './users.js';
 
@@ -27,6 +27,7 @@ export type ClosingHook = (session: Session) => Promise<void>;
 
 export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly statusTurns = new Map<number, Promise<void>>();
   onClosing: ClosingHook | undefined;
 
   constructor(
@@ -40,7 +41,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
 
   /** Re-binds the ports of sessions that were live when the broker stopped, then starts expiry. */
   async start(): Promise<void> {
-    for (const session of this.store.live()) {
+    for (const session of await this.store.live()) {
       const socket = await this.ports.claim(session.udp_port);
       if (!socket) {
         this.options.log?.(`session ${session.id}: UDP port ${session.udp_port} is taken by another program; closing it`);
@@ -48,11 +49,13 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
         continue;
       }
       // Nobody is connected right after a start: the sides re-join and re-pin.
-      if (session.status === 'active') this.setStatus(session.id, 'disconnected');
+      if (session.status === 'active') await this.setStatus(session.id, 'disconnected');
     }
     await this.expirePending();
     const every = Math.min(30_000, Math.max(250, this.options.pendingTimeoutMs / 4));
-    this.sweepTimer = setInterval(() => void this.expirePending(), every);
+    this.sweepTimer = setInterval(() => {
+      this.expirePending().catch((err: Error) => this.options.log?.(`expiring pending sessions: ${err.message}`));
+    }, every);
     this.sweepTimer.unref();
   }
 
@@ -70,14 +73,12 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     request: { customer_name: string | null; customer_email: string | null; allow_unencrypted_agent: boolean },
     actor: Actor,
   ): Promise<Session> {
-    if (this.store.liveCountFor(owner.id) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
+    if ((await this.store.liveCountFor(owner.id)) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
     const allocated = await this.ports.allocate();
     if (!allocated) throw Errors.noUdpPort(formatPortRange(this.ports.range));
     try {
-      // Checked again after the await: concurrent requests must not exceed the limit together.
-      if (this.store.liveCountFor(owner.id) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
-      const session = this.store.insert({ tech_user_id: owner.id, udp_port: allocated.port, ...request });
-      this.audit.record(actor, {
+      const session = await this.insertWithinLimit(owner, { tech_user_id: owner.id, udp_port: allocated.port, ...request });
+      await this.audit.record(actor, {
         action: 'session.create',
         target_type: 'session',
         target_id: session.id,
@@ -96,19 +97,54 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     }
   }
 
-  setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Session | undefined {
-    const before = this.store.byId(id);
+  /**
+   * Counts and inserts in one transaction that holds the owner's lock: concurrent requests (on
+   * any node) cannot exceed max_sessions together. The limit read is the stored one, not the
+   * caller's copy, so a lowered limit holds at once.
+   */
+  private insertWithinLimit(owner: UserWithSecrets, input: NewSession): Promise<Session> {
+    return this.store.db.transaction(async (tx) => {
+      await tx.lock(`sessions.owner:${owner.id}`);
+      const limit = (await tx.get<{ max_sessions: number }>('SELECT max_sessions FROM users WHERE id = ?', [owner.id]))?.max_sessions;
+      const max = limit ?? owner.max_sessions;
+      if ((await this.store.liveCountFor(owner.id, tx)) >= max) throw Errors.tooManySessions(max);
+      return this.store.insert(input, tx);
+    });
+  }
+
+  /** Status changes of one session take turns, so each 'status' event names the status it replaced. */
+  setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
+    const previous = this.statusTurns.get(id) ?? Promise.resolve();
+    const turn = previous.then(() => this.changeStatus(id, status));
+    const settled = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.statusTurns.set(id, settled);
+    void settled.then(() => {
+      if (this.statusTurns.get(id) === settled) this.statusTurns.delete(id);
+    });
+    return turn;
+  }
+
+  private async changeStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
+    const before = await this.store.byId(id);
     if (!before || before.status === status) return before;
-    const after = this.store.setStatus(id, status);
+    const after = await this.store.setStatus(id, status);
     if (after) this.emit('status', after, before.status);
     return after;
   }
 
   /** Closes a session for good and frees its port. A closed session stays closed. */
   async close(session: Session, actor: Actor, action = 'session.close'): Promise<Session> {
-    const closed = this.store.setStatus(session.id, 'closed');
-    if (!closed) return this.store.byId(session.id)!;
-    this.audit.record(actor, { action, target_type: 'session', target_id: session.id, detail: { session_code: session.session_code } });
+    const closed = await this.store.setStatus(session.id, 'closed');
+    if (!closed) return (await this.store.byId(session.id))!;
+    await this.audit.record(actor, {
+      action,
+      target_type: 'session',
+      target_id: session.id,
+      detail: { session_code: session.session_code },
+    });
     this.emit('status', closed, session.status);
     await this.onClosing?.(closed).catch((err: Error) => this.options.log?.(`session ${session.id}: ${err.message}`));
     this.ports.release(session.udp_port);
@@ -117,6 +153,6 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
 
   async expirePending(now = Date.now()): Promise<void> {
     const cutoff = isoNow(now - this.options.pendingTimeoutMs);
-    for (const session of this.store.pendingCreatedBefore(cutoff)) await this.close(session, SYSTEM_ACTOR, 'session.expire');
+    for (const session of await this.store.pendingCreatedBefore(cutoff)) await this.close(session, SYSTEM_ACTOR, 'session.expire');
   }
 }

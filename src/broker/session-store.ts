@@ -4,6 +4,7 @@ import type { Db } from './database.js';
 import type { EmailStatus, Session as ApiSession, SessionStatus } from '../protocol/broker-api.js';
 import { SESSION_CODE_DIGITS } from '../protocol/session-code.js';
 import { isoNow } from './database.js';
+import type { SqlExecutor } from './sql/sql-database.js';
 
 export type { EmailStatus, SessionStatus };
 export const LIVE_STATUSES: readonly SessionStatus[] = ['pending', 'active', 'disconnected'];
@@ -41,59 +42,58 @@ export const allowsUnencryptedAgent = (session: Session): boolean => session.all
 export const randomSessionCode = (): string => String(randomInt(0, 10 ** SESSION_CODE_DIGITS)).padStart(SESSION_CODE_DIGITS, '0');
 
 export class SessionStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
-  byId(id: number): Session | undefined {
-    const row = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+  async byId(id: number): Promise<Session | undefined> {
+    const row = await this.db.get<SessionRow>('SELECT * FROM sessions WHERE id = ?', [id]);
     return row && toSession(row);
   }
 
   /** The live session with this code, else the newest closed one (for 410). */
-  byCode(code: string): Session | undefined {
-    const row = this.db.prepare(`SELECT * FROM sessions WHERE session_code = ? ORDER BY status = 'closed', id DESC LIMIT 1`).get(code) as
-      SessionRow | undefined;
+  async byCode(code: string): Promise<Session | undefined> {
+    const row = await this.db.get<SessionRow>(
+      `SELECT * FROM sessions WHERE session_code = ? ORDER BY CASE WHEN status = 'closed' THEN 1 ELSE 0 END, id DESC LIMIT 1`,
+      [code],
+    );
     return row && toSession(row);
   }
 
-  live(): Session[] {
-    return (this.db.prepare(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`).all() as SessionRow[]).map(toSession);
+  async live(): Promise<Session[]> {
+    return (await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`)).map(toSession);
   }
 
-  liveCountFor(userId: number): number {
-    return (
-      this.db.prepare(`SELECT count(*) AS n FROM sessions WHERE tech_user_id = ? AND status <> 'closed'`).get(userId) as { n: number }
-    ).n;
+  async liveCountFor(userId: number, db: SqlExecutor = this.db): Promise<number> {
+    return (await db.get<{ n: number }>(`SELECT count(*) AS n FROM sessions WHERE tech_user_id = ? AND status <> 'closed'`, [userId]))!.n;
   }
 
   /** How many sessions have each status (for the metrics). */
-  countByStatus(): Partial<Record<SessionStatus, number>> {
-    const rows = this.db.prepare('SELECT status, count(*) AS n FROM sessions GROUP BY status').all() as {
-      status: SessionStatus;
-      n: number;
-    }[];
+  async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
+    const rows = await this.db.all<{ status: SessionStatus; n: number }>('SELECT status, count(*) AS n FROM sessions GROUP BY status');
     return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   }
 
   /** Newest first, at most `limit`; all users' when userId is null. */
-  list(userId: number | null, limit = 100): Session[] {
+  async list(userId: number | null, limit = 100): Promise<Session[]> {
     const rows =
       userId === null
-        ? this.db.prepare('SELECT * FROM sessions ORDER BY id DESC LIMIT ?').all(limit)
-        : this.db.prepare('SELECT * FROM sessions WHERE tech_user_id = ? ORDER BY id DESC LIMIT ?').all(userId, limit);
-    return (rows as SessionRow[]).map(toSession);
+        ? await this.db.all<SessionRow>('SELECT * FROM sessions ORDER BY id DESC LIMIT ?', [limit])
+        : await this.db.all<SessionRow>('SELECT * FROM sessions WHERE tech_user_id = ? ORDER BY id DESC LIMIT ?', [userId, limit]);
+    return rows.map(toSession);
   }
 
-  /** Inserts with a fresh code, retrying on the rare clash with a live session's code. */
-  insert(input: NewSession, now = Date.now()): Session {
-    const insert = this.db.prepare(
-      `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at,
-                             allow_unencrypted_agent)
-       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-    );
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const at = isoNow(now);
-        const result = insert.run(
+  /**
+   * Inserts with a fresh code, drawing again on the rare clash with a live session's code (ON
+   * CONFLICT DO NOTHING: a failed INSERT would end a PostgreSQL transaction).
+   */
+  async insert(input: NewSession, db: SqlExecutor = this.db, now = Date.now()): Promise<Session> {
+    const at = isoNow(now);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const row = await db.get<SessionRow>(
+        `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at,
+                               allow_unencrypted_agent)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [
           randomSessionCode(),
           input.tech_user_id,
           input.customer_name,
@@ -102,52 +102,51 @@ export class SessionStore {
           at,
           at,
           Number(input.allow_unencrypted_agent),
-        );
-        return this.byId(Number(result.lastInsertRowid))!;
-      } catch (err) {
-        const clash = (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(err).includes('session_code');
-        if (!clash || attempt >= 20) throw err;
-      }
+        ],
+      );
+      if (row) return toSession(row);
+      const portTaken = await db.get(`SELECT 1 FROM sessions WHERE udp_port = ? AND status <> 'closed'`, [input.udp_port]);
+      if (portTaken) throw new Error(`UDP port ${input.udp_port} is held by another live session`);
     }
+    throw new Error('no free session code after 20 draws: too many live sessions');
   }
 
   /** The secret of the session's agent (docs/security.md), or undefined before any agent joined. */
-  agentSecret(id: number): string | undefined {
-    const row = this.db.prepare('SELECT agent_secret FROM sessions WHERE id = ?').get(id) as { agent_secret: string | null } | undefined;
+  async agentSecret(id: number): Promise<string | undefined> {
+    const row = await this.db.get<{ agent_secret: string | null }>('SELECT agent_secret FROM sessions WHERE id = ?', [id]);
     return row?.agent_secret ?? undefined;
   }
 
-  setAgentSecret(id: number, secret: string): void {
-    this.db.prepare('UPDATE sessions SET agent_secret = ? WHERE id = ?').run(secret, id);
+  async setAgentSecret(id: number, secret: string): Promise<void> {
+    await this.db.run('UPDATE sessions SET agent_secret = ? WHERE id = ?', [secret, id]);
   }
 
   /** Changes a live session's status (a closed one forgets its agent secret); returns the updated row, or undefined if it was closed already. */
-  setStatus(id: number, status: SessionStatus): Session | undefined {
+  async setStatus(id: number, status: SessionStatus): Promise<Session | undefined> {
     const at = isoNow();
-    const result = this.db
-      .prepare(
-        `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
-           agent_secret = CASE WHEN ? = 'closed' THEN NULL ELSE agent_secret END
-         WHERE id = ? AND status <> 'closed'`,
-      )
-      .run(status, at, status, at, status, id);
-    return result.changes === 0 ? undefined : this.byId(id);
+    const row = await this.db.get<SessionRow>(
+      `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
+         agent_secret = CASE WHEN ? = 'closed' THEN NULL ELSE agent_secret END
+       WHERE id = ? AND status <> 'closed' RETURNING *`,
+      [status, at, status, at, status, id],
+    );
+    return row && toSession(row);
   }
 
   /** Records the mail outcome; does not touch updated_at (that tracks the session's status). */
-  setEmailStatus(id: number, status: EmailStatus, error: string | null = null): void {
-    this.db.prepare('UPDATE sessions SET email_status = ?, email_error = ? WHERE id = ?').run(status, error, id);
+  async setEmailStatus(id: number, status: EmailStatus, error: string | null = null): Promise<void> {
+    await this.db.run('UPDATE sessions SET email_status = ?, email_error = ? WHERE id = ?', [status, error, id]);
   }
 
   /** Mails still "sending" when the broker stopped were never sent: say so. Returns how many. */
-  failUnfinishedEmails(reason: string): number {
-    return this.db.prepare(`UPDATE sessions SET email_status = 'failed', email_error = ? WHERE email_status = 'sending'`).run(reason)
+  async failUnfinishedEmails(reason: string): Promise<number> {
+    return (await this.db.run(`UPDATE sessions SET email_status = 'failed', email_error = ? WHERE email_status = 'sending'`, [reason]))
       .changes;
   }
 
   /** Pending sessions created before the cutoff. */
-  pendingCreatedBefore(cutoffIso: string): Session[] {
-    return (this.db.prepare(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`).all(cutoffIso) as SessionRow[]).map(
+  async pendingCreatedBefore(cutoffIso: string): Promise<Session[]> {
+    return (await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`, [cutoffIso])).map(
       toSession,
     );
   }

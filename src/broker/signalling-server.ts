@@ -72,12 +72,12 @@ export class SignallingServer {
     if (token) {
       const login = await this.viewerLogin(token);
       if (!login) return this.refuse(socket, 401, 'Unauthorized', address);
-      session = isSessionCode(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+      session = isSessionCode(code) ? await this.ctx.sessions.store.byCode(code) : undefined;
       if (session && login.user.role !== 'admin' && session.tech_user_id !== login.user.id)
         return this.refuse(socket, 403, 'Forbidden', address);
       party = { kind: 'viewer', login };
     } else {
-      const looked = this.agentLookup(request, code);
+      const looked = await this.agentLookup(request, code);
       if (looked instanceof BrokerError) return this.refuse(socket, 429, 'Too Many Requests', address, looked.headers);
       ({ session, party } = looked);
     }
@@ -99,7 +99,7 @@ export class SignallingServer {
   }
 
   /** The agent's lookup: throttled per address like the info route; unknown codes and wrong secrets count. */
-  private agentLookup(request: IncomingMessage, code: string): { session: Session | undefined; party: Party } | BrokerError {
+  private async agentLookup(request: IncomingMessage, code: string): Promise<{ session: Session | undefined; party: Party } | BrokerError> {
     const address = this.clientAddress(request);
     try {
       this.ctx.throttle.check(CODE_LOOKUP_SCOPE, address);
@@ -107,12 +107,12 @@ export class SignallingServer {
       if (err instanceof BrokerError) return err;
       throw err;
     }
-    const session = isSessionCode(code) ? this.ctx.sessions.store.byCode(code) : undefined;
-    if (!session) this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
+    const session = isSessionCode(code) ? await this.ctx.sessions.store.byCode(code) : undefined;
+    if (!session) await this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
     const header = request.headers[AGENT_SECRET_HEADER];
     const secret = typeof header === 'string' ? header : undefined;
     const secretValid = secret === undefined || !session || this.hub.agentSecretMatches(session.id, secret);
-    if (!secretValid) this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
+    if (!secretValid) await this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
     return { session, party: { kind: 'agent', secret, secretValid } };
   }
 

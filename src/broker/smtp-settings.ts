@@ -25,43 +25,32 @@ export class SmtpSettingsStore {
   ) {}
 
   /** Public view (no password), or null when not configured. */
-  get(): SmtpSettings | null {
-    const row = this.row();
-    if (!row) return null;
-    return {
-      smtp_host: row.smtp_host,
-      smtp_port: row.smtp_port,
-      security_type: row.security_type,
-      username: row.username,
-      from_email: row.from_email,
-      require_auth: row.require_auth === 1,
-    };
+  async get(): Promise<SmtpSettings | null> {
+    const row = await this.row();
+    return row ? publicSettings(row) : null;
   }
 
   /** For the mail transport only. */
-  getWithPassword(): SmtpSettingsWithPassword | null {
-    const row = this.row();
-    const settings = this.get();
-    if (!row || !settings) return null;
-    return { ...settings, password: row.password === null ? null : this.box.open(row.password) };
+  async getWithPassword(): Promise<SmtpSettingsWithPassword | null> {
+    const row = await this.row();
+    if (!row) return null;
+    return { ...publicSettings(row), password: row.password === null ? null : this.box.open(row.password) };
   }
 
-  hasPassword(): boolean {
-    return this.row()?.password != null;
+  async hasPassword(): Promise<boolean> {
+    return (await this.row())?.password != null;
   }
 
   /** Saves the settings; a password of undefined keeps the stored one. */
-  save(settings: SmtpSettings, password: string | null | undefined): void {
-    const sealed = password === undefined ? (this.row()?.password ?? null) : password === null ? null : this.box.seal(password);
-    this.db
-      .prepare(
-        `INSERT INTO smtp_config (id, smtp_host, smtp_port, security_type, username, password, from_email, require_auth, updated_at)
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
-           security_type = excluded.security_type, username = excluded.username, password = excluded.password,
-           from_email = excluded.from_email, require_auth = excluded.require_auth, updated_at = excluded.updated_at`,
-      )
-      .run(
+  async save(settings: SmtpSettings, password: string | null | undefined): Promise<void> {
+    const sealed = password === undefined ? ((await this.row())?.password ?? null) : password === null ? null : this.box.seal(password);
+    await this.db.run(
+      `INSERT INTO smtp_config (id, smtp_host, smtp_port, security_type, username, password, from_email, require_auth, updated_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
+         security_type = excluded.security_type, username = excluded.username, password = excluded.password,
+         from_email = excluded.from_email, require_auth = excluded.require_auth, updated_at = excluded.updated_at`,
+      [
         settings.smtp_host,
         settings.smtp_port,
         settings.security_type,
@@ -70,10 +59,22 @@ export class SmtpSettingsStore {
         settings.from_email,
         Number(settings.require_auth),
         isoNow(),
-      );
+      ],
+    );
   }
 
-  private row(): Row | undefined {
-    return this.db.prepare('SELECT * FROM smtp_config WHERE id = 1').get() as Row | undefined;
+  private row(): Promise<Row | undefined> {
+    return this.db.get<Row>('SELECT * FROM smtp_config WHERE id = 1');
   }
+}
+
+function publicSettings(row: Row): SmtpSettings {
+  return {
+    smtp_host: row.smtp_host,
+    smtp_port: row.smtp_port,
+    security_type: row.security_type,
+    username: row.username,
+    from_email: row.from_email,
+    require_auth: row.require_auth === 1,
+  };
 }

@@ -35,7 +35,7 @@ export class TunnelServer {
 
   async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, code: string): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://broker');
-    const session = isSessionCode(code) ? this.ctx.sessions.store.byCode(code) : undefined;
+    const session = isSessionCode(code) ? await this.ctx.sessions.store.byCode(code) : undefined;
     const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token');
     if (token) return this.fromIt(request, socket, head, token, session);
     if (url.searchParams.has('stream')) return this.fromAgent(request, socket, head, url.searchParams.get('stream')!, session);
@@ -53,10 +53,12 @@ export class TunnelServer {
     const busy = this.hub.tunnels.refuseBeforeUpgrade(session.id);
     if (busy) return refuseUpgrade(socket, busy.status, { detail: busy.detail });
     this.accept(request, socket, head, (ws) => {
-      this.ctx.audit.record(
-        { id: login.user.id, email: login.user.email, address: request.socket.remoteAddress ?? null },
-        { action: 'session.tunnel_open', target_type: 'session', target_id: session.id },
-      );
+      this.ctx.audit
+        .record(
+          { id: login.user.id, email: login.user.email, address: request.socket.remoteAddress ?? null },
+          { action: 'session.tunnel_open', target_type: 'session', target_id: session.id },
+        )
+        .catch((err: Error) => this.ctx.log.error({ session_id: session.id, err }, 'database error: tunnel_open not audited'));
       this.hub.tunnels.openFromIt(session.id, ws, login);
     });
   }

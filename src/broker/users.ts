@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Db } from './database.js';
 import { isoNow } from './database.js';
 import { Errors } from './errors.js';
+import { type SqlExecutor, isUniqueViolation } from './sql/sql-database.js';
 import { hashPassword } from './passwords.js';
 import type { NewUser, Role, User, UserChanges } from '../protocol/broker-api.js';
 
@@ -53,70 +54,63 @@ export class UserStore extends EventEmitter<UserStoreEvents> {
     super();
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM users'))!.n;
   }
 
-  byId(id: number): UserWithSecrets | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  async byId(id: number, db: SqlExecutor = this.db): Promise<UserWithSecrets | undefined> {
+    const row = await db.get<UserRow>('SELECT * FROM users WHERE id = ?', [id]);
     return row && toUser(row);
   }
 
-  byEmail(email: string): UserWithSecrets | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE email = ?').get(email) as UserRow | undefined;
+  /** Emails match whatever their case. */
+  async byEmail(email: string): Promise<UserWithSecrets | undefined> {
+    const row = await this.db.get<UserRow>('SELECT * FROM users WHERE lower(email) = lower(?)', [email]);
     return row && toUser(row);
   }
 
-  list(): User[] {
-    const rows = this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[];
+  async list(): Promise<User[]> {
+    const rows = await this.db.all<UserRow>('SELECT * FROM users ORDER BY id');
     return rows.map((row) => publicUser(toUser(row)));
   }
 
   async create(input: NewUser): Promise<UserWithSecrets> {
     const passwordHash = await hashPassword(input.password);
     try {
-      const result = this.db
-        .prepare(
-          `INSERT INTO users (email, full_name, role, max_sessions, password_hash, created_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          input.email,
-          input.full_name ?? null,
-          input.role ?? 'tech',
-          input.max_sessions ?? DEFAULT_MAX_SESSIONS,
-          passwordHash,
-          isoNow(),
-        );
-      return this.byId(Number(result.lastInsertRowid))!;
+      const row = await this.db.get<UserRow>(
+        `INSERT INTO users (email, full_name, role, max_sessions, password_hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+        [input.email, input.full_name ?? null, input.role ?? 'tech', input.max_sessions ?? DEFAULT_MAX_SESSIONS, passwordHash, isoNow()],
+      );
+      return toUser(row!);
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw Errors.userExists(input.email);
+      if (isUniqueViolation(err)) throw Errors.userExists(input.email);
       throw err;
     }
   }
 
   async update(id: number, changes: UserChanges): Promise<UserWithSecrets> {
     const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-    const updated = this.db.transaction(() => {
-      const user = this.byId(id);
+    const updated = await this.db.transaction(async (tx) => {
+      // Two admins demoting each other at once must not leave no admin: one rule, one at a time.
+      await tx.lock('users.admins');
+      const user = await this.byId(id, tx);
       if (!user) throw Errors.userNotFound(id);
       const losesAdmin = user.role === 'admin' && user.is_active && (changes.role === 'tech' || changes.is_active === false);
-      if (losesAdmin && this.activeAdminCount() <= 1) throw Errors.lastAdmin();
+      if (losesAdmin && (await this.activeAdminCount(tx)) <= 1) throw Errors.lastAdmin();
 
       // Disabling a user or changing their password revokes their tokens.
       const revoke = passwordHash !== undefined || (changes.is_active === false && user.is_active);
-      this.db
-        .prepare(
-          `UPDATE users SET
-             is_active = coalesce(?, is_active),
-             max_sessions = coalesce(?, max_sessions),
-             full_name = CASE WHEN ? THEN ? ELSE full_name END,
-             role = coalesce(?, role),
-             password_hash = coalesce(?, password_hash),
-             token_version = token_version + ?
-           WHERE id = ?`,
-        )
-        .run(
+      const row = await tx.get<UserRow>(
+        `UPDATE users SET
+           is_active = coalesce(?, is_active),
+           max_sessions = coalesce(?, max_sessions),
+           full_name = CASE WHEN ? = 1 THEN ? ELSE full_name END,
+           role = coalesce(?, role),
+           password_hash = coalesce(?, password_hash),
+           token_version = token_version + ?
+         WHERE id = ? RETURNING *`,
+        [
           changes.is_active === undefined ? null : Number(changes.is_active),
           changes.max_sessions ?? null,
           Number(changes.full_name !== undefined),
@@ -125,9 +119,10 @@ export class UserStore extends EventEmitter<UserStoreEvents> {
           passwordHash ?? null,
           Number(revoke),
           id,
-        );
-      return this.byId(id)!;
-    })();
+        ],
+      );
+      return toUser(row!);
+    });
     this.emit('changed', updated);
     return updated;
   }
@@ -138,10 +133,10 @@ export class UserStore extends EventEmitter<UserStoreEvents> {
    */
   async upgradePasswordHash(id: number, oldHash: string, password: string): Promise<void> {
     const newHash = await hashPassword(password);
-    this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?').run(newHash, id, oldHash);
+    await this.db.run('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?', [newHash, id, oldHash]);
   }
 
-  private activeAdminCount(): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1`).get() as { n: number }).n;
+  private async activeAdminCount(tx: SqlExecutor): Promise<number> {
+    return (await tx.get<{ n: number }>(`SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1`))!.n;
   }
 }

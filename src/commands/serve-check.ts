@@ -1,5 +1,6 @@
 // rac serve --check: every check of broker/preflight.ts, one line each on stdout (✓ or ✗ and what
 // to do), exit code 1 when one failed. Changes nothing and binds ports only for an instant.
+import { checkDatabase } from '../broker/preflight-database.js';
 import { checkSmtp } from '../broker/preflight-smtp.js';
 import {
   type CheckResult,
@@ -31,7 +32,13 @@ export async function runServeCheck(options: ServeOptions, io: CommandIo): Promi
   const tls = options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey } : undefined;
   checkTls(tls, options.publicUrl).forEach(add);
   const extraCa = options.smtpCaFile ? readCaFile(options.smtpCaFile) : undefined;
-  add(await checkSmtp(options.dataDir, { extraCa, timeoutMs: options.smtpTimeout }));
+  const database = await checkDatabase(options.dataDir, options.databaseUrl);
+  add(database.result);
+  try {
+    add(await checkSmtp(options.dataDir, database.db, { extraCa, timeoutMs: options.smtpTimeout }));
+  } finally {
+    await database.db?.close();
+  }
   const failed = results.filter((result) => !result.ok).length;
   if (failed > 0) throw new CliError(`${failed} of ${results.length} checks failed: fix the lines marked ✗`, ExitCode.failure);
   io.stderr.write(`all ${results.length} checks passed\n`);

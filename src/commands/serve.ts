@@ -7,6 +7,7 @@ import { DEFAULT_SMTP_TIMEOUT_MS, readCaFile } from '../broker/smtp-options.js';
 import { type PortRange, formatPortRange, parsePortRange } from '../broker/udp-port-pool.js';
 import type { RunningBroker } from '../broker/broker.js';
 import type { CertificateSummary } from '../broker/tls-files.js';
+import { checkDatabaseUrl, describeDatabaseUrl } from '../broker/sql/open-database.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
@@ -27,6 +28,8 @@ export interface ServeOptions extends Partial<ObservabilityOptions> {
   smtpTimeout: number;
   tlsCert?: string;
   tlsKey?: string;
+  /** --database or RAC_DATABASE_URL: PostgreSQL instead of SQLite in the data dir. */
+  databaseUrl?: string;
 }
 
 function parseMaxViewers(text: string): number {
@@ -43,6 +46,11 @@ export function serveCommand(io: CommandIo): Command {
     .option('--host <host>', 'address to listen on (HTTP and UDP)', '0.0.0.0')
     .option('--port <port>', 'HTTP port', parsePort('--port'), 8080)
     .option('--data-dir <dir>', 'where the database and keys live (default: $XDG_DATA_HOME/rac)')
+    .option(
+      '--database <url>',
+      'keep the data in PostgreSQL (postgres://USER@HOST:PORT/DATABASE; default: $RAC_DATABASE_URL, else SQLite in the data dir)',
+      parseDatabaseUrl,
+    )
     .option('--udp-ports <first-last>', 'UDP port range for sessions', (text: string) => {
       try {
         return parsePortRange(text);
@@ -93,34 +101,48 @@ export function serveCommand(io: CommandIo): Command {
       'check the options, data dir, ports, TLS files and SMTP settings; print one line per check and exit (1: a check failed)',
     )
     .option('--print-systemd-unit', 'print a hardened systemd unit that runs this command line, and exit');
-  return addObservabilityOptions(command).action(async (opts: Partial<ServeOptions> & { check?: boolean; printSystemdUnit?: boolean }) => {
-    checkTlsPair(opts);
-    const options: ServeOptions = {
-      host: opts.host!,
-      port: opts.port!,
-      dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
-      udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
-      publicUrl: opts.publicUrl,
-      trustProxy: opts.trustProxy,
-      pendingTimeout: opts.pendingTimeout!,
-      agentTimeout: opts.agentTimeout!,
-      idleTimeout: opts.idleTimeout!,
-      maxViewers: opts.maxViewers!,
-      smtpCaFile: opts.smtpCaFile,
-      smtpTimeout: opts.smtpTimeout!,
-      logLevel: opts.logLevel,
-      metrics: opts.metrics,
-      metricsAddress: opts.metricsAddress,
-      tlsCert: opts.tlsCert,
-      tlsKey: opts.tlsKey,
-    };
-    if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
-    if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
-    await runServe(options, io);
-  });
+  return addObservabilityOptions(command).action(
+    async (opts: Partial<ServeOptions> & { check?: boolean; printSystemdUnit?: boolean; database?: string }) => {
+      checkTlsPair(opts);
+      const databaseUrl = opts.database ?? (io.env.RAC_DATABASE_URL ? parseDatabaseUrl(io.env.RAC_DATABASE_URL) : undefined);
+      const options: ServeOptions = {
+        databaseUrl,
+        host: opts.host!,
+        port: opts.port!,
+        dataDir: resolve(opts.dataDir ?? defaultDataDir(io.env)),
+        udpPorts: opts.udpPorts ?? { first: 50000, last: 60000 },
+        publicUrl: opts.publicUrl,
+        trustProxy: opts.trustProxy,
+        pendingTimeout: opts.pendingTimeout!,
+        agentTimeout: opts.agentTimeout!,
+        idleTimeout: opts.idleTimeout!,
+        maxViewers: opts.maxViewers!,
+        smtpCaFile: opts.smtpCaFile,
+        smtpTimeout: opts.smtpTimeout!,
+        logLevel: opts.logLevel,
+        metrics: opts.metrics,
+        metricsAddress: opts.metricsAddress,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+      };
+      if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
+      if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
+      await runServe(options, io);
+    },
+  );
 }
 
 const resolvePath = (text: string): string => resolve(text);
+
+/** Refused here, before any start: an engine rac does not speak (the message never repeats the URL, it may hold a password). */
+function parseDatabaseUrl(text: string): string {
+  try {
+    checkDatabaseUrl(text);
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+  return text;
+}
 
 /** --tls-cert and --tls-key come as a pair. */
 export function checkTlsPair(opts: { tlsCert?: string; tlsKey?: string }): void {
@@ -165,6 +187,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     host: options.host,
     port: options.port,
     dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
     udpPorts: options.udpPorts,
     publicUrl: options.publicUrl,
     trustProxy: options.trustProxy,
@@ -194,6 +217,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
   say(`rac broker listening on ${scheme}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${broker.port}`);
   say(`  API ${broker.url}/api   WebSocket /ws/session/{code}   UDP ports ${formatPortRange(options.udpPorts)}`);
   say(`  data dir ${options.dataDir}`);
+  if (options.databaseUrl) say(`  database ${describeDatabaseUrl(options.databaseUrl)} (PostgreSQL)`);
   if (options.smtpCaFile) say(`  SMTP also trusts the CA certificates in ${options.smtpCaFile}`);
   if (options.metrics) say(`  metrics at ${broker.url}/metrics (admin token)`);
   if (broker.metricsUrl) say(`  metrics at ${broker.metricsUrl} (no auth)`);

@@ -80,7 +80,7 @@ export function auditRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     },
     async (request) => {
       const filter = parseAuditQuery(request.query);
-      const entries = ctx.audit.query(filter);
+      const entries = await ctx.audit.query(filter);
       const full = entries.length === filter.limit;
       return { entries, next_before: full ? entries.at(-1)!.id : null };
     },

@@ -18,14 +18,14 @@ export function authRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       const address = request.ip;
       const email = request.body.email.trim();
       // Counted as a failure before the hash; taken back below if the login succeeds.
-      const attempt = ctx.throttle.reserve([
+      const attempt = await ctx.throttle.reserve([
         { scope: 'login', key: address },
         { scope: LOGIN_ACCOUNT_SCOPE, key: accountKey(email) },
       ]);
-      const user = ctx.users.byEmail(email);
+      const user = await ctx.users.byEmail(email);
       const matches = await verifyPassword(request.body.password, user?.password_hash ?? DUMMY_HASH);
       if (!user || !matches || !user.is_active) {
-        ctx.audit.record(
+        await ctx.audit.record(
           { id: user?.id ?? null, email: request.body.email.slice(0, 254), address },
           {
             action: 'auth.login_failed',
@@ -36,9 +36,12 @@ export function authRoutes(app: FastifyInstance, ctx: BrokerContext): void {
         );
         throw Errors.invalidCredentials();
       }
-      attempt.refund();
+      await attempt.refund();
       if (needsRehash(user.password_hash)) await ctx.users.upgradePasswordHash(user.id, user.password_hash, request.body.password);
-      ctx.audit.record({ id: user.id, email: user.email, address }, { action: 'auth.login', target_type: 'user', target_id: user.id });
+      await ctx.audit.record(
+        { id: user.id, email: user.email, address },
+        { action: 'auth.login', target_type: 'user', target_id: user.id },
+      );
       return {
         access_token: await ctx.tokens.sign({ userId: user.id, role: user.role, tokenVersion: user.token_version }),
         token_type: 'bearer',

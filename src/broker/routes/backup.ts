@@ -26,7 +26,7 @@ export function backupRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   const { requireAdmin } = authHooks(ctx);
   app.post('/admin/backup', { preHandler: requireAdmin, schema: SCHEMA }, async (request, reply) => {
     const backup = await backupDataDir(ctx.db, ctx.dataDir);
-    ctx.audit.record(actorOf(request), { action: 'broker.backup', detail: { files: backup.files } });
+    await ctx.audit.record(actorOf(request), { action: 'broker.backup', detail: { files: backup.files } });
     return reply
       .type('application/x-tar')
       .header('cache-control', 'no-store')

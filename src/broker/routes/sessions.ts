@@ -73,18 +73,18 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       actorOf(request),
     );
     // Never delays or fails the creation: the mail goes out after this response.
-    ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
+    await ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
     return { ...publicSession(session), ...customerInstructions(ctx, session.session_code) };
   });
 
   app.get('/sessions', { preHandler: requireUser, schema: SCHEMAS.list }, async (request) => {
     const user = request.user!;
-    return ctx.sessions.store.list(user.role === 'admin' ? null : user.id).map(publicSession);
+    return (await ctx.sessions.store.list(user.role === 'admin' ? null : user.id)).map(publicSession);
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser, schema: SCHEMAS.close }, async (request) => {
     const user = request.user!;
-    const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
+    const session = await ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
     // Closing twice changes nothing and must not say it did.
@@ -96,7 +96,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   // The relay's counters of a live session: datagrams in/out, dropped, from unknown addresses.
   app.get<{ Params: { id: string } }>('/sessions/:id/stats', { preHandler: requireUser, schema: SCHEMAS.stats }, async (request) => {
     const user = request.user!;
-    const session = ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
+    const session = await ctx.sessions.store.byId(parseId(request.params.id, 'session_id'));
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
     if (session.status === 'closed') throw Errors.sessionClosed();
@@ -107,9 +107,9 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
   app.get<{ Params: { code: string } }>('/sessions/:code/info', { schema: SCHEMAS.info }, async (request) => {
     ctx.throttle.check('session_code', request.ip);
     const code = request.params.code;
-    const session = isSessionCode(code) ? ctx.sessions.store.byCode(code) : undefined;
+    const session = isSessionCode(code) ? await ctx.sessions.store.byCode(code) : undefined;
     if (!session) {
-      ctx.throttle.recordMiss('session_code', request.ip);
+      await ctx.throttle.recordMiss('session_code', request.ip);
       throw Errors.sessionNotFound();
     }
     if (session.status === 'closed') throw Errors.sessionClosed();

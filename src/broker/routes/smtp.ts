@@ -36,10 +36,10 @@ export function smtpRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       if (settings.require_auth) {
         if (!settings.username) throw Errors.validation('username: required when require_auth is true');
         // Leaving the password out keeps the stored one, so an admin can change other fields.
-        if (!body.password && !ctx.smtp.hasPassword()) throw Errors.validation('password: required when require_auth is true');
+        if (!body.password && !(await ctx.smtp.hasPassword())) throw Errors.validation('password: required when require_auth is true');
       }
-      ctx.smtp.save(settings, body.password === undefined || body.password === '' ? undefined : body.password);
-      ctx.audit.record(actorOf(request), {
+      await ctx.smtp.save(settings, body.password === undefined || body.password === '' ? undefined : body.password);
+      await ctx.audit.record(actorOf(request), {
         action: 'smtp.update',
         target_type: 'smtp',
         detail: { ...settings, password_changed: Boolean(body.password) },
@@ -50,7 +50,7 @@ export function smtpRoutes(app: FastifyInstance, ctx: BrokerContext): void {
 
   const getDocs = { ...docs('the SMTP settings (never the password)'), response: replies(smtpConfigReply) };
   app.get('/smtp/config', { preHandler: requireAdmin, schema: getDocs }, async () => {
-    const settings = ctx.smtp.get();
+    const settings = await ctx.smtp.get();
     return settings ? { configured: true, ...settings } : { configured: false };
   });
 
@@ -59,7 +59,7 @@ export function smtpRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     '/smtp/test',
     { preHandler: requireAdmin, schema: { ...docs('send a test mail now'), body: smtpTestBody, response: replies(messageReply) } },
     async (request) => {
-      if (!ctx.mail.isConfigured()) throw Errors.smtpNotConfigured();
+      if (!(await ctx.mail.isConfigured())) throw Errors.smtpNotConfigured();
       const to = request.body.to.trim();
       try {
         await ctx.mail.sendTest(to, request.user!, actorOf(request));

@@ -31,7 +31,7 @@ export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     async (request) => {
       const { send_welcome: sendWelcome = false, ...fields } = request.body;
       const user = await ctx.users.create({ ...fields, email: fields.email.trim() });
-      ctx.audit.record(actorOf(request), {
+      await ctx.audit.record(actorOf(request), {
         action: 'user.create',
         target_type: 'user',
         target_id: user.id,
@@ -61,7 +61,7 @@ export function userRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       const fields = (['is_active', 'max_sessions', 'full_name', 'role', 'password'] as const).filter((f) => changes[f] !== undefined);
       if (fields.length === 0) throw Errors.validation('body: give at least one of is_active, max_sessions, full_name, role, password');
       const user = await ctx.users.update(id, changes);
-      ctx.audit.record(actorOf(request), {
+      await ctx.audit.record(actorOf(request), {
         // Disabling and enabling are named, so that `rac admin audit --action user.disable` finds them.
         action: changes.is_active === false ? 'user.disable' : changes.is_active === true ? 'user.enable' : 'user.update',
         target_type: 'user',

@@ -38,18 +38,23 @@ export interface PostgresOptions {
   maxConnections?: number;
 }
 
-/** Connects, checks the server answers, and migrates (nodes starting together migrate one at a time). */
+/** Connects and migrates (nodes starting together migrate one at a time). */
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
-  const pool = new pg.Pool({ connectionString: url, types, max: options.maxConnections ?? 10 });
-  pool.on('error', (err) => options.onIdleError?.(err));
-  const db = new PostgresDatabase(pool);
+  const db = connectPostgres(url, options);
   try {
     await migrate(db, postgresVersions);
   } catch (err) {
-    await pool.end();
+    await db.close();
     throw err;
   }
   return db;
+}
+
+/** A pool on the database, without migrating it (`rac serve --check` changes nothing). */
+export function connectPostgres(url: string, options: PostgresOptions = {}): PostgresDatabase {
+  const pool = new pg.Pool({ connectionString: url, types, max: options.maxConnections ?? 10 });
+  pool.on('error', (err) => options.onIdleError?.(err));
+  return new PostgresDatabase(pool);
 }
 
 const placeholders = new Map<string, string>();

@@ -89,8 +89,18 @@ export class SqliteDatabase implements SqlDatabase {
   async lock(): Promise<void> {}
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.inTurn(() => this.runTransaction(work));
+  }
+
+  /** A consistent copy of the database in `file` (SQLite's online backup), taken between transactions. */
+  backup(file: string): Promise<void> {
+    return this.inTurn(async () => void (await this.connection.backup(file)));
+  }
+
+  /** Runs `work` when the transactions queued before it have ended; later ones wait for it. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
     const previous = this.queue ?? Promise.resolve();
-    const result = previous.then(() => this.runTransaction(work));
+    const result = previous.then(work);
     const settled = result.then(
       () => undefined,
       () => undefined,
