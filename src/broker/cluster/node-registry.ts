@@ -43,6 +43,8 @@ export class NodeRegistry {
   /** Nodes already reported dead (reported again only after they beat again). */
   private readonly dead = new Set<string>();
   private readonly now: () => number;
+  /** Every node's row as last read (each heartbeat reads them all). */
+  private readonly known = new Map<string, NodeInfo>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -70,6 +72,11 @@ export class NodeRegistry {
     clearInterval(this.timer);
   }
 
+  /** The address UDP clients use for a node's sessions (this node's when the node is not known yet). */
+  relayHostOf(id: string): string {
+    return id === this.self.id ? this.self.relay_host : (this.known.get(id)?.relay_host ?? this.self.relay_host);
+  }
+
   async byId(id: string): Promise<NodeInfo | undefined> {
     const row = await this.db.get<NodeRow>('SELECT * FROM nodes WHERE id = ?', [id]);
     return row && info(row);
@@ -94,6 +101,7 @@ export class NodeRegistry {
   private async findDead(): Promise<void> {
     const rows = await this.db.all<NodeRow>('SELECT * FROM nodes WHERE id <> ?', [this.self.id]);
     for (const row of rows) {
+      this.known.set(row.id, info(row));
       const stale = this.now() - Number(row.heartbeat_at) > NODE_DEAD_AFTER_MS;
       if (!stale) {
         this.dead.delete(row.id);
