@@ -16,7 +16,20 @@ function startBroker() {
   const dataDir = mkdtempSync(join(tmpdir(), 'rac-bench-'));
   const child = spawn(
     process.execPath,
-    [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', '40000-49999'],
+    [
+      RAC,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--udp-ports',
+      '40000-49999',
+      // BENCH_DATABASE_URL=postgres://…: the same load on PostgreSQL (an empty database).
+      ...(process.env.BENCH_DATABASE_URL ? ['--database', process.env.BENCH_DATABASE_URL] : []),
+    ],
     {
       env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -70,6 +83,8 @@ try {
   console.log(`${CONNECTIONS} connections, ${DURATION} s each, loopback, ${process.version}`);
   row('baseline: node:http fixed JSON', await load({ url: `http://127.0.0.1:${baseline.address().port}/` }));
   row('GET /api/sessions/{code}/info', await load({ url: `${url}/api/sessions/${session.session_code}/info` }));
+  // An unknown code: a miss counted in the database (until the address is blocked, then answered from memory).
+  row('GET /api/sessions/{unknown}/info (misses)', await load({ url: `${url}/api/sessions/000000000/info` }));
   // Each created session binds a UDP port: cap the count so the 10 000-port range holds them all.
   row(
     'POST /api/sessions (creates, binds a port)',

@@ -2,12 +2,12 @@
 // concurrent attempts, the per-account limit holds across addresses and looks the same for unknown
 // accounts, old password hashes are upgraded at login, and weak passwords are refused.
 // The broker trusts X-Forwarded-For from loopback, so each attempt can come from its own address.
-import Database from 'better-sqlite3';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { openBrokerDatabase } from './helpers/broker-database.js';
 import { type ApiResponse, ADMIN_PASSWORD, call, startBrokerProcess } from './helpers/broker-process.js';
 import { spawnRac } from './helpers/cli.js';
 import { firstThrottled, statusCounts } from './helpers/login-attempts.js';
@@ -64,22 +64,21 @@ t.test('a hash made with the old scrypt parameters is upgraded at the next login
   const salt = randomBytes(16);
   const key = scryptSync('old-hash-password', salt, 32, { N: 16384, r: 8, p: 1 });
   const oldHash = ['scrypt', 16384, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
-  const db = new Database(join(broker.dataDir, 'rac.db'));
+  const db = await openBrokerDatabase(broker);
   t.teardown(() => db.close());
-  db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(oldHash, created.body.id);
-  const stored = () =>
-    db.prepare('SELECT password_hash, token_version FROM users WHERE id = ?').get(created.body.id) as {
-      password_hash: string;
-      token_version: number;
-    };
+  await db.run('UPDATE users SET password_hash = ? WHERE id = ?', [oldHash, Number(created.body.id)]);
+  const stored = async () =>
+    (await db.get<{ password_hash: string; token_version: number }>('SELECT password_hash, token_version FROM users WHERE id = ?', [
+      Number(created.body.id),
+    ]))!;
 
   t.equal((await loginFrom('192.0.2.50', 'old@example.com', 'old-hash-password')).status, 200, 'the old hash still verifies');
-  const upgraded = stored();
+  const upgraded = await stored();
   t.match(upgraded.password_hash, /^scrypt\$131072\$8\$1\$/, 'stored again with N = 2^17');
   t.equal(upgraded.token_version, 0, 'an upgrade is no password change: logins are not revoked');
   t.equal((await loginFrom('192.0.2.50', 'old@example.com', 'old-hash-password')).status, 200, 'the new hash verifies');
   t.equal((await loginFrom('192.0.2.50', 'old@example.com', 'not-the-password')).status, 401);
-  t.equal(stored().password_hash, upgraded.password_hash, 'a failed login changes nothing');
+  t.equal((await stored()).password_hash, upgraded.password_hash, 'a failed login changes nothing');
 });
 
 t.test('passwords have at least 12 characters', async (t) => {

@@ -58,8 +58,8 @@ for (let i = 0; i < 5; i++) {
   prepared.push((await call<Session>(first.api, 'POST', '/sessions', { token: firstTech, body: { customer_name: 'Carl' } })).body);
 }
 await first.stop();
-allowUnencryptedAgent(
-  first.dataDir,
+await allowUnencryptedAgent(
+  first,
   prepared.map((s) => s.id),
 );
 const broker = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, args: ['--agent-timeout', '1500ms'] });

@@ -9,6 +9,7 @@ import { type BrokerLogger, silentLogger } from './broker-log.js';
 import type { BrokerContext } from './context.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { openDatabase } from './database.js';
+import { BrokerError } from './errors.js';
 import { buildHttpServer } from './http-server.js';
 import { replaceCertificate } from './https-server.js';
 import { MailNotifier } from './mail-notifier.js';
@@ -256,13 +257,14 @@ async function startLocked(
 async function createFirstAdmin(users: UserStore, audit: AuditLog, password: string | undefined): Promise<string | null> {
   if ((await users.count()) > 0) return null;
   const chosen = password || randomPassword();
-  const admin = await users.create({
-    email: FIRST_ADMIN_EMAIL,
-    password: chosen,
-    full_name: 'System Administrator',
-    role: 'admin',
-    max_sessions: 50,
-  });
+  const admin = await users
+    .create({ email: FIRST_ADMIN_EMAIL, password: chosen, full_name: 'System Administrator', role: 'admin', max_sessions: 50 })
+    // Another node on the same database created it meanwhile: that one reports its password.
+    .catch((err: unknown) => {
+      if (err instanceof BrokerError && err.code === 'RAC_USER_EXISTS') return null;
+      throw err;
+    });
+  if (!admin) return null;
   await audit.record(SYSTEM_ACTOR, { action: 'user.create_first_admin', target_type: 'user', target_id: admin.id });
   return password ? null : chosen;
 }

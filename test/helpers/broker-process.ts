@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoginResponse, SessionStatus } from '../../src/protocol/broker-api.js';
 import type { RelayCounters } from '../../src/broker/session-relay.js';
+import { sharedPostgres } from './postgres.js';
 import { spawnRac } from './rac-process.js';
 
 export { RAC_BIN } from './rac-process.js';
@@ -18,6 +19,8 @@ export interface BrokerProcess {
   dataDir: string;
   udpPorts: { first: number; last: number };
   process: ChildProcess;
+  /** The PostgreSQL database it runs on (RAC_TEST_DATABASE=postgres), else undefined: SQLite in the data dir. */
+  databaseUrl: string | undefined;
   /** Everything the broker wrote to stderr so far. */
   stderr(): string;
   /** SIGTERM, then waits for exit; returns the exit code. */
@@ -37,9 +40,26 @@ export function randomUdpRange(size = 40): { first: number; last: number } {
   return { first, last: first + size - 1 };
 }
 
+/** The engine the suite runs brokers on: RAC_TEST_DATABASE=postgres for PostgreSQL, SQLite otherwise. */
+export const TEST_DATABASE = process.env.RAC_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** One database per data dir, so a broker restarted on the same data dir finds its data again. */
+const databases = new Map<string, string>();
+
+async function databaseFor(dataDir: string, args: string[] = []): Promise<string | undefined> {
+  if (TEST_DATABASE !== 'postgres' || args.includes('--database')) return undefined;
+  let url = databases.get(dataDir);
+  if (!url) {
+    url = await (await sharedPostgres()).createDatabase();
+    databases.set(dataDir, url);
+  }
+  return url;
+}
+
 export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rac-broker-'));
   const udpPorts = options.udpPorts ?? randomUdpRange();
+  const databaseUrl = await databaseFor(dataDir, options.args);
   const rac = await spawnRac(
     [
       'serve',
@@ -51,6 +71,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
       dataDir,
       '--udp-ports',
       `${udpPorts.first}-${udpPorts.last}`,
+      ...(databaseUrl ? ['--database', databaseUrl] : []),
       ...(options.args ?? []),
     ],
     { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
@@ -69,6 +90,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
     dataDir,
     udpPorts,
     process: rac.process,
+    databaseUrl,
     stderr: rac.stderr,
     stop: rac.stop,
   };

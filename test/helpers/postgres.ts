@@ -98,6 +98,10 @@ function startServer(bin: string, data: string, socketDir: string, port: number)
   let log = '';
   child.stderr!.on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
   Object.defineProperty(child, 'log', { get: () => log });
+  // The server must not keep the test process alive: its end is what stops the server.
+  child.unref();
+  (child.stdin as unknown as { unref(): void }).unref();
+  (child.stderr as unknown as { unref(): void }).unref();
   return child;
 }
 

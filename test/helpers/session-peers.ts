@@ -1,14 +1,14 @@
 // The two sides of a session as a test plays them: WebSockets and UDP sockets with queues to await,
 // and the datagrams of docs/security.md built by hand (proven handshake, cookie echo, sealed header).
 import { helperSocketTls } from './test-certificates.js';
-import Database from 'better-sqlite3';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { agentHandshakeProof } from '../../src/protocol/crypto/keys.js';
 import { encodeControl, encodeHandshake, encodeSealedHeader } from '../../src/protocol/datagram.js';
 import type { ControlMessage } from '../../src/protocol/control-messages.js';
 import type { SignalMessage } from '../../src/protocol/signal-messages.js';
+import { openBrokerDatabase } from './broker-database.js';
+import type { BrokerProcess } from './broker-process.js';
 import { PATIENCE_MS } from './patience.js';
 
 /** Values pushed by an event source, awaited one at a time with a timeout. */
@@ -187,18 +187,13 @@ export async function pinViewer(udp: UdpPeer, port: number, ticket: string): Pro
 
 /**
  * Marks sessions as created with allow_unencrypted_agent, straight in the database of a STOPPED
- * broker (the column is added if this schema lacks it): the reference client's sessions.
+ * broker (SQLite or PostgreSQL): the reference client's sessions.
  */
-export function allowUnencryptedAgent(dataDir: string, sessionIds: number[]): void {
-  const db = new Database(join(dataDir, 'rac.db'));
+export async function allowUnencryptedAgent(broker: Pick<BrokerProcess, 'dataDir' | 'databaseUrl'>, sessionIds: number[]): Promise<void> {
+  const db = await openBrokerDatabase(broker);
   try {
-    const columns = db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'allow_unencrypted_agent')) {
-      db.exec('ALTER TABLE sessions ADD COLUMN allow_unencrypted_agent INTEGER NOT NULL DEFAULT 0');
-    }
-    const update = db.prepare('UPDATE sessions SET allow_unencrypted_agent = 1 WHERE id = ?');
-    for (const id of sessionIds) update.run(id);
+    for (const id of sessionIds) await db.run('UPDATE sessions SET allow_unencrypted_agent = 1 WHERE id = ?', [id]);
   } finally {
-    db.close();
+    await db.close();
   }
 }
