@@ -25,9 +25,6 @@ async function query(url: string, sql: string, params: unknown[] = []): Promise<
   }
 }
 
-// The shared cluster's server keeps this process alive until it is stopped.
-t.teardown(async () => (await sharedPostgres()).stop());
-
 t.test('two nodes on one database hear each other and themselves', async (t) => {
   const url = await (await sharedPostgres()).createDatabase();
   const a = await PostgresBus.connect(url, 'node-a');

@@ -16,7 +16,6 @@ import { eventually } from './helpers/smtp-setup.js';
 import { solidJpeg } from './helpers/test-picture.js';
 
 const postgres = await sharedPostgres();
-t.teardown(() => postgres.stop());
 const database = await postgres.createDatabase();
 const nodeArgs = (id: string) => ['--database', database, '--node-id', id];
 

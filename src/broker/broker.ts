@@ -127,7 +127,7 @@ async function startLocked(
   const audit = new AuditLog(db);
   const users = new UserStore(db);
   const ports = new UdpPortPool(options.udpPorts, options.host);
-  const nodeId = options.cluster?.nodeId ?? defaultNodeId(options.port);
+  const nodeId = options.cluster?.nodeId ?? defaultNodeId(options.port, options.dataDir);
   const secrets = await loadBrokerSecrets(db, options.dataDir, options.cluster?.keyFile);
   const sessions = new SessionManager(new SessionStore(db), ports, audit, {
     pendingTimeoutMs: options.pendingTimeoutMs,

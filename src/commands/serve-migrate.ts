@@ -20,7 +20,7 @@ export async function runMigrateFrom(options: ServeOptions, source: string, io: 
   try {
     const { smtpKey } = await loadBrokerSecrets(db, options.dataDir, options.cluster?.keyFile);
     // The sessions stay on their UDP ports, held by the node that starts next with this id.
-    const nodeId = options.cluster?.nodeId ?? defaultNodeId(options.port);
+    const nodeId = options.cluster?.nodeId ?? defaultNodeId(options.port, options.dataDir);
     const copied = await migrateFromSqlite(sourceDir, db, smtpKey, nodeId);
     io.stdout.write(`users\t${copied.users}\nsmtp_settings\t${copied.smtp_settings}\nlive_sessions\t${copied.live_sessions}\n`);
     io.stderr.write(

@@ -1,6 +1,7 @@
 // The nodes of one database: each `rac serve` has a row with its addresses and a heartbeat it
 // refreshes every second. A node whose heartbeat stopped for NODE_DEAD_AFTER_MS is dead to the
 // others (they mark its sessions disconnected); it comes back by beating again under the same id.
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { SqlDatabase } from '../sql/sql-database.js';
 
@@ -25,10 +26,13 @@ interface NodeRow extends NodeInfo {
 
 /**
  * The default node id: the machine's name and the HTTP port, so a node restarted on the same
- * machine and port is the same node (it re-claims its sessions' UDP ports).
+ * machine and port is the same node (it re-claims its sessions' UDP ports). With port 0 (any free
+ * port) the data dir stands in for the port: still the same node after a restart.
  */
-export function defaultNodeId(port: number, host = hostname()): string {
-  return `${host.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}:${port}`;
+export function defaultNodeId(port: number, dataDir: string, host = hostname()): string {
+  const name = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+  const where = port !== 0 ? String(port) : `dir-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`;
+  return `${name}:${where}`;
 }
 
 export interface NodeRegistryOptions {
