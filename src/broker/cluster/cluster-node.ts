@@ -30,6 +30,7 @@ export class ClusterNode {
     private readonly db: SqlDatabase,
     private readonly bus: ClusterBus,
     private readonly sync: ClusterSync,
+    private readonly sessions: SyncedStores['sessions'],
     jwtKey: Buffer,
     private readonly log: BrokerLogger,
   ) {
@@ -46,16 +47,14 @@ export class ClusterNode {
       ? await PostgresBus.connect(options.databaseUrl, options.nodeId, { log: warn })
       : new LocalBus(options.nodeId);
     const sync = new ClusterSync(bus, stores, warn);
-    const node = new ClusterNode(options.nodeId, db, bus, sync, options.jwtKey, options.log);
-    // Nodes that stopped beating: their active sessions are disconnected until they return.
-    node.onNodeDead = async (dead) => {
-      const marked = await stores.sessions.markNodeDown(dead.id);
-      options.log.warn({ node_id: dead.id, sessions: marked }, 'node stopped beating: its active sessions are disconnected');
-    };
-    return node;
+    return new ClusterNode(options.nodeId, db, bus, sync, stores.sessions, options.jwtKey, options.log);
   }
 
-  private onNodeDead: (node: NodeInfo) => Promise<void> = async () => undefined;
+  /** A node that stopped beating: its active sessions are disconnected until it returns. */
+  private async nodeDead(dead: NodeInfo): Promise<void> {
+    const marked = await this.sessions.markNodeDown(dead.id);
+    this.log.warn({ node_id: dead.id, sessions: marked }, 'node stopped beating: its active sessions are disconnected');
+  }
 
   /** Writes this node's row with its addresses (known once it listens) and starts the heartbeat. */
   async register(addresses: NodeAddresses): Promise<void> {
@@ -66,7 +65,7 @@ export class ClusterNode {
       internal_url: addresses.internalUrl ?? addresses.listenUrl,
     };
     this.registry = new NodeRegistry(this.db, self, {
-      onNodeDead: (dead) => void this.onNodeDead(dead).catch((err: Error) => this.log.error({ err }, 'marking a dead node failed')),
+      onNodeDead: (dead) => void this.nodeDead(dead).catch((err: Error) => this.log.error({ err }, 'marking a dead node failed')),
       log: (message) => this.log.warn(message),
     });
     await this.registry.start();
