@@ -235,7 +235,13 @@ t.test('sessions: create, list, info, close', async (t) => {
 
   const info = await call(api, 'GET', `/sessions/${session.session_code}/info`);
   t.equal(info.status, 200);
-  t.same(info.body, { session_code: session.session_code, udp_port: session.udp_port, status: 'pending', allow_unencrypted_agent: false });
+  t.same(info.body, {
+    session_code: session.session_code,
+    udp_port: session.udp_port,
+    status: 'pending',
+    allow_unencrypted_agent: false,
+    relay_host: '127.0.0.1',
+  });
   const absent = session.session_code === '999999999' ? '999999998' : '999999999';
   t.equal((await call(api, 'GET', `/sessions/${absent}/info`)).status, 404, 'an unknown code');
   t.equal((await call(api, 'GET', '/sessions/12ab/info')).status, 404, 'a malformed code');

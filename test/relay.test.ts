@@ -277,7 +277,13 @@ t.test('after a broker restart the session gets its port back and both sides re-
   const info = await call(again.api, 'GET', `/sessions/${session.session_code}/info`);
   t.same(
     info.body,
-    { session_code: session.session_code, udp_port: session.udp_port, status: 'disconnected', allow_unencrypted_agent: false },
+    {
+      session_code: session.session_code,
+      udp_port: session.udp_port,
+      status: 'disconnected',
+      allow_unencrypted_agent: false,
+      relay_host: '127.0.0.1',
+    },
     'same port; nobody connected yet',
   );
   const resumed = await openSignal(again.url, session.session_code, { agentSecret: secret });

@@ -48,7 +48,13 @@ t.test('a second rac serve on the same data dir refuses and leaves the live sess
   const info = await call(first.api, 'GET', `/sessions/${session.session_code}/info`);
   t.same(
     info.body,
-    { session_code: session.session_code, udp_port: session.udp_port, status: 'active', allow_unencrypted_agent: false },
+    {
+      session_code: session.session_code,
+      udp_port: session.udp_port,
+      status: 'active',
+      allow_unencrypted_agent: false,
+      relay_host: '127.0.0.1',
+    },
     'the session is untouched',
   );
   const picture = solidJpeg([0, 128, 255]);

@@ -19,8 +19,10 @@ import { type MetricsExposure, type MetricsListener, exposeMetrics } from './met
 import { randomPassword } from './passwords.js';
 import { SecretBox } from './secret-box.js';
 import { SignallingServer } from './signalling-server.js';
-import { loadOrCreateSecret } from './secret-files.js';
 import { SessionHub } from './session-hub.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { defaultNodeId } from './cluster/node-registry.js';
+import { loadBrokerSecrets } from './cluster/shared-secrets.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.js';
 import { SessionManager } from './session-manager.js';
 import { SessionStore } from './session-store.js';
@@ -62,6 +64,19 @@ export interface BrokerOptions {
   metrics?: MetricsExposure;
   /** Serve HTTPS and WSS with this certificate and key (files re-read by `reloadTls`). */
   tls?: TlsFiles;
+  /** Several nodes on one PostgreSQL database (docs/architecture.md, "Nodes"). */
+  cluster?: ClusterSettings;
+}
+
+export interface ClusterSettings {
+  /** --node-id (default: HOSTNAME:PORT). */
+  nodeId?: string;
+  /** --relay-host (default: the host of the public URL). */
+  relayHost?: string;
+  /** --internal-url (default: the listen URL). */
+  internalUrl?: string;
+  /** --key-file: seals the secrets kept in PostgreSQL. */
+  keyFile?: string;
 }
 
 export interface RunningBroker {
@@ -112,10 +127,15 @@ async function startLocked(
   const audit = new AuditLog(db);
   const users = new UserStore(db);
   const ports = new UdpPortPool(options.udpPorts, options.host);
+  const nodeId = options.cluster?.nodeId ?? defaultNodeId(options.port, options.dataDir);
+  const secrets = await loadBrokerSecrets(db, options.dataDir, options.cluster?.keyFile);
   const sessions = new SessionManager(new SessionStore(db), ports, audit, {
     pendingTimeoutMs: options.pendingTimeoutMs,
+    nodeId,
     log: (message) => log.warn(message),
   });
+  // The one node of an SQLite file holds every live session, whatever its id was before.
+  if (db.engine === 'sqlite') await sessions.store.adoptLive(nodeId);
   const throttle = new Throttle(db);
   throttle.onHit = (scope) => metrics.throttleHit(scope);
   const hub = new SessionHub(sessions, {
@@ -131,7 +151,7 @@ async function startLocked(
     connections: () => hub.connections(),
     relayTotals: () => hub.relayTotals(),
   });
-  const smtp = new SmtpSettingsStore(db, new SecretBox(loadOrCreateSecret(options.dataDir, 'smtp-secret.key')));
+  const smtp = new SmtpSettingsStore(db, new SecretBox(secrets.smtpKey));
   const mailer = new Mailer({ extraCa: smtpCa, timeoutMs: options.smtpTimeoutMs });
   const mail = new MailNotifier({
     smtp,
@@ -145,6 +165,11 @@ async function startLocked(
   });
   // A crash can leave mails marked "sending" that nobody is sending any more.
   await sessions.store.failUnfinishedEmails(MAIL_INTERRUPTED);
+  const cluster = await ClusterNode.start(
+    db,
+    { nodeId, databaseUrl: options.databaseUrl, jwtKey: secrets.jwtKey, log: log.child({ component: 'cluster' }) },
+    { sessions, users, throttle },
+  );
   const context: BrokerContext = {
     db,
     users,
@@ -154,7 +179,8 @@ async function startLocked(
     throttle,
     smtp,
     mail,
-    tokens: new TokenIssuer(loadOrCreateSecret(options.dataDir, 'jwt-secret.key', 64)),
+    tokens: new TokenIssuer(secrets.jwtKey),
+    cluster,
     publicUrl: options.publicUrl ?? '',
     agentPackage: new AgentPackage(join(options.dataDir, 'download'), (message) => log.info(message)),
     log,
@@ -171,7 +197,7 @@ async function startLocked(
   }, 60_000).unref();
 
   const app = buildHttpServer(context, options.trustProxy, options.metrics?.onMainPort ?? false, tls?.options);
-  const signalling = new SignallingServer(context, hub, app.server, options.trustProxy);
+  const signalling = new SignallingServer(context, hub, app.server, options.trustProxy, cluster);
   let metricsListener: MetricsListener | null = null;
   try {
     await app.listen({ host: options.host, port: options.port });
@@ -181,6 +207,7 @@ async function startLocked(
     signalling.close();
     await hub.stop();
     sessions.stop();
+    await cluster.stop();
     await db.close();
     throw err;
   }
@@ -188,6 +215,12 @@ async function startLocked(
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   context.publicUrl ||= url;
+  await cluster.register({
+    publicUrl: context.publicUrl,
+    relayHost: options.cluster?.relayHost,
+    internalUrl: options.cluster?.internalUrl,
+    listenUrl: url,
+  });
 
   const running: RunningBroker = {
     url,
@@ -213,6 +246,7 @@ async function startLocked(
       mailer.abortAll();
       await mail.settle();
       sessions.stop();
+      await cluster.stop();
       await db.close();
       lock.release();
     },

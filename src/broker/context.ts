@@ -1,6 +1,7 @@
 // What the route modules share: the stores and services of one running broker.
 import type { AgentPackage } from './agent-package.js';
 import type { AuditLog } from './audit-log.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
 import type { BrokerLogger } from './broker-log.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { Db } from './database.js';
@@ -30,6 +31,8 @@ export interface BrokerContext {
   metrics: BrokerMetrics;
   /** Where customers and viewers reach this broker (for mails and messages). */
   publicUrl: string;
+  /** This broker as one node of its database: its id, the other nodes, the bus between them. */
+  cluster: ClusterNode;
   /** The data dir (database and keys), for backups. */
   dataDir: string;
 }

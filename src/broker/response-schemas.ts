@@ -79,6 +79,10 @@ export const sessionReply = object({
     type: 'boolean',
     description: "accepts the reference client's unencrypted agent (the stream is then not end-to-end encrypted)",
   },
+  relay_host: {
+    type: 'string',
+    description: "where UDP clients send this session's datagrams: the relay of the broker node holding the session (with udp_port)",
+  },
 });
 
 /** A new session: the session and, for whoever passes it on, what the customer runs and their page. */
@@ -103,6 +107,7 @@ export const sessionInfoReply = object({
   udp_port: integer,
   status: sessionStatus,
   allow_unencrypted_agent: { type: 'boolean' },
+  relay_host: sessionReply.properties.relay_host,
 });
 
 /** One audit event; `detail` holds extra facts (never secrets), different per action. */

@@ -132,7 +132,8 @@ export class SessionHub {
 
   /** Attaches relays to the sessions that are live now (after the manager re-claimed their ports). */
   async start(): Promise<void> {
-    for (const session of await this.sessions.store.live()) this.attach(session, await this.sessions.store.agentSecret(session.id));
+    for (const session of await this.sessions.store.live(this.sessions.nodeId))
+      this.attach(session, await this.sessions.store.agentSecret(session.id));
   }
 
   /** On broker shutdown: tell both sides over UDP and WebSocket, so they reconnect when it is back. */
@@ -490,7 +491,9 @@ export class SessionHub {
     if (this.stopped) return;
     try {
       const current = await this.sessions.store.byId(live.id);
-      if (!current || current.status === 'closed') return;
+      if (!current) return;
+      // Closed by another node: a lost bus event must not leave its connections open.
+      if (current.status === 'closed') return await this.sessions.followRemoteChange(live.id);
       // Read after the await: the agent may have come or gone meanwhile.
       const connected = (live.agent !== undefined || live.plainAgent) && !this.udpSilent(live);
       let next: SessionStatus = current.status;

@@ -19,6 +19,8 @@ export interface SessionManagerEvents {
 export interface SessionManagerOptions {
   /** Pending sessions nobody joined within this many ms become closed. */
   pendingTimeoutMs: number;
+  /** This node: it creates sessions on its own UDP ports and re-claims, expires and frees only its own. */
+  nodeId: string;
   log?: (message: string) => void;
 }
 
@@ -41,7 +43,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
 
   /** Re-binds the ports of sessions that were live when the broker stopped, then starts expiry. */
   async start(): Promise<void> {
-    for (const session of await this.store.live()) {
+    for (const session of await this.store.live(this.options.nodeId)) {
       const socket = await this.ports.claim(session.udp_port);
       if (!socket) {
         this.options.log?.(`session ${session.id}: UDP port ${session.udp_port} is taken by another program; closing it`);
@@ -64,8 +66,13 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.ports.releaseAll();
   }
 
+  /** The session's UDP socket, when this node holds it (another node's session may use the same port number). */
   socketFor(session: Session): Socket | undefined {
-    return this.ports.socket(session.udp_port);
+    return session.node_id === this.options.nodeId ? this.ports.socket(session.udp_port) : undefined;
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
   }
 
   async create(
@@ -77,7 +84,12 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const allocated = await this.ports.allocate();
     if (!allocated) throw Errors.noUdpPort(formatPortRange(this.ports.range));
     try {
-      const session = await this.insertWithinLimit(owner, { tech_user_id: owner.id, udp_port: allocated.port, ...request });
+      const session = await this.insertWithinLimit(owner, {
+        tech_user_id: owner.id,
+        udp_port: allocated.port,
+        node_id: this.options.nodeId,
+        ...request,
+      });
       await this.audit.record(actor, {
         action: 'session.create',
         target_type: 'session',
@@ -146,13 +158,41 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       detail: { session_code: session.session_code },
     });
     this.emit('status', closed, session.status);
-    await this.onClosing?.(closed).catch((err: Error) => this.options.log?.(`session ${session.id}: ${err.message}`));
-    this.ports.release(session.udp_port);
+    await this.released(closed);
     return closed;
+  }
+
+  /** Its relay says goodbye and its port is freed, on the node that holds it only. */
+  private async released(closed: Session): Promise<void> {
+    if (closed.node_id !== this.options.nodeId) return;
+    await this.onClosing?.(closed).catch((err: Error) => this.options.log?.(`session ${closed.id}: ${err.message}`));
+    this.ports.release(closed.udp_port);
+  }
+
+  /**
+   * Another node changed this session's row (closed it, marked it disconnected): this node
+   * follows the row as if the change were its own. Sessions other nodes hold are theirs to follow.
+   */
+  async followRemoteChange(id: number): Promise<void> {
+    const session = await this.store.byId(id);
+    if (!session || session.node_id !== this.options.nodeId) return;
+    if (!this.socketFor(session)) return;
+    this.emit('status', session, session.status);
+    if (session.status === 'closed') await this.released(session);
+  }
+
+  /** A node stopped beating: its active sessions are disconnected until it comes back. */
+  async markNodeDown(nodeId: string): Promise<number> {
+    let marked = 0;
+    for (const session of await this.store.live(nodeId)) {
+      if (session.status === 'active' && (await this.setStatus(session.id, 'disconnected'))) marked++;
+    }
+    return marked;
   }
 
   async expirePending(now = Date.now()): Promise<void> {
     const cutoff = isoNow(now - this.options.pendingTimeoutMs);
-    for (const session of await this.store.pendingCreatedBefore(cutoff)) await this.close(session, SYSTEM_ACTOR, 'session.expire');
+    for (const session of await this.store.pendingCreatedBefore(cutoff, this.options.nodeId))
+      await this.close(session, SYSTEM_ACTOR, 'session.expire');
   }
 }

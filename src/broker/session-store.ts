@@ -17,6 +17,8 @@ export interface Session extends ApiSession {
   /** Why the mail failed: the SMTP server's reply, or what went wrong before it answered. */
   email_error: string | null;
   allow_unencrypted_agent: boolean;
+  /** The `rac serve` node holding the session's UDP port (its relay and WebSockets live there). */
+  node_id: string;
 }
 
 export interface NewSession {
@@ -25,6 +27,7 @@ export interface NewSession {
   customer_email: string | null;
   udp_port: number;
   allow_unencrypted_agent: boolean;
+  node_id: string;
 }
 
 /** SQLite has no booleans: the row's 0/1 becomes the API's false/true. */
@@ -58,8 +61,18 @@ export class SessionStore {
     return row && toSession(row);
   }
 
-  async live(): Promise<Session[]> {
-    return (await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`)).map(toSession);
+  /** Every live session, or only those one node holds. */
+  async live(nodeId?: string): Promise<Session[]> {
+    const rows =
+      nodeId === undefined
+        ? await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status <> 'closed' ORDER BY id`)
+        : await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status <> 'closed' AND node_id = ? ORDER BY id`, [nodeId]);
+    return rows.map(toSession);
+  }
+
+  /** The only node of a database (SQLite) holds every live session, whatever id it ran under before. */
+  async adoptLive(nodeId: string): Promise<void> {
+    await this.db.run(`UPDATE sessions SET node_id = ? WHERE status <> 'closed' AND node_id <> ?`, [nodeId, nodeId]);
   }
 
   async liveCountFor(userId: number, db: SqlExecutor = this.db): Promise<number> {
@@ -90,8 +103,8 @@ export class SessionStore {
     for (let attempt = 0; attempt < 20; attempt++) {
       const row = await db.get<SessionRow>(
         `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at,
-                               allow_unencrypted_agent)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+                               allow_unencrypted_agent, node_id)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING RETURNING *`,
         [
           randomSessionCode(),
@@ -102,10 +115,14 @@ export class SessionStore {
           at,
           at,
           Number(input.allow_unencrypted_agent),
+          input.node_id,
         ],
       );
       if (row) return toSession(row);
-      const portTaken = await db.get(`SELECT 1 FROM sessions WHERE udp_port = ? AND status <> 'closed'`, [input.udp_port]);
+      const portTaken = await db.get(`SELECT 1 FROM sessions WHERE udp_port = ? AND node_id = ? AND status <> 'closed'`, [
+        input.udp_port,
+        input.node_id,
+      ]);
       if (portTaken) throw new Error(`UDP port ${input.udp_port} is held by another live session`);
     }
     throw new Error('no free session code after 20 draws: too many live sessions');
@@ -144,10 +161,12 @@ export class SessionStore {
       .changes;
   }
 
-  /** Pending sessions created before the cutoff. */
-  async pendingCreatedBefore(cutoffIso: string): Promise<Session[]> {
-    return (await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ?`, [cutoffIso])).map(
-      toSession,
-    );
+  /** One node's pending sessions created before the cutoff. */
+  async pendingCreatedBefore(cutoffIso: string, nodeId: string): Promise<Session[]> {
+    const rows = await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ? AND node_id = ?`, [
+      cutoffIso,
+      nodeId,
+    ]);
+    return rows.map(toSession);
   }
 }

@@ -18,6 +18,9 @@ import { BrokerError } from './errors.js';
 import type { SessionHub, SignalHandler, ViewerLogin } from './session-hub.js';
 import type { Session } from './session-store.js';
 import { TUNNEL_PATH, TunnelServer } from './tunnel-server.js';
+import type { ClusterNode } from './cluster/cluster-node.js';
+import { forwardedAddress, forwardedHeaders, isForwarded } from './cluster/forwarded-address.js';
+import { proxyUpgrade } from './cluster/upgrade-proxy.js';
 
 const PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/?$/;
 export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024;
@@ -41,6 +44,8 @@ export class SignallingServer {
     private readonly hub: SessionHub,
     server: Server,
     trustProxy?: string,
+    /** Sessions other nodes hold are passed to them. */
+    private readonly cluster?: ClusterNode,
   ) {
     this.tunnels = new TunnelServer(ctx, hub);
     this.trusted = trustProxy ? proxyAddr.compile(trustProxy.split(',').map((s) => s.trim())) : undefined;
@@ -60,6 +65,8 @@ export class SignallingServer {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://broker');
     const tunnel = TUNNEL_PATH.exec(url.pathname);
+    const anyCode = tunnel?.[1] ?? PATH.exec(url.pathname)?.[1];
+    if (anyCode !== undefined && (await this.passedToOwner(request, socket, head, safeDecode(anyCode)))) return;
     if (tunnel) return this.tunnels.upgrade(request, socket, head, safeDecode(tunnel[1]!));
     const match = PATH.exec(url.pathname);
     if (!match) return reject(socket, 404, 'Not Found');
@@ -129,8 +136,32 @@ export class SignallingServer {
     reject(socket, status, text, headers);
   }
 
-  /** The client's address as the HTTP routes see it (X-Forwarded-For only from --trust-proxy). */
+  /**
+   * A session another node holds: its WebSockets (signalling and tunnel) are piped to that node,
+   * which authorises them. A request that already came from a node is never passed on again.
+   */
+  private async passedToOwner(request: IncomingMessage, socket: Duplex, head: Buffer, code: string): Promise<boolean> {
+    if (!this.cluster || !isSessionCode(code)) return false;
+    const session = await this.ctx.sessions.store.byCode(code);
+    const owner = session && (await this.cluster.ownerOf(session));
+    if (!owner) return false;
+    if (isForwarded(request)) {
+      reject(socket, 503, 'The session is held by another broker node: try again in a moment', { 'Retry-After': '2' });
+      return true;
+    }
+    this.ctx.log.debug({ session_id: session.id, node_id: owner.id }, 'session WebSocket passed to the node holding the session');
+    const headers = forwardedHeaders(this.cluster.forwardKey, this.clientAddress(request));
+    proxyUpgrade(request, socket, head, { internalUrl: owner.internal_url, headers });
+    return true;
+  }
+
+  /**
+   * The client's address as the HTTP routes see it (X-Forwarded-For only from --trust-proxy), or
+   * the one another node vouched for when it passed this WebSocket on.
+   */
   private clientAddress(request: IncomingMessage): string {
+    const vouched = this.cluster && forwardedAddress(request, this.cluster.forwardKey);
+    if (vouched) return vouched;
     if (!this.trusted) return request.socket.remoteAddress ?? '';
     return proxyAddr(request, this.trusted);
   }

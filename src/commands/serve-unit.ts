@@ -22,12 +22,19 @@ export function serveArguments(options: ServeOptions): string[] {
     ...optional('--log-level', options.logLevel),
     ...(options.metrics ? ['--metrics'] : []),
     ...optional('--metrics-address', options.metricsAddress && hostPort(options.metricsAddress)),
+    // A node of several: its id must stay the same across restarts (the unit's host name may not).
+    ...optional('--node-id', options.cluster?.nodeId),
+    ...optional('--relay-host', options.cluster?.relayHost),
+    ...optional('--internal-url', options.cluster?.internalUrl),
+    ...optional('--key-file', options.cluster?.keyFile),
   ];
 }
 
 const hostPort = ({ host, port }: { host: string; port: number }) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 export function serveUnit(options: ServeOptions): string {
-  const paths = [options.tlsCert, options.tlsKey, options.smtpCaFile].filter((path): path is string => Boolean(path));
+  const paths = [options.tlsCert, options.tlsKey, options.smtpCaFile, options.cluster?.keyFile].filter((path): path is string =>
+    Boolean(path),
+  );
   return brokerUnit(serveArguments(options), { port: options.port, paths });
 }

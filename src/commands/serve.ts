@@ -11,6 +11,7 @@ import { checkDatabaseUrl, describeDatabaseUrl } from '../broker/sql/open-databa
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
+import { type ClusterOptions, addClusterOptions, clusterOptionsOf } from './serve-cluster.js';
 import { type ObservabilityOptions, addObservabilityOptions, wantsPrettyLogs } from './serve-observability.js';
 
 export interface ServeOptions extends Partial<ObservabilityOptions> {
@@ -30,6 +31,8 @@ export interface ServeOptions extends Partial<ObservabilityOptions> {
   tlsKey?: string;
   /** --database or RAC_DATABASE_URL: PostgreSQL instead of SQLite in the data dir. */
   databaseUrl?: string;
+  /** --node-id, --relay-host, --internal-url, --key-file, --migrate-from. */
+  cluster?: ClusterOptions;
 }
 
 function parseMaxViewers(text: string): number {
@@ -101,8 +104,8 @@ export function serveCommand(io: CommandIo): Command {
       'check the options, data dir, ports, TLS files and SMTP settings; print one line per check and exit (1: a check failed)',
     )
     .option('--print-systemd-unit', 'print a hardened systemd unit that runs this command line, and exit');
-  return addObservabilityOptions(command).action(
-    async (opts: Partial<ServeOptions> & { check?: boolean; printSystemdUnit?: boolean; database?: string }) => {
+  return addClusterOptions(addObservabilityOptions(command)).action(
+    async (opts: Partial<ServeOptions> & ClusterOptions & { check?: boolean; printSystemdUnit?: boolean; database?: string }) => {
       checkTlsPair(opts);
       const databaseUrl = opts.database ?? (io.env.RAC_DATABASE_URL ? parseDatabaseUrl(io.env.RAC_DATABASE_URL) : undefined);
       const options: ServeOptions = {
@@ -124,7 +127,9 @@ export function serveCommand(io: CommandIo): Command {
         metricsAddress: opts.metricsAddress,
         tlsCert: opts.tlsCert,
         tlsKey: opts.tlsKey,
+        cluster: clusterOptionsOf(opts),
       };
+      if (opts.migrateFrom) return (await import('./serve-migrate.js')).runMigrateFrom(options, opts.migrateFrom, io);
       if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
       if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
       await runServe(options, io);
@@ -201,6 +206,7 @@ export async function runServe(options: ServeOptions, io: CommandIo): Promise<vo
     logger,
     metrics: { onMainPort: options.metrics ?? false, address: options.metricsAddress },
     tls,
+    cluster: options.cluster,
   }).catch((err: unknown) => {
     if (err instanceof DataDirLockedError || err instanceof TlsFilesError) throw new CliError(err.message, ExitCode.failure);
     throw err;

@@ -32,6 +32,8 @@ export interface Session {
   email_error?: string | null;
   /** The session accepts the reference Windows client, whose stream is not encrypted. */
   allow_unencrypted_agent?: boolean;
+  /** Where UDP clients send the session's datagrams (brokers with several nodes; else the broker's host). */
+  relay_host?: string;
 }
 
 /** POST /sessions. */
@@ -56,6 +58,8 @@ export interface SessionInfo {
   status: SessionStatus;
   /** Whether the reference client's unencrypted agent may join (brokers that know the field). */
   allow_unencrypted_agent?: boolean;
+  /** Where UDP clients send the session's datagrams (brokers with several nodes; else the broker's host). */
+  relay_host?: string;
 }
 
 export interface User {

@@ -13,7 +13,7 @@ import type { Session } from '../session-store.js';
 import { idParams, parseId } from './users.js';
 
 /** What the API returns for a session: the spec's fields, then our additions. */
-export const publicSession = (s: Session) => ({
+export const publicSession = (s: Session, relayHost: string) => ({
   id: s.id,
   session_code: s.session_code,
   tech_user_id: s.tech_user_id,
@@ -30,6 +30,8 @@ export const publicSession = (s: Session) => ({
   email_error: s.email_error,
   // The reference Windows client (unencrypted stream) may join this session.
   allow_unencrypted_agent: s.allow_unencrypted_agent,
+  // The node holding the session (several brokers on one database): its relay's address.
+  relay_host: relayHost,
 });
 
 const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEARER_AUTH });
@@ -74,12 +76,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     );
     // Never delays or fails the creation: the mail goes out after this response.
     await ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
-    return { ...publicSession(session), ...customerInstructions(ctx, session.session_code) };
+    return { ...publicSession(session, ctx.cluster.relayHostOf(session)), ...customerInstructions(ctx, session.session_code) };
   });
 
   app.get('/sessions', { preHandler: requireUser, schema: SCHEMAS.list }, async (request) => {
     const user = request.user!;
-    return (await ctx.sessions.store.list(user.role === 'admin' ? null : user.id)).map(publicSession);
+    return (await ctx.sessions.store.list(user.role === 'admin' ? null : user.id)).map((s) => publicSession(s, ctx.cluster.relayHostOf(s)));
   });
 
   app.delete<{ Params: { id: string } }>('/sessions/:id', { preHandler: requireUser, schema: SCHEMAS.close }, async (request) => {
@@ -118,6 +120,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       udp_port: session.udp_port,
       status: session.status,
       allow_unencrypted_agent: session.allow_unencrypted_agent,
+      relay_host: ctx.cluster.relayHostOf(session),
     };
   });
 }

@@ -93,6 +93,28 @@ export const MIGRATIONS: readonly (readonly Statement[])[] = [
   [`ALTER TABLE sessions ADD COLUMN allow_unencrypted_agent INTEGER NOT NULL DEFAULT 0`],
   // 4: the secret handed to the session's agent, so a broker restart still knows a resuming agent.
   [`ALTER TABLE sessions ADD COLUMN agent_secret TEXT`],
+  // 5: several `rac serve` nodes on one database. Each node has a row (its addresses, its heartbeat);
+  // a session belongs to the node holding its UDP port, so a port is unique per node only; the
+  // secrets every node must share (the JWT key, the SMTP key) live in broker_secrets.
+  [
+    `CREATE TABLE nodes (
+       id           TEXT PRIMARY KEY,
+       public_url   TEXT NOT NULL,
+       relay_host   TEXT NOT NULL,
+       internal_url TEXT NOT NULL,
+       started_at   BIGINT NOT NULL,
+       heartbeat_at BIGINT NOT NULL
+     )`,
+    `ALTER TABLE sessions ADD COLUMN node_id TEXT NOT NULL DEFAULT ''`,
+    `DROP INDEX sessions_live_port`,
+    `CREATE UNIQUE INDEX sessions_live_port ON sessions(node_id, udp_port) WHERE status <> 'closed'`,
+    `CREATE TABLE broker_secrets (
+       name       TEXT PRIMARY KEY,
+       value      TEXT NOT NULL,
+       sealed     INTEGER NOT NULL,
+       created_at TEXT NOT NULL
+     )`,
+  ],
 ];
 
 /** The statements of one migration, as `engine` runs them. */

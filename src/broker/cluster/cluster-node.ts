@@ -1,0 +1,95 @@
+// This `rac serve` as one node of a database: its id and addresses, its row and heartbeat, the bus
+// to the other nodes, and where to pass a WebSocket whose session another node holds. With SQLite
+// it is the only node: the bus stays in-process and every session is its own.
+import type { BrokerLogger } from '../broker-log.js';
+import type { Session } from '../session-store.js';
+import type { SqlDatabase } from '../sql/sql-database.js';
+import { type ClusterBus, LocalBus } from './cluster-bus.js';
+import { ClusterSync, type SyncedStores } from './cluster-sync.js';
+import { forwardingKey } from './forwarded-address.js';
+import { type NodeInfo, NodeRegistry } from './node-registry.js';
+import { PostgresBus } from './postgres-bus.js';
+
+export interface NodeAddresses {
+  publicUrl: string;
+  /** --relay-host; the host of publicUrl when absent. */
+  relayHost?: string;
+  /** --internal-url; the listen URL when absent. */
+  internalUrl?: string;
+  /** The URL the node listens on (after listen). */
+  listenUrl: string;
+}
+
+export class ClusterNode {
+  private registry: NodeRegistry | undefined;
+  /** Proves to the owner node the client address this node vouches for. */
+  readonly forwardKey: Buffer;
+
+  private constructor(
+    readonly id: string,
+    private readonly db: SqlDatabase,
+    private readonly bus: ClusterBus,
+    private readonly sync: ClusterSync,
+    private readonly sessions: SyncedStores['sessions'],
+    jwtKey: Buffer,
+    private readonly log: BrokerLogger,
+  ) {
+    this.forwardKey = forwardingKey(jwtKey);
+  }
+
+  static async start(
+    db: SqlDatabase,
+    options: { nodeId: string; databaseUrl?: string; jwtKey: Buffer; log: BrokerLogger },
+    stores: SyncedStores,
+  ): Promise<ClusterNode> {
+    const warn = (message: string) => options.log.warn(message);
+    const bus = options.databaseUrl
+      ? await PostgresBus.connect(options.databaseUrl, options.nodeId, { log: warn })
+      : new LocalBus(options.nodeId);
+    const sync = new ClusterSync(bus, stores, warn);
+    return new ClusterNode(options.nodeId, db, bus, sync, stores.sessions, options.jwtKey, options.log);
+  }
+
+  /** A node that stopped beating: its active sessions are disconnected until it returns. */
+  private async nodeDead(dead: NodeInfo): Promise<void> {
+    const marked = await this.sessions.markNodeDown(dead.id);
+    this.log.warn({ node_id: dead.id, sessions: marked }, 'node stopped beating: its active sessions are disconnected');
+  }
+
+  /** Writes this node's row with its addresses (known once it listens) and starts the heartbeat. */
+  async register(addresses: NodeAddresses): Promise<void> {
+    const self: NodeInfo = {
+      id: this.id,
+      public_url: addresses.publicUrl,
+      relay_host: addresses.relayHost ?? hostOf(addresses.publicUrl),
+      internal_url: addresses.internalUrl ?? addresses.listenUrl,
+    };
+    this.registry = new NodeRegistry(this.db, self, {
+      onNodeDead: (dead) => void this.nodeDead(dead).catch((err: Error) => this.log.error({ err }, 'marking a dead node failed')),
+      log: (message) => this.log.warn(message),
+    });
+    await this.registry.start();
+  }
+
+  /** Where UDP clients send this session's datagrams. */
+  relayHostOf(session: Session): string {
+    return this.registry?.relayHostOf(session.node_id) ?? '';
+  }
+
+  /** The node to pass the session's WebSockets to, or undefined when this node holds it. */
+  async ownerOf(session: Session): Promise<NodeInfo | undefined> {
+    if (session.node_id === this.id || session.status === 'closed') return undefined;
+    return this.registry?.byId(session.node_id);
+  }
+
+  async stop(): Promise<void> {
+    this.registry?.stop();
+    this.sync.stop();
+    await this.bus.close();
+  }
+}
+
+/** The host part of a URL, without IPv6 brackets. */
+export function hostOf(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, '');
+}

@@ -1,0 +1,116 @@
+// Two `rac serve` nodes on one PostgreSQL database, as real processes: a login on one works on the
+// other; a session lives on the node that created it and its agent and viewer, connected to the
+// other node, are passed to the owner and stream; closing the session or disabling the user on
+// the other node ends them; the owner killed (SIGKILL) and restarted under the same node id
+// takes its sessions back and the stream resumes.
+import { once } from 'node:events';
+import t, { type Test } from 'tap';
+import type { WebSocket } from 'ws';
+import type { Session } from '../src/protocol/broker-api.js';
+import { CloseCode } from '../src/protocol/index.js';
+import { type BrokerProcess, call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { sharedPostgres } from './helpers/postgres.js';
+import { startSealedAgent } from './helpers/sealed-agent.js';
+import { connectViewer } from './helpers/session-viewer.js';
+import { eventually } from './helpers/smtp-setup.js';
+import { solidJpeg } from './helpers/test-picture.js';
+
+const postgres = await sharedPostgres();
+const database = await postgres.createDatabase();
+const nodeArgs = (id: string) => ['--database', database, '--node-id', id];
+
+// One after the other: the first creates the schema, the secrets and the first admin.
+const nodeA = await startBrokerProcess({ args: nodeArgs('node-a') });
+let nodeB = await startBrokerProcess({ args: nodeArgs('node-b') });
+t.teardown(() => Promise.all([nodeA.stop(), nodeB.stop()]));
+
+const admin = await login(nodeA.api);
+const SCREEN = { width: 64, height: 64 };
+
+async function createSession(on: BrokerProcess, token: string): Promise<Session> {
+  const res = await call<Session>(on.api, 'POST', '/sessions', { token, body: { customer_name: 'Carl' } });
+  if (res.status !== 200) throw new Error(`POST /sessions: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+const closeOf = (ws: WebSocket): Promise<number> =>
+  ws.readyState === ws.CLOSED ? Promise.resolve(-1) : once(ws, 'close').then(([code]) => code as number);
+
+/** Agent and viewer both connected to `via`; frames flow through the owner's relay. */
+async function streamThrough(t: Test, via: BrokerProcess, session: Session, token: string) {
+  const agent = await startSealedAgent(via.url, session, SCREEN);
+  t.teardown(() => agent.close());
+  const viewer = await connectViewer(via.url, session.session_code, token);
+  t.teardown(() => viewer.close());
+  await viewer.waitSealed();
+  await viewer.waitControl('screen');
+  const picture = solidJpeg([10, 200, 30]);
+  const frame = viewer.nextFrame();
+  await agent.sendFrame(picture);
+  t.ok((await frame).jpeg.equals(picture), 'a frame went agent → owner relay → viewer');
+  return { agent, viewer };
+}
+
+t.test('a login on one node works on the other; a session lives on the node that created it', async (t) => {
+  const sessions = await call<Session[]>(nodeB.api, 'GET', '/sessions', { token: admin });
+  t.equal(sessions.status, 200, "node A's token is valid on node B (one signing key in the database)");
+  const session = await createSession(nodeB, admin);
+  t.ok(session.udp_port >= nodeB.udpPorts.first && session.udp_port <= nodeB.udpPorts.last, "on node B's UDP ports");
+  t.equal(session.relay_host, '127.0.0.1', "the relay host is node B's");
+  const info = await call<{ udp_port: number; relay_host: string }>(nodeA.api, 'GET', `/sessions/${session.session_code}/info`);
+  t.match(info.body, { udp_port: session.udp_port, relay_host: '127.0.0.1' }, 'node A answers for it too');
+});
+
+t.test('agent and viewer on the other node are passed to the owner and stream; a close there ends them', async (t) => {
+  const session = await createSession(nodeB, admin);
+  const { agent, viewer } = await streamThrough(t, nodeA, session, admin);
+  const viewerClosed = closeOf(viewer.ws);
+  const agentClosed = closeOf(agent.signal.ws);
+  const closed = await call(nodeA.api, 'DELETE', `/sessions/${session.id}`, { token: admin });
+  t.equal(closed.status, 200, 'closed on node A (not the owner)');
+  t.equal(await viewerClosed, CloseCode.NORMAL, "the viewer's WebSocket ends");
+  t.equal(await agentClosed, CloseCode.NORMAL, "the agent's WebSocket ends");
+});
+
+t.test('disabling the user on one node closes their viewer on the other', async (t) => {
+  const created = await call<{ id: number }>(nodeA.api, 'POST', '/users', {
+    token: admin,
+    body: { email: 'tech@example.com', password: 'tech-password-1', full_name: 'Tech', role: 'tech' },
+  });
+  t.equal(created.status, 200);
+  const tech = await login(nodeA.api, 'tech@example.com', 'tech-password-1');
+  const session = await createSession(nodeB, tech);
+  const { viewer } = await streamThrough(t, nodeB, session, tech);
+  const viewerClosed = closeOf(viewer.ws);
+  const disabled = await call(nodeA.api, 'PATCH', `/users/${created.body.id}`, { token: admin, body: { is_active: false } });
+  t.equal(disabled.status, 200, 'disabled on node A');
+  t.equal(await viewerClosed, CloseCode.NOT_AUTHENTICATED, 'the viewer on node B is cut off');
+});
+
+t.test('the owner killed and restarted under the same id takes its sessions back; the stream resumes', async (t) => {
+  const session = await createSession(nodeB, admin);
+  const { agent, viewer } = await streamThrough(t, nodeA, session, admin);
+  const viewerCut = closeOf(viewer.ws);
+  nodeB.process.kill('SIGKILL');
+  await once(nodeB.process, 'exit');
+  await viewerCut;
+  const statusOnA = async () =>
+    (await call<Session[]>(nodeA.api, 'GET', '/sessions', { token: admin })).body.find((s) => s.id === session.id)?.status;
+  await eventually(async () => ((await statusOnA()) === 'disconnected' ? true : undefined), 'node A to mark the session disconnected');
+  t.pass("node A saw node B's heartbeat stop and marked its session disconnected");
+
+  nodeB = await startBrokerProcess({ dataDir: nodeB.dataDir, udpPorts: nodeB.udpPorts, args: nodeArgs('node-b') });
+  await agent.resume(nodeA.url);
+  await agent.handshake();
+  const again = await connectViewer(nodeA.url, session.session_code, admin);
+  t.teardown(() => again.close());
+  await again.waitSealed();
+  await again.waitControl('screen');
+  const picture = solidJpeg([250, 250, 0]);
+  const frame = again.nextFrame();
+  await agent.sendFrame(picture);
+  t.ok((await frame).jpeg.equals(picture), 'frames flow again through the restarted owner');
+  t.equal(await statusOnA(), 'active', 'the same session is active again');
+  const stillThere = await call<Session[]>(nodeA.api, 'GET', '/sessions', { token: admin });
+  t.equal(stillThere.body.length, 4, 'every session is still in the database');
+});
