@@ -64,6 +64,9 @@ t.test('on a real X display', async (t) => {
       const rgb = await screenshotRgb(xvfb.env, area);
       t.ok(sameColours(a.data, rgb), 'B,G,R of each pixel equal what import -window root saw');
     }
+    const [left, right] = await Promise.all([shm.capture(MONITORS[0]!), shm.capture(MONITORS[1]!)]);
+    t.ok(left.data.equals((await core.capture(MONITORS[0]!)).data), 'two captures at once: the first is its own area…');
+    t.ok(right.data.equals((await core.capture(MONITORS[1]!)).data), '…and so is the second (one segment, taken in turn)');
     const clamped = await shm.capture({ x: 3000, y: 1000, width: 500, height: 500 });
     t.same([clamped.width, clamped.height], [200, 80], 'a rectangle leaving the screen is clamped');
   });

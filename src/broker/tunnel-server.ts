@@ -16,7 +16,7 @@ import type { SessionHub, ViewerLogin } from './session-hub.js';
 import type { Session } from './session-store.js';
 
 export const TUNNEL_PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/tunnel\/?$/;
-/** One WebSocket message of SSH bytes; ssh clients write far smaller packets. */
+/** One WebSocket message of SSH bytes; rac's ends send at most 256 KiB at once (TUNNEL_BATCH_BYTES). */
 export const MAX_TUNNEL_MESSAGE_BYTES = 1024 * 1024;
 const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
 

@@ -2,7 +2,7 @@
 // server alike. ssh2 writes one SSH packet at a time; while the socket is still busy with the last
 // message, the packets that pile up go out together as one message (up to TUNNEL_BATCH_BYTES), so a
 // bulk copy costs the broker and both ends a WebSocket frame per batch instead of one per packet.
-// Messages are only ever cut between packets' bytes as they came: the other end reads a byte stream.
+// Where a message ends means nothing: each end reads the messages as one byte stream.
 import type { Duplex } from 'node:stream';
 import { type WebSocket, createWebSocketStream } from 'ws';
 

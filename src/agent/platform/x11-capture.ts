@@ -19,6 +19,7 @@ export class X11ScreenCapture implements ScreenCapture {
   readonly damage: DamageSource;
   private readonly log = new DamageLog();
   private readonly listeners = new Set<() => void>();
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly connection: X11Connection,
@@ -65,7 +66,14 @@ export class X11ScreenCapture implements ScreenCapture {
     return this.segment ? 'x11-shm' : 'x11';
   }
 
-  async capture(rect: Rect): Promise<CapturedFrame> {
+  /** One at a time: the shared segment holds one picture, read back after the server's answer. */
+  capture(rect: Rect): Promise<CapturedFrame> {
+    const next = this.queue.then(() => this.captureNow(rect));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async captureNow(rect: Rect): Promise<CapturedFrame> {
     const area = clampToScreen(rect, this.connection.screen);
     // The server forgets what it reported (the log keeps it), so a change from here on is reported
     // again; requests are handled in order, so such a change is at least as new as this picture.

@@ -34,6 +34,8 @@ export class ClipboardSync {
   private announced = false;
   /** Settles when another program takes the clipboard from our last write (see ClipboardWrite). */
   private held: Promise<void> | undefined;
+  /** Writes under way: the tool may own the clipboard before it says so, and is not read meanwhile. */
+  private writing = 0;
 
   constructor(private readonly options: ClipboardSyncOptions) {}
 
@@ -88,11 +90,13 @@ export class ClipboardSync {
   private async write(text: string): Promise<void> {
     this.baseline = text;
     this.writes++;
+    this.writing++;
     try {
       this.hold((await this.options.clipboard.write(text)).released);
     } catch (err) {
       this.options.say(`Could not put your IT contact's text on your clipboard: ${(err as Error).message}`);
     } finally {
+      this.writing--;
       this.writes++; // and a read overlapping the write is no copy either
     }
   }
@@ -106,7 +110,7 @@ export class ClipboardSync {
   }
 
   private async poll(): Promise<void> {
-    if (this.reading || !this.running || this.held) return;
+    if (this.reading || !this.running || this.held || this.writing > 0) return;
     this.reading = true;
     const writes = this.writes;
     try {
