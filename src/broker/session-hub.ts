@@ -200,8 +200,12 @@ export class SessionHub {
     }
     if (live.agent) live.agent.close(CloseCode.REPLACED, 'Replaced by a new connection of the same agent');
     live.agent = ws;
-    if (resuming) this.agentResumed(live, ws);
-    else this.agentJoined(live, ws);
+    // The status is stored before the agent is welcomed: whoever it tells finds the session active.
+    void this.updateStatus(live).then(() => {
+      if (live.agent !== ws || ws.readyState !== WebSocket.OPEN) return;
+      if (resuming) this.agentResumed(live, ws);
+      else this.agentJoined(live, ws);
+    });
     this.partyEvent(live, resuming ? 'session.agent_resume' : 'session.agent_join', { id: null, email: null, address });
     ws.once('close', () => {
       if (live.agent !== ws) return;
@@ -210,7 +214,6 @@ export class SessionHub {
       this.tunnels.agentGone(live.id);
       void this.updateStatus(live);
     });
-    void this.updateStatus(live);
     return (message) => this.fromAgent(live, message);
   }
 

@@ -1,0 +1,91 @@
+// rac serve --database: the engine named by URL (or RAC_DATABASE_URL), refused when it is not
+// PostgreSQL, never printing a password; --check reports the engine and schema version and changes
+// nothing; the backup route on PostgreSQL tells the admin to use pg_dump.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { MIGRATIONS } from '../src/broker/sql/migrations.js';
+import { call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
+import { isolatedEnv, rac } from './helpers/cli.js';
+import { sharedPostgres } from './helpers/postgres.js';
+import { deadPort } from './helpers/smtp-server.js';
+
+const NEWEST = MIGRATIONS.length;
+
+function check(dataDir: string, extra: string[] = [], env = isolatedEnv()) {
+  const range = randomUdpRange(4);
+  return rac(
+    [
+      'serve',
+      '--check',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--udp-ports',
+      `${range.first}-${range.last}`,
+      ...extra,
+    ],
+    { env },
+  );
+}
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'rac-db-'));
+
+t.test('--check on SQLite: a missing file is not created; an existing one reports its version', async (t) => {
+  const dataDir = scratch();
+  const fresh = await check(dataDir);
+  t.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+  t.match(fresh.stdout, `✓ database: SQLite ${join(dataDir, 'rac.db')}: not there yet; rac serve creates it (schema version ${NEWEST})`);
+  t.notOk(existsSync(join(dataDir, 'rac.db')), 'the check created no database');
+
+  const broker = await startBrokerProcess({ dataDir });
+  await broker.stop();
+  const after = await check(dataDir, [], isolatedEnv());
+  t.match(after.stdout, `✓ database: SQLite ${join(dataDir, 'rac.db')}: schema version ${NEWEST} (current)`);
+});
+
+t.test('--check on PostgreSQL: empty, then current after a start; RAC_DATABASE_URL works like --database', async (t) => {
+  const url = await (await sharedPostgres()).createDatabase();
+  const empty = await check(scratch(), ['--database', url]);
+  t.equal(empty.code, 0, empty.stdout + empty.stderr);
+  t.match(empty.stdout, `✓ database: PostgreSQL ${url}: empty; rac serve creates the schema (version ${NEWEST})`);
+
+  const broker = await startBrokerProcess({ args: ['--database', url] });
+  t.match(broker.stderr(), `database ${url} (PostgreSQL)`, 'the start-up lines name the database');
+  await broker.stop();
+  const current = await check(scratch(), [], isolatedEnv({ RAC_DATABASE_URL: url }));
+  t.equal(current.code, 0, current.stdout + current.stderr);
+  t.match(current.stdout, `✓ database: PostgreSQL ${url}: schema version ${NEWEST} (current)`);
+});
+
+t.test('an unreachable PostgreSQL fails the check without printing the password', async (t) => {
+  const url = `postgres://rac:s3cret-pass@127.0.0.1:${await deadPort()}/rac`;
+  const result = await check(scratch(), ['--database', url]);
+  t.equal(result.code, 1);
+  t.match(result.stdout, /✗ database: PostgreSQL postgres:\/\/rac:\*\*\*@127\.0\.0\.1:\d+\/rac: .*ECONNREFUSED.*: check the URL/);
+  t.notMatch(result.stdout + result.stderr, 's3cret-pass', 'the password is never printed');
+});
+
+t.test('a URL of another engine is refused before anything starts, without repeating it', async (t) => {
+  const dataDir = scratch();
+  const result = await rac(['serve', '--port', '0', '--data-dir', dataDir, '--database', 'mysql://rac:s3cret-pass@db/rac'], {
+    env: isolatedEnv(),
+  });
+  t.equal(result.code, 2);
+  t.match(result.stderr, /--database is a mysql: URL: rac serve accepts postgres:\/\/USER:PASSWORD@HOST:PORT\/DATABASE/);
+  t.notMatch(result.stderr, 's3cret-pass');
+  t.notOk(existsSync(join(dataDir, 'rac.db')), 'no SQLite database was made instead');
+});
+
+t.test('on PostgreSQL the backup route says to use pg_dump', async (t) => {
+  const broker = await startBrokerProcess({ args: ['--database', await (await sharedPostgres()).createDatabase()] });
+  t.teardown(() => broker.stop());
+  const refused = await call(broker.api, 'POST', '/admin/backup', { token: await login(broker.api), body: {} });
+  t.equal(refused.status, 400);
+  t.equal(refused.headers.get('x-rac-error'), 'RAC_BACKUP_POSTGRES');
+  t.match(refused.body.detail, /back it up with pg_dump, and copy jwt-secret\.key and smtp-secret\.key/);
+});
