@@ -11,7 +11,7 @@ import t from 'tap';
 import { SecretBox } from '../src/broker/secret-box.js';
 import type { Session } from '../src/protocol/broker-api.js';
 import { call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
-import { isolatedEnv, spawnRac } from './helpers/cli.js';
+import { isolatedEnv, rac, spawnRac } from './helpers/cli.js';
 import { sharedPostgres } from './helpers/postgres.js';
 import { configureSmtp } from './helpers/smtp-setup.js';
 
@@ -122,4 +122,14 @@ t.test('the node named by the migration holds the sessions; logins carry over; n
   });
   t.not(keyless.code, 0);
   t.match(keyless.stderr, /sealed with a key file: start rac serve with --key-file/);
+});
+
+t.test('--key-file and --migrate-from without --database are refused before anything starts', async (t) => {
+  const env = isolatedEnv();
+  const keyed = await rac(['serve', '--port', '0', '--key-file', keyFile], { env });
+  t.equal(keyed.code, 2);
+  t.match(keyed.stderr, /--key-file seals the secrets kept in PostgreSQL: give --database URL/);
+  const copying = await rac(['serve', '--port', '0', '--migrate-from', `sqlite:${old.dataDir}`], { env });
+  t.equal(copying.code, 2);
+  t.match(copying.stderr, /--migrate-from copies into PostgreSQL: give --database URL/);
 });

@@ -65,3 +65,13 @@ export function clusterOptionsOf(opts: ClusterOptions): ClusterOptions {
     migrateFrom: opts.migrateFrom,
   };
 }
+
+/** --key-file and --migrate-from are about a PostgreSQL database: refused before any start without one. */
+export function checkClusterOptions(opts: ClusterOptions, databaseUrl: string | undefined): void {
+  if (databaseUrl) return;
+  if (opts.keyFile)
+    throw usageError(
+      '--key-file seals the secrets kept in PostgreSQL: give --database URL (with SQLite the keys are files in the data dir)',
+    );
+  if (opts.migrateFrom) throw usageError('--migrate-from copies into PostgreSQL: give --database URL (or RAC_DATABASE_URL)');
+}

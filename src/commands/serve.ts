@@ -11,7 +11,7 @@ import { checkDatabaseUrl, describeDatabaseUrl } from '../broker/sql/open-databa
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
-import { type ClusterOptions, addClusterOptions, clusterOptionsOf } from './serve-cluster.js';
+import { type ClusterOptions, addClusterOptions, checkClusterOptions, clusterOptionsOf } from './serve-cluster.js';
 import { type ObservabilityOptions, addObservabilityOptions, wantsPrettyLogs } from './serve-observability.js';
 
 export interface ServeOptions extends Partial<ObservabilityOptions> {
@@ -129,6 +129,7 @@ export function serveCommand(io: CommandIo): Command {
         tlsKey: opts.tlsKey,
         cluster: clusterOptionsOf(opts),
       };
+      checkClusterOptions(opts, databaseUrl);
       if (opts.migrateFrom) return (await import('./serve-migrate.js')).runMigrateFrom(options, opts.migrateFrom, io);
       if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
       if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
