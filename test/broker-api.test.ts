@@ -2,7 +2,7 @@
 // lists, and the role matrix (admin / tech / other tech / no token / bad token).
 import t from 'tap';
 import type { Session, User } from '../src/protocol/broker-api.js';
-import { ADMIN_EMAIL, call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { ADMIN_EMAIL, NAMED_RELAY, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { udpBindError } from './helpers/session-peers.js';
 
 const broker = await startBrokerProcess();
@@ -240,7 +240,7 @@ t.test('sessions: create, list, info, close', async (t) => {
     udp_port: session.udp_port,
     status: 'pending',
     allow_unencrypted_agent: false,
-    relay_host: '127.0.0.1',
+    ...NAMED_RELAY,
   });
   const absent = session.session_code === '999999999' ? '999999998' : '999999999';
   t.equal((await call(api, 'GET', `/sessions/${absent}/info`)).status, 404, 'an unknown code');

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { Session } from '../src/protocol/broker-api.js';
-import { call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
+import { NAMED_RELAY, call, login, type SessionStats, startBrokerProcess } from './helpers/broker-process.js';
 import {
   allowUnencryptedAgent,
   control,
@@ -282,7 +282,7 @@ t.test('after a broker restart the session gets its port back and both sides re-
       udp_port: session.udp_port,
       status: 'disconnected',
       allow_unencrypted_agent: false,
-      relay_host: '127.0.0.1',
+      ...NAMED_RELAY,
     },
     'same port; nobody connected yet',
   );

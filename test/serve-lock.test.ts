@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
+import { NAMED_RELAY, call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
 import { spawnRac } from './helpers/cli.js';
 import type { Session } from '../src/protocol/broker-api.js';
 import { startSealedAgent } from './helpers/sealed-agent.js';
@@ -53,7 +53,7 @@ t.test('a second rac serve on the same data dir refuses and leaves the live sess
       udp_port: session.udp_port,
       status: 'active',
       allow_unencrypted_agent: false,
-      relay_host: '127.0.0.1',
+      ...NAMED_RELAY,
     },
     'the session is untouched',
   );

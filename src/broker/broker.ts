@@ -145,6 +145,7 @@ async function startLocked(
     users,
     audit,
     log: log.child({ component: 'session' }),
+    relayHost: () => cluster.relayHost,
   });
   metrics.watch({
     sessionsByStatus: () => sessions.store.countByStatus(),

@@ -16,6 +16,10 @@ const sessionStatus = { type: 'string', enum: SESSION_STATUSES } as const;
 const object = <P extends Record<string, object>>(properties: P, required: (keyof P & string)[] = Object.keys(properties)) =>
   ({ type: 'object', required, properties }) as const;
 
+/** Every property required but the named ones (fields only some brokers send). */
+const allBut = <P extends Record<string, object>>(properties: P, ...optional: (keyof P & string)[]) =>
+  (Object.keys(properties) as (keyof P & string)[]).filter((name) => !optional.includes(name));
+
 /** Every failure: the reason, for a person; the machine-readable code is in the X-Rac-Error header. */
 export const errorReply = {
   ...object({ detail: string }),
@@ -58,7 +62,7 @@ export const smtpConfigReply = object(
   ['configured'],
 );
 
-export const sessionReply = object({
+const sessionProperties = {
   id: integer,
   session_code: { type: 'string', pattern: '^\\d{9}$' },
   tech_user_id: integer,
@@ -81,16 +85,19 @@ export const sessionReply = object({
   },
   relay_host: {
     type: 'string',
-    description: "where UDP clients send this session's datagrams: the relay of the broker node holding the session (with udp_port)",
+    description:
+      "where UDP clients send this session's datagrams (with udp_port): the relay of the broker node holding the session; absent on a single broker without --relay-host, whose clients use the host they reached it by",
   },
-});
+};
+export const sessionReply = object(sessionProperties, allBut(sessionProperties, 'relay_host'));
 
 /** A new session: the session and, for whoever passes it on, what the customer runs and their page. */
-export const createdSessionReply = object({
-  ...sessionReply.properties,
+const createdSessionProperties = {
+  ...sessionProperties,
   customer_command: { type: 'string', description: 'the command the customer runs (npx with this broker’s own package)' },
   join_url: { type: 'string', description: 'the customer’s page with that command for each system' },
-});
+};
+export const createdSessionReply = object(createdSessionProperties, allBut(createdSessionProperties, 'relay_host'));
 
 export const sessionStatsReply = object({
   session_id: integer,
@@ -102,13 +109,14 @@ export const sessionStatsReply = object({
   },
 });
 
-export const sessionInfoReply = object({
+const sessionInfoProperties = {
   session_code: string,
   udp_port: integer,
   status: sessionStatus,
   allow_unencrypted_agent: { type: 'boolean' },
-  relay_host: sessionReply.properties.relay_host,
-});
+  relay_host: sessionProperties.relay_host,
+};
+export const sessionInfoReply = object(sessionInfoProperties, allBut(sessionInfoProperties, 'relay_host'));
 
 /** One audit event; `detail` holds extra facts (never secrets), different per action. */
 export const auditEntryReply = object({

@@ -70,6 +70,8 @@ export interface SessionHubOptions {
   audit?: AuditLog;
   log?: BrokerLogger;
   now?: () => number;
+  /** This node's relay host for viewers' UDP tickets (undefined: the host they reached the broker by). */
+  relayHost?: () => string | undefined;
 }
 
 export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_VIEWERS } from './session-limits.js';
@@ -298,7 +300,7 @@ export class SessionHub {
   }
 
   private sendTicket(live: LiveSession, viewer: ViewerConnection): void {
-    viewer.ws.send(Signal.udpTicket(live.udpPort, this.tickets.issue(live.id, viewer.id)));
+    viewer.ws.send(Signal.udpTicket(live.udpPort, this.tickets.issue(live.id, viewer.id), this.options.relayHost?.()));
     this.log.debug({ session_id: live.id, viewer_id: viewer.id }, 'UDP ticket issued');
   }
 

@@ -29,7 +29,8 @@ function parseInternalUrl(text: string): string {
 
 function parseRelayHost(text: string): string {
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(text)) throw usageError(`--relay-host: expected a host name or IP address, got "${text}"`);
-  return text;
+  // Clients get the bare address: an IPv6 one without its URL brackets.
+  return text.replace(/^\[(.*)\]$/, '$1');
 }
 
 export function addClusterOptions(command: Command): Command {

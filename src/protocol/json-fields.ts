@@ -53,6 +53,10 @@ export function stringField(
   return ok(value);
 }
 
+/** A host name or IP address (IPv6 without brackets): letters, digits, dots, hyphens and colons only. */
+export const isRelayHost = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= 253 && /^[A-Za-z0-9.:-]+$/.test(value);
+
 export function integerField(object: JsonObject, field: string, what: string, min: number, max: number): ParseResult<number> {
   const value = object[field];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

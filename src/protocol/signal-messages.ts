@@ -4,7 +4,7 @@
 // viewer and can read them, which is why both people compare the short authentication string.
 // parseSignalMessage never throws; an unknown `type` comes back as its own error code.
 
-import { type JsonObject, integerField, parseTypedJson, stringField } from './json-fields.js';
+import { type JsonObject, integerField, isRelayHost, parseTypedJson, stringField } from './json-fields.js';
 import { type Failure, type ParseResult, fail, ok } from './result.js';
 import { isSshHostKeyLine } from './ssh-host-key.js';
 import { TUNNEL_TOKEN_MAX_LENGTH } from './tunnel-token.js';
@@ -26,7 +26,8 @@ export type SignalMessage =
   | { type: 'viewer_left'; viewer_id: number }
   // broker → viewer
   | { type: 'joined'; viewer_id: number; session_id: number; allow_unencrypted_agent: boolean }
-  | { type: 'udp_ticket'; udp_port: number; ticket: string }
+  // relay_host: the relay of the broker node holding the session, when it is not the host the viewer connected to
+  | { type: 'udp_ticket'; udp_port: number; ticket: string; relay_host?: string }
   | { type: 'status'; status: SessionStatus }
   | { type: 'agent_joined'; resumed: boolean }
   // viewer → broker
@@ -194,7 +195,10 @@ const READERS: { [K in SignalType]: Reader } = {
       udp_port: () => integerField(o, 'udp_port', what, 1, 65535),
       ticket: () => stringField(o, 'ticket', what, { max: 256 }),
     });
-    return r.ok ? ok({ type: 'udp_ticket', ...r.value }) : r;
+    if (!r.ok) return r;
+    if (o.relay_host === undefined) return ok({ type: 'udp_ticket', ...r.value });
+    if (!isRelayHost(o.relay_host)) return fail('BAD_FIELD', `${what}: "relay_host" must be a host name or IP address`);
+    return ok({ type: 'udp_ticket', ...r.value, relay_host: o.relay_host });
   },
   status: (o, what) => {
     const status = o.status;
@@ -249,7 +253,8 @@ export const Signal = {
   viewerLeft: (viewer_id: number): string => encodeSignalMessage({ type: 'viewer_left', viewer_id }),
   joined: (viewer_id: number, session_id: number, allow_unencrypted_agent: boolean): string =>
     encodeSignalMessage({ type: 'joined', viewer_id, session_id, allow_unencrypted_agent }),
-  udpTicket: (udp_port: number, ticket: string): string => encodeSignalMessage({ type: 'udp_ticket', udp_port, ticket }),
+  udpTicket: (udp_port: number, ticket: string, relay_host?: string): string =>
+    encodeSignalMessage(relay_host ? { type: 'udp_ticket', udp_port, ticket, relay_host } : { type: 'udp_ticket', udp_port, ticket }),
   status: (status: SessionStatus): string => encodeSignalMessage({ type: 'status', status }),
   agentJoined: (resumed: boolean): string => encodeSignalMessage({ type: 'agent_joined', resumed }),
   keyCommit: (commitment: string): string => encodeSignalMessage({ type: 'key_commit', commitment }),

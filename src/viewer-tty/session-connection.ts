@@ -206,7 +206,7 @@ export class SessionConnection {
       case 'agent_key':
         return this.onAgentKey(message.viewer_id, message.public_key, message.ssh_host_key);
       case 'udp_ticket':
-        return void this.joinUdp(message.udp_port, message.ticket);
+        return void this.joinUdp(message.udp_port, message.ticket, message.relay_host);
       case 'status':
         this.options.events.status?.(message.status);
         if (message.status === 'closed') this.end('the session was closed');
@@ -256,8 +256,8 @@ export class SessionConnection {
 
   // -------------------------------------------------------------------------------------- UDP
 
-  private async joinUdp(port: number, ticket: string) {
-    const failed = await this.pin.join(port, ticket);
+  private async joinUdp(port: number, ticket: string, relayHost: string | undefined) {
+    const failed = await this.pin.join(port, ticket, relayHost);
     if (failed) return this.scheduleReconnect(failed);
     if (this.closed) return;
     if (this.state !== 'connected') this.setState('joining');

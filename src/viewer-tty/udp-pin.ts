@@ -34,6 +34,8 @@ export class UdpPin {
   private udp?: Socket;
   private family?: 'udp4' | 'udp6';
   private target?: { host: string; port: number };
+  /** The relay's name as given (for messages): the broker's host, or the relay_host it named. */
+  private relayName = '';
   /** The cookie of the relay's viewer_ack, echoed until viewer_ready. */
   private cookie?: string;
   private helloTimer?: NodeJS.Timeout;
@@ -45,9 +47,12 @@ export class UdpPin {
 
   constructor(private readonly options: UdpPinOptions) {}
 
-  /** Sends a hello with the relay's ticket; the error to report when the host does not resolve. */
-  async join(port: number, ticket: string): Promise<string | undefined> {
-    const host = this.options.host;
+  /**
+   * Sends a hello with the relay's ticket, to the relay the broker named (several broker nodes) or
+   * else the broker's own host; returns the error to report when the host does not resolve.
+   */
+  async join(port: number, ticket: string, relayHost?: string): Promise<string | undefined> {
+    const host = relayHost ?? this.options.host;
     let address: { address: string; family: number };
     try {
       address = await lookup(host);
@@ -57,6 +62,7 @@ export class UdpPin {
     if (this.closed) return undefined;
     this.ensureSocket(address.family === 6 ? 'udp6' : 'udp4');
     this.target = { host: address.address, port };
+    this.relayName = host;
     this.cookie = undefined;
     this.pinned = false;
     this.send(encodeControl({ type: 'viewer_hello', ticket }));
@@ -115,7 +121,7 @@ export class UdpPin {
       if (this.pinned) return;
       if (this.cookie) this.send(encodeControl({ type: 'viewer_confirm', cookie: this.cookie }));
       else this.options.requestTicket();
-      if (++this.helloTries === SILENT_TRIES) this.options.onSilence(`no answer on UDP ${this.options.host}:${port} yet; is UDP blocked?`);
+      if (++this.helloTries === SILENT_TRIES) this.options.onSilence(`no answer on UDP ${this.relayName}:${port} yet; is UDP blocked?`);
     });
     this.keepaliveTimer ??= every(this.options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS, () => {
       if (this.pinned) this.send(encodeControl({ type: 'keepalive' }));

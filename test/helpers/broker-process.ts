@@ -42,6 +42,8 @@ export function randomUdpRange(size = 40): { first: number; last: number } {
 
 /** The engine the suite runs brokers on: RAC_TEST_DATABASE=postgres for PostgreSQL, SQLite otherwise. */
 export const TEST_DATABASE = process.env.RAC_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
+/** What session objects say about the relay: a broker on PostgreSQL (one of several nodes) names it. */
+export const NAMED_RELAY: { relay_host?: string } = TEST_DATABASE === 'postgres' ? { relay_host: '127.0.0.1' } : {};
 
 /** One database per data dir, so a broker restarted on the same data dir finds its data again. */
 const databases = new Map<string, string>();

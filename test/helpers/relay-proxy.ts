@@ -13,6 +13,8 @@ export interface RelayProxyOptions {
   up?(text: string): string;
   /** A text message from the broker to the program, as passed on. */
   down?(text: string): string;
+  /** The loopback address the proxy listens on (default 127.0.0.1). */
+  listenHost?: string;
 }
 
 export interface RelayProxy {
@@ -46,9 +48,10 @@ export async function startRelayProxy(brokerUrl: string, options: RelayProxyOpti
       splice(upstream, client, options.down ?? asIs);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const host = options.listenHost ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
     async stop() {
       for (const ws of pairs) ws.terminate();
       sockets.close();

@@ -6,12 +6,15 @@ import { EventEmitter } from 'node:events';
 import { Agent, request } from 'undici';
 import { WebSocket } from 'ws';
 import { CloseCode, Signal, type SessionStatus, type TunnelRefusal, parseSignalMessage } from '../../protocol/index.js';
+import { isRelayHost } from '../../protocol/json-fields.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../../shared/tls-trust.js';
 
 export interface SessionInfo {
   session_code: string;
   udp_port: number;
   status: SessionStatus;
+  /** Where to send UDP when the broker names its relay (several broker nodes); else the broker's host. */
+  relay_host?: string;
 }
 
 export type LookupFailure =
@@ -82,7 +85,8 @@ export async function lookupSession(server: string, code: string, tls: TlsTrust 
   }
   if (info.status === 'closed')
     return { ok: false, failure: { kind: 'closed', message: `session ${code} has been closed: ask your IT contact for a new code` } };
-  return { ok: true, info: { session_code: info.session_code ?? code, udp_port: info.udp_port, status: info.status } };
+  const relay = isRelayHost(info.relay_host) ? { relay_host: info.relay_host } : {};
+  return { ok: true, info: { session_code: info.session_code ?? code, udp_port: info.udp_port, status: info.status, ...relay } };
 }
 
 function describeNetworkError(err: unknown): string {

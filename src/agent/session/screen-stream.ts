@@ -58,6 +58,12 @@ export interface SealingStats {
   unknownViewer: number;
 }
 
+/** The session's UDP relay: its port and, with several broker nodes, the host the broker named. */
+export interface RelayAddress {
+  port: number;
+  host?: string;
+}
+
 export class ScreenStream {
   private readonly udp: UdpLink;
   private readonly inputs: InputHandler;
@@ -153,14 +159,14 @@ export class ScreenStream {
   }
 
   /** Handshake to the session's port, then capture and input. `stillWanted` is checked before going live. */
-  async start(udpPort: number, stillWanted: () => boolean): Promise<boolean> {
+  async start(relay: RelayAddress, stillWanted: () => boolean): Promise<boolean> {
     if (this.streaming || this.closed) return this.streaming;
     const secret = this.options.agentSecret();
     if (!secret) throw new Error('the broker has not given this agent its secret yet');
     const monitor = await this.primaryMonitor();
     this.pipeline ??= this.newPipeline(monitor);
     this.updateEncoding();
-    await this.udp.open(udpPort);
+    await this.udp.open(relay.port, relay.host);
     if (this.closed || !stillWanted()) return false;
     await this.udp.handshake(monitor, secret);
     for (const peer of this.peers.values()) this.sendScreen(peer, monitor);

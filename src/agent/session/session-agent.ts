@@ -6,10 +6,10 @@
 // Ctrl-C ends it.
 import type { TlsTrust } from '../../shared/tls-trust.js';
 import { CloseCode } from '../../protocol/index.js';
-import { type AnnouncedViewer, type LookupFailure, SignalLink, lookupSession } from './broker-link.js';
+import { type AnnouncedViewer, type LookupFailure, type SessionInfo, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, askConsent, consentQuestion, describeViewer, shellConsentQuestion } from './consent.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
-import { ScreenStream } from './screen-stream.js';
+import { type RelayAddress, ScreenStream } from './screen-stream.js';
 import { type SealedPeer, ViewerKeys } from './viewer-keys.js';
 import { backoffDelay } from '../../shared/backoff.js';
 import { type HostKey, loadOrCreateHostKey } from '../shell/host-key.js';
@@ -83,12 +83,15 @@ export async function runSessionAgent(
     }
   }
   await beforeConnect?.();
-  return new SessionAgent(options, io, platform, first.info.udp_port, hostKey).run();
+  return new SessionAgent(options, io, platform, relayOf(first.info), hostKey).run();
 }
 
 function lookupEnd(failure: LookupFailure): SessionEnd {
   return { exitCode: failure.kind === 'not_found' ? EXIT.notFound : EXIT.failure, message: failure.message };
 }
+
+/** The UDP relay the lookup named: the session's port, on the broker's host unless it named another. */
+const relayOf = (info: SessionInfo): RelayAddress => ({ port: info.udp_port, ...(info.relay_host ? { host: info.relay_host } : {}) });
 
 function brokerHost(server: string): string {
   return new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
@@ -104,7 +107,7 @@ class SessionAgent {
   private readonly stream: ScreenStream;
   private readonly keys: ViewerKeys;
   private link: SignalLink | undefined;
-  private udpPort: number;
+  private relay: RelayAddress;
   private agentSecret: string | undefined;
   private sessionId: number | undefined;
 
@@ -133,10 +136,10 @@ class SessionAgent {
     private readonly options: SessionAgentOptions,
     private readonly io: SessionAgentIo,
     platform: SessionPlatform,
-    udpPort: number,
+    relay: RelayAddress,
     hostKey?: HostKey,
   ) {
-    this.udpPort = udpPort;
+    this.relay = relay;
     this.keys = new ViewerKeys(options.code, hostKey?.publicLine);
     this.shell = hostKey && this.shellSide(hostKey);
     this.stream = new ScreenStream({
@@ -234,7 +237,7 @@ class SessionAgent {
       return this.scheduleReconnect(failure.message, failure.kind === 'throttled' ? failure.retryAfterMs : 0);
     }
     // Ports survive a broker restart, but follow the broker if it hands out another one.
-    this.udpPort = lookup.info.udp_port;
+    this.relay = relayOf(lookup.info);
     this.connect();
   }
 
@@ -366,7 +369,7 @@ class SessionAgent {
   private startStreaming(viewer: AnnouncedViewer, sas: string): Promise<void> {
     if (this.stream.active || this.ended || this.prompt || !this.link?.isOpen) return Promise.resolve();
     this.starting ??= this.stream
-      .start(this.udpPort, () => !this.ended && !this.prompt && this.link?.isOpen === true)
+      .start(this.relay, () => !this.ended && !this.prompt && this.link?.isOpen === true)
       .then((live) => {
         if (!live) return;
         const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';

@@ -64,9 +64,12 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     super();
   }
 
-  /** Resolves the broker's host and points the socket at `port` (again after a broker restart). */
-  async open(port: number): Promise<void> {
-    const { address, family } = await lookup(this.host);
+  /**
+   * Resolves the relay's host (the one the broker named, else the broker's own) and points the
+   * socket at `port` (again after a broker restart).
+   */
+  async open(port: number, relayHost?: string): Promise<void> {
+    const { address, family } = await lookup(relayHost ?? this.host);
     const type = family === 6 ? 'udp6' : 'udp4';
     if (!this.socket || (this.socket.address().family === 'IPv6') !== (type === 'udp6')) {
       this.socket?.close();

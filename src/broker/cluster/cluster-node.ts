@@ -22,6 +22,12 @@ export interface NodeAddresses {
 
 export class ClusterNode {
   private registry: NodeRegistry | undefined;
+  /**
+   * Whether clients are told where the relay is: with several nodes (PostgreSQL) or an explicit
+   * --relay-host. A single node without one leaves it out, so its clients keep sending UDP to the
+   * host they reached it by (a LAN name, say, where the public name would not loop back).
+   */
+  private announcesRelay = false;
   /** Proves to the owner node the client address this node vouches for. */
   readonly forwardKey: Buffer;
 
@@ -47,7 +53,9 @@ export class ClusterNode {
       ? await PostgresBus.connect(options.databaseUrl, options.nodeId, { log: warn })
       : new LocalBus(options.nodeId);
     const sync = new ClusterSync(bus, stores, warn);
-    return new ClusterNode(options.nodeId, db, bus, sync, stores.sessions, options.jwtKey, options.log);
+    const node = new ClusterNode(options.nodeId, db, bus, sync, stores.sessions, options.jwtKey, options.log);
+    node.announcesRelay = options.databaseUrl !== undefined;
+    return node;
   }
 
   /** A node that stopped beating: its active sessions are disconnected until it returns. */
@@ -58,6 +66,7 @@ export class ClusterNode {
 
   /** Writes this node's row with its addresses (known once it listens) and starts the heartbeat. */
   async register(addresses: NodeAddresses): Promise<void> {
+    if (addresses.relayHost) this.announcesRelay = true;
     const self: NodeInfo = {
       id: this.id,
       public_url: addresses.publicUrl,
@@ -71,9 +80,15 @@ export class ClusterNode {
     await this.registry.start();
   }
 
-  /** Where UDP clients send this session's datagrams. */
-  relayHostOf(session: Session): string {
-    return this.registry?.relayHostOf(session.node_id) ?? '';
+  /** Where UDP clients send this session's datagrams; undefined: where they reached the broker. */
+  relayHostOf(session: Session): string | undefined {
+    if (!this.announcesRelay) return undefined;
+    return this.registry?.relayHostOf(session.node_id);
+  }
+
+  /** This node's relay as clients are told it: what viewers' UDP tickets name. */
+  get relayHost(): string | undefined {
+    return this.announcesRelay ? this.registry?.relayHostOf(this.id) : undefined;
   }
 
   /** The node to pass the session's WebSockets to, or undefined when this node holds it. */

@@ -13,7 +13,7 @@ import type { Session } from '../session-store.js';
 import { idParams, parseId } from './users.js';
 
 /** What the API returns for a session: the spec's fields, then our additions. */
-export const publicSession = (s: Session, relayHost: string) => ({
+export const publicSession = (s: Session, relayHost: string | undefined) => ({
   id: s.id,
   session_code: s.session_code,
   tech_user_id: s.tech_user_id,
@@ -30,8 +30,8 @@ export const publicSession = (s: Session, relayHost: string) => ({
   email_error: s.email_error,
   // The reference Windows client (unencrypted stream) may join this session.
   allow_unencrypted_agent: s.allow_unencrypted_agent,
-  // The node holding the session (several brokers on one database): its relay's address.
-  relay_host: relayHost,
+  // The node holding the session (several brokers on one database, or --relay-host): its relay's address.
+  ...(relayHost === undefined ? {} : { relay_host: relayHost }),
 });
 
 const docs = (summary: string) => ({ tags: ['sessions'], summary, security: BEARER_AUTH });
