@@ -66,6 +66,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     },
     async stop() {
       if (server.exitCode === null) {
+        server.ref(); // unref'd at start: the wait for its exit must keep the test process alive
         const exited = new Promise((resolve) => server.once('exit', resolve));
         server.stdin!.end();
         await exited;
