@@ -37,11 +37,17 @@ function startBroker() {
   );
   return new Promise((resolve, reject) => {
     let err = '';
-    child.stderr.on('data', (d) => {
+    const onData = (d) => {
       err += d;
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
-      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
-    });
+      if (!m) return;
+      // From here on the request log is drained unread: a reader that falls behind would hold the
+      // broker up on a full pipe, and measure this bench rather than the broker.
+      child.stderr.off('data', onData);
+      child.stderr.resume();
+      resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+    };
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`rac serve exited ${code}: ${err}`)));
   });
 }

@@ -292,3 +292,25 @@ t.test("the logger's second line of defence: secret fields are redacted, on a te
     t.notOk(json.includes(secret) || human.includes(secret), `${secret} is redacted`);
   }
 });
+
+t.test('at info, a read that succeeded is quiet; changes, refusals and failures each get a line', async (t) => {
+  const quiet = await startBrokerProcess();
+  t.teardown(() => quiet.stop());
+  const token = await login(quiet.api);
+  const idOf = (response: { headers: Headers }) => response.headers.get('x-request-id');
+  const read = await call(quiet.api, 'GET', '/users', { token });
+  const refused = await call(quiet.api, 'GET', '/sessions/000000000/info');
+  const change = await call(quiet.api, 'POST', '/sessions', { token, body: {} });
+  t.same([read.status, refused.status, change.status], [200, 404, 200]);
+  const lines = () =>
+    quiet
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  // Lines leave in order: once the last request's line is there, the earlier ones would be too.
+  await eventually(() => (lines().some((l) => l.req_id === idOf(change)) ? true : undefined), "the POST's line");
+  const ids = lines().map((l) => l.req_id);
+  t.ok(ids.includes(idOf(refused)), 'the 404 lookup has its line');
+  t.notOk(ids.includes(idOf(read)), 'the GET that succeeded has none');
+});

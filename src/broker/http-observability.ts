@@ -1,5 +1,6 @@
 // Every HTTP request, seen once it is answered: a request id (X-Request-Id on the reply, req_id in
-// the log lines), one log line (method, route, path without query string, status, address, time)
+// the log lines), one log line (method, route, path without query string, status, address, time;
+// at debug for a read that succeeded)
 // and the metrics' request counter and latency histogram. GET /metrics on the main port (admins).
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -16,6 +17,14 @@ export const newRequestId = (): string => randomUUID();
 
 /** The route template ("/api/sessions/:id"), so that ids and codes do not make a label each. */
 const routeOf = (request: FastifyRequest): string => request.routeOptions.url ?? 'unmatched';
+
+/**
+ * A read that succeeded changes nothing and refuses nothing: it is a debug line, so the info log
+ * keeps every change, refusal and failure without a line per poll (and the hottest lookup, GET
+ * /sessions/{code}/info, stays cheap). The metrics still count every request.
+ */
+const isQuietRead = (request: FastifyRequest, reply: FastifyReply): boolean =>
+  (request.method === 'GET' || request.method === 'HEAD') && reply.statusCode < 400;
 
 export function observeRequests(app: FastifyInstance, ctx: BrokerContext): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -36,6 +45,7 @@ export function observeRequests(app: FastifyInstance, ctx: BrokerContext): void 
       user: request.user?.email,
     };
     if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else if (isQuietRead(request, reply)) request.log.debug(line, 'request');
     else request.log.info(line, 'request');
   });
 }
