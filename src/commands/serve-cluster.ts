@@ -38,7 +38,7 @@ export function addClusterOptions(command: Command): Command {
     .option('--node-id <id>', "this node's name among the nodes of one database (default: HOSTNAME:PORT)", parseNodeId)
     .option(
       '--relay-host <host>',
-      "the address UDP clients send this node's session datagrams to (default: the host of --public-url)",
+      "the address UDP clients send this node's session datagrams to (default with --database: the host of --public-url)",
       parseRelayHost,
     )
     .option(
