@@ -68,6 +68,17 @@ t.test('an unreachable PostgreSQL fails the check without printing the password'
   t.equal(result.code, 1);
   t.match(result.stdout, /✗ database: PostgreSQL postgres:\/\/rac:\*\*\*@127\.0\.0\.1:\d+\/rac: .*ECONNREFUSED.*: check the URL/);
   t.notMatch(result.stdout + result.stderr, 's3cret-pass', 'the password is never printed');
+
+  const started = await rac(['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', scratch(), '--database', url], {
+    env: isolatedEnv(),
+  });
+  t.not(started.code, 0, 'rac serve does not start without its database');
+  t.match(
+    started.stderr,
+    /PostgreSQL at postgres:\/\/rac:\*\*\*@127\.0\.0\.1:\d+\/rac: .*ECONNREFUSED.*: check the URL/,
+    'and says what to check',
+  );
+  t.notMatch(started.stderr, 's3cret-pass');
 });
 
 t.test('a URL of another engine is refused before anything starts, without repeating it', async (t) => {

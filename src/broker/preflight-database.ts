@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult } from './preflight.js';
 import { MIGRATIONS } from './sql/migrations.js';
-import { describeDatabaseUrl } from './sql/open-database.js';
+import { CONNECTION_HINT, describeDatabaseUrl } from './sql/open-database.js';
 import type { SqlDatabase } from './sql/sql-database.js';
 
 export interface DatabaseCheck {
@@ -35,9 +35,7 @@ export async function checkDatabase(dataDir: string, url: string | undefined): P
     return { result: versionLine(where, await db.schemaVersion(), newest), db };
   } catch (err) {
     await db.close();
-    const fix = url
-      ? 'check the URL (user, password, host, database) and that the server lets this host in (pg_hba.conf)'
-      : 'check the file';
+    const fix = url ? CONNECTION_HINT : 'check the file';
     return { result: { ok: false, line: `database: ${where}: ${(err as Error).message}: ${fix}` } };
   }
 }

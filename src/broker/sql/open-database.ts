@@ -29,8 +29,20 @@ export async function openDatabase(choice: DatabaseChoice): Promise<SqlDatabase>
   try {
     return await openPostgres(choice.url, { onIdleError: choice.onIdleError });
   } catch (err) {
-    throw new Error(`PostgreSQL at ${describeDatabaseUrl(choice.url)}: ${(err as Error).message}`, { cause: err });
+    const hint = isConnectionFailure(err) ? `: ${CONNECTION_HINT}` : '';
+    throw new Error(`PostgreSQL at ${describeDatabaseUrl(choice.url)}: ${(err as Error).message}${hint}`, { cause: err });
   }
+}
+
+/** What to do when the server cannot be reached or refuses us (`rac serve --check` says the same). */
+export const CONNECTION_HINT =
+  'check the URL (user, password, host, database), that the server runs and that it lets this host in (pg_hba.conf)';
+
+/** Network errors, and PostgreSQL's refusals of the login (class 28) or the database (3D000). */
+function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  return /^E[A-Z]+$/.test(code) || code.startsWith('28') || code === '3D000';
 }
 
 /** The URL without its password, for messages and logs. */
