@@ -13,6 +13,7 @@ import { verifyTunnelToken } from '../src/protocol/tunnel-token.js';
 import { type Tunnel, TunnelError, openTunnel } from '../src/client/tunnel.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { PATIENCE_MS } from './helpers/patience.js';
+import { eventually } from './helpers/smtp-setup.js';
 import { type Json, sleep } from './helpers/session-peers.js';
 import { type TunnelAgent, type TunnelAgentOptions, dialAgentEnd, joinTunnelAgent, tunnelWsUrl } from './helpers/tunnel-agent.js';
 
@@ -317,4 +318,23 @@ t.test('either end closing closes the other', async (t) => {
   const fromAgent = await openPair(t, session, agent);
   fromAgent.end.ws.close();
   t.match(await fromAgent.it.closed, { code: CloseCode.NORMAL, reason: 'The other end of the tunnel closed' });
+});
+
+t.test("a tunnel's audit entry names the client's address, as the trusted proxy gave it", async (t) => {
+  const proxied = await startBrokerProcess({ args: ['--trust-proxy', '127.0.0.1'] });
+  t.teardown(() => proxied.stop());
+  const token = await login(proxied.api);
+  const session = (await call<Session>(proxied.api, 'POST', '/sessions', { token, body: {} })).body;
+  const agent = await joinTunnelAgent(proxied.url, session.session_code);
+  t.teardown(() => agent.close());
+  const ws = new WebSocket(tunnelWsUrl(proxied.url, session.session_code), {
+    headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.9' },
+  });
+  t.teardown(() => ws.terminate());
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const entries = await eventually(async () => {
+    const page = await call<{ entries: Json[] }>(proxied.api, 'GET', '/audit?action=session.tunnel_open', { token });
+    return page.body.entries.length > 0 ? page.body.entries : undefined;
+  }, 'the tunnel_open audit entry');
+  t.match(entries[0], { action: 'session.tunnel_open', address: '203.0.113.9' });
 });

@@ -67,7 +67,7 @@ export class SignallingServer {
     const tunnel = TUNNEL_PATH.exec(url.pathname);
     const anyCode = tunnel?.[1] ?? PATH.exec(url.pathname)?.[1];
     if (anyCode !== undefined && (await this.passedToOwner(request, socket, head, safeDecode(anyCode)))) return;
-    if (tunnel) return this.tunnels.upgrade(request, socket, head, safeDecode(tunnel[1]!));
+    if (tunnel) return this.tunnels.upgrade(request, socket, head, safeDecode(tunnel[1]!), this.clientAddress(request));
     const match = PATH.exec(url.pathname);
     if (!match) return reject(socket, 404, 'Not Found');
     const code = safeDecode(match[1]!);

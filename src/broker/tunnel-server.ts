@@ -38,16 +38,24 @@ export class TunnelServer {
     this.wss.close();
   }
 
-  async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, code: string): Promise<void> {
+  /** `address`: the client's, as the signalling server reads it (a proxy's or another node's word taken only when trusted). */
+  async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, code: string, address: string): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://broker');
     const session = isSessionCode(code) ? await this.ctx.sessions.store.byCode(code) : undefined;
     const token = bearerToken(request.headers.authorization) ?? url.searchParams.get('token');
-    if (token) return this.fromIt(request, socket, head, token, session);
+    if (token) return this.fromIt(request, socket, head, token, session, address);
     if (url.searchParams.has('stream')) return this.fromAgent(request, socket, head, url.searchParams.get('stream')!, session);
     refuseUpgrade(socket, 401, { detail: 'Not authenticated: log in (Bearer token)' });
   }
 
-  private async fromIt(request: IncomingMessage, socket: Duplex, head: Buffer, token: string, session: Session | undefined): Promise<void> {
+  private async fromIt(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    token: string,
+    session: Session | undefined,
+    address: string,
+  ): Promise<void> {
     const login = await this.viewerLogin(token);
     if (!login) return refuseUpgrade(socket, 401, { detail: 'Invalid or expired token: log in again' });
     if (!session) return refuseUpgrade(socket, 404, { detail: 'Session not found' });
@@ -60,7 +68,7 @@ export class TunnelServer {
     this.accept(request, socket, head, (ws) => {
       this.ctx.audit
         .record(
-          { id: login.user.id, email: login.user.email, address: request.socket.remoteAddress ?? null },
+          { id: login.user.id, email: login.user.email, address: address || null },
           { action: 'session.tunnel_open', target_type: 'session', target_id: session.id },
         )
         .catch((err: Error) => this.ctx.log.error({ session_id: session.id, err }, 'database error: tunnel_open not audited'));
