@@ -77,7 +77,6 @@ function freePort() {
 async function startPostgres() {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'rac-bench-pg-'));
-  tempDirs.add(dir);
   if (process.getuid?.() === 0) chownSync(dir, idOf('-u'), idOf('-g'));
   const data = join(dir, 'data');
   const [cmd, ...args] = asServerUser([join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'rac', '--no-sync', '-E', 'UTF8']);
@@ -86,11 +85,11 @@ async function startPostgres() {
   const port = await freePort();
   const postgres = [join(bin, 'postgres'), '-D', data, '-p', String(port), '-k', dir];
   const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'max_connections=200'];
-  // The server dies with the bench: the shell stops it when its stdin (our pipe) closes.
-  const script = `"$@" & server=$!; cat >/dev/null; kill -INT $server; wait $server`;
-  const command = asServerUser(['sh', '-c', script, 'postgres-for-bench', ...postgres, ...settings]);
+  // The server dies with the bench, however it ends: the shell stops it when its stdin (our pipe)
+  // closes, then removes the cluster's directory (not before: the server writes there until it exits).
+  const script = `dir=$1; shift; "$@" & server=$!; cat >/dev/null; kill -INT $server; wait $server; rm -rf "$dir"`;
+  const command = asServerUser(['sh', '-c', script, 'postgres-for-bench', dir, ...postgres, ...settings]);
   const server = spawn(command[0], command.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] });
-  children.add(server);
   const url = (db = 'postgres') => `postgres://rac@127.0.0.1:${port}/${db}`;
   await until(async () => {
     const client = new pg.Client({ connectionString: url() });
@@ -385,6 +384,6 @@ console.log(
 );
 console.log(row('two nodes', two));
 console.log(row('one node', one));
-// Ends the PostgreSQL pipe (and with it the server) before the exit handler removes its directory.
+// Ends the PostgreSQL pipe and waits for the server to stop and remove its directory.
 pgCluster.server.stdin.end();
 await new Promise((r) => (pgCluster.server.exitCode === null ? pgCluster.server.once('exit', r) : r()));
