@@ -155,13 +155,15 @@ function postgresCpuSeconds(data) {
   return total;
 }
 
-/** The machine's UDP datagrams dropped on a full receive buffer (/proc/net/snmp; any process's). */
-function udpReceiveDrops() {
-  const [names, values] = readFileSync('/proc/net/snmp', 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('Udp:'))
-    .map((line) => line.split(/\s+/));
-  return Number(values[names.indexOf('RcvbufErrors')]);
+/** Datagrams dropped on a full receive buffer by the loopback UDP sockets bound to `ports` (/proc/net/udp). */
+function receiveDrops(ports) {
+  let drops = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 13) continue;
+    if (ports.has(parseInt(fields[1].split(':')[1], 16))) drops += Number(fields[fields.length - 1]);
+  }
+  return drops;
 }
 
 async function transactions(url) {
@@ -343,13 +345,15 @@ async function measure(cluster, nodeIds) {
     const dbCpuBefore = postgresCpuSeconds(cluster.data);
     const txBefore = await transactions(cluster.url());
     const benchBefore = process.cpuUsage();
-    const dropsBefore = udpReceiveDrops();
+    const relayPorts = new Set(pairs.map((p) => p.port));
+    const viewerPorts = new Set(pairs.map((p) => p.viewer.address().port));
+    const dropsBefore = [receiveDrops(relayPorts), receiveDrops(viewerPorts)];
     const { elapsed, lag } = await offerLoad(pairs);
     // The bench sends and receives every datagram itself: when it is saturated, loss is its own.
     const benchUsage = process.cpuUsage(benchBefore);
     const benchCpu = (benchUsage.user + benchUsage.system) / 1e6 / elapsed;
     const cpu = nodes.map((n, i) => (cpuSeconds(n.child.pid) - cpuBefore[i]) / elapsed);
-    const drops = udpReceiveDrops() - dropsBefore;
+    const drops = [receiveDrops(relayPorts) - dropsBefore[0], receiveDrops(viewerPorts) - dropsBefore[1]];
     const dbCpu = (postgresCpuSeconds(cluster.data) - dbCpuBefore) / elapsed;
     const tx = (await transactions(cluster.url())) - txBefore;
     unpin(pairs);
@@ -383,7 +387,7 @@ function row(label, r) {
     pct(r.dbCpu).padStart(7),
     r.txPerSecond.toFixed(1).padStart(6),
     pct(r.benchCpu).padStart(10),
-    String(r.drops).padStart(11),
+    `${r.drops[0]}/${r.drops[1]}`.padStart(15),
     ` ${nodes}${r.lag ? ` (the bench lagged: ${r.lag} sends still queued at the end)` : ''}`,
   ].join(' |');
 }
@@ -399,7 +403,7 @@ console.log(
     `issue 17 asks ≥ 99.5% delivered at 200 sessions`,
 );
 console.log(
-  `${'nodes'.padEnd(10)} |${'sent dg/s'.padStart(10)} |${'delivered/s'.padStart(12)} |${'delivered'.padStart(10)} |${'db CPU'.padStart(8)} |${'db tx/s'.padStart(7)} |${'bench CPU'.padStart(11)} |${'rcvbuf drops'.padStart(11)} | per node`,
+  `${'nodes'.padEnd(10)} |${'sent dg/s'.padStart(10)} |${'delivered/s'.padStart(12)} |${'delivered'.padStart(10)} |${'db CPU'.padStart(8)} |${'db tx/s'.padStart(7)} |${'bench CPU'.padStart(11)} |${'drops relay/view'.padStart(15)} | per node`,
 );
 console.log(row('two nodes', two));
 console.log(row('one node', one));
