@@ -11,6 +11,7 @@ import { loggedInEnv, rac, spawnCommand } from './helpers/cli.js';
 import { createSession, startAgent } from './helpers/session-viewer.js';
 import { ed25519HostKeyLine } from './helpers/tunnel-agent.js';
 import { startXvfb } from './helpers/xvfb.js';
+import { eventually } from './helpers/smtp-setup.js';
 
 const xvfb = await startXvfb();
 t.teardown(() => xvfb.stop());
@@ -30,8 +31,16 @@ t.teardown(() => agent.stop('SIGKILL'));
 await agent.waitFor(/SHA256:[A-Za-z0-9+/]{43}/);
 
 const dir = mkdtempSync(join(tmpdir(), 'rac-openssh-it-'));
-const hostKey = await rac(['tunnel', '--print-host-key', code], { env });
-if (hostKey.code !== 0) throw new Error(`rac tunnel --print-host-key failed: ${hostKey.stderr}`);
+// The agent offers its host key to the broker just after the broker welcomed it, which can be after
+// it printed the fingerprint: ask until the broker has it.
+let refusal = '';
+const hostKey = await eventually(async () => {
+  const asked = await rac(['tunnel', '--print-host-key', code], { env });
+  refusal = asked.stderr;
+  return asked.code === 0 ? asked : undefined;
+}, 'the broker to know the agent host key').catch((err: Error) => {
+  throw new Error(`${err.message}; rac tunnel --print-host-key said: ${refusal}`);
+});
 writeFileSync(join(dir, 'known_hosts'), hostKey.stdout);
 const config = join(dir, 'ssh_config');
 writeFileSync(
