@@ -51,7 +51,7 @@ export function createBrokerLogger(options: BrokerLoggerOptions): BrokerLogger {
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  if (!options.pretty) return pino(config, toDestination(options.destination));
+  if (!options.pretty) return pino(config, options.destination);
   const human = pretty({
     destination: options.destination,
     colorize: true,
@@ -60,15 +60,6 @@ export function createBrokerLogger(options: BrokerLoggerOptions): BrokerLogger {
     ignore: 'pid,hostname,service',
   });
   return pino(config, human);
-}
-
-/**
- * JSON lines to the process's stderr go through pino's own asynchronous writer: under load, lines
- * that arrive while a write is under way leave in one system call instead of one each (a busy
- * broker logs a line per request). They are flushed when the process exits.
- */
-function toDestination(stream: NodeJS.WritableStream): pino.DestinationStream {
-  return stream === process.stderr ? pino.destination({ dest: 2, sync: false }) : stream;
 }
 
 /** A logger that writes nothing (library use and tests that do not read logs). */
