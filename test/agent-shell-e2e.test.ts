@@ -2,6 +2,7 @@
 // its config directory (0600), prints the fingerprint, and sends the key line in agent_key, where
 // the viewer binds it into the transcript: the security code on both sides is the same and the key
 // the viewer holds is the one the customer was shown.
+import './helpers/quiet-home.js';
 import t from 'tap';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

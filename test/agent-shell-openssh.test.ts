@@ -1,6 +1,7 @@
 // OpenSSH's own clients against the agent's SSH server, through a ProxyCommand that bridges stdio
 // (test/fixtures/ssh-over-stdio.js, as `rac tunnel` does): ssh with a strict known_hosts entry,
 // sftp, scp (SFTP mode) and rsync over `exec` of `rsync --server`.
+import './helpers/quiet-home.js';
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,6 +1,7 @@
 // The agent's SSH server with ssh2's client, over a real socket: a terminal whose size follows
 // window-change, commands with their output and exit status, SFTP both ways, and authentication
 // only for the IT member the stream's token names.
+import './helpers/quiet-home.js';
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';

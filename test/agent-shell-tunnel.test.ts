@@ -2,6 +2,7 @@
 // server on loopback): a verified, allowed `tunnel_open` dials /ws/session/{code}/tunnel?stream=N
 // with the agent secret and carries a working SSH connection; a token of another secret, stream or
 // time, a customer who says no, or an agent without --allow-shell get `tunnel_refused` and no dial.
+import './helpers/quiet-home.js';
 import t, { type Test } from 'tap';
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync } from 'node:fs';

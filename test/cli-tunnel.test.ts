@@ -1,6 +1,7 @@
 // `rac tunnel` against a real `rac serve` and a WebSocket-level agent double: the known_hosts line,
 // stdin/stdout bridged to the tunnel (the built `rac` as a child process, as OpenSSH runs it), and
 // the exit codes and messages of each refusal.
+import './helpers/quiet-home.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';

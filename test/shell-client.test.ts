@@ -1,6 +1,7 @@
 // The client half of `rac shell` and `rac cp` against the agent's real SSH server (src/agent/shell,
 // fed a socket the way the agent feeds it the broker's tunnel): host key check, exec with status and signals, the
 // interactive shell in a PTY with resizing and raw mode, and SFTP copies (both ways, trees, resume).
+import './helpers/quiet-home.js';
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -2,6 +2,7 @@
 // on Xvfb, the IT member's real `rac` commands (spawned, as a sysadmin runs them): a command's
 // output and exit status, an interactive shell in tmux that follows a resize, 50 MB both ways with
 // the same sha256, and the refusals (no --allow-shell, the customer says no) as exit code 3.
+import './helpers/quiet-home.js';
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';

@@ -2,6 +2,7 @@
 // src/client/tunnel.ts, the customer's agent a WebSocket-level double (helpers/tunnel-agent.ts).
 // Bytes pass unchanged and in order both ways, a slow end holds the broker's memory down, each
 // refusal has its status or close code, and every revocation closes the streams it concerns.
+import './helpers/quiet-home.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
