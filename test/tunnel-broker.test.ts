@@ -333,6 +333,8 @@ t.test("a tunnel's audit entry names the client's address, as the trusted proxy 
   });
   t.teardown(() => ws.terminate());
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  // The agent dials its end of the stream; waiting for it keeps the teardown from racing that dial.
+  await agent.streams.next();
   const entries = await eventually(async () => {
     const page = await call<{ entries: Json[] }>(proxied.api, 'GET', '/audit?action=session.tunnel_open', { token });
     return page.body.entries.length > 0 ? page.body.entries : undefined;
