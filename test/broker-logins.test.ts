@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { openBrokerDatabase } from './helpers/broker-database.js';
-import { type ApiResponse, ADMIN_PASSWORD, call, startBrokerProcess } from './helpers/broker-process.js';
+import { type ApiResponse, ADMIN_PASSWORD, call, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
 import { spawnRac } from './helpers/cli.js';
 import { firstThrottled, statusCounts } from './helpers/login-attempts.js';
 
@@ -88,7 +88,7 @@ t.test('passwords have at least 12 characters', async (t) => {
   t.equal((await createUser('twelve@example.com', 'twelve-chars')).status, 200);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'rac-broker-'));
-  const serve = await spawnRac(['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
+  const serve = await spawnRac(serveArgs({ dataDir }), {
     env: { ...process.env, RAC_ADMIN_PASSWORD: 'eleven-char' },
   });
   t.equal(serve.code, 2, 'rac serve refuses to start');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import t from 'tap';
+import { serveArgs } from './helpers/broker-process.js';
 import { isolatedEnv, spawnRac } from './helpers/cli.js';
 
 const hook = pathToFileURL(fileURLToPath(new URL('./fixtures/without-better-sqlite3.mjs', import.meta.url))).href;
@@ -14,7 +15,7 @@ const withoutSqlite = () => isolatedEnv({ NODE_OPTIONS: `--import=${hook}` });
 
 t.test('rac serve without better-sqlite3: exit 1 and one line telling how to install it', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rac-no-sqlite-'));
-  const result = await spawnRac(['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], { env: withoutSqlite() });
+  const result = await spawnRac(serveArgs({ dataDir }), { env: withoutSqlite() });
   t.equal(result.code, 1);
   t.equal(result.stdout, '', 'nothing on stdout');
   const lines = result.stderr.trimEnd().split('\n');

@@ -6,72 +6,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { MIGRATIONS } from '../src/broker/sql/migrations.js';
-import { call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
-import { isolatedEnv, rac } from './helpers/cli.js';
+import { call, login, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
+import { isolatedEnv, rac, serveCheck } from './helpers/cli.js';
 import { sharedPostgres } from './helpers/postgres.js';
 import { deadPort } from './helpers/smtp-server.js';
 
 const NEWEST = MIGRATIONS.length;
 
-function check(dataDir: string, extra: string[] = [], env = isolatedEnv()) {
-  const range = randomUdpRange(4);
-  return rac(
-    [
-      'serve',
-      '--check',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--udp-ports',
-      `${range.first}-${range.last}`,
-      ...extra,
-    ],
-    { env },
-  );
-}
-
 const scratch = () => mkdtempSync(join(tmpdir(), 'rac-db-'));
 
 t.test('--check on SQLite: a missing file is not created; an existing one reports its version', async (t) => {
   const dataDir = scratch();
-  const fresh = await check(dataDir);
+  const fresh = await serveCheck(dataDir);
   t.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
   t.match(fresh.stdout, `✓ database: SQLite ${join(dataDir, 'rac.db')}: not there yet; rac serve creates it (schema version ${NEWEST})`);
   t.notOk(existsSync(join(dataDir, 'rac.db')), 'the check created no database');
 
   const broker = await startBrokerProcess({ dataDir });
   await broker.stop();
-  const after = await check(dataDir, [], isolatedEnv());
+  const after = await serveCheck(dataDir, [], isolatedEnv());
   t.match(after.stdout, `✓ database: SQLite ${join(dataDir, 'rac.db')}: schema version ${NEWEST} (current)`);
 });
 
 t.test('--check on PostgreSQL: empty, then current after a start; RAC_DATABASE_URL works like --database', async (t) => {
   const url = await (await sharedPostgres()).createDatabase();
-  const empty = await check(scratch(), ['--database', url]);
+  const empty = await serveCheck(scratch(), ['--database', url]);
   t.equal(empty.code, 0, empty.stdout + empty.stderr);
   t.match(empty.stdout, `✓ database: PostgreSQL ${url}: empty; rac serve creates the schema (version ${NEWEST})`);
 
   const broker = await startBrokerProcess({ args: ['--database', url] });
   t.match(broker.stderr(), `database ${url} (PostgreSQL)`, 'the start-up lines name the database');
   await broker.stop();
-  const current = await check(scratch(), [], isolatedEnv({ RAC_DATABASE_URL: url }));
+  const current = await serveCheck(scratch(), [], isolatedEnv({ RAC_DATABASE_URL: url }));
   t.equal(current.code, 0, current.stdout + current.stderr);
   t.match(current.stdout, `✓ database: PostgreSQL ${url}: schema version ${NEWEST} (current)`);
 });
 
 t.test('an unreachable PostgreSQL fails the check without printing the password', async (t) => {
   const url = `postgres://rac:s3cret-pass@127.0.0.1:${await deadPort()}/rac`;
-  const result = await check(scratch(), ['--database', url]);
+  const result = await serveCheck(scratch(), ['--database', url]);
   t.equal(result.code, 1);
   t.match(result.stdout, /✗ database: PostgreSQL postgres:\/\/rac:\*\*\*@127\.0\.0\.1:\d+\/rac: .*ECONNREFUSED.*: check the URL/);
   t.notMatch(result.stdout + result.stderr, 's3cret-pass', 'the password is never printed');
 
-  const started = await rac(['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', scratch(), '--database', url], {
-    env: isolatedEnv(),
-  });
+  const started = await rac(serveArgs({ dataDir: scratch(), databaseUrl: url }), { env: isolatedEnv() });
   t.not(started.code, 0, 'rac serve does not start without its database');
   t.match(
     started.stderr,
@@ -83,9 +61,7 @@ t.test('an unreachable PostgreSQL fails the check without printing the password'
 
 t.test('a URL of another engine is refused before anything starts, without repeating it', async (t) => {
   const dataDir = scratch();
-  const result = await rac(['serve', '--port', '0', '--data-dir', dataDir, '--database', 'mysql://rac:s3cret-pass@db/rac'], {
-    env: isolatedEnv(),
-  });
+  const result = await rac(serveArgs({ dataDir, databaseUrl: 'mysql://rac:s3cret-pass@db/rac' }), { env: isolatedEnv() });
   t.equal(result.code, 2);
   t.match(result.stderr, /--database is a mysql: URL: rac serve accepts postgres:\/\/USER:PASSWORD@HOST:PORT\/DATABASE/);
   t.notMatch(result.stderr, 's3cret-pass');

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { NAMED_RELAY, call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
+import { NAMED_RELAY, call, login, randomUdpRange, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
 import { spawnRac } from './helpers/cli.js';
 import type { Session } from '../src/protocol/broker-api.js';
 import { startSealedAgent } from './helpers/sealed-agent.js';
@@ -26,20 +26,7 @@ t.test('a second rac serve on the same data dir refuses and leaves the live sess
   await viewer.waitControl('screen');
 
   // Same data dir and UDP range, another HTTP port: the old failure closed every session here.
-  const second = await spawnRac(
-    [
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      first.dataDir,
-      '--udp-ports',
-      `${first.udpPorts.first}-${first.udpPorts.last}`,
-    ],
-    { env: process.env },
-  );
+  const second = await spawnRac(serveArgs({ dataDir: first.dataDir, udpPorts: first.udpPorts }), { env: process.env });
   t.equal(second.code, 1, 'the second broker exits non-zero');
   t.match(second.stderr, `another rac serve (pid ${first.process.pid}) is using ${first.dataDir}`, 'and names the first one');
   t.notMatch(second.stderr, /listening|closing it|EADDRINUSE/, 'it bound nothing and closed nothing');
@@ -87,7 +74,7 @@ t.test('a lock file naming a live process that is no broker still refuses, and n
   await broker.stop();
   const lockFile = join(broker.dataDir, LOCK_FILE);
   writeFileSync(lockFile, `${sleeper.pid}\n`);
-  const refused = await spawnRac(['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', broker.dataDir], { env: process.env });
+  const refused = await spawnRac(serveArgs({ dataDir: broker.dataDir }), { env: process.env });
   t.equal(refused.code, 1);
   t.match(refused.stderr, `another rac serve (pid ${sleeper.pid}) is using ${broker.dataDir}`);
   t.match(refused.stderr, `delete ${lockFile} if that pid is not a rac serve`, 'says how to get out');

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
-import { isolatedEnv, rac } from './helpers/cli.js';
+import { login, startBrokerProcess } from './helpers/broker-process.js';
+import { isolatedEnv, rac, serveCheck } from './helpers/cli.js';
 import { configureSmtp, SMTP_PASSWORD, SMTP_USER } from './helpers/smtp-setup.js';
 import { deadPort, makeSelfSignedCert, startTestSmtpServer } from './helpers/smtp-server.js';
 import { makeServerCertificate, makeTestCa } from './helpers/test-certificates.js';
@@ -79,34 +79,11 @@ t.test('the agent unit is a user unit that passes verify; a key on the command l
   t.notMatch(withKey.stdout, 'k'.repeat(32), 'and the key is not printed');
 });
 
-/** `rac serve --check` with a fresh UDP range and any free HTTP port unless given. */
-function check(dataDir: string, extra: string[] = [], env = isolatedEnv()) {
-  const range = randomUdpRange(8);
-  return rac(
-    [
-      'serve',
-      '--check',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--udp-ports',
-      `${range.first}-${range.last}`,
-      ...extra,
-    ],
-    {
-      env,
-    },
-  );
-}
-
 t.test('--check passes on a fresh data dir and on a valid TLS pair', async (t) => {
   const ca = makeTestCa();
   const pair = makeServerCertificate(ca, 'check');
   chmodSync(pair.key, 0o600);
-  const result = await check(join(scratch, 'fresh'), ['--tls-cert', pair.cert, '--tls-key', pair.key]);
+  const result = await serveCheck(join(scratch, 'fresh'), ['--tls-cert', pair.cert, '--tls-key', pair.key]);
   t.equal(result.code, 0, result.stdout + result.stderr);
   t.notMatch(result.stdout, /✗/);
   t.match(result.stdout, /✓ data dir .*fresh: does not exist yet/);
@@ -131,7 +108,7 @@ t.test('--check fails, naming the fix, on loose modes, a taken port and a mismat
   const one = makeServerCertificate(ca, 'one');
   const other = makeServerCertificate(ca, 'other');
 
-  const result = await check(dataDir, ['--port', String(port), '--tls-cert', one.cert, '--tls-key', other.key]);
+  const result = await serveCheck(dataDir, ['--port', String(port), '--tls-cert', one.cert, '--tls-key', other.key]);
   t.equal(result.code, 1);
   t.match(result.stdout, `✗ data dir ${dataDir}: mode 755 lets other users in: chmod 700 ${dataDir}`);
   t.match(result.stdout, `✗ secret file ${join(dataDir, 'jwt-secret.key')}: mode 644 lets other users read it: chmod 600`);
@@ -152,13 +129,13 @@ t.test('--check logs in to the stored SMTP server without sending, and fails on 
     password: SMTP_PASSWORD,
     require_auth: true,
   });
-  const running = await check(broker.dataDir);
+  const running = await serveCheck(broker.dataDir);
   t.equal(running.code, 1, 'a running broker holds its data dir');
   t.match(running.stdout, `✗ data dir lock: rac serve (pid ${broker.process.pid}) is running on ${broker.dataDir}`);
   await broker.stop();
 
   const loginsBefore = smtp.logins.length; // saving the settings tried them once already
-  const good = await check(broker.dataDir);
+  const good = await serveCheck(broker.dataDir);
   t.equal(good.code, 0, good.stdout + good.stderr);
   t.match(good.stdout, `✓ SMTP 127.0.0.1:${smtp.port} (NONE): connected, logged in as ${SMTP_USER}; no mail sent`);
   t.same(smtp.logins.slice(loginsBefore), [{ user: SMTP_USER, accepted: true }], 'it logged in once');
@@ -168,7 +145,7 @@ t.test('--check logs in to the stored SMTP server without sending, and fails on 
   const broker2 = await startBrokerProcess({ dataDir: broker.dataDir });
   await configureSmtp(broker2.api, await login(broker2.api), { smtp_port: await deadPort(), security_type: 'NONE' });
   await broker2.stop();
-  const dead = await check(broker.dataDir);
+  const dead = await serveCheck(broker.dataDir);
   t.equal(dead.code, 1);
   t.match(dead.stdout, /✗ SMTP 127\.0\.0\.1:\d+ \(NONE\): connect ECONNREFUSED .*: fix the settings with `rac admin smtp set`/);
 });

@@ -40,6 +40,32 @@ export function randomUdpRange(size = 40): { first: number; last: number } {
   return { first, last: first + size - 1 };
 }
 
+export interface ServeArgsOptions {
+  dataDir: string;
+  /** A random range unless given. */
+  udpPorts?: { first: number; last: number };
+  databaseUrl?: string;
+  /** Further options, after the common ones. */
+  args?: string[];
+}
+
+/** `serve` on loopback at any free HTTP port with its own data dir and UDP range: how every test runs a broker. */
+export function serveArgs({ dataDir, udpPorts = randomUdpRange(), databaseUrl, args = [] }: ServeArgsOptions): string[] {
+  return [
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--udp-ports',
+    `${udpPorts.first}-${udpPorts.last}`,
+    ...(databaseUrl ? ['--database', databaseUrl] : []),
+    ...args,
+  ];
+}
+
 /** The engine the suite runs brokers on: RAC_TEST_DATABASE=postgres for PostgreSQL, SQLite otherwise. */
 export const TEST_DATABASE = process.env.RAC_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite';
 /** What session objects say about the relay: a broker on PostgreSQL (one of several nodes) names it. */
@@ -63,19 +89,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   const udpPorts = options.udpPorts ?? randomUdpRange();
   const databaseUrl = await databaseFor(dataDir, options.args);
   const rac = await spawnRac(
-    [
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--udp-ports',
-      `${udpPorts.first}-${udpPorts.last}`,
-      ...(databaseUrl ? ['--database', databaseUrl] : []),
-      ...(options.args ?? []),
-    ],
+    serveArgs({ dataDir, udpPorts, databaseUrl, args: options.args }),
     { ...process.env, RAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env },
     (stderr) => {
       const match = /listening on https?:\/\/[^:]+:(\d+)/.exec(stderr);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { run } from '../../src/cli.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, RAC_BIN } from './broker-process.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, RAC_BIN, randomUdpRange, serveArgs } from './broker-process.js';
 
 // In-process commands reach the OS credential store of this process: point it at no D-Bus at all,
 // so tests never touch a developer's real keyring and always exercise the file fallback.
@@ -36,6 +36,11 @@ export async function rac(args: string[], options: { env: NodeJS.ProcessEnv; std
   const stdin = Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]);
   const code = await run(['node', 'rac', ...args], { stdout, stderr, stdin, env: options.env });
   return { code, stdout: out, stderr: err };
+}
+
+/** `rac serve --check` in-process on loopback, with a fresh range of 8 UDP ports; `extra` options come last. */
+export function serveCheck(dataDir: string, extra: string[] = [], env = isolatedEnv()): Promise<CliResult> {
+  return rac(serveArgs({ dataDir, udpPorts: randomUdpRange(8), args: ['--check', ...extra] }), { env });
 }
 
 /** `node bin/rac.js ARGS` as a child process (uses the built dist/). */
