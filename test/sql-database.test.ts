@@ -6,7 +6,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { MIGRATIONS } from '../src/broker/sql/migrations.js';
+import { MIGRATIONS, statementsFor } from '../src/broker/sql/migrations.js';
 import { describeDatabaseUrl, openDatabase } from '../src/broker/sql/open-database.js';
 import { toPostgresPlaceholders } from '../src/broker/sql/postgres-database.js';
 import { type SqlDatabase, isUniqueViolation } from '../src/broker/sql/sql-database.js';
@@ -85,12 +85,45 @@ for (const [engine, open] of Object.entries(engines)) {
   });
 }
 
+/**
+ * The tables, columns and indexes the first release's schema (version 1) made, column by column:
+ * migration 1 must still make exactly these, or databases of that release would differ from new ones.
+ */
+const RELEASED_V1 = {
+  audit_log: 'id at actor_id actor_email address action target_type target_id detail; index audit_log_at',
+  sessions:
+    'id session_code tech_user_id customer_name customer_email status udp_port created_at updated_at closed_at; ' +
+    'index sessions_code sessions_live_code sessions_live_port sessions_owner',
+  smtp_config: 'id smtp_host smtp_port security_type username password from_email require_auth updated_at',
+  throttle: 'scope address window_start misses',
+  users: 'id email full_name role max_sessions is_active password_hash token_version created_at',
+};
+
+/** Each table of a SQLite database as `columns; index names` (the implicit sqlite_autoindex_* left out). */
+function sqliteTables(db: Database.Database): Record<string, string> {
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'sqlite_sequence' ORDER BY name`).all() as {
+    name: string;
+  }[];
+  const described: Record<string, string> = {};
+  for (const { name } of tables) {
+    const columns = (db.pragma(`table_info(${name})`) as { name: string }[]).map((c) => c.name).join(' ');
+    const indexes = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`).all(name) as {
+        name: string;
+      }[]
+    ).map((i) => i.name);
+    described[name] = indexes.length ? `${columns}; index ${indexes.join(' ')}` : columns;
+  }
+  return described;
+}
+
 t.test('sqlite: a database made by the previous release opens and upgrades unchanged', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rac-sql-old-'));
   const old = new Database(join(dataDir, 'rac.db'));
-  // The previous release's first migration, as it wrote it (version 1, before the email columns).
-  old.exec(PREVIOUS_RELEASE_V1);
+  // A version-1 database, as the first release left it (before the email columns).
+  old.exec(statementsFor('sqlite', MIGRATIONS[0]!).join(';\n'));
   old.pragma('user_version = 1');
+  t.same(sqliteTables(old), RELEASED_V1, 'migration 1 still makes the released version-1 schema');
   old.prepare(`INSERT INTO users (email, role, password_hash, created_at) VALUES ('old@example.com', 'admin', 'h', 'then')`).run();
   old
     .prepare(
@@ -141,61 +174,3 @@ t.test('postgres: nodes starting together on an empty database migrate once', as
   for (const db of nodes) t.equal(await db.schemaVersion(), MIGRATIONS.length);
   t.same(await nodes[0]!.get('SELECT count(*) AS n FROM schema_version'), { n: 1 });
 });
-
-const PREVIOUS_RELEASE_V1 = `CREATE TABLE users (
-     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-     email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
-     full_name     TEXT,
-     role          TEXT NOT NULL CHECK (role IN ('admin', 'tech')),
-     max_sessions  INTEGER NOT NULL DEFAULT 10,
-     is_active     INTEGER NOT NULL DEFAULT 1,
-     password_hash TEXT NOT NULL,
-     token_version INTEGER NOT NULL DEFAULT 0,
-     created_at    TEXT NOT NULL
-   );
-   CREATE TABLE sessions (
-     id             INTEGER PRIMARY KEY AUTOINCREMENT,
-     session_code   TEXT NOT NULL,
-     tech_user_id   INTEGER NOT NULL REFERENCES users(id),
-     customer_name  TEXT,
-     customer_email TEXT,
-     status         TEXT NOT NULL CHECK (status IN ('pending', 'active', 'disconnected', 'closed')),
-     udp_port       INTEGER NOT NULL,
-     created_at     TEXT NOT NULL,
-     updated_at     TEXT NOT NULL,
-     closed_at      TEXT
-   );
-   CREATE UNIQUE INDEX sessions_live_code ON sessions(session_code) WHERE status <> 'closed';
-   CREATE UNIQUE INDEX sessions_live_port ON sessions(udp_port) WHERE status <> 'closed';
-   CREATE INDEX sessions_code ON sessions(session_code, id);
-   CREATE INDEX sessions_owner ON sessions(tech_user_id, status);
-   CREATE TABLE smtp_config (
-     id            INTEGER PRIMARY KEY CHECK (id = 1),
-     smtp_host     TEXT NOT NULL,
-     smtp_port     INTEGER NOT NULL,
-     security_type TEXT NOT NULL,
-     username      TEXT,
-     password      TEXT,
-     from_email    TEXT NOT NULL,
-     require_auth  INTEGER NOT NULL,
-     updated_at    TEXT NOT NULL
-   );
-   CREATE TABLE throttle (
-     scope        TEXT NOT NULL,
-     address      TEXT NOT NULL,
-     window_start INTEGER NOT NULL,
-     misses       INTEGER NOT NULL,
-     PRIMARY KEY (scope, address)
-   );
-   CREATE TABLE audit_log (
-     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-     at          TEXT NOT NULL,
-     actor_id    INTEGER,
-     actor_email TEXT,
-     address     TEXT,
-     action      TEXT NOT NULL,
-     target_type TEXT,
-     target_id   TEXT,
-     detail      TEXT
-   );
-   CREATE INDEX audit_log_at ON audit_log(at);`;
