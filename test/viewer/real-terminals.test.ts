@@ -3,6 +3,7 @@
 // answers to the --graphics auto queries picks its own protocol.
 import t, { type Test } from 'tap';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,21 @@ async function until<T>(what: string, get: () => T, ok: (v: T) => boolean, ms = 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/**
+ * A digest of the terminal's last 12 columns on its bottom two rows: where the status line's Ctrl-]
+ * hint ends ("remote", or the viewer-mode keys). Nothing else changes there: the stats to its left
+ * are cut to their own box. `geometry` is what `xdotool getwindowgeometry --shell` prints.
+ */
+function hintCorner(x: Xvfb, geometry: string): string {
+  const box = Object.fromEntries(geometry.split('\n').map((line) => line.split('=') as [string, string]));
+  const [left, top, width, height] = ['X', 'Y', 'WIDTH', 'HEIGHT'].map((key) => Number(box[key]));
+  const shot = x.screenshot();
+  const digest = createHash('sha256');
+  for (let py = top! + Math.floor((height! * 28) / 30); py < top! + height!; py++)
+    for (let px = left! + Math.floor((width! * 88) / 100); px < left! + width!; px++) digest.update(Buffer.from(shot.pixel(px, py)));
+  return digest.digest('hex');
 }
 
 function spawnTerminal(t: Test, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -141,8 +157,10 @@ for (const term of TERMINALS) {
       execFileSync('xdotool', args, { env: { ...process.env, DISPLAY: x.display }, encoding: 'utf8' }).trim();
     const window = xdo('search', '--sync', '--onlyvisible', '--pid', String(viewer.pid)).split('\n')[0]!;
     xdo('windowfocus', '--sync', window);
+    const hint = () => hintCorner(x, xdo('getwindowgeometry', '--shell', window));
+    const remoteHint = hint();
     xdo('key', '--clearmodifiers', 'ctrl+bracketright');
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the viewer-mode hint on the status line', hint, (now) => now !== remoteHint);
     xdo('key', 'q');
     const after = await until(
       'the picture gone',
