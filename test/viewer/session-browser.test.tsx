@@ -2,6 +2,7 @@
 import { PATIENCE_MS } from '../helpers/patience.js';
 import t from 'tap';
 import { render } from 'ink-testing-library';
+import { Profiler, type ReactNode } from 'react';
 import { BrokerClient, type Session } from '../../src/client/broker-client.js';
 import { SessionBrowser } from '../../src/viewer-tty/components/SessionBrowser.js';
 import { startBrokerProcess, login } from '../helpers/broker-process.js';
@@ -14,6 +15,25 @@ async function waitFor(what: string, check: () => boolean, ms = 5000): Promise<v
   }
 }
 
+/**
+ * Renders `node` and tells when it listens: Ink's useInput subscribes a screen's key handler in an
+ * effect after the paint, and SessionBrowser's handler again after each render, so a key written
+ * before the effects run goes to the old handler or to none. A Profiler counts the commits and the
+ * commits whose effects have run (onPostCommit, which its type does not declare).
+ */
+function renderListening(node: ReactNode) {
+  let commits = 0;
+  let effectsRun = 0;
+  const afterEffects = { onPostCommit: () => effectsRun++ };
+  const r = render(
+    <Profiler id="browser" onRender={() => commits++} {...afterEffects}>
+      {node}
+    </Profiler>,
+  );
+  const listening = () => waitFor('the screen to listen', () => effectsRun === commits);
+  return { ...r, listening };
+}
+
 t.test('session browser', async (t) => {
   const broker = await startBrokerProcess();
   t.teardown(() => broker.stop());
@@ -23,26 +43,24 @@ t.test('session browser', async (t) => {
 
   const opened: Session[] = [];
   let quit = 0;
-  const r = render(<SessionBrowser api={client} server={broker.url} pollMs={200} onOpen={(s) => opened.push(s)} onQuit={() => quit++} />);
+  const r = renderListening(
+    <SessionBrowser api={client} server={broker.url} pollMs={200} onOpen={(s) => opened.push(s)} onQuit={() => quit++} />,
+  );
   t.teardown(() => r.unmount());
   const frame = () => r.lastFrame() ?? '';
-  // Ink subscribes the new screen's key handler in an effect after the paint: let it settle first.
   const press = async (keys: string) => {
-    await new Promise((res) => setTimeout(res, 100));
+    await r.listening();
     r.stdin.write(keys);
-    await new Promise((res) => setTimeout(res, 30));
   };
 
   await waitFor('the empty list', () => frame().includes('No sessions yet'));
 
   await press('n');
   await waitFor('the name field', () => frame().includes('Customer name:'));
-  await new Promise((res) => setTimeout(res, 100)); // the field starts listening after its first paint
   for (const ch of 'Ada Lovelace') await press(ch);
   await waitFor('the typed name', () => frame().includes('Customer name: Ada Lovelace'));
   await press('\r');
   await waitFor('the email field', () => frame().includes('Customer email:'));
-  await new Promise((res) => setTimeout(res, 100));
   await press('\r'); // no email: nothing is mailed
   await waitFor('the created screen', () => frame().includes('Session created'));
   const [created] = await client.listSessions();
@@ -104,10 +122,10 @@ t.test('new session: a name typed in one burst with its Enter', async (t) => {
       return client.createSession(input);
     },
   };
-  const r = render(<SessionBrowser api={api} server={broker.url} pollMs={200} onOpen={() => {}} onQuit={() => {}} />);
+  const r = renderListening(<SessionBrowser api={api} server={broker.url} pollMs={200} onOpen={() => {}} onQuit={() => {}} />);
   t.teardown(() => r.unmount());
   const frame = () => r.lastFrame() ?? '';
-  const settle = () => new Promise((res) => setTimeout(res, 100)); // a new screen listens after its first paint
+  const settle = r.listening;
 
   await waitFor('the empty list', () => frame().includes('No sessions yet'));
   await settle();
