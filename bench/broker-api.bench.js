@@ -1,65 +1,11 @@
 // Requests per second of the broker's hottest endpoints against a real `rac serve` process, next
 // to a bare node:http server answering a fixed JSON body (the ceiling on this machine, same run).
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BENCH_PASSWORD, api, logIn, startBroker } from './helpers.js';
 
-const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 20;
-
-function startBroker() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rac-bench-'));
-  const child = spawn(
-    process.execPath,
-    [
-      RAC,
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--udp-ports',
-      '40000-49999',
-      // BENCH_DATABASE_URL=postgres://…: the same load on PostgreSQL (an empty database).
-      ...(process.env.BENCH_DATABASE_URL ? ['--database', process.env.BENCH_DATABASE_URL] : []),
-    ],
-    {
-      env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const onData = (d) => {
-      err += d;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
-      if (!m) return;
-      // From here on the request log is drained unread: a reader that falls behind would hold the
-      // broker up on a full pipe, and measure this bench rather than the broker.
-      child.stderr.off('data', onData);
-      child.stderr.resume();
-      resolve({ child, url: `http://127.0.0.1:${m[1]}` });
-    };
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`rac serve exited ${code}: ${err}`)));
-  });
-}
-
-async function json(url, method, body, token) {
-  const res = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  });
-  return res.json();
-}
 
 function load(opts) {
   return new Promise((resolve, reject) => {
@@ -79,12 +25,13 @@ const baseline = createServer((req, res) => {
   res.end('{"session_code":"482916573","udp_port":50001,"status":"pending"}');
 });
 await new Promise((r) => baseline.listen(0, '127.0.0.1', r));
-const { child, url } = await startBroker();
+// BENCH_DATABASE_URL=postgres://…: the same load on PostgreSQL (an empty database).
+const { child, url } = await startBroker({ name: 'api', udpPorts: '40000-49999', databaseUrl: process.env.BENCH_DATABASE_URL });
 try {
-  const { access_token: admin } = await json(`${url}/api/auth/login`, 'POST', { email: 'admin@localhost', password: 'bench-password' });
-  await json(`${url}/api/users`, 'POST', { email: 'bench@example.com', password: 'bench-password', max_sessions: 10000 }, admin);
-  const { access_token: tech } = await json(`${url}/api/auth/login`, 'POST', { email: 'bench@example.com', password: 'bench-password' });
-  const session = await json(`${url}/api/sessions`, 'POST', {}, tech);
+  const { access_token: admin } = await logIn(url);
+  await api(url, 'POST', '/api/users', { email: 'bench@example.com', password: BENCH_PASSWORD, max_sessions: 10000 }, admin);
+  const { access_token: tech } = await logIn(url, 'bench@example.com');
+  const session = await api(url, 'POST', '/api/sessions', {}, tech);
 
   console.log(`${CONNECTIONS} connections, ${DURATION} s each, loopback, ${process.version}`);
   row('baseline: node:http fixed JSON', await load({ url: `http://127.0.0.1:${baseline.address().port}/` }));

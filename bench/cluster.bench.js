@@ -7,30 +7,23 @@
 // transactions/s. The full issue-17 load (200 × 15 fps × 100 KB ≈ 300 MB/s) is beyond a 2-core box:
 // the defaults are smaller, and the table says what was offered.
 import { spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { WebSocket } from 'ws';
-import { agentHandshakeProof, encodeControl, encodeHandshake, encodeSealedHeader } from '../dist/protocol/index.js';
+import { encodeSealedHeader } from '../dist/protocol/index.js';
+import { DATAGRAM_BYTES, HEADER_BYTES, api, logIn, pinSession, sleep, startBroker, unpin, until } from './helpers.js';
 
-const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 40);
 const FPS = Number(process.env.BENCH_FPS ?? 15);
 const FRAME_KB = Number(process.env.BENCH_FRAME_KB ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const DATAGRAM_BYTES = 1200;
-const HEADER_BYTES = 12;
 /** The first body byte tells a load datagram from a pinning probe: only the load is counted. */
 const LOAD_MARK = 1;
 const PER_FRAME = Math.ceil((FRAME_KB * 1000) / DATAGRAM_BYTES);
-const PASSWORD = 'bench-password';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const STARTUP_MS = 60_000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Every process this bench started, stopped on any exit (a bench must leave nothing running). */
 const children = new Set();
@@ -105,14 +98,6 @@ async function startPostgres() {
   return { url, data, server };
 }
 
-async function until(check, what) {
-  const deadline = Date.now() + STARTUP_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited ${STARTUP_MS} ms for ${what}`);
-    await sleep(100);
-  }
-}
-
 async function query(url, sql) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -179,116 +164,22 @@ async function transactions(url) {
 // ---- rac serve nodes ----
 
 async function startNode(databaseUrl, nodeId, udpPorts) {
-  const dataDir = mkdtempSync(join(tmpdir(), `rac-bench-${nodeId}-`));
-  tempDirs.add(dataDir);
-  const args = [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', udpPorts];
-  const child = spawn(process.execPath, [...args, '--database', databaseUrl, '--node-id', nodeId], {
-    env: { ...process.env, RAC_ADMIN_PASSWORD: PASSWORD },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  const url = await new Promise((resolve, reject) => {
-    let err = '';
-    // Keeps draining stderr for the node's life: a full pipe would hold the node up.
-    child.stderr.on('data', (d) => {
-      err = (err + d).slice(-4000);
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    child.once('exit', (code) => reject(new Error(`rac serve (${nodeId}) exited ${code}: ${err}`)));
-  });
-  return { child, url, nodeId };
-}
-
-async function api(url, method, path, body, token) {
-  const response = await fetch(url + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-    body: JSON.stringify(body),
-  });
-  const reply = await response.json();
-  if (!response.ok) throw new Error(`${method} ${path} on ${url}: ${response.status} ${JSON.stringify(reply)}`);
-  return reply;
+  const node = await startBroker({ name: nodeId, udpPorts, databaseUrl, args: ['--node-id', nodeId] });
+  children.add(node.child);
+  tempDirs.add(node.dataDir);
+  return { ...node, nodeId };
 }
 
 /** A login on the first node (valid on every node: the key is shared) allowed SESSIONS live sessions. */
-async function logIn(url) {
-  const login = await api(url, 'POST', '/api/auth/login', { email: 'admin@localhost', password: PASSWORD });
+async function logInForSessions(url) {
+  const login = await logIn(url);
   await api(url, 'PATCH', `/api/users/${login.user.id}`, { max_sessions: SESSIONS + 10 }, login.access_token);
   return login.access_token;
 }
 
-// ---- one pinned agent/viewer pair per session ----
-
-function inbox(ws) {
-  const pending = [];
-  const waiters = [];
-  ws.on('message', (m) => {
-    const msg = JSON.parse(String(m));
-    const i = waiters.findIndex((w) => w.type === msg.type);
-    if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
-    else pending.push(msg);
-  });
-  return (type) => {
-    const i = pending.findIndex((m) => m.type === type);
-    if (i >= 0) return Promise.resolve(pending.splice(i, 1)[0]);
-    return new Promise((resolve) => waiters.push({ type, resolve }));
-  };
-}
-
-async function udp() {
-  const socket = createSocket('udp4');
-  await new Promise((r) => socket.bind(0, '127.0.0.1', r));
-  socket.setRecvBufferSize(4 << 20);
-  socket.setSendBufferSize(4 << 20);
-  return socket;
-}
-
-const reply = (socket) => new Promise((resolve) => socket.once('message', (m) => resolve(JSON.parse(String(m.subarray(1))))));
-
-/** Creates a session on `node` and pins its agent and viewer sockets through the real handshakes. */
-async function pinSession(node, token) {
-  const session = await api(node.url, 'POST', '/api/sessions', {}, token);
-  const wsUrl = `${node.url.replace('http', 'ws')}/ws/session/${session.session_code}`;
-  const agentWs = new WebSocket(wsUrl);
-  const { agent_secret: secret } = await inbox(agentWs)('agent_welcome');
-  const viewerWs = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  const fromBroker = inbox(viewerWs);
-  const viewerId = (await fromBroker('joined')).viewer_id;
-  const { ticket } = await fromBroker('udp_ticket');
-  const [agent, viewer] = [await udp(), await udp()];
-  const port = session.udp_port;
-  let next = reply(viewer);
-  viewer.send(encodeControl({ type: 'viewer_hello', ticket }), port, '127.0.0.1');
-  const { cookie } = await next;
-  next = reply(viewer);
-  viewer.send(encodeControl({ type: 'viewer_confirm', cookie }), port, '127.0.0.1');
-  await next;
-  const timestamp = Date.now();
-  const agentProof = agentHandshakeProof(secret, session.session_code, timestamp);
-  const hello = { session_code: session.session_code, screen_width: 1920, screen_height: 1080, timestamp, agent_proof: agentProof };
-  // The agent is pinned once the relay forwards its datagrams: probe until one reaches the viewer.
-  agent.send(encodeHandshake(hello), port, '127.0.0.1');
-  const probe = Buffer.alloc(DATAGRAM_BYTES);
-  encodeSealedHeader({ toAgent: false, viewerId, epoch: 0, counter: 0n }).copy(probe, 0);
-  let arrived = false;
-  const onProbe = (m) => (arrived ||= m[0] === 5);
-  viewer.on('message', onProbe);
-  await until(async () => {
-    agent.send(probe, port, '127.0.0.1');
-    await sleep(50);
-    return arrived;
-  }, `session ${session.session_code}'s relay to pin the agent`);
-  viewer.removeAllListeners('message');
-  return { node: node.nodeId, port, viewerId, agent, viewer, sockets: [agentWs, viewerWs], received: 0, sent: 0, sendErrors: 0 };
-}
-
-function unpin(pairs) {
-  for (const p of pairs) {
-    for (const ws of p.sockets) ws.close();
-    p.agent.close();
-    p.viewer.close();
-  }
+/** One pinned agent/viewer pair per session, with its counters. */
+async function pinPair(node, token) {
+  return { ...(await pinSession(node.url, token)), node: node.nodeId, received: 0, sent: 0, sendErrors: 0 };
 }
 
 // ---- the load ----
@@ -355,9 +246,9 @@ async function measure(cluster, nodeIds) {
     nodes.push(await startNode(databaseUrl, id, `${first}-${first + SESSIONS + 20}`));
   }
   try {
-    const token = await logIn(nodes[0].url);
+    const token = await logInForSessions(nodes[0].url);
     const pairs = [];
-    for (let s = 0; s < SESSIONS; s++) pairs.push(await pinSession(nodes[s % nodes.length], token));
+    for (let s = 0; s < SESSIONS; s++) pairs.push(await pinPair(nodes[s % nodes.length], token));
     const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid));
     const dbCpuBefore = postgresCpuSeconds(cluster.data);
     const txBefore = await transactions(cluster.url());
@@ -373,7 +264,7 @@ async function measure(cluster, nodeIds) {
     const drops = [receiveDrops(relayPorts, ['udp', 'udp6']) - dropsBefore[0], receiveDrops(viewerPorts, ['udp']) - dropsBefore[1]];
     const dbCpu = (postgresCpuSeconds(cluster.data) - dbCpuBefore) / elapsed;
     const tx = (await transactions(cluster.url())) - txBefore;
-    unpin(pairs);
+    for (const pair of pairs) unpin(pair);
     const sent = pairs.reduce((a, p) => a + p.sent, 0);
     const received = pairs.reduce((a, p) => a + p.received, 0);
     const sendErrors = pairs.reduce((a, p) => a + p.sendErrors, 0);

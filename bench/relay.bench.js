@@ -4,20 +4,13 @@
 // next to socat forwarding the same traffic (`socat -u UDP4-RECV UDP4-SENDTO`) and a direct send,
 // in the same run.
 import { spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { agentHandshakeProof, encodeControl, encodeHandshake, encodeSealedHeader } from '../dist/protocol/index.js';
+import { encodeSealedHeader } from '../dist/protocol/index.js';
+import { DATAGRAM_BYTES, HEADER_BYTES, logIn, pinSession, sleep, startBroker, udp, unpin } from './helpers.js';
 
-const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 const LOADS = (process.env.BENCH_LOADS ?? '5000,20000,50000,100000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const DATAGRAM_BYTES = 1200;
-const HEADER_BYTES = 12;
+const BUFFER_BYTES = 8 << 20;
 let viewerId = 1;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function ensureSocat() {
   if (spawnSync('sh', ['-c', 'command -v socat']).status === 0) return true;
@@ -28,14 +21,6 @@ function ensureSocat() {
   }
   process.stderr.write('socat is missing (apt-get install socat): the socat column stays empty\n');
   return false;
-}
-
-async function udp(port = 0) {
-  const socket = createSocket('udp4');
-  await new Promise((r) => socket.bind(port, '127.0.0.1', r));
-  socket.setRecvBufferSize(8 << 20);
-  socket.setSendBufferSize(8 << 20);
-  return socket;
 }
 
 /** Offers `rate` datagrams/s for SECONDS from `sender` to `port`; `receiver` collects. */
@@ -73,107 +58,23 @@ async function run(sender, port, receiver, rate) {
   return { offered: rate, achieved: sent / elapsed, delivered: received / elapsed, loss: 1 - received / sent, p50: pct(50), p99: pct(99) };
 }
 
-async function startBroker() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rac-bench-relay-'));
-  const child = spawn(
-    process.execPath,
-    [RAC, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--udp-ports', '47000-47009'],
-    {
-      env: { ...process.env, RAC_ADMIN_PASSWORD: 'bench-password' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const url = await new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    child.once('exit', (code) => reject(new Error(`rac serve exited ${code}: ${err}`)));
-  });
-  return { child, url };
-}
-
-async function joinRelay(url) {
-  const { WebSocket } = await import('ws');
-  const post = async (path, body, token) =>
-    (
-      await fetch(url + path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-        body: JSON.stringify(body),
-      })
-    ).json();
-  const { access_token: token } = await post('/api/auth/login', { email: 'admin@localhost', password: 'bench-password' });
-  const session = await post('/api/sessions', {}, token);
-  const wsUrl = `${url.replace('http', 'ws')}/ws/session/${session.session_code}`;
-  const messages = (ws) => {
-    const inbox = [];
-    const waiters = [];
-    ws.on('message', (m) => {
-      const msg = JSON.parse(String(m));
-      const i = waiters.findIndex((w) => w.type === msg.type);
-      if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
-      else inbox.push(msg);
-    });
-    return (type) => {
-      const i = inbox.findIndex((m) => m.type === type);
-      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
-      return new Promise((resolve) => waiters.push({ type, resolve }));
-    };
-  };
-  // The agent: its WebSocket gives the secret that proves its handshake.
-  const agentWs = new WebSocket(wsUrl);
-  const fromBrokerToAgent = messages(agentWs);
-  const { agent_secret: secret } = await fromBrokerToAgent('agent_welcome');
-  // The viewer: its id, a single-use ticket, and the cookie echo that pins its address.
-  const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  const fromBrokerToViewer = messages(ws);
-  viewerId = (await fromBrokerToViewer('joined')).viewer_id;
-  const { ticket } = await fromBrokerToViewer('udp_ticket');
-  const agent = await udp();
-  const viewer = await udp();
-  const answer = () => new Promise((resolve) => viewer.once('message', (m) => resolve(JSON.parse(String(m.subarray(1))))));
-  let next = answer();
-  viewer.send(encodeControl({ type: 'viewer_hello', ticket }), session.udp_port, '127.0.0.1');
-  const { cookie } = await next;
-  next = answer();
-  viewer.send(encodeControl({ type: 'viewer_confirm', cookie }), session.udp_port, '127.0.0.1');
-  await next;
-  const timestamp = Date.now();
-  agent.send(
-    encodeHandshake({
-      session_code: session.session_code,
-      screen_width: 1920,
-      screen_height: 1080,
-      timestamp,
-      agent_proof: agentHandshakeProof(secret, session.session_code, timestamp),
-    }),
-    session.udp_port,
-    '127.0.0.1',
-  );
-  await sleep(200);
-  viewer.removeAllListeners('message');
-  return { agent, viewer, port: session.udp_port, ws, agentWs };
-}
-
 const fmt = (r) =>
   r
     ? `${String(Math.round(r.achieved)).padStart(7)}/s ${String(Math.round(r.delivered)).padStart(7)}/s ${(r.loss * 100).toFixed(1).padStart(5)}% ${r.p50.toFixed(0).padStart(6)} ${r.p99.toFixed(0).padStart(7)}`
     : '        —                              ';
 
 const hasSocat = ensureSocat();
-const { child, url } = await startBroker();
+const { child, url } = await startBroker({ name: 'relay', udpPorts: '47000-47009' });
 try {
-  const rac = await joinRelay(url);
-  const direct = { sender: await udp(), receiver: await udp() };
+  const rac = await pinSession(url, (await logIn(url)).access_token, BUFFER_BYTES);
+  viewerId = rac.viewerId;
+  const direct = { sender: await udp(BUFFER_BYTES), receiver: await udp(BUFFER_BYTES) };
   let socat;
   let socatIn;
   let socatOut;
   if (hasSocat) {
-    socatOut = await udp();
-    const probe = await udp();
+    socatOut = await udp(BUFFER_BYTES);
+    const probe = await udp(BUFFER_BYTES);
     socatIn = probe.address().port;
     probe.close();
     socat = spawn(
@@ -183,7 +84,7 @@ try {
     );
     await sleep(300);
   }
-  const socatSender = await udp();
+  const socatSender = await udp(BUFFER_BYTES);
   console.log(`1200-byte datagrams, ${SECONDS} s per load, loopback, 2 cores; latency in µs (one-way, sender → receiver)`);
   console.log(
     `${'offered/s'.padStart(10)} | ${'direct: sent delivered loss p50 p99'.padEnd(40)} | ${'rac relay: sent delivered loss p50 p99'.padEnd(40)} | socat: sent delivered loss p50 p99`,
@@ -202,9 +103,8 @@ try {
   console.log('added latency over the direct path, p50/p99 µs (meaningful while loss is 0):');
   for (const line of added) console.log(line);
   socat?.kill();
-  rac.ws.close();
-  rac.agentWs.close();
-  for (const s of [rac.agent, rac.viewer, direct.sender, direct.receiver, socatSender, socatOut]) s?.close();
+  unpin(rac);
+  for (const s of [direct.sender, direct.receiver, socatSender, socatOut]) s?.close();
 } finally {
   child.kill('SIGTERM');
 }
