@@ -17,7 +17,7 @@ import { HostKeyMismatchError, SshConnectError, connectSsh, openSftp } from '../
 import { sshHostKeyFingerprint } from '../src/protocol/ssh-host-key.js';
 import { connect as netConnect } from 'node:net';
 import { IT_EMAIL, type RunningShellServer, startShellServer } from './helpers/shell-server.js';
-import { PATIENCE_MS } from './helpers/patience.js';
+import { waitUntil } from './helpers/patience.js';
 
 const server = await startShellServer();
 t.teardown(() => server.close());
@@ -57,14 +57,6 @@ function fakeTerminal(tty: boolean, size = { columns: 80, rows: 24 }): FakeTermi
     Object.assign(stdout, { isTTY: true, ...size });
   }
   return { stdin, stdout, stderr, out: () => out, err: () => err, rawModes };
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + PATIENCE_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 t.test("the host key must be the announced one, and the user the stream's", async (t) => {
@@ -110,11 +102,11 @@ t.test('an interactive shell: PTY of the terminal size, resize, raw mode on then
   const term = fakeTerminal(true, { columns: 91, rows: 27 });
   const exit = runInteractiveShell(client, term);
   term.stdin.write('stty size\r');
-  await until('the first size', () => term.out().includes('27 91'));
+  await waitUntil('the first size', () => term.out().includes('27 91'));
   Object.assign(term.stdout, { columns: 120, rows: 33 });
   term.stdout.emit('resize');
   // The PTY takes the new size asynchronously: ask until it shows.
-  await until('the new size', () => {
+  await waitUntil('the new size', () => {
     term.stdin.write('stty size\r');
     return term.out().includes('33 120');
   });

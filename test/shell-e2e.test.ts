@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RAC_BIN, login, startBrokerProcess } from './helpers/broker-process.js';
 import { loggedInEnv, spawnRac } from './helpers/cli.js';
-import { PATIENCE_MS } from './helpers/patience.js';
+import { waitUntil } from './helpers/patience.js';
 import { createSession, startAgent } from './helpers/session-viewer.js';
 import { Tmux } from './helpers/viewer-tmux.js';
 import { startXvfb } from './helpers/xvfb.js';
@@ -33,14 +33,6 @@ async function sessionWithShell(t: Test, extra: string[] = ['--allow-shell', '--
 }
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + PATIENCE_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 t.test('rac shell CODE -- command: its output, its exit status, the host key shown once', async (t) => {
   const { code, agent } = await sessionWithShell(t);
@@ -71,17 +63,17 @@ t.test('an interactive rac shell in tmux: typing, and a resize the remote sees',
   const screen = () => tmux.capture(false);
   tmux.send('echo hi-$((40+2))', true);
   tmux.send('Enter');
-  await until('the echo', () => /^hi-42\s*$/m.test(screen()));
+  await waitUntil('the echo', () => /^hi-42\s*$/m.test(screen()));
   tmux.send('tput cols', true);
   tmux.send('Enter');
-  await until('100 columns', () => /^100\s*$/m.test(screen()));
+  await waitUntil('100 columns', () => /^100\s*$/m.test(screen()));
   tmux.tmux('resize-window', '-t', 'main', '-x', '120', '-y', '30');
   tmux.send('clear; tput cols', true);
   tmux.send('Enter');
-  await until('120 columns after the resize', () => /^120\s*$/m.test(screen()));
+  await waitUntil('120 columns after the resize', () => /^120\s*$/m.test(screen()));
   tmux.send('exit 5', true);
   tmux.send('Enter');
-  await until('the exit', () => /\[exit 5\]/.test(screen()));
+  await waitUntil('the exit', () => /\[exit 5\]/.test(screen()));
   t.pass('echo, tput cols before and after a resize, and the exit status');
 });
 
@@ -138,13 +130,13 @@ t.test('rac view: Ctrl-] then s opens rac shell in a new tmux window', async (t)
     TERM: 'xterm-256color',
     XDG_CONFIG_HOME: env.XDG_CONFIG_HOME!,
   });
-  await until('the picture', () => tmux.capture().includes('38;2;'));
+  await waitUntil('the picture', () => tmux.capture().includes('38;2;'));
   tmux.send('C-]');
-  await until('viewer mode', () => tmux.capture(false).includes('s shell'));
+  await waitUntil('viewer mode', () => tmux.capture(false).includes('s shell'));
   tmux.send('s');
-  await until('a second window', () => tmux.tmux('list-windows', '-F', '#{window_name}').includes(`rac shell ${code}`));
+  await waitUntil('a second window', () => tmux.tmux('list-windows', '-F', '#{window_name}').includes(`rac shell ${code}`));
   tmux.send('echo in-the-$((1+1))nd-window', true);
   tmux.send('Enter');
-  await until('the shell answering in the new window', () => /^in-the-2nd-window\s*$/m.test(tmux.capture(false)));
+  await waitUntil('the shell answering in the new window', () => /^in-the-2nd-window\s*$/m.test(tmux.capture(false)));
   t.equal(tmux.tmux('list-windows', '-F', '#{window_name}').trim().split('\n').length, 2, 'the viewer stays in its own window');
 });

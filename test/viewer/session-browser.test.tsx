@@ -1,19 +1,11 @@
 // The session list against a real broker: create (name + email), the big code, close, open, quit.
-import { PATIENCE_MS } from '../helpers/patience.js';
+import { waitUntil } from '../helpers/patience.js';
 import t from 'tap';
 import { render } from 'ink-testing-library';
 import { Profiler, type ReactNode } from 'react';
 import { BrokerClient, type Session } from '../../src/client/broker-client.js';
 import { SessionBrowser } from '../../src/viewer-tty/components/SessionBrowser.js';
 import { startBrokerProcess, login } from '../helpers/broker-process.js';
-
-async function waitFor(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + Math.max(ms, PATIENCE_MS);
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Renders `node` and tells when it listens: Ink's useInput subscribes a screen's key handler in an
@@ -30,7 +22,7 @@ function renderListening(node: ReactNode) {
       {node}
     </Profiler>,
   );
-  const listening = () => waitFor('the screen to listen', () => effectsRun === commits);
+  const listening = () => waitUntil('the screen to listen', () => effectsRun === commits, 5);
   return { ...r, listening };
 }
 
@@ -53,16 +45,16 @@ t.test('session browser', async (t) => {
     r.stdin.write(keys);
   };
 
-  await waitFor('the empty list', () => frame().includes('No sessions yet'));
+  await waitUntil('the empty list', () => frame().includes('No sessions yet'));
 
   await press('n');
-  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await waitUntil('the name field', () => frame().includes('Customer name:'));
   for (const ch of 'Ada Lovelace') await press(ch);
-  await waitFor('the typed name', () => frame().includes('Customer name: Ada Lovelace'));
+  await waitUntil('the typed name', () => frame().includes('Customer name: Ada Lovelace'));
   await press('\r');
-  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await waitUntil('the email field', () => frame().includes('Customer email:'));
   await press('\r'); // no email: nothing is mailed
-  await waitFor('the created screen', () => frame().includes('Session created'));
+  await waitUntil('the created screen', () => frame().includes('Session created'));
   const [created] = await client.listSessions();
   t.ok(created, 'the broker has the session');
   t.equal(created!.customer_name, 'Ada Lovelace');
@@ -75,12 +67,12 @@ t.test('session browser', async (t) => {
   t.match(frame(), '███', 'the code in big digits');
 
   await press('x'); // back to the list
-  await waitFor('the list with the session', () =>
+  await waitUntil('the list with the session', () =>
     new RegExp(`${code.slice(0, 3)} ${code.slice(3, 6)} ${code.slice(6)}\\s+Ada Lovelace\\s+pending`).test(frame()),
   );
 
   await press('\r');
-  await waitFor('open', () => opened.length === 1);
+  await waitUntil('open', () => opened.length === 1);
   t.same(
     opened.map((s) => s.session_code),
     [code],
@@ -88,20 +80,20 @@ t.test('session browser', async (t) => {
   );
 
   await press('c');
-  await waitFor('the question', () => frame().includes('Close session'));
+  await waitUntil('the question', () => frame().includes('Close session'));
   await press('n');
-  await waitFor('the question gone', () => !frame().includes('Close session'));
+  await waitUntil('the question gone', () => !frame().includes('Close session'));
   t.equal((await client.listSessions())[0]!.status, 'pending', 'n keeps it');
   await press('c');
-  await waitFor('the question', () => frame().includes('Close session'));
+  await waitUntil('the question', () => frame().includes('Close session'));
   await press('y');
-  await waitFor('the closed status', () => /Ada Lovelace\s+closed/.test(frame()));
+  await waitUntil('the closed status', () => /Ada Lovelace\s+closed/.test(frame()));
   t.equal((await client.listSessions())[0]!.status, 'closed');
   await press('\r');
   t.equal(opened.length, 1, 'a closed session does not open');
 
   await press('q');
-  await waitFor('quit', () => quit === 1);
+  await waitUntil('quit', () => quit === 1);
   t.equal(quit, 1);
 });
 
@@ -127,58 +119,58 @@ t.test('new session: a name typed in one burst with its Enter', async (t) => {
   const frame = () => r.lastFrame() ?? '';
   const settle = r.listening;
 
-  await waitFor('the empty list', () => frame().includes('No sessions yet'));
+  await waitUntil('the empty list', () => frame().includes('No sessions yet'));
   await settle();
   r.stdin.write('n');
-  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await waitUntil('the name field', () => frame().includes('Customer name:'));
   await settle();
   r.stdin.write('Grace Hopper\r');
-  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await waitUntil('the email field', () => frame().includes('Customer email:'));
   await settle();
   r.stdin.write('\r');
-  await waitFor('the created screen', () => frame().includes('Session created'));
+  await waitUntil('the created screen', () => frame().includes('Session created'));
   t.same(created, [{ customer_name: 'Grace Hopper' }], 'the create call carries the name');
   t.equal((await client.listSessions())[0]!.customer_name, 'Grace Hopper', 'the broker saved it');
 
   // Name, Enter, email, Enter in a single write: what follows the first Enter fills the email field.
   r.stdin.write('x'); // back to the list
-  await waitFor('the list', () => frame().includes('n new session'));
+  await waitUntil('the list', () => frame().includes('n new session'));
   await settle();
   r.stdin.write('n');
-  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await waitUntil('the name field', () => frame().includes('Customer name:'));
   await settle();
   r.stdin.write('Linus Torvalds\r\r');
-  await waitFor('the second session', () => created.length === 2);
+  await waitUntil('the second session', () => created.length === 2);
   t.same(created[1], { customer_name: 'Linus Torvalds' });
 
   // The text and the Enter as two chunks before React renders again: the Enter sees the text.
-  await waitFor('the created screen', () => frame().includes('Session created'));
+  await waitUntil('the created screen', () => frame().includes('Session created'));
   await settle();
   r.stdin.write('x');
-  await waitFor('the list', () => frame().includes('n new session'));
+  await waitUntil('the list', () => frame().includes('n new session'));
   await settle();
   r.stdin.write('n');
-  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await waitUntil('the name field', () => frame().includes('Customer name:'));
   await settle();
   r.stdin.write('Ada Lovelace');
   r.stdin.write('\r');
-  await waitFor('the email field', () => frame().includes('Customer email:'));
+  await waitUntil('the email field', () => frame().includes('Customer email:'));
   await settle();
   r.stdin.write('\r');
-  await waitFor('the third session', () => created.length === 3);
+  await waitUntil('the third session', () => created.length === 3);
   t.same(created[2], { customer_name: 'Ada Lovelace' }, 'not customer_name: null');
 
   // The name's chunk, then the email's Enter in a second chunk before the email field listens.
-  await waitFor('the created screen', () => frame().includes('Session created'));
+  await waitUntil('the created screen', () => frame().includes('Session created'));
   await settle();
   r.stdin.write('x');
-  await waitFor('the list', () => frame().includes('n new session'));
+  await waitUntil('the list', () => frame().includes('n new session'));
   await settle();
   r.stdin.write('n');
-  await waitFor('the name field', () => frame().includes('Customer name:'));
+  await waitUntil('the name field', () => frame().includes('Customer name:'));
   await settle();
   r.stdin.write('Hedy Lamarr\r');
   r.stdin.write('\r');
-  await waitFor('the fourth session', () => created.length === 4);
+  await waitUntil('the fourth session', () => created.length === 4);
   t.same(created[3], { customer_name: 'Hedy Lamarr' }, 'the early Enter reached the email field');
 });

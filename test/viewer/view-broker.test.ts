@@ -2,7 +2,7 @@
 // handshake, sealed frames) and `rac view` in tmux with --graphics blocks. The picture's colours,
 // the status line with the security code; typed keys and clicks reach the agent sealed, as the
 // right packets; q leaves and the terminal is restored.
-import { PATIENCE_MS } from '../helpers/patience.js';
+import { waitUntil } from '../helpers/patience.js';
 import t, { type Test } from 'tap';
 import type { Session } from '../../src/protocol/broker-api.js';
 import { RAC_BIN, call, login, startBrokerProcess } from '../helpers/broker-process.js';
@@ -12,14 +12,6 @@ import { QUADRANT_COLOURS, quadrantJpeg, solidJpeg } from '../helpers/test-pictu
 import { Tmux, parseCapture } from '../helpers/viewer-tmux.js';
 
 const near = (a: number[] | undefined, b: readonly number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 12);
-
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + Math.max(ms, PATIENCE_MS);
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 // The terminal: wide enough for the status line's figures beside the security code.
 const COLS = 120;
@@ -62,8 +54,8 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
   const { session, agent, packets } = await sessionWithAgent(t, 'Ada Lovelace');
   const term = startView(t, broker.url, token, session.session_code);
   const peer = await agent.nextViewer();
-  await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
-  await waitFor('the status line figures', () => /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/.test(term.capture(false)));
+  await waitUntil('the picture', () => term.capture().includes('38;2;'));
+  await waitUntil('the status line figures', () => /[\d.]+ fps · \d+ kbit\/s · loss \d+% · \d+ ms/.test(term.capture(false)));
   t.match(term.capture(false).split('\n')[ROWS - 1], `code ${peer.sas}`, 'the status line shows the security code the agent derived');
 
   const screen = parseCapture(term.capture());
@@ -82,14 +74,14 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
       .map((p) => `${p.vk}${p.state ? 'v' : '^'}`);
   term.send('x');
   term.send('C-c');
-  await waitFor('keys at the agent', () => keys().length >= 6);
+  await waitUntil('keys at the agent', () => keys().length >= 6);
   t.same(keys(), ['88v', '88^', '17v', '67v', '67^', '17^']);
 
   // SGR mouse reports are 1-based: column 51, row 15 is cell (50, 14).
   const clicked = cellToRemote(placement, 50, 14)!;
   term.send('\x1b[<0;51;15M\x1b[<0;51;15m', true);
   const clicks = () => packets().filter((p) => p.type === 'mouse');
-  await waitFor('the click at the agent', () => clicks().length >= 2);
+  await waitUntil('the click at the agent', () => clicks().length >= 2);
   t.same(clicks(), [
     { type: 'mouse', ...clicked, button: 1, state: 1 },
     { type: 'mouse', ...clicked, button: 1, state: 0 },
@@ -101,33 +93,33 @@ t.test('rac view CODE against the real broker and relay', async (t) => {
 
   term.send('C-]');
   term.send('q');
-  await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
+  await waitUntil('exit', () => term.capture(false).includes('EXIT=0'));
   t.same(term.display('#{alternate_on} #{mouse_any_flag} #{mouse_sgr_flag} #{cursor_flag}'), '0 0 0 1', 'terminal restored');
 });
 
 t.test('rac view: the list opens a session; closing it ends the view', async (t) => {
   const { session } = await sessionWithAgent(t, 'Grace Hopper');
   const term = startView(t, broker.url, token, '');
-  await waitFor('the list', () => term.capture(false).includes('Grace Hopper'));
+  await waitUntil('the list', () => term.capture(false).includes('Grace Hopper'));
   term.send('Enter');
-  await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
+  await waitUntil('the picture', () => term.capture().includes('38;2;'));
   const id = (await call<Session[]>(broker.api, 'GET', '/sessions', { token })).body.find(
     (s) => s.session_code === session.session_code,
   )!.id;
   const closed = await call(broker.api, 'DELETE', `/sessions/${id}`, { token });
   t.equal(closed.status, 200);
-  await waitFor('the ended message', () => term.capture(false).includes('session ended'));
+  await waitUntil('the ended message', () => term.capture(false).includes('session ended'));
   term.send('x'); // any key leaves an ended session: back to the list
-  await waitFor('the list again, with the session closed', () => /Grace Hopper\s+closed/.test(term.capture(false)));
+  await waitUntil('the list again, with the session closed', () => /Grace Hopper\s+closed/.test(term.capture(false)));
   term.send('q');
-  await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
+  await waitUntil('exit', () => term.capture(false).includes('EXIT=0'));
   t.same(term.display('#{alternate_on} #{mouse_any_flag} #{cursor_flag}'), '0 0 1', 'terminal restored');
   t.ok(session.session_code);
 });
 
 t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 3, terminal left clean', async (t) => {
   const unknown = startView(t, broker.url, token, '999999999');
-  await waitFor('exit', () => /EXIT=\d/.test(unknown.capture(false)));
+  await waitUntil('exit', () => /EXIT=\d/.test(unknown.capture(false)));
   t.match(unknown.capture(false), 'rac: session 999999999 not found');
   t.match(unknown.capture(false), 'EXIT=4');
   t.same(unknown.display('#{alternate_on} #{mouse_any_flag} #{cursor_flag}'), '0 0 1');
@@ -139,7 +131,7 @@ t.test('rac view in a terminal: unknown code → exit 4, not logged in → exit 
     XDG_CONFIG_HOME: '/nonexistent',
     RAC_TOKEN: '',
   });
-  await waitFor('exit', () => /EXIT=\d/.test(anonymous.capture(false)));
+  await waitUntil('exit', () => /EXIT=\d/.test(anonymous.capture(false)));
   t.match(anonymous.capture(false), 'not logged in');
   t.match(anonymous.capture(false), 'EXIT=3');
 });
@@ -161,17 +153,17 @@ t.test('a broker restart: the viewer reconnects by itself and the picture goes o
   t.teardown(() => clearInterval(streaming));
 
   const term = startView(t, first.url, adminToken, session.session_code);
-  await waitFor('the picture', () => term.capture().includes('38;2;'), 20_000);
+  await waitUntil('the picture', () => term.capture().includes('38;2;'));
 
   await first.stop();
   const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, args: ['--port', String(first.port)] });
   t.teardown(() => second.stop());
   await agent.resume(second.url);
   picture = solidJpeg([255, 255, 0]);
-  await waitFor('the new picture after the restart', () => near(parseCapture(term.capture())[5]?.[50]?.fg, [255, 255, 0]), 30_000);
+  await waitUntil('the new picture after the restart', () => near(parseCapture(term.capture())[5]?.[50]?.fg, [255, 255, 0]));
   t.pass('frames flow again through the restarted broker');
   t.match(term.capture(false).split('\n')[ROWS - 1], 'Restart Test · active');
   term.send('C-]');
   term.send('q');
-  await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
+  await waitUntil('exit', () => term.capture(false).includes('EXIT=0'));
 });

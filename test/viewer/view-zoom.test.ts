@@ -2,7 +2,7 @@
 // `rac view --graphics blocks` in tmux. In viewer mode + zooms in, arrows pan, the status line says
 // the zoom and the region; the picture on screen is that region; a click on a cell moves the real X
 // pointer to the remote pixel under that cell; 0 goes back to the whole screen.
-import { PATIENCE_MS } from '../helpers/patience.js';
+import { waitUntil } from '../helpers/patience.js';
 import t, { type Test } from 'tap';
 import { placeView } from '../../src/viewer-tty/graphics/viewport.js';
 import { cellToRemote } from '../../src/viewer-tty/graphics/fit.js';
@@ -16,14 +16,6 @@ const GREEN = [0, 255, 0];
 const BLUE = [0, 0, 255];
 const WHITE = [255, 255, 255];
 const near = (a: number[] | undefined, b: number[]) => !!a && a.every((v, i) => Math.abs(v - b[i]!) <= 40);
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const until = Date.now() + Math.max(ms, PATIENCE_MS);
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Xvfb with quadrants on the shared monitor, a broker, `rac agent --code --yes ARGS`, `rac view` in tmux. */
 async function viewRealAgent(t: Test, agentArgs: string[] = []) {
@@ -53,11 +45,11 @@ async function viewRealAgent(t: Test, agentArgs: string[] = []) {
   });
   const status = () => term.capture(false).split('\n')[29] ?? '';
   const screen = () => parseCapture(term.capture());
-  await waitFor('the picture', () => near(screen()[2]?.[2]?.fg, RED), 30_000);
+  await waitUntil('the picture', () => near(screen()[2]?.[2]?.fg, RED));
   /** Clicks cell (col, row) and waits for the X pointer at (x, y). */
   const clickAt = async (col: number, row: number, x: number, y: number) => {
     term.send(`\x1b[<0;${col + 1};${row + 1}M\x1b[<0;${col + 1};${row + 1}m`, true);
-    await waitFor(`the pointer at ${x},${y}`, async () => {
+    await waitUntil(`the pointer at ${x},${y}`, async () => {
       const at = await xvfb.mouse();
       return at.x === x && at.y === y;
     });
@@ -71,15 +63,15 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
 
   // Viewer mode, two steps in: 2× of the fitted view (1920×1080 in 100×29 cells of 10×20 px).
   term.send('C-]');
-  await waitFor('viewer mode', () => status().includes('viewer: q quit'));
+  await waitUntil('viewer mode', () => status().includes('viewer: q quit'));
   term.send('+');
-  await waitFor('1.5×', () => status().includes('1.5×'));
+  await waitUntil('1.5×', () => status().includes('1.5×'));
   term.send('+');
-  await waitFor('2×', () => / 2× /.test(status()));
+  await waitUntil('2×', () => / 2× /.test(status()));
   t.match(status(), ' 2× 960×557 at 480,262 ', 'the zoom and the region shown');
   term.send('Right');
   term.send('Down');
-  await waitFor('the region panned', () => / 2× 960×557 at 720,401 /.test(status()));
+  await waitUntil('the region panned', () => / 2× 960×557 at 720,401 /.test(status()));
   t.pass('arrows pan a quarter of the region: 240 right, 139 down');
 
   const region = { x: 720, y: 401, width: 960, height: 557 };
@@ -92,7 +84,7 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
   );
   t.same(placement.region, region, 'the same region as the viewer computes');
   // The quadrants' corner (960,540) is now at column (960-720)/9.6 = 25, row (540-401)/557·29 = 7.2.
-  await waitFor('the zoomed picture', () => {
+  await waitUntil('the zoomed picture', () => {
     const s = screen();
     return near(s[3]?.[10]?.fg, RED) && near(s[3]?.[60]?.fg, GREEN) && near(s[20]?.[10]?.bg, BLUE) && near(s[20]?.[60]?.bg, WHITE);
   });
@@ -101,7 +93,7 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
   // Back to the remote: a click on cell (c, r) lands on remote pixel
   // (720 + ⌊(c + ½)·960/100⌋, 401 + ⌊(r + ½)·557/29⌋), the pixel under the cell's centre in the region.
   term.send('C-]');
-  await waitFor('remote mode', () => status().includes('Ctrl-] remote'));
+  await waitUntil('remote mode', () => status().includes('Ctrl-] remote'));
   for (const [col, row, x, y] of [
     [10, 5, 820, 506],
     [63, 21, 1329, 813],
@@ -114,10 +106,10 @@ t.test('zoom, pan and clicks on the zoomed picture, against a real agent', async
 
   term.send('C-]');
   term.send('0');
-  await waitFor('fit again', () => / fit /.test(status()));
-  await waitFor('the whole screen again', () => near(screen()[2]?.[2]?.fg, RED) && near(screen()[2]?.[97]?.fg, GREEN));
+  await waitUntil('fit again', () => / fit /.test(status()));
+  await waitUntil('the whole screen again', () => near(screen()[2]?.[2]?.fg, RED) && near(screen()[2]?.[97]?.fg, GREEN));
   term.send('q');
-  await waitFor('exit', () => term.capture(false).includes('EXIT=0'));
+  await waitUntil('exit', () => term.capture(false).includes('EXIT=0'));
 });
 
 t.test('zoomed, with frames smaller than the screen (--max-width): clicks in screen pixels', async (t) => {
@@ -127,9 +119,9 @@ t.test('zoomed, with frames smaller than the screen (--max-width): clicks in scr
   term.send('C-]');
   term.send('+');
   term.send('+');
-  await waitFor('2×', () => / 2× 480×278 at 240,131 /.test(status()));
+  await waitUntil('2×', () => / 2× 480×278 at 240,131 /.test(status()));
   term.send('C-]');
-  await waitFor('remote mode', () => status().includes('Ctrl-] remote'));
+  await waitUntil('remote mode', () => status().includes('Ctrl-] remote'));
   await clickAt(10, 5, 580, 367);
   await clickAt(99, 28, 1435, 808);
   t.pass('clicks land on the screen pixel under the cell, not the frame pixel');
