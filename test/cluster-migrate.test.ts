@@ -10,7 +10,7 @@ import pg from 'pg';
 import t from 'tap';
 import { SecretBox } from '../src/broker/secret-box.js';
 import type { Session } from '../src/protocol/broker-api.js';
-import { call, login, randomUdpRange, startBrokerProcess } from './helpers/broker-process.js';
+import { call, login, randomUdpRange, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, rac, spawnRac } from './helpers/cli.js';
 import { sharedPostgres } from './helpers/postgres.js';
 import { configureSmtp } from './helpers/smtp-setup.js';
@@ -117,7 +117,7 @@ t.test('the node named by the migration holds the sessions; logins carry over; n
   const smtp = await call<{ username: string }>(node.api, 'GET', '/smtp/config', { token: await login(node.api) });
   t.match(smtp.body, { smtp_port: 2525, username: 'mailer' });
 
-  const keyless = await spawnRac(['serve', '--data-dir', mkdtempSync(join(tmpdir(), 'rac-node-')), '--port', '0', '--database', database], {
+  const keyless = await spawnRac(serveArgs({ dataDir: mkdtempSync(join(tmpdir(), 'rac-node-')), databaseUrl: database }), {
     env: isolatedEnv(),
   });
   t.not(keyless.code, 0);
