@@ -1,10 +1,13 @@
 // Two, then three `rac serve` nodes on one PostgreSQL database, as real processes: the stats of a
-// session asked on the node that does not hold it come from its owner; a node killed (SIGKILL)
+// session asked on the node that does not hold it come from its owner; a node only thought dead
+// (stopped) lets go of the session another node took meanwhile; a node killed (SIGKILL)
 // before anyone joined its session leaves the code working: another node takes the session on
 // a port of its own and the agent and viewer stream through it; a taken session keeps its
 // creation time, so it expires on the new node as it would have on the old one.
+import { createSocket } from 'node:dgram';
 import t, { type Test } from 'tap';
 import type { Session } from '../src/protocol/broker-api.js';
+import { CloseCode } from '../src/protocol/index.js';
 import { type BrokerProcess, type SessionStats, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { sharedPostgres } from './helpers/postgres.js';
 import { startSealedAgent } from './helpers/sealed-agent.js';
@@ -50,6 +53,17 @@ async function auditOf(on: BrokerProcess, action: string, sessionId: number): Pr
   return page.body.entries.filter((entry) => entry.target_id === String(sessionId));
 }
 
+/** Whether a UDP socket can bind the port now (the broker that held it let it go). */
+async function bindable(port: number): Promise<true | undefined> {
+  const socket = createSocket('udp4');
+  const bound = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  socket.close();
+  return bound || undefined;
+}
+
 async function killed(node: BrokerProcess): Promise<void> {
   const exited = new Promise((resolve) => node.process.once('exit', resolve));
   node.process.kill('SIGKILL');
@@ -89,6 +103,22 @@ t.test("a session's stats asked on the other node are its owner's counters", asy
     headers: { 'x-rac-node-forwarded-for': '127.0.0.1', 'x-rac-node-forwarded-proof': 'forged' },
   });
   t.equal(stranger.status, 401, 'without a login, nothing (the owner is never asked on its behalf)');
+});
+
+t.test('a node only thought dead (stopped, then resumed) lets the session it lost go', async (t) => {
+  const session = await createSession(nodeB);
+  const viewer = await connectViewer(nodeB.url, session.session_code, admin);
+  t.teardown(() => viewer.close());
+  const viewerClosed = new Promise<number>((resolve) => viewer.ws.once('close', (code: number) => resolve(code)));
+  nodeB.process.kill('SIGSTOP');
+  const info = await eventually(async () => {
+    const now = await infoOf(nodeA, session.session_code);
+    return inRange(now.udp_port, nodeA) && now.udp_port !== session.udp_port ? now : undefined;
+  }, "node A to take the stopped node's pending session").finally(() => nodeB.process.kill('SIGCONT'));
+  t.equal(info.status, 'pending', 'node A holds it now');
+  t.equal(await viewerClosed, CloseCode.RESTARTING, "node B, resumed, closes its viewer's WebSocket with 1012 (look it up again)");
+  const freed = await eventually(() => bindable(session.udp_port), "node B to free the session's old UDP port");
+  t.ok(freed, "node B's old port for it is free again");
 });
 
 t.test("a killed node's pending session is taken by another node: its code still works", async (t) => {
