@@ -64,6 +64,31 @@ t.test('the broker unit passes systemd-analyze verify, with the capability only 
   t.same(await verify(low.stdout, 'rac-low.service'), { code: 0, output: '' });
 });
 
+t.test('the broker unit reads its environment file; on PostgreSQL it needs it, and the URL stays out of the unit', async (t) => {
+  const sqlite = await rac(['serve', '--port', '8443', '--print-systemd-unit'], { env: isolatedEnv() });
+  t.equal(sqlite.code, 0, sqlite.stderr);
+  t.match(sqlite.stdout, /^EnvironmentFile=-\/etc\/rac\/serve\.env$/m, 'SQLite: optional (RAC_ADMIN_PASSWORD may go there)');
+  t.equal(sqlite.stderr, '', 'nothing to tell');
+
+  const url = 'postgres://rac:Db-pa55word-do-not-leak@db.internal:5432/rac';
+  for (const [how, args, env] of [
+    ['RAC_DATABASE_URL', [], { RAC_DATABASE_URL: url }],
+    ['--database', ['--database', url], {}],
+  ] as const) {
+    const node = await rac(['serve', '--port', '8443', '--node-id', 'relay1', ...args, '--print-systemd-unit'], {
+      env: isolatedEnv(env),
+    });
+    t.equal(node.code, 0, node.stderr);
+    t.match(node.stdout, /^EnvironmentFile=\/etc\/rac\/serve\.env$/m, `${how}: the file is required (no leading -)`);
+    t.match(node.stdout, /^# \/etc\/rac\/serve\.env \(root, mode 0600\) must hold RAC_DATABASE_URL=/m, 'the unit says what goes there');
+    t.notMatch(node.stdout, 'pa55word', 'the password is not in the unit');
+    t.notMatch(node.stdout, '--database', 'nor the URL on the command line');
+    t.match(node.stderr, 'create that file as root, mode 0600, with the line RAC_DATABASE_URL=<your URL>', 'stderr says what to do');
+    t.notMatch(node.stderr, 'pa55word', 'and never repeats the URL');
+    t.same(await verify(node.stdout, 'rac-node.service'), { code: 0, output: '' }, 'systemd-analyze verify: clean');
+  }
+});
+
 t.test('the agent unit is a user unit that passes verify; a key on the command line is refused', async (t) => {
   const env = isolatedEnv();
   const unit = await rac(['agent', '--wol-mac', 'AA:BB:CC:DD:EE:FF', '--print-systemd-unit'], { env });

@@ -104,7 +104,8 @@ export const sessionStatsReply = object({
   status: sessionStatus,
   relay: {
     type: ['object', 'null'],
-    description: "the UDP relay's counters (datagrams and bytes each way, drops by reason…); null when the relay is not running",
+    description:
+      "the UDP relay's counters (datagrams and bytes each way, drops by reason…); null when the relay is not running, or the node holding it did not answer",
     additionalProperties: { type: ['number', 'boolean'] },
   },
 });

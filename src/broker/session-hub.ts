@@ -123,6 +123,8 @@ export class SessionHub {
     );
     sessions.on('created', (session) => this.attach(session));
     sessions.on('status', (session) => this.statusChanged(session));
+    sessions.on('adopted', (session) => this.attach(session));
+    sessions.on('moved', (session) => this.movedAway(session));
     sessions.onClosing = (session) => this.closing(session);
     options.users.on('changed', (user) => {
       this.knownUsers.set(user.id, user);
@@ -470,6 +472,22 @@ export class SessionHub {
     for (const viewer of [...live.viewers.values()]) this.dropViewer(live, viewer, false);
   }
 
+  /**
+   * Another node took the session (this one was thought dead): its relay here stops and its port
+   * is freed; whoever was connected here reconnects, and the lookup names the new node's port.
+   */
+  private movedAway(session: Session): void {
+    const live = this.live.get(session.id);
+    if (!live) return;
+    this.retire(live);
+    this.tickets.revokeSession(session.id);
+    this.tunnels.sessionGone(session.id, CloseCode.RESTARTING, 'Session moved to another broker node');
+    for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Session moved to another broker node');
+    live.relay.detach();
+    this.sessions.releaseMovedPort(live.udpPort);
+    this.log.warn({ session_id: live.id, node_id: session.node_id }, 'session taken over by another node: relay stopped here');
+  }
+
   /** Never rejects (a database error is logged; the next sweep tries again). */
   private async expireIfIdle(live: LiveSession): Promise<void> {
     if (live.viewers.size > 0 || this.tunnels.count(live.id) > 0) return;
@@ -495,7 +513,7 @@ export class SessionHub {
       const current = await this.sessions.store.byId(live.id);
       if (!current) return;
       // Closed by another node: a lost bus event must not leave its connections open.
-      if (current.status === 'closed') return await this.sessions.followRemoteChange(live.id);
+      if (current.status === 'closed' || current.node_id !== this.sessions.nodeId) return await this.sessions.followRemoteChange(live.id);
       // Read after the await: the agent may have come or gone meanwhile.
       const connected = (live.agent !== undefined || live.plainAgent) && !this.udpSilent(live);
       let next: SessionStatus = current.status;

@@ -14,6 +14,10 @@ import type { UserWithSecrets } from './users.js';
 export interface SessionManagerEvents {
   created: [session: Session];
   status: [session: Session, previous: SessionStatus];
+  /** A pending session of a dead node now lives here, on a port of this node. */
+  adopted: [session: Session];
+  /** Another node took this session: whatever this node still holds for it goes. */
+  moved: [session: Session];
 }
 
 export interface SessionManagerOptions {
@@ -175,7 +179,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
    */
   async followRemoteChange(id: number): Promise<void> {
     const session = await this.store.byId(id);
-    if (!session || session.node_id !== this.options.nodeId) return;
+    if (session && session.node_id !== this.options.nodeId) return void this.emit('moved', session);
+    if (!session) return;
     if (!this.socketFor(session)) return;
     this.emit('status', session, session.status);
     if (session.status === 'closed') await this.released(session);
@@ -188,6 +193,48 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       if (session.status === 'active' && (await this.setStatus(session.id, 'disconnected'))) marked++;
     }
     return marked;
+  }
+
+  /**
+   * A node stopped beating: its pending sessions (no agent yet) move to this node with a port of
+   * its own, so their codes still work wherever the customer's agent lands; the creation time
+   * stays, so they expire as they would have. Returns how many this node took.
+   */
+  async adoptPending(nodeId: string): Promise<number> {
+    let adopted = 0;
+    for (const session of await this.store.live(nodeId)) {
+      if (session.status === 'pending' && (await this.adopt(session))) adopted++;
+    }
+    return adopted;
+  }
+
+  private async adopt(session: Session): Promise<boolean> {
+    const allocated = await this.ports.allocate();
+    if (!allocated) {
+      this.options.log?.(`session ${session.id}: no free UDP port to take it over from node ${session.node_id}`);
+      return false;
+    }
+    const moved = await this.store.moveToNode(session.id, session.node_id, this.options.nodeId, allocated.port).catch((err: Error) => {
+      this.ports.release(allocated.port);
+      throw err;
+    });
+    if (!moved) {
+      this.ports.release(allocated.port);
+      return false;
+    }
+    await this.audit.record(SYSTEM_ACTOR, {
+      action: 'session.adopt',
+      target_type: 'session',
+      target_id: session.id,
+      detail: { session_code: session.session_code, from_node: session.node_id, udp_port: moved.udp_port },
+    });
+    this.emit('adopted', moved);
+    return true;
+  }
+
+  /** Frees the port a session that moved to another node held here. */
+  releaseMovedPort(port: number): void {
+    this.ports.release(port);
   }
 
   async expirePending(now = Date.now()): Promise<void> {

@@ -161,6 +161,19 @@ export class SessionStore {
       .changes;
   }
 
+  /**
+   * Moves a pending session from a dead node to another, on a port of the new node. Returns the
+   * moved row, or undefined when it was no longer that node's pending session (another node moved
+   * it first, an agent joined, it closed): at most one node takes each session.
+   */
+  async moveToNode(id: number, from: string, to: string, udpPort: number): Promise<Session | undefined> {
+    const row = await this.db.get<SessionRow>(
+      `UPDATE sessions SET node_id = ?, udp_port = ? WHERE id = ? AND node_id = ? AND status = 'pending' RETURNING *`,
+      [to, udpPort, id, from],
+    );
+    return row && toSession(row);
+  }
+
   /** One node's pending sessions created before the cutoff. */
   async pendingCreatedBefore(cutoffIso: string, nodeId: string): Promise<Session[]> {
     const rows = await this.db.all<SessionRow>(`SELECT * FROM sessions WHERE status = 'pending' AND created_at < ? AND node_id = ?`, [

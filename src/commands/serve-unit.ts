@@ -1,9 +1,10 @@
 // rac serve --print-systemd-unit: the broker's unit, its ExecStart spelled out from the options of
 // this command line (every value explicit, paths absolute, the data dir systemd's state dir).
 import { formatPortRange } from '../broker/udp-port-pool.js';
+import type { CommandIo } from './io.js';
 import { formatDuration } from './option-parsers.js';
 import type { ServeOptions } from './serve.js';
-import { SERVICE_DATA_DIR, brokerUnit } from './systemd-units.js';
+import { SERVICE_DATA_DIR, SERVICE_ENV_FILE, brokerUnit } from './systemd-units.js';
 
 export function serveArguments(options: ServeOptions): string[] {
   const optional = (flag: string, value: string | undefined) => (value ? [flag, value] : []);
@@ -36,5 +37,18 @@ export function serveUnit(options: ServeOptions): string {
   const paths = [options.tlsCert, options.tlsKey, options.smtpCaFile, options.cluster?.keyFile].filter((path): path is string =>
     Boolean(path),
   );
-  return brokerUnit(serveArguments(options), { port: options.port, paths });
+  return brokerUnit(serveArguments(options), { port: options.port, paths, database: options.databaseUrl !== undefined });
+}
+
+/**
+ * The unit to stdout. The database URL (it may hold a password) is never written into the unit,
+ * which every user can read: the unit reads it from its environment file, and stderr says so.
+ */
+export function printServeUnit(options: ServeOptions, io: Pick<CommandIo, 'stdout' | 'stderr'>): void {
+  io.stdout.write(serveUnit(options));
+  if (options.databaseUrl === undefined) return;
+  io.stderr.write(
+    `rac: the unit reads the database URL from ${SERVICE_ENV_FILE}, not from its command line: create that file as root, ` +
+      `mode 0600, with the line RAC_DATABASE_URL=<your URL>\n`,
+  );
 }

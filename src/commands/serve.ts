@@ -131,7 +131,7 @@ export function serveCommand(io: CommandIo): Command {
       };
       checkClusterOptions(opts, databaseUrl);
       if (opts.migrateFrom) return (await import('./serve-migrate.js')).runMigrateFrom(options, opts.migrateFrom, io);
-      if (opts.printSystemdUnit) return void io.stdout.write((await import('./serve-unit.js')).serveUnit(options));
+      if (opts.printSystemdUnit) return (await import('./serve-unit.js')).printServeUnit(options, io);
       if (opts.check) return (await import('./serve-check.js')).runServeCheck(options, io);
       await runServe(options, io);
     },

@@ -9,6 +9,12 @@ export const RAC_SCRIPT = fileURLToPath(new URL('../../bin/rac.js', import.meta.
 /** Where systemd's StateDirectory=rac puts the broker's data dir. */
 export const SERVICE_DATA_DIR = '/var/lib/rac';
 
+/**
+ * The broker unit's environment file (root's, mode 0600): RAC_DATABASE_URL, RAC_ADMIN_PASSWORD.
+ * Secrets go there, never into the unit, which every user can read.
+ */
+export const SERVICE_ENV_FILE = '/etc/rac/serve.env';
+
 /** One ExecStart word as systemd reads it: quoted when needed, `%` and `$` not expanded. */
 export function execWord(word: string): string {
   const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
@@ -21,8 +27,17 @@ const execStart = (args: string[]) => ['ExecStart=' + [process.execPath, RAC_SCR
 /** A path under a home directory is hidden by ProtectHome=yes: then the homes stay readable, not writable. */
 const underHome = (path: string) => /^\/(home|root|run\/user)(\/|$)/.test(path);
 
+/**
+ * The environment file line: optional for a broker on SQLite; required (a missing file stops the
+ * start) for a node on PostgreSQL, which must not come up on a SQLite database of its own.
+ */
+const environmentFile = (database: boolean) => [
+  ...(database ? [`# ${SERVICE_ENV_FILE} (root, mode 0600) must hold RAC_DATABASE_URL=postgres://…`] : []),
+  `EnvironmentFile=${database ? '' : '-'}${SERVICE_ENV_FILE}`,
+];
+
 /** The system unit of the broker: its own dynamic user, state in /var/lib/rac, nothing else writable. */
-export function brokerUnit(args: string[], options: { port: number; paths: string[] }): string {
+export function brokerUnit(args: string[], options: { port: number; paths: string[]; database?: boolean }): string {
   const lowPort = options.port > 0 && options.port < 1024;
   const homeRead = [RAC_SCRIPT, process.execPath, ...options.paths].some(underHome);
   return [
@@ -36,6 +51,7 @@ export function brokerUnit(args: string[], options: { port: number; paths: strin
     '[Service]',
     'Type=simple',
     ...execStart(args),
+    ...environmentFile(options.database === true),
     // SIGHUP re-reads the TLS certificate; sessions stay up.
     'ExecReload=/bin/kill -HUP $MAINPID',
     'Restart=on-failure',

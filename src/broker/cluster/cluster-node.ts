@@ -6,8 +6,9 @@ import type { Session } from '../session-store.js';
 import type { SqlDatabase } from '../sql/sql-database.js';
 import { type ClusterBus, LocalBus } from './cluster-bus.js';
 import { ClusterSync, type SyncedStores } from './cluster-sync.js';
-import { forwardingKey } from './forwarded-address.js';
+import { forwardedHeaders, forwardingKey } from './forwarded-address.js';
 import { type NodeInfo, NodeRegistry } from './node-registry.js';
+import { type RelayFigures, ownerRelayCounters } from './owner-stats.js';
 import { PostgresBus } from './postgres-bus.js';
 
 export interface NodeAddresses {
@@ -58,10 +59,17 @@ export class ClusterNode {
     return node;
   }
 
-  /** A node that stopped beating: its active sessions are disconnected until it returns. */
+  /**
+   * A node that stopped beating: its active sessions are disconnected until it returns; its
+   * pending ones (nobody joined yet) move to this node, so their codes keep working.
+   */
   private async nodeDead(dead: NodeInfo): Promise<void> {
     const marked = await this.sessions.markNodeDown(dead.id);
-    this.log.warn({ node_id: dead.id, sessions: marked }, 'node stopped beating: its active sessions are disconnected');
+    const adopted = await this.sessions.adoptPending(dead.id);
+    this.log.warn(
+      { node_id: dead.id, sessions: marked, adopted },
+      'node stopped beating: its active sessions are disconnected, its pending sessions taken over',
+    );
   }
 
   /** Writes this node's row with its addresses (known once it listens) and starts the heartbeat. */
@@ -95,6 +103,16 @@ export class ClusterNode {
   async ownerOf(session: Session): Promise<NodeInfo | undefined> {
     if (session.node_id === this.id || session.status === 'closed') return undefined;
     return this.registry?.byId(session.node_id);
+  }
+
+  /**
+   * The relay counters of a session another node holds, asked of that node with the caller's
+   * Authorization header; null when this node holds it or the owner does not answer.
+   */
+  async ownerRelayCounters(session: Session, authorization: string, clientAddress: string): Promise<RelayFigures | null> {
+    const owner = await this.ownerOf(session);
+    if (!owner) return null;
+    return ownerRelayCounters(owner, session.id, { authorization, ...forwardedHeaders(this.forwardKey, clientAddress) });
   }
 
   async stop(): Promise<void> {

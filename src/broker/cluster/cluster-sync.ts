@@ -25,6 +25,8 @@ export class ClusterSync {
     private readonly log: (message: string) => void,
   ) {
     stores.sessions.on('status', (session) => this.publish({ type: 'session', id: session.id }));
+    // The node that held it, if it was only thought dead, lets it go.
+    stores.sessions.on('adopted', (session) => this.publish({ type: 'session', id: session.id }));
     stores.users.on('changed', (user) => {
       if (!this.relayingUser) this.publish({ type: 'user', id: user.id });
     });

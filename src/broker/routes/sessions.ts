@@ -1,6 +1,7 @@
 // POST/GET /api/sessions, DELETE /api/sessions/{id}, GET /api/sessions/{code}/info
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf, authHooks } from '../auth.js';
+import { isForwarded } from '../cluster/forwarded-address.js';
 import type { BrokerContext } from '../context.js';
 import { isSessionCode } from '../../protocol/session-code.js';
 import { customerCommand, joinPagePath } from '../../protocol/customer-command.js';
@@ -102,8 +103,16 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
     if (!session) throw Errors.sessionNotFound();
     if (user.role !== 'admin' && session.tech_user_id !== user.id) throw Errors.sessionForbidden();
     if (session.status === 'closed') throw Errors.sessionClosed();
-    return { session_id: session.id, status: session.status, relay: ctx.hub.counters(session.id) ?? null };
+    return {
+      session_id: session.id,
+      status: session.status,
+      relay: ctx.hub.counters(session.id) ?? (await ownerCounters(request, session)),
+    };
   });
+
+  /** Another node's session: its owner has the counters (asked once; a request from a node is not passed on). */
+  const ownerCounters = (request: FastifyRequest, session: Session) =>
+    isForwarded(request.raw) ? null : ctx.cluster.ownerRelayCounters(session, request.headers.authorization ?? '', request.ip);
 
   // Unauthenticated (the customer's client calls it), so guessing codes is throttled.
   app.get<{ Params: { code: string } }>('/sessions/:code/info', { schema: SCHEMAS.info }, async (request) => {
