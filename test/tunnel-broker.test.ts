@@ -16,7 +16,14 @@ import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 import { eventually } from './helpers/smtp-setup.js';
 import { type Json, sleep } from './helpers/session-peers.js';
-import { type TunnelAgent, type TunnelAgentOptions, dialAgentEnd, joinTunnelAgent, tunnelWsUrl } from './helpers/tunnel-agent.js';
+import {
+  type TunnelAgent,
+  type TunnelAgentOptions,
+  dialAgentEnd,
+  ed25519HostKeyLine,
+  joinTunnelAgent,
+  tunnelWsUrl,
+} from './helpers/tunnel-agent.js';
 
 const broker = await startBrokerProcess();
 t.teardown(() => broker.stop());
@@ -240,9 +247,46 @@ t.test('4403 when the customer did not allow a terminal', async (t) => {
   const agent = await agentFor(t, noShell, { hostKey: null });
   t.match(await refusalOf(openTunnel({ brokerUrl: broker.url, token: tech, code: noShell.session_code })), {
     closeCode: CloseCode.SHELL_NOT_ALLOWED,
-    message: /--allow-shell/,
+    message: /started without --allow-shell/,
   });
   t.equal(agent.opens.items.length, 0, 'an agent that offered no host key is not even asked');
+});
+
+/** The IT side's tunnel WebSocket, raw, once the broker has taken it (its upgrade is done). */
+async function itSocket(t: Test, session: Session) {
+  const ws = new WebSocket(tunnelWsUrl(broker.url, session.session_code), { headers: { authorization: `Bearer ${tech}` } });
+  t.teardown(() => ws.terminate());
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  const firstMessage = new Promise<Json>((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)) as Json)));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return { ws, closed, firstMessage };
+}
+
+t.test("a tunnel asked for in the moment before the agent's host key came waits for it, then opens", async (t) => {
+  const session = await newSession(t);
+  const agent = await agentFor(t, session, { hostKey: null });
+  // The agent has been welcomed but has not offered its host key yet: the IT side connects now.
+  const it = await itSocket(t, session);
+
+  const hostKey = ed25519HostKeyLine();
+  agent.signal.send({ type: 'agent_host_key', public_key: hostKey });
+  const ready = (await Promise.race([it.firstMessage, it.closed])) as Json;
+  t.match(ready, { type: 'tunnel_ready', host_key: hostKey, username: 'tina@example.com' }, 'the tunnel opened with the key that came');
+  const end = await agent.streams.next((s) => s.open.stream_id === ready.stream_id);
+  t.equal(end.ws.readyState, WebSocket.OPEN, "the agent's end is joined to it");
+});
+
+t.test('an agent that leaves while a tunnel waits for its host key: the tunnel says it is not connected', async (t) => {
+  const session = await newSession(t);
+  const agent = await agentFor(t, session, { hostKey: null });
+  const it = await itSocket(t, session);
+  agent.close();
+  t.match(await it.closed, { code: CloseCode.AGENT_NO_ANSWER, reason: /not connected/ });
 });
 
 t.test('4408 when the agent never dials back', async (t) => {

@@ -8,18 +8,25 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { Signal } from '../protocol/signal-messages.js';
 import { encodeTunnelReady } from '../protocol/tunnel-messages.js';
 import { TUNNEL_TOKEN_MAX_LIFETIME_MS, mintTunnelToken } from '../protocol/tunnel-token.js';
-import type { ViewerLogin } from './session-hub.js';
+import type { ViewerLogin } from './live-session.js';
 import { TunnelPipe } from './tunnel-pipe.js';
 
 /** How long the customer's agent has to dial the tunnel's other end. */
 export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;
 /** Open and waiting tunnel streams per session. */
 export const MAX_TUNNELS_PER_SESSION = 16;
+/**
+ * How long after its agent was welcomed a tunnel waits for the agent's SSH host key: an agent with
+ * --allow-shell sends it in answer to its welcome, so a tunnel asked for in that moment opens anyway,
+ * and an agent that sent none by then was started without it.
+ */
+export const HOST_KEY_GRACE_MS = 2000;
+const NO_TERMINAL = "The customer's agent does not allow a terminal (it was started without --allow-shell)";
 
 /** What the relay asks of the hub. */
 export interface TunnelHost {
-  /** The session's connected agent WebSocket and secret, if an agent is connected. */
-  agent(sessionId: number): { ws: WebSocket; secret: string } | undefined;
+  /** The session's connected agent WebSocket, its secret and when it was welcomed (connected, before that). */
+  agent(sessionId: number): { ws: WebSocket; secret: string; since: number } | undefined;
   /** Why this login may no longer use the session (a close code), or undefined while it may. */
   refusal(sessionId: number, login: ViewerLogin): number | undefined;
 }
@@ -38,6 +45,13 @@ interface SessionTunnels {
   hostKey: string | undefined;
   nextStreamId: number;
   streams: Map<number, TunnelStream>;
+  /** IT sides waiting for the agent's host key: each is woken when it comes or the agent goes. */
+  keyWaiters: Set<KeyWaiter>;
+}
+
+interface KeyWaiter {
+  it: WebSocket;
+  wake(): void;
 }
 
 /** Why a tunnel could not be opened before the WebSocket upgrade (an HTTP status and a detail). */
@@ -56,7 +70,9 @@ export class TunnelRelay {
 
   /** The agent's SSH host key (from agent_host_key), kept for as long as that agent is connected. */
   setHostKey(sessionId: number, publicKey: string): void {
-    this.tunnelsOf(sessionId).hostKey = publicKey;
+    const tunnels = this.tunnelsOf(sessionId);
+    tunnels.hostKey = publicKey;
+    this.wakeWaiters(tunnels);
   }
 
   /** Open and waiting streams of a session (they keep it from being closed as idle). */
@@ -81,8 +97,15 @@ export class TunnelRelay {
     const tunnels = this.tunnelsOf(sessionId);
     if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
     if (!tunnels.hostKey) {
-      return it.close(CloseCode.SHELL_NOT_ALLOWED, "The customer's agent does not allow a terminal (it was started without --allow-shell)");
+      const grace = agent.since + HOST_KEY_GRACE_MS - this.now();
+      if (grace <= 0) return it.close(CloseCode.SHELL_NOT_ALLOWED, NO_TERMINAL);
+      return this.awaitHostKey(tunnels, it, grace, () => this.openFromIt(sessionId, it, login));
     }
+    this.ask(sessionId, agent, tunnels, it, login);
+  }
+
+  /** Asks the agent to dial a new stream for this IT side. */
+  private ask(sessionId: number, agent: { ws: WebSocket; secret: string }, tunnels: SessionTunnels, it: WebSocket, login: ViewerLogin) {
     const id = tunnels.nextStreamId++;
     const { email, full_name } = login.user;
     const token = mintTunnelToken({
@@ -139,6 +162,7 @@ export class TunnelRelay {
     if (!tunnels) return;
     tunnels.hostKey = undefined;
     for (const stream of [...tunnels.streams.values()]) this.end(stream, CloseCode.NORMAL, "The customer's agent left");
+    this.wakeWaiters(tunnels);
   }
 
   /** The session closed (or the broker stops): everything of it goes. */
@@ -147,6 +171,7 @@ export class TunnelRelay {
     if (!tunnels) return;
     this.sessions.delete(sessionId);
     for (const stream of [...tunnels.streams.values()]) this.end(stream, code, reason);
+    for (const waiter of [...tunnels.keyWaiters]) waiter.it.close(code, reason);
   }
 
   /** Every live stream (of one user, after a change to it) is checked against its login's rights. */
@@ -165,10 +190,29 @@ export class TunnelRelay {
   private tunnelsOf(sessionId: number): SessionTunnels {
     let tunnels = this.sessions.get(sessionId);
     if (!tunnels) {
-      tunnels = { hostKey: undefined, nextStreamId: 1, streams: new Map() };
+      tunnels = { hostKey: undefined, nextStreamId: 1, streams: new Map(), keyWaiters: new Set() };
       this.sessions.set(sessionId, tunnels);
     }
     return tunnels;
+  }
+
+  /** Runs `then` when the host key comes, the agent goes or `ms` pass; not if the IT side closes first. */
+  private awaitHostKey(tunnels: SessionTunnels, it: WebSocket, ms: number, then: () => void): void {
+    const waiter: KeyWaiter = { it, wake: () => finish(true) };
+    const timer = setTimeout(() => finish(true), ms);
+    const finish = (resume: boolean) => {
+      if (!tunnels.keyWaiters.delete(waiter)) return;
+      clearTimeout(timer);
+      it.off('close', onClose);
+      if (resume && it.readyState === it.OPEN) then();
+    };
+    const onClose = () => finish(false);
+    tunnels.keyWaiters.add(waiter);
+    it.once('close', onClose);
+  }
+
+  private wakeWaiters(tunnels: SessionTunnels): void {
+    for (const waiter of [...tunnels.keyWaiters]) waiter.wake();
   }
 
   private end(stream: TunnelStream, code: number, reason: string): void {

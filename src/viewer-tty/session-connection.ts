@@ -1,12 +1,11 @@
 // The viewer's transport for one session (docs/protocol.md, docs/security.md): the viewer
 // WebSocket with the login's token (joined, udp_ticket, status, the key exchange with the agent),
 // the UDP pin at the relay (udp-pin.ts), sealed datagrams opened and handed to the stream
-// (stream-receiver.ts), input sealed to the agent, and reconnecting when the WebSocket drops. Once
-// keys are agreed, a sealed receive report and a timestamped keepalive go to the agent every
-// second (receive-report.ts), which adapts the stream. Clear frames are accepted, and input sent in
+// (stream-receiver.ts), input sealed to the agent, and reconnecting when the WebSocket drops
+// (signal-socket.ts). Once keys are agreed, a sealed receive report and a timestamped keepalive go
+// to the agent every second (receive-report.ts), which adapts the stream. Clear frames are accepted, and input sent in
 // clear, only in a session that allows the reference client and only while no key exchange has
 // completed. The viewer asks the agent for rectangles (`capabilities`) until it answers.
-import WebSocket from 'ws';
 import type { ControlMessage } from '../protocol/control-messages.js';
 import {
   type MouseButtonCode,
@@ -17,14 +16,13 @@ import {
   encodeMouse,
 } from '../protocol/datagram.js';
 import { encodeCapabilities } from '../protocol/capabilities.js';
-import { Signal, type SignalMessage, parseSignalMessage } from '../protocol/signal-messages.js';
-import { backoffDelay } from '../shared/backoff.js';
-import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
-import { isFinalCloseCode } from '../protocol/close-codes.js';
+import { Signal, type SignalMessage } from '../protocol/signal-messages.js';
+import type { TlsTrust } from '../shared/tls-trust.js';
 import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
 import { AgentKeyExchange } from './agent-keys.js';
 import type { LinkStats } from './link-stats.js';
 import { REPORT_INTERVAL_MS } from './receive-report.js';
+import { SignalSocket } from './signal-socket.js';
 import { type StreamEvents, StreamReceiver } from './stream-receiver.js';
 import { UdpPin } from './udp-pin.js';
 
@@ -68,11 +66,10 @@ export interface SessionConnectionOptions {
 export type { LinkStats } from './link-stats.js';
 
 export class SessionConnection {
-  private ws?: WebSocket;
+  private readonly signal: SignalSocket;
   private readonly pin: UdpPin;
   private readonly stream: StreamReceiver;
   private closed = false;
-  private attempts = 0;
   private timers = new Set<NodeJS.Timeout>();
   private pingSentAt?: number;
   private rectsAskedAt = Number.NEGATIVE_INFINITY;
@@ -90,6 +87,14 @@ export class SessionConnection {
     const url = new URL(options.webSocketUrl);
     this.sessionCode = decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '');
     this.keys = new AgentKeyExchange(this.sessionCode);
+    this.signal = new SignalSocket({
+      ...options,
+      onOpen: () => this.ping(),
+      onSignal: (message) => this.onSignal(message),
+      onLost: () => this.pin.forget(),
+      onReconnecting: (detail) => this.setState('reconnecting', detail),
+      onRefused: (why) => this.end(why),
+    });
     this.pin = new UdpPin({
       host: url.hostname.replace(/^\[|\]$/g, ''),
       helloRetryMs: options.helloRetryMs,
@@ -113,7 +118,7 @@ export class SessionConnection {
   }
 
   start(): void {
-    this.openWebSocket();
+    this.signal.open();
     this.every(1000, () => this.stream.rollStats());
     this.every(REPORT_INTERVAL_MS, () => this.report());
   }
@@ -141,57 +146,8 @@ export class SessionConnection {
 
   // -------------------------------------------------------------------------------- WebSocket
 
-  private openWebSocket() {
-    const ws = new WebSocket(this.options.webSocketUrl, {
-      headers: { authorization: `Bearer ${this.options.token}` },
-      handshakeTimeout: 10_000,
-      ...tlsConnectOptions(this.options.tls ?? {}),
-    });
-    this.ws = ws;
-    let rejected: string | undefined;
-    ws.on('unexpected-response', (_req, res) => {
-      rejected = `the broker refused the connection (HTTP ${res.statusCode})`;
-      res.resume();
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      this.attempts = 0;
-      this.ping();
-    });
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const parsed = parseSignalMessage(data as Buffer);
-      if (parsed.ok) this.onSignal(parsed.message);
-    });
-    // 'close' follows and decides; a certificate that does not verify will not verify on a retry either.
-    ws.on('error', (err) => {
-      rejected ??= describeCertificateFailure(err, this.options.webSocketUrl.replace(/^ws/, 'http'), this.options.tls ?? {});
-    });
-    ws.on('close', (code, reason) => {
-      if (this.ws !== ws || this.closed) return;
-      this.pin.forget();
-      const why = rejected ?? (reason.toString() || `connection closed (${code})`);
-      if (isFinalCloseCode(code) || (rejected && /HTTP (401|403|404|410)|could not verify/.test(rejected))) {
-        this.end(why);
-        return;
-      }
-      this.scheduleReconnect(why);
-    });
-  }
-
   private send(text: string) {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
-  }
-
-  private scheduleReconnect(why: string) {
-    this.attempts++;
-    const delay = backoffDelay(this.attempts - 1, this.options.reconnectBaseMs);
-    this.setState('reconnecting', `${why}; trying again in ${(delay / 1000).toFixed(1)} s`);
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.closed) this.openWebSocket();
-    }, delay);
-    this.timers.add(t);
+    this.signal.send(text);
   }
 
   private onSignal(message: SignalMessage) {
@@ -221,7 +177,7 @@ export class SessionConnection {
   }
 
   private ping() {
-    if (this.ws?.readyState !== WebSocket.OPEN) return;
+    if (!this.signal.isOpen) return;
     this.pingSentAt = Date.now();
     this.send(Signal.ping());
   }
@@ -258,7 +214,7 @@ export class SessionConnection {
 
   private async joinUdp(port: number, ticket: string, relayHost: string | undefined) {
     const failed = await this.pin.join(port, ticket, relayHost);
-    if (failed) return this.scheduleReconnect(failed);
+    if (failed) return this.signal.reconnect(failed);
     if (this.closed) return;
     if (this.state !== 'connected') this.setState('joining');
   }
@@ -396,7 +352,7 @@ export class SessionConnection {
       clearTimeout(t);
     }
     this.timers.clear();
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+    this.signal.close();
     this.pin.close();
   }
 

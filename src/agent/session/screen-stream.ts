@@ -7,8 +7,7 @@
 // in kind; while every allowed viewer takes rectangles, changes go as type-7 rectangles. After 1 s
 // with no change and no input the screen is captured at 5 fps only, until the next change or input.
 // A viewer whose report shows it lost the last update entirely gets a full frame (update-repair.ts).
-// Where the capture backend reports changes (X DAMAGE), a change between ticks is captured at once
-// (at most once per frame interval) instead of at the next tick.
+// frame-clock.ts says when to look: at the frame rate, and at once after a change X DAMAGE reports.
 import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
@@ -20,6 +19,7 @@ import {
   isClipboardDatagram,
 } from '../../protocol/index.js';
 import { CaptureCadence } from './capture-cadence.js';
+import { FrameClock } from './frame-clock.js';
 import { ClipboardSync } from './clipboard-sync.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
@@ -74,10 +74,6 @@ export class ScreenStream {
   private monitor: SessionMonitor | undefined;
   private fps: number;
   private streaming = false;
-  private frameTimer: NodeJS.Timeout | undefined;
-  /** A capture brought forward by a reported change, and the subscription to those reports. */
-  private promptTimer: NodeJS.Timeout | undefined;
-  private unwatchChanges: (() => void) | undefined;
   private sendingFrame = false;
   private captureError: string | undefined;
   private unknownControl = 0;
@@ -88,6 +84,12 @@ export class ScreenStream {
   /** Viewers that said they take rectangles. */
   private readonly rectViewers = new Set<number>();
   private readonly cadence = new CaptureCadence();
+  private readonly clock = new FrameClock({
+    cadence: this.cadence,
+    tick: (early) => void this.tick(early),
+    busy: () => this.sendingFrame,
+    watchChanges: (onChange) => this.options.platform.capture.damage?.onChange(onChange),
+  });
   private readonly repair = new UpdateRepair();
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
@@ -174,7 +176,7 @@ export class ScreenStream {
     this.inputs.enable(monitor);
     this.pipeline.requestKeyframe();
     this.streaming = true;
-    this.startFrameTimer();
+    this.clock.start(this.fps);
     this.quality.start();
     void this.clipboard?.start();
     return true;
@@ -187,7 +189,7 @@ export class ScreenStream {
    */
   pause(options: { keepalive?: boolean } = {}): void {
     this.streaming = false;
-    this.stopFrameTimer();
+    this.clock.stop();
     this.quality.stop();
     this.clipboard?.stop();
     if (!options.keepalive) this.udp.stopKeepalive();
@@ -259,34 +261,8 @@ export class ScreenStream {
     this.pipeline?.setQuality(settings.quality);
     if (settings.fps !== this.fps) {
       this.fps = settings.fps;
-      if (this.frameTimer) this.startFrameTimer();
+      if (this.clock.running) this.clock.start(this.fps);
     }
-  }
-
-  private startFrameTimer(): void {
-    this.stopFrameTimer();
-    this.cadence.setFrameInterval(1000 / this.fps);
-    this.frameTimer = setInterval(() => void this.tick(), Math.max(1, Math.round(1000 / this.fps)));
-    this.unwatchChanges = this.options.platform.capture.damage?.onChange(() => this.onScreenChanged());
-  }
-
-  private stopFrameTimer(): void {
-    if (this.frameTimer) clearInterval(this.frameTimer);
-    this.frameTimer = undefined;
-    clearTimeout(this.promptTimer);
-    this.promptTimer = undefined;
-    this.unwatchChanges?.();
-    this.unwatchChanges = undefined;
-  }
-
-  /** The screen reported a change: capture as soon as the frame rate allows, not at the next tick. */
-  private onScreenChanged(): void {
-    this.cadence.activity();
-    if (this.promptTimer || this.sendingFrame) return;
-    this.promptTimer = setTimeout(() => {
-      this.promptTimer = undefined;
-      void this.tick(true);
-    }, this.cadence.delayUntilAllowed());
   }
 
   /** `early`: brought forward by a reported change (not a tick of the frame timer, so not counted as one). */

@@ -6,16 +6,18 @@
 // Ctrl-C ends it.
 import type { TlsTrust } from '../../shared/tls-trust.js';
 import { CloseCode } from '../../protocol/index.js';
-import { type AnnouncedViewer, type LookupFailure, type SessionInfo, SignalLink, lookupSession } from './broker-link.js';
+import { AgentShell } from './agent-shell.js';
+import { type AnnouncedViewer, type SessionInfo, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, askConsent, consentQuestion, describeViewer, shellConsentQuestion } from './consent.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { type RelayAddress, ScreenStream } from './screen-stream.js';
 import { type SealedPeer, ViewerKeys } from './viewer-keys.js';
 import { backoffDelay } from '../../shared/backoff.js';
 import { type HostKey, loadOrCreateHostKey } from '../shell/host-key.js';
-import { ShellServer } from '../shell/ssh-server.js';
-import { TunnelConnector } from '../shell/tunnel-connector.js';
 import type { ShellUser } from '../shell/activity-log.js';
+import { EXIT, type SessionEnd, lookupEnd, refusalEnd } from './session-end.js';
+
+export type { SessionEnd } from './session-end.js';
 
 export interface SessionAgentOptions {
   code: string;
@@ -42,14 +44,6 @@ export interface SessionAgentIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
 }
-
-/** How the agent ended: the process exit code and the line to print. */
-export interface SessionEnd {
-  exitCode: number;
-  message: string;
-}
-
-const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 4 } as const;
 
 export async function runSessionAgent(
   options: SessionAgentOptions,
@@ -86,10 +80,6 @@ export async function runSessionAgent(
   return new SessionAgent(options, io, platform, relayOf(first.info), hostKey).run();
 }
 
-function lookupEnd(failure: LookupFailure): SessionEnd {
-  return { exitCode: failure.kind === 'not_found' ? EXIT.notFound : EXIT.failure, message: failure.message };
-}
-
 /** The UDP relay the lookup named: the session's port, on the broker's host unless it named another. */
 const relayOf = (info: SessionInfo): RelayAddress => ({ port: info.udp_port, ...(info.relay_host ? { host: info.relay_host } : {}) });
 
@@ -120,9 +110,7 @@ class SessionAgent {
   private starting: Promise<void> | undefined;
 
   /** With --allow-shell: the SSH server, the tunnel dialler, and the customer's answers by email. */
-  private readonly shell: { hostKey: HostKey; server: ShellServer; connector: TunnelConnector } | undefined;
-  private readonly shellAnswers = new Map<string, boolean>();
-  private shellQuestions: Promise<unknown> = Promise.resolve();
+  private readonly shell: AgentShell | undefined;
 
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -186,7 +174,7 @@ class SessionAgent {
     link.on('viewerKey', (viewerId, publicKey) => this.onViewerKey(viewerId, publicKey));
     link.on('viewerLeft', (viewerId) => this.onViewerLeft(viewerId));
     link.on('tunnelOpen', (request) => {
-      if (this.shell) void this.shell.connector.open(request);
+      if (this.shell) this.shell.open(request);
       else link.sendTunnelRefused(request.stream_id, 'shell_not_allowed');
     });
     link.on('ended', () => this.finish({ exitCode: EXIT.ok, message: 'Your IT contact ended the session.' }));
@@ -321,47 +309,32 @@ class SessionAgent {
 
   // ------------------------------------------------------------------------------------ shell
 
-  private shellSide(hostKey: HostKey) {
-    const say = (line: string) => this.say(line);
-    const server = new ShellServer({ hostKey: hostKey.privateKey, log: say });
-    const connector = new TunnelConnector({
+  private shellSide(hostKey: HostKey): AgentShell {
+    return new AgentShell(hostKey, {
       server: this.options.server,
       code: this.options.code,
-      allowShell: true,
+      yes: this.options.yes,
       agentSecret: () => this.agentSecret,
       sessionId: () => this.sessionId,
-      consent: (user) => this.shellConsent(user),
       refuse: (streamId, reason) => this.link?.sendTunnelRefused(streamId, reason),
-      shell: server,
-      say,
+      say: (line) => this.say(line),
+      ask: (user) => this.askShell(user),
+      answered: () => {
+        const next = this.waiting.shift();
+        if (next) this.onViewerKeyed(next);
+      },
     });
-    return { hostKey, server, connector };
   }
 
-  /** The customer's answer for this IT member's terminal (asked once, after any question already on screen). */
-  private shellConsent(user: ShellUser): Promise<boolean> {
-    if (this.options.yes) return Promise.resolve(true);
-    const asked = this.shellQuestions.then(() => this.askShell(user));
-    this.shellQuestions = asked.catch(() => undefined);
-    return asked;
-  }
-
-  private async askShell(user: ShellUser): Promise<boolean> {
-    const known = this.shellAnswers.get(user.email);
-    if (known !== undefined) return known;
+  /** Asks about this IT member's terminal, after any question already on screen; undefined when ending. */
+  private async askShell(user: ShellUser): Promise<boolean | undefined> {
     while (this.prompt) await this.prompt.answer; // one question at a time on the terminal
-    if (this.ended || this.stopping) return false;
+    if (this.ended || this.stopping) return undefined;
     const prompt = askConsent(this.io.stdin, this.io.stderr, shellConsentQuestion({ full_name: user.fullName, email: user.email }));
     this.prompt = prompt;
     const allowed = await prompt.answer;
     this.prompt = undefined;
-    if (this.ended || this.stopping) return false;
-    this.shellAnswers.set(user.email, allowed);
-    const who = describeViewer({ full_name: user.fullName, email: user.email });
-    this.say(allowed ? `${who} may open terminals and transfer files; each is shown here.` : `Refused: ${who} gets no terminal.`);
-    const next = this.waiting.shift();
-    if (next) this.onViewerKeyed(next);
-    return allowed;
+    return this.ended || this.stopping ? undefined : allowed;
   }
 
   // -------------------------------------------------------------------------------- streaming
@@ -407,8 +380,7 @@ class SessionAgent {
     this.prompt?.cancel();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.link?.close();
-    this.shell?.connector.close();
-    this.shell?.server.close();
+    this.shell?.close();
     this.stream.close();
     if (this.stream.everStarted) this.say(this.stream.summary());
     this.resolveEnd(end);
@@ -417,29 +389,6 @@ class SessionAgent {
   private say(line: string): void {
     this.io.stderr.write(`${line}\n`);
   }
-}
-
-/** How a close the broker meant as "no" ends the agent; undefined when reconnecting may help. */
-function refusalEnd(code: number, reason: string, sessionCode: string): SessionEnd | undefined {
-  if (code === CloseCode.SESSION_GONE && /not found/i.test(reason)) {
-    return { exitCode: EXIT.notFound, message: `session ${sessionCode} no longer exists on the broker` };
-  }
-  if (code === CloseCode.SESSION_GONE || (code === CloseCode.NORMAL && /closed/i.test(reason))) {
-    return { exitCode: EXIT.ok, message: 'The session has been closed.' };
-  }
-  if (code === CloseCode.AGENT_ALREADY_CONNECTED) {
-    return {
-      exitCode: EXIT.failure,
-      message: `another agent is already connected to session ${sessionCode} (is rac agent running in another window?); this one stops`,
-    };
-  }
-  if (code === CloseCode.BAD_AGENT_SECRET) {
-    return {
-      exitCode: EXIT.failure,
-      message: 'the broker no longer accepts this agent (another one joined with the code); this one stops',
-    };
-  }
-  return undefined;
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
