@@ -8,7 +8,8 @@
 // with no change and no input the screen is captured at 5 fps only, until the next change or input.
 // A viewer whose report shows it lost the last update entirely gets a full frame (update-repair.ts).
 // Where the capture backend reports changes (X DAMAGE), a change between ticks is captured at once
-// (at most once per frame interval) instead of at the next tick.
+// (at most once per frame interval) instead of at the next tick, and so is one reported while the
+// previous update was still going out (as soon as it is out).
 import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
@@ -23,6 +24,7 @@ import { CaptureCadence } from './capture-cadence.js';
 import { ClipboardSync } from './clipboard-sync.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
+import { LatencyTrace } from './latency-trace.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import type { Monitor as SessionMonitor } from '../platform/monitors.js';
 import { type AgentPacket, UdpLink } from './udp-link.js';
@@ -30,6 +32,9 @@ import type { SealedPeer } from './viewer-keys.js';
 import { StreamQuality } from './stream-quality.js';
 import type { QualitySettings } from './quality-controller.js';
 import { UpdateRepair } from './update-repair.js';
+
+/** `off`: capture the whole monitor at every step even where the display reports what changed. */
+export const CAPTURE_REGIONS_ENV = 'RAC_CAPTURE_REGIONS';
 
 export interface ScreenStreamOptions {
   platform: SessionPlatform;
@@ -79,6 +84,8 @@ export class ScreenStream {
   private promptTimer: NodeJS.Timeout | undefined;
   private unwatchChanges: (() => void) | undefined;
   private sendingFrame = false;
+  /** A change was reported while an update was going out: capture again once it is out. */
+  private changedWhileSending = false;
   private captureError: string | undefined;
   private unknownControl = 0;
   private closed = false;
@@ -89,6 +96,8 @@ export class ScreenStream {
   private readonly rectViewers = new Set<number>();
   private readonly cadence = new CaptureCadence();
   private readonly repair = new UpdateRepair();
+  /** Only under RAC_LATENCY_TRACE (latency-trace.ts). */
+  private readonly trace = LatencyTrace.fromEnv();
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -240,6 +249,8 @@ export class ScreenStream {
       quality: this.quality.settings.quality,
       maxWidth: this.options.maxWidth,
       chunkSize: chunkSizeOf(this.options.chunkSize),
+      // Whole captures at every step: the path before region captures, for the latency bench to compare.
+      ...(process.env[CAPTURE_REGIONS_ENV] === 'off' && { fullCompareIntervalMs: 0 }),
     });
   }
 
@@ -281,8 +292,14 @@ export class ScreenStream {
 
   /** The screen reported a change: capture as soon as the frame rate allows, not at the next tick. */
   private onScreenChanged(): void {
+    this.trace?.screenChanged();
     this.cadence.activity();
-    if (this.promptTimer || this.sendingFrame) return;
+    if (this.sendingFrame) this.changedWhileSending = true;
+    else this.captureSoon();
+  }
+
+  private captureSoon(): void {
+    if (this.promptTimer) return;
     this.promptTimer = setTimeout(() => {
       this.promptTimer = undefined;
       void this.tick(true);
@@ -302,14 +319,19 @@ export class ScreenStream {
     }
     if (!this.cadence.shouldCapture()) return;
     this.sendingFrame = true;
+    this.changedWhileSending = false;
+    this.trace?.captureStarting();
+    const still = this.pipeline.stats.still;
     try {
       const frame = await this.pipeline.next();
+      if (this.pipeline.stats.still > still) this.cadence.notCaptured();
       this.captureError = undefined;
       if (frame) this.cadence.activity();
       if (frame) {
         const viewers = [...this.peers.keys()];
         await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
         this.repair.sentTo(viewers, frame.frameId);
+        this.trace?.sent(frame);
       }
     } catch (err) {
       const message = (err as Error).message;
@@ -317,6 +339,7 @@ export class ScreenStream {
       this.captureError = message;
     } finally {
       this.sendingFrame = false;
+      if (this.changedWhileSending && this.streaming) this.captureSoon();
     }
   }
 
@@ -359,6 +382,7 @@ export class ScreenStream {
     const decoded = inner.packet;
     // Input, or a viewer asking for something: back to the full capture rate.
     this.cadence.activity();
+    if (decoded.type === 'mouse' || decoded.type === 'keyboard') this.trace?.input();
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
     if (decoded.type !== 'control') return void this.unknownControl++;
