@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { SessionConnection } from '../dist/viewer-tty/session-connection.js';
 import { decodeJpeg } from '../dist/viewer-tty/graphics/jpeg-decode.js';
 import { RemoteDisplay } from '../dist/viewer-tty/display/remote-display.js';
+import { fitImage } from '../dist/viewer-tty/graphics/fit.js';
+import { KittyRenderer } from '../dist/viewer-tty/graphics/kitty.js';
 
 const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 // BENCH_SIZES (e.g. "1080"), BENCH_FPS ("30"), BENCH_BACKENDS ("x11"), BENCH_VIEWERS ("rectangles") pick rows.
@@ -52,6 +54,10 @@ const COLOURS = [
 const BACKENDS = only('BENCH_BACKENDS', ['robotjs', 'x11-whole', 'x11']);
 const VIEWERS = only('BENCH_VIEWERS', ['full frames', 'rectangles'], (v) => v.split(' ')[0]);
 const MARKER_SIDE = 128;
+// The draw stage: what `rac view` then does with the composed picture in a 200×50-cell kitty
+// terminal (scale to the cells, encode); the terminal's own display of it is not timed.
+const TERMINAL = { cols: 200, rows: 49, cell: { width: 10, height: 20 } };
+const kitty = new KittyRenderer();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
@@ -182,9 +188,12 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
       waiting = () => {
         if (!display.picture || !shows(display.picture, centre.x, centre.y, colour)) return;
         const composed = epochNow();
+        const { width, height } = display.picture;
+        const placement = fitImage(width, height, TERMINAL.cols, TERMINAL.rows, TERMINAL.cell);
+        const drawMs = timed(() => kitty.draw(display.picture, placement, TERMINAL.cell));
         clearTimeout(timer);
         waiting = undefined;
-        resolve({ composed, frameId: display.frameId });
+        resolve({ composed, drawMs, frameId: display.frameId });
       };
     });
   try {
@@ -198,9 +207,10 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
       const arrived = seen(colour);
       await xvfb.marker.paint(colour);
       const drawn = epochNow();
-      const { composed, frameId } = await arrived;
+      const { composed, drawMs, frameId } = await arrived;
       const received = receivedAt.get(frameId);
-      if (s > 0) samples.push({ drawn, composed, frameId: String(frameId), received, decode: decodeMs.get(frameId) }); // the first one warms up
+      // The first one warms up.
+      if (s > 0) samples.push({ drawn, composed, drawMs, frameId: String(frameId), received, decode: decodeMs.get(frameId) });
       await sleep(50 + Math.random() * 100); // markers at no fixed phase to the frame timer
     }
     return { samples, trace: readTrace(traceFile) };
@@ -230,7 +240,8 @@ async function waitUntil(check, message) {
 // Per-stage breakdown of a row: the p50 of each stage over the samples whose update the agent
 // traced. Stages: the X server reports the change to the agent (DAMAGE; none under robotjs), the
 // wait for a capture (frame-rate ceiling, timer), capture, compare (whole picture and tiles),
-// JPEG encode, seal and send, relay to the viewer (broker, reassembly), decode and compose.
+// JPEG encode, seal and send, relay to the viewer (broker, reassembly), decode and compose, and
+// the kitty draw that follows (after the end-to-end figure, which stops at compose).
 const STAGES = [
   ['damage', (t) => t.changed !== undefined && t.changed - t.drawn],
   ['wait', (t) => t.captureStart - (t.changed ?? t.drawn)],
@@ -240,6 +251,7 @@ const STAGES = [
   ['send', (t) => t.sent - t.encoded],
   ['relay', (t) => t.received - t.sent],
   ['compose', (t) => t.composed - t.received],
+  ['draw', (t) => t.drawMs],
 ];
 
 function breakdown({ samples, trace }) {
