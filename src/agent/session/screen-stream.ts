@@ -314,7 +314,8 @@ export class ScreenStream {
     if (early && this.sendingFrame) return;
     if (!early) this.sender.ticks++;
     if (this.sendingFrame) {
-      this.sender.busyTicks++;
+      // A queue only when this tick was due a capture: one a reported change just brought forward is not.
+      if (this.cadence.delayUntilAllowed() === 0) this.sender.busyTicks++;
       return;
     }
     if (!this.cadence.shouldCapture()) return;
