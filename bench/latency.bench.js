@@ -292,7 +292,7 @@ const f1 = (n) => n.toFixed(1);
 
 async function main() {
   const broker = await startBroker();
-  console.log(`glass-to-glass latency: marker drawn on Xvfb → update decoded by the viewer, ${SAMPLES} samples per row`);
+  console.log(`glass-to-glass latency: marker drawn on Xvfb → update decoded and composed by the viewer, ${SAMPLES} samples per row`);
   console.log(
     `machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; agent args: ${EXTRA_AGENT_ARGS.join(' ') || '(none)'}`,
   );
