@@ -1,18 +1,20 @@
 // Glass-to-glass latency: from the moment a marker is drawn on the customer's screen to the moment
-// the viewer has decoded an update showing it and composed it into its copy of the screen, through the real thing: a private Xvfb, a real
-// `rac serve`, a real `rac agent --code` (--yes) and the viewer's own transport (SessionConnection:
-// key exchange, pinned UDP, sealed frames) with its JPEG decoder. The marker is a 128×128 window in
-// the middle of the screen whose colour changes once per sample (an X client in this process); its
-// time is when the X server has answered a round trip after the change (it has drawn it). p50/p99
-// at 1280×720 and 1920×1080, at 15 and 30 fps, for both capture backends (robotjs: the agent run
-// with RAC_CAPTURE=robotjs; x11: X DAMAGE and MIT-SHM, by region; x11-whole: the same capturing the
-// whole monitor each time, the path before region captures, as a baseline in the same run), and for a viewer that takes whole frames
-// only (an older viewer: it never sends `capabilities`) and one that asks for rectangles (the
-// marker then comes as a rectangle). Benches never assert; the target is ≤ 50 ms p50 at 1080p.
-// Under each row, the p50 of each stage (the agent's RAC_LATENCY_TRACE lines joined with what the
-// viewer saw, by frame id); BENCH_VERBOSE=1 prints each sample's. Figures are noisy on a busy
-// machine: the load average is printed. RAC_BENCH_AGENT_ARGS adds arguments to the agent;
-// BENCH_SAMPLES sets the samples per row.
+// the viewer has decoded an update showing it and composed it into its copy of the screen, through
+// the real thing: a private Xvfb, a real `rac serve`, a real `rac agent --code` (--yes) and the
+// viewer's own transport (SessionConnection: key exchange, pinned UDP, sealed frames) and display
+// (RemoteDisplay). The marker is a 128×128 window in the middle of the screen whose colour changes
+// once per sample (an X client in this process); its time is when the X server has answered a
+// round trip after the change (it has drawn it). p50/p99 at 1280×720 and 1920×1080, at 15 and 30
+// fps, for the capture paths (robotjs: the agent run with RAC_CAPTURE=robotjs; x11: X DAMAGE and
+// MIT-SHM, only the regions reported changed; x11-whole: the same capturing the whole monitor each
+// time, the path before region captures, a baseline measured in the same run), and for a viewer
+// that takes whole frames only (an older viewer: it never sends `capabilities`) and one that asks
+// for rectangles (the marker then comes as a rectangle). Benches never assert; the target is
+// ≤ 50 ms p50 at 1080p. Under each row, the p50 of each stage (the agent's RAC_LATENCY_TRACE lines
+// joined with what the viewer saw, by frame id); BENCH_VERBOSE=1 prints each sample's. Figures are
+// noisy on a busy machine: the load average is printed. BENCH_SIZES, BENCH_FPS, BENCH_BACKENDS and
+// BENCH_VIEWERS pick rows (e.g. BENCH_SIZES=1080 BENCH_BACKENDS=x11-whole,x11); BENCH_SAMPLES sets
+// the samples per row; RAC_BENCH_AGENT_ARGS adds arguments to the agent.
 // Run: npx tsc -p . && node bench/latency.bench.js      (needs Xvfb)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -21,7 +23,6 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SessionConnection } from '../dist/viewer-tty/session-connection.js';
-import { decodeJpeg } from '../dist/viewer-tty/graphics/jpeg-decode.js';
 import { RemoteDisplay } from '../dist/viewer-tty/display/remote-display.js';
 import { fitImage } from '../dist/viewer-tty/graphics/fit.js';
 import { KittyRenderer } from '../dist/viewer-tty/graphics/kitty.js';
@@ -156,7 +157,6 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
   });
   const centre = { x: Math.floor(xvfb.size.width / 2), y: Math.floor(xvfb.size.height / 2) };
   const receivedAt = new Map(); // frame id → when its last piece arrived (epoch ms)
-  const decodeMs = new Map(); // frame id → decoding its JPEG(s) alone, timed off the critical path
   let waiting;
   let connection;
   const display = new RemoteDisplay({ changed: () => waiting?.(), requestKeyframe: () => connection.requestKeyframe() });
@@ -167,15 +167,10 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
       frame: (jpeg, frameId) => {
         receivedAt.set(frameId, epochNow());
         display.fullFrame(jpeg, frameId);
-        decodeMs.set(
-          frameId,
-          timed(() => decodeJpeg(jpeg)),
-        );
       },
       rect: (r) => {
         receivedAt.set(r.frameId, epochNow());
         display.rect(r);
-        decodeMs.set(r.frameId, (decodeMs.get(r.frameId) ?? 0) + timed(() => decodeJpeg(r.jpeg)));
       },
     },
   });
@@ -206,11 +201,11 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
       const colour = COLOURS[s % COLOURS.length];
       const arrived = seen(colour);
       await xvfb.marker.paint(colour);
-      const drawn = epochNow();
+      const painted = epochNow();
       const { composed, drawMs, frameId } = await arrived;
       const received = receivedAt.get(frameId);
       // The first one warms up.
-      if (s > 0) samples.push({ drawn, composed, drawMs, frameId: String(frameId), received, decode: decodeMs.get(frameId) });
+      if (s > 0) samples.push({ painted, composed, drawMs, frameId: String(frameId), received });
       await sleep(50 + Math.random() * 100); // markers at no fixed phase to the frame timer
     }
     return { samples, trace: readTrace(traceFile) };
@@ -243,8 +238,8 @@ async function waitUntil(check, message) {
 // JPEG encode, seal and send, relay to the viewer (broker, reassembly), decode and compose, and
 // the kitty draw that follows (after the end-to-end figure, which stops at compose).
 const STAGES = [
-  ['damage', (t) => t.changed !== undefined && t.changed - t.drawn],
-  ['wait', (t) => t.captureStart - (t.changed ?? t.drawn)],
+  ['damage', (t) => t.changed !== undefined && t.changed - t.painted],
+  ['wait', (t) => t.captureStart - (t.changed ?? t.painted)],
   ['capture', (t) => t.captured - t.captureStart],
   ['compare', (t) => t.compared - t.captured],
   ['encode', (t) => t.encoded - t.compared],
@@ -272,18 +267,8 @@ function breakdown({ samples, trace }) {
   if (process.env.BENCH_VERBOSE)
     for (const s of joined)
       console.log(
-        `      ${f1(s.composed - s.drawn).padStart(7)}: ${STAGES.map(([name, stage]) => `${name} ${f1(stage(s) || 0)}`).join(', ')}`,
+        `      ${f1(s.composed - s.painted).padStart(7)}: ${STAGES.map(([name, stage]) => `${name} ${f1(stage(s) || 0)}`).join(', ')}`,
       );
-  const decode = joined.map((s) => s.decode).filter(Number.isFinite);
-  if (decode.length)
-    cells.push(
-      `(decode alone ${f1(
-        pct(
-          decode.sort((a, b) => a - b),
-          50,
-        ),
-      )})`,
-    );
   return `    p50 ms by stage (${joined.length}/${samples.length} traced): ${cells.join(', ')}`;
 }
 
@@ -307,7 +292,7 @@ async function main() {
           for (const backend of BACKENDS) {
             for (const viewer of VIEWERS) {
               const row = await measure(broker, xvfb, { fps, backend, viewer });
-              const l = row.samples.map((s) => s.composed - s.drawn).sort((a, b) => a - b);
+              const l = row.samples.map((s) => s.composed - s.painted).sort((a, b) => a - b);
               console.log(
                 `${`${size.width}×${size.height}`.padEnd(12)}${String(fps).padStart(3)}   ${backend.padEnd(11)}${viewer.padEnd(14)}` +
                   `${f1(pct(l, 50)).padStart(8)}${f1(pct(l, 99)).padStart(9)}${f1(l[0]).padStart(9)}${f1(l[l.length - 1]).padStart(9)}`,
