@@ -1,30 +1,47 @@
 // Glass-to-glass latency: from the moment a marker is drawn on the customer's screen to the moment
-// the viewer has decoded an update showing it, through the real thing: a private Xvfb, a real
-// `rac serve`, a real `rac agent --code` (--yes) and the viewer's own transport (SessionConnection:
-// key exchange, pinned UDP, sealed frames) with its JPEG decoder. The marker is a 128×128 window in
-// the middle of the screen whose colour changes once per sample (an X client in this process); its
-// time is when the X server has answered a round trip after the change (it has drawn it). p50/p99
-// at 1280×720 and 1920×1080, at 15 and 30 fps, for both capture backends (robotjs: the agent run
-// with RAC_CAPTURE=robotjs; x11: X DAMAGE and MIT-SHM), and for a viewer that takes whole frames
-// only (an older viewer: it never sends `capabilities`) and one that asks for rectangles (the
-// marker then comes as a rectangle). Benches never assert; the target is ≤ 50 ms p50 at 1080p.
-// RAC_BENCH_AGENT_ARGS adds arguments to the agent; BENCH_SAMPLES sets the samples per row.
+// the viewer has decoded an update showing it and composed it into its copy of the screen, through
+// the real thing: a private Xvfb, a real `rac serve`, a real `rac agent --code` (--yes) and the
+// viewer's own transport (SessionConnection: key exchange, pinned UDP, sealed frames) and display
+// (RemoteDisplay). The marker is a 128×128 window in the middle of the screen whose colour changes
+// once per sample (an X client in this process); its time is when the X server has answered a
+// round trip after the change (it has drawn it). p50/p99 at 1280×720 and 1920×1080, at 15 and 30
+// fps, for the capture paths (robotjs: the agent run with RAC_CAPTURE=robotjs; x11: X DAMAGE and
+// MIT-SHM, only the regions reported changed; x11-whole: the same capturing the whole monitor each
+// time, the path before region captures, a baseline measured in the same run), and for a viewer
+// that takes whole frames only (an older viewer: it never sends `capabilities`) and one that asks
+// for rectangles (the marker then comes as a rectangle). Benches never assert; the target is
+// ≤ 50 ms p50 at 1080p. Under each row, the p50 of each stage (the agent's RAC_LATENCY_TRACE lines
+// joined with what the viewer saw, by frame id); BENCH_VERBOSE=1 prints each sample's. Figures are
+// noisy on a busy machine: the load average is printed. BENCH_SIZES, BENCH_FPS, BENCH_BACKENDS and
+// BENCH_VIEWERS pick rows (e.g. BENCH_SIZES=1080 BENCH_BACKENDS=x11-whole,x11); BENCH_SAMPLES sets
+// the samples per row; RAC_BENCH_AGENT_ARGS adds arguments to the agent.
 // Run: npx tsc -p . && node bench/latency.bench.js      (needs Xvfb)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SessionConnection } from '../dist/viewer-tty/session-connection.js';
-import { decodeJpeg } from '../dist/viewer-tty/graphics/jpeg-decode.js';
+import { RemoteDisplay } from '../dist/viewer-tty/display/remote-display.js';
+import { fitImage } from '../dist/viewer-tty/graphics/fit.js';
+import { KittyRenderer } from '../dist/viewer-tty/graphics/kitty.js';
 
 const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
-const SIZES = [
-  { width: 1280, height: 720 },
-  { width: 1920, height: 1080 },
-];
-const FPS = [15, 30];
+// BENCH_SIZES (e.g. "1080"), BENCH_FPS ("30"), BENCH_BACKENDS ("x11"), BENCH_VIEWERS ("rectangles") pick rows.
+const only = (name, all, key = String) => {
+  const wanted = (process.env[name] ?? '').split(',').filter(Boolean);
+  return wanted.length ? all.filter((v) => wanted.includes(key(v))) : all;
+};
+const SIZES = only(
+  'BENCH_SIZES',
+  [
+    { width: 1280, height: 720 },
+    { width: 1920, height: 1080 },
+  ],
+  (s) => String(s.height),
+);
+const FPS = only('BENCH_FPS', [15, 30]);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 const EXTRA_AGENT_ARGS = (process.env.RAC_BENCH_AGENT_ARGS ?? '').split(' ').filter(Boolean);
 const COLOURS = [
@@ -33,9 +50,15 @@ const COLOURS = [
   [0, 200, 0],
   [255, 255, 0],
 ];
-const BACKENDS = ['robotjs', 'x11'];
-const VIEWERS = ['full frames', 'rectangles'];
+// x11-whole: X11 capture of the whole monitor at every step (RAC_CAPTURE_REGIONS=off), the path
+// before region captures; x11: only the regions DAMAGE reported, the whole monitor once a second.
+const BACKENDS = only('BENCH_BACKENDS', ['robotjs', 'x11-whole', 'x11']);
+const VIEWERS = only('BENCH_VIEWERS', ['full frames', 'rectangles'], (v) => v.split(' ')[0]);
 const MARKER_SIDE = 128;
+// The draw stage: what `rac view` then does with the composed picture in a 200×50-cell kitty
+// terminal (scale to the cells, encode); the terminal's own display of it is not timed.
+const TERMINAL = { cols: 200, rows: 49, cell: { width: 10, height: 20 } };
+const kitty = new KittyRenderer();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
@@ -81,12 +104,14 @@ async function startBroker() {
   return { child, url, token, newSession: () => post('/api/sessions', {}, token) };
 }
 
-/** The colour at (x, y) of a decoded JPEG is `colour` (JPEG blurs it a little). */
-function shows(jpeg, x, y, colour) {
-  const image = decodeJpeg(jpeg);
+/** The colour at (x, y) of an RGB picture is `colour` (JPEG blurs it a little). */
+function shows(image, x, y, colour) {
   const i = (y * image.width + x) * 3;
   return colour.every((v, k) => Math.abs(image.data[i + k] - v) <= 40);
 }
+
+/** performance.now() as epoch milliseconds: what the agent's trace lines hold (latency-trace.ts). */
+const epochNow = () => performance.timeOrigin + performance.now();
 
 /** The marker: a window of its own in the middle of the screen, recoloured by this process. */
 async function openMarker(display, { width, height }) {
@@ -112,24 +137,40 @@ async function openMarker(display, { width, height }) {
   };
 }
 
-/** One agent and one viewer on this display; `samples` marker changes, each timed until decoded. */
+/**
+ * One agent and one viewer on this display; `samples` marker changes, each timed from drawn to
+ * composed into the viewer's copy of the screen (RemoteDisplay: decoded and blitted as `rac view`
+ * does). Each sample also names the update that showed it, for the per-stage breakdown.
+ */
 async function measure(broker, xvfb, { fps, backend, viewer }) {
   const session = await broker.newSession();
+  const traceFile = join(mkdtempSync(join(tmpdir(), 'rac-bench-trace-')), 'trace.jsonl');
   const agentArgs = ['agent', '--code', session.session_code, '--server', broker.url, '--yes', '--no-openctrol', '--fps', String(fps)];
   const agent = spawn(process.execPath, [RAC, ...agentArgs, ...EXTRA_AGENT_ARGS], {
-    env: { ...xvfb.env, RAC_CAPTURE: backend === 'robotjs' ? 'robotjs' : 'auto' },
+    env: {
+      ...xvfb.env,
+      RAC_CAPTURE: backend === 'robotjs' ? 'robotjs' : 'auto',
+      RAC_CAPTURE_REGIONS: backend === 'x11-whole' ? 'off' : 'on',
+      RAC_LATENCY_TRACE: traceFile,
+    },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   const centre = { x: Math.floor(xvfb.size.width / 2), y: Math.floor(xvfb.size.height / 2) };
+  const receivedAt = new Map(); // frame id → when its last piece arrived (epoch ms)
   let waiting;
-  const connection = new SessionConnection({
+  let connection;
+  const display = new RemoteDisplay({ changed: () => waiting?.(), requestKeyframe: () => connection.requestKeyframe() });
+  connection = new SessionConnection({
     webSocketUrl: `${broker.url.replace('http', 'ws')}/ws/session/${session.session_code}`,
     token: broker.token,
     events: {
-      frame: (jpeg) => waiting?.(jpeg, centre.x, centre.y),
+      frame: (jpeg, frameId) => {
+        receivedAt.set(frameId, epochNow());
+        display.fullFrame(jpeg, frameId);
+      },
       rect: (r) => {
-        const inside = centre.x >= r.x && centre.x < r.x + r.width && centre.y >= r.y && centre.y < r.y + r.height;
-        if (inside) waiting?.(r.jpeg, centre.x - r.x, centre.y - r.y);
+        receivedAt.set(r.frameId, epochNow());
+        display.rect(r);
       },
     },
   });
@@ -139,11 +180,15 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
   const seen = (colour) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no update showing ${hex(colour)} within 20 s`)), 20_000);
-      waiting = (jpeg, x, y) => {
-        if (!shows(jpeg, x, y, colour)) return;
+      waiting = () => {
+        if (!display.picture || !shows(display.picture, centre.x, centre.y, colour)) return;
+        const composed = epochNow();
+        const { width, height } = display.picture;
+        const placement = fitImage(width, height, TERMINAL.cols, TERMINAL.rows, TERMINAL.cell);
+        const drawMs = timed(() => kitty.draw(display.picture, placement, TERMINAL.cell));
         clearTimeout(timer);
         waiting = undefined;
-        resolve(performance.now());
+        resolve({ composed, drawMs, frameId: display.frameId });
       };
     });
   try {
@@ -151,21 +196,35 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
     await xvfb.marker.paint([0, 0, 0]);
     await up;
     if (viewer === 'rectangles') await waitUntil(() => connection.sendsRects, 'the agent did not agree to send rectangles');
-    const latencies = [];
+    const samples = [];
     for (let s = 0; s < SAMPLES + 1; s++) {
       const colour = COLOURS[s % COLOURS.length];
       const arrived = seen(colour);
       await xvfb.marker.paint(colour);
-      const drawn = performance.now();
-      const at = await arrived;
-      if (s > 0) latencies.push(at - drawn); // the first one warms up
+      const painted = epochNow();
+      const { composed, drawMs, frameId } = await arrived;
+      const received = receivedAt.get(frameId);
+      // The first one warms up.
+      if (s > 0) samples.push({ painted, composed, drawMs, frameId: String(frameId), received });
       await sleep(50 + Math.random() * 100); // markers at no fixed phase to the frame timer
     }
-    return latencies.sort((a, b) => a - b);
+    return { samples, trace: readTrace(traceFile) };
   } finally {
     connection.close();
     agent.kill('SIGTERM');
   }
+}
+
+function timed(fn) {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
+/** The agent's trace: frame id → its line (agent/session/latency-trace.ts). */
+function readTrace(file) {
+  const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  return new Map(lines.map((line) => JSON.parse(line)).map((entry) => [entry.frameId, entry]));
 }
 
 async function waitUntil(check, message) {
@@ -173,16 +232,56 @@ async function waitUntil(check, message) {
   if (!check()) throw new Error(message);
 }
 
+// Per-stage breakdown of a row: the p50 of each stage over the samples whose update the agent
+// traced. Stages: the X server reports the change to the agent (DAMAGE; none under robotjs), the
+// wait for a capture (frame-rate ceiling, timer), capture, compare (whole picture and tiles),
+// JPEG encode, seal and send, relay to the viewer (broker, reassembly), decode and compose, and
+// the kitty draw that follows (after the end-to-end figure, which stops at compose).
+const STAGES = [
+  ['damage', (t) => t.changed !== undefined && t.changed - t.painted],
+  ['wait', (t) => t.captureStart - (t.changed ?? t.painted)],
+  ['capture', (t) => t.captured - t.captureStart],
+  ['compare', (t) => t.compared - t.captured],
+  ['encode', (t) => t.encoded - t.compared],
+  ['send', (t) => t.sent - t.encoded],
+  ['relay', (t) => t.received - t.sent],
+  ['compose', (t) => t.composed - t.received],
+  ['draw', (t) => t.drawMs],
+];
+
+function breakdown({ samples, trace }) {
+  const joined = samples.filter((s) => trace.has(s.frameId)).map((s) => ({ ...s, ...trace.get(s.frameId) }));
+  const cells = STAGES.map(([name, stage]) => {
+    const values = joined.map(stage).filter((v) => v !== false && Number.isFinite(v));
+    return `${name} ${
+      values.length
+        ? f1(
+            pct(
+              values.sort((a, b) => a - b),
+              50,
+            ),
+          )
+        : '-'
+    }`;
+  });
+  if (process.env.BENCH_VERBOSE)
+    for (const s of joined)
+      console.log(
+        `      ${f1(s.composed - s.painted).padStart(7)}: ${STAGES.map(([name, stage]) => `${name} ${f1(stage(s) || 0)}`).join(', ')}`,
+      );
+  return `    p50 ms by stage (${joined.length}/${samples.length} traced): ${cells.join(', ')}`;
+}
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 const f1 = (n) => n.toFixed(1);
 
 async function main() {
   const broker = await startBroker();
-  console.log(`glass-to-glass latency: marker drawn on Xvfb → update decoded by the viewer, ${SAMPLES} samples per row`);
+  console.log(`glass-to-glass latency: marker drawn on Xvfb → update decoded and composed by the viewer, ${SAMPLES} samples per row`);
   console.log(
     `machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; agent args: ${EXTRA_AGENT_ARGS.join(' ') || '(none)'}`,
   );
-  console.log('size        fps   capture   viewer takes    p50 ms   p99 ms   min ms   max ms');
+  console.log('size        fps   capture    viewer takes    p50 ms   p99 ms   min ms   max ms');
   try {
     for (const size of SIZES) {
       const xvfb = await startXvfb(size);
@@ -192,11 +291,13 @@ async function main() {
         for (const fps of FPS) {
           for (const backend of BACKENDS) {
             for (const viewer of VIEWERS) {
-              const l = await measure(broker, xvfb, { fps, backend, viewer });
+              const row = await measure(broker, xvfb, { fps, backend, viewer });
+              const l = row.samples.map((s) => s.composed - s.painted).sort((a, b) => a - b);
               console.log(
-                `${`${size.width}×${size.height}`.padEnd(12)}${String(fps).padStart(3)}   ${backend.padEnd(10)}${viewer.padEnd(14)}` +
+                `${`${size.width}×${size.height}`.padEnd(12)}${String(fps).padStart(3)}   ${backend.padEnd(11)}${viewer.padEnd(14)}` +
                   `${f1(pct(l, 50)).padStart(8)}${f1(pct(l, 99)).padStart(9)}${f1(l[0]).padStart(9)}${f1(l[l.length - 1]).padStart(9)}`,
               );
+              console.log(breakdown(row));
             }
           }
         }

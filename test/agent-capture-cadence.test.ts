@@ -1,6 +1,7 @@
 // Idle capture (src/agent/session/capture-cadence.ts) on an injected clock: every tick captures
 // while the picture changes, after IDLE_AFTER_MS of nothing only one tick per 1/IDLE_FPS s does,
-// and a change or input brings the full rate back at once.
+// and a change or input brings the full rate back at once. A tick that found nothing to capture
+// does not hold back the change that follows it.
 import t from 'tap';
 import { CaptureCadence, IDLE_AFTER_MS, IDLE_FPS } from '../src/agent/session/capture-cadence.js';
 
@@ -47,4 +48,21 @@ t.test('a change reported between ticks is captured early, never faster than the
   cadence.activity();
   t.equal(cadence.delayUntilAllowed(), 0, 'a change after a quiet period: no delay');
   t.ok(cadence.shouldCapture(), 'and it is captured');
+});
+
+t.test('a tick that captured nothing does not delay the next change', async (t) => {
+  const clock = { now: 0 };
+  const cadence = new CaptureCadence(() => clock.now);
+  const interval = 1000 / 30;
+  cadence.setFrameInterval(interval);
+  cadence.activity(); // not idle: every frame interval may capture
+  t.ok(cadence.shouldCapture(), 'a capture at 0');
+  clock.now = 2 * interval;
+  t.ok(cadence.shouldCapture(), 'a tick at two intervals may capture…');
+  cadence.notCaptured();
+  clock.now = 2 * interval + 5;
+  cadence.activity();
+  t.equal(cadence.delayUntilAllowed(), 0, '…but found nothing: a change 5 ms later is captured at once');
+  t.ok(cadence.shouldCapture());
+  t.ok(cadence.delayUntilAllowed() > interval - 10, 'and that one counts: the next waits a frame interval');
 });

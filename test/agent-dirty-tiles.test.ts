@@ -1,10 +1,12 @@
 // The agent's tile comparison (src/agent/platform/dirty-tiles.ts) on generated pictures: every
 // changed pixel lies in a rectangle, every rectangle lies on changed tiles' rows and columns
 // (tile-aligned, inside the frame), there are never more than the limit, an unchanged picture
-// gives none, and a mostly changed picture gives a whole frame.
+// gives none, and a mostly changed picture gives a whole frame. Reported changes become at most a
+// few tile-aligned regions that cover them; comparing only those regions (captured again) finds
+// what comparing the whole picture finds, and leaves the picture equal to the new one.
 import t from 'tap';
 import fc from 'fast-check';
-import { DEFAULT_MAX_RECTS, TILE_SIDE, cropFrame, dirtyRects } from '../src/agent/platform/dirty-tiles.js';
+import { DEFAULT_MAX_RECTS, TILE_SIDE, cropFrame, dirtyRects, dirtyRectsIn, tileRegions } from '../src/agent/platform/dirty-tiles.js';
 import type { CapturedFrame, Rect } from '../src/agent/platform/screen-capture.js';
 
 /** A B,G,R,X frame with a row padding of 8 bytes (strides need not be width × 4). */
@@ -91,4 +93,38 @@ t.test('cropFrame packs a rectangle of a padded frame', async (t) => {
   const crop = cropFrame(base, { x: 64, y: 10, width: 20, height: 3 });
   t.equal(crop.stride, 80);
   t.same(crop.data.subarray(80, 160), base.data.subarray(11 * base.stride + 256, 11 * base.stride + 336));
+});
+
+t.test('comparing only the regions reported changed finds what the whole compare finds', async (t) => {
+  const box = fc.record({
+    x: fc.integer({ min: 0, max: 639 }),
+    y: fc.integer({ min: 0, max: 399 }),
+    width: fc.integer({ min: 1, max: 90 }),
+    height: fc.integer({ min: 1, max: 90 }),
+  });
+  const base = frame(640, 400, 5);
+  let compared = 0;
+  fc.assert(
+    fc.property(fc.array(box, { minLength: 1, maxLength: 12 }), (boxes) => {
+      const { next, pixels } = changed(base, boxes);
+      const regions = tileRegions(boxes, 640, 400, 4);
+      if (!regions) return true;
+      if (regions.length > 4 || !pixels.every(([x, y]) => regions.some((r) => contains(r, x, y)))) return false;
+      const picture = { ...base, data: Buffer.from(base.data) };
+      const found = dirtyRectsIn(
+        picture,
+        regions.map((rect) => ({ rect, frame: cropFrame(next, rect) })),
+      );
+      compared++;
+      return JSON.stringify(found) === JSON.stringify(dirtyRects(base, next)) && picture.data.equals(next.data);
+    }),
+    { numRuns: 150 },
+  );
+  t.ok(compared > 100, `${compared} random sets of changes compared by region`);
+  t.same(tileRegions([{ x: 650, y: 300, width: 8, height: 16 }], 1920, 1080, 4), [{ x: 640, y: 256, width: 64, height: 64 }]);
+  t.same(
+    tileRegions([{ x: 1900, y: 1070, width: 50, height: 50 }], 1920, 1080, 4),
+    [{ x: 1856, y: 1024, width: 64, height: 56 }],
+    'clipped at the edge',
+  );
 });

@@ -79,6 +79,7 @@ t.test('on a real X display', async (t) => {
       area: MONITORS[0]!,
       quality: 60,
       keyframeIntervalMs: 3_600_000,
+      fullCompareIntervalMs: 3_600_000,
     });
     t.ok(await frames.next(), 'the first frame');
     await shm.sync();

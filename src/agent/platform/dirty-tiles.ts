@@ -3,6 +3,8 @@
 // row costs one memcmp), join runs of changed tiles in a row into spans, stack equal spans of
 // consecutive rows into rectangles, and merge the closest rectangles while there are too many.
 // When most of the picture changed, a whole frame is cheaper to encode and to send.
+// dirtyRectsIn() is the same for a picture of which only some regions were captured again (the
+// display reported changes there): only those regions are compared, then copied into the picture.
 import type { CapturedFrame, Rect } from './screen-capture.js';
 
 export const TILE_SIDE = 64;
@@ -23,7 +25,80 @@ export type DirtyResult = { full: true } | { full: false; rects: Rect[] };
 export function dirtyRects(previous: CapturedFrame, next: CapturedFrame, options: DirtyOptions = {}): DirtyResult {
   if (previous.width !== next.width || previous.height !== next.height) return { full: true };
   const tile = options.tile ?? TILE_SIDE;
-  const grid = dirtyTiles(previous, next, tile);
+  return rectsOfGrid(dirtyTiles(previous, next, tile), tile, next, options);
+}
+
+/** A region of the picture captured again: `frame` holds the pixels of `rect`. */
+export interface Patch {
+  rect: Rect;
+  frame: CapturedFrame;
+}
+
+/**
+ * What changed in `picture` where `patches` were captured again (their rectangles aligned to the
+ * tile grid, see tileAligned()), and `picture` updated with them in place. Outside the patches
+ * nothing is compared: the caller knows nothing changed there.
+ */
+export function dirtyRectsIn(picture: CapturedFrame, patches: Patch[], options: DirtyOptions = {}): DirtyResult {
+  const tile = options.tile ?? TILE_SIDE;
+  const cols = Math.ceil(picture.width / tile);
+  const grid = { cols, rows: Math.ceil(picture.height / tile), dirty: new Uint8Array(cols * Math.ceil(picture.height / tile)) };
+  for (const patch of patches) compareAndCopy(picture, patch, grid, tile);
+  return rectsOfGrid(grid, tile, picture, options);
+}
+
+/**
+ * The reported changes as at most `max` tile-aligned regions to capture again, or undefined when
+ * they are too scattered to merge cheaply (capture the whole picture then).
+ */
+export function tileRegions(changed: Rect[], width: number, height: number, max: number, tile = TILE_SIDE): Rect[] | undefined {
+  const cols = Math.ceil(width / tile);
+  const rows = Math.ceil(height / tile);
+  const dirty = new Uint8Array(cols * rows);
+  for (const rect of changed) {
+    const aligned = tileAligned(rect, width, height, tile);
+    for (let y = aligned.y / tile; y < (aligned.y + aligned.height) / tile; y++)
+      for (let x = aligned.x / tile; x < (aligned.x + aligned.width) / tile; x++) dirty[y * cols + x] = 1;
+  }
+  const rects = mergeRows(spans({ cols, rows, dirty }), tile, { width, height });
+  return rects.length > max * MERGE_LIMIT_FACTOR ? undefined : reduceTo(rects, max);
+}
+
+/** `rect` grown to whole tiles, clipped to a picture of `width`×`height`. */
+export function tileAligned(rect: Rect, width: number, height: number, tile = TILE_SIDE): Rect {
+  const x = Math.max(0, Math.floor(rect.x / tile) * tile);
+  const y = Math.max(0, Math.floor(rect.y / tile) * tile);
+  const right = Math.min(width, Math.ceil((rect.x + rect.width) / tile) * tile);
+  const bottom = Math.min(height, Math.ceil((rect.y + rect.height) / tile) * tile);
+  return { x, y, width: Math.max(0, right - x), height: Math.max(0, bottom - y) };
+}
+
+/** Marks the tiles under `patch` that differ from `picture`, then copies the patch's rows in. */
+function compareAndCopy(picture: CapturedFrame, patch: Patch, grid: { cols: number; dirty: Uint8Array }, tile: number): void {
+  const { rect, frame } = patch;
+  const rowBytes = rect.width * 4;
+  for (let row = 0; row < rect.height; row++) {
+    const at = (rect.y + row) * picture.stride + rect.x * 4;
+    const old = picture.data.subarray(at, at + rowBytes);
+    const now = frame.data.subarray(row * frame.stride, row * frame.stride + rowBytes);
+    if (old.equals(now)) continue;
+    const base = Math.floor((rect.y + row) / tile) * grid.cols;
+    for (let from = 0; from < rowBytes; from += tile * 4) {
+      const col = Math.floor((rect.x + from / 4) / tile);
+      if (grid.dirty[base + col]) continue;
+      const to = Math.min(rowBytes, from + tile * 4);
+      if (!old.subarray(from, to).equals(now.subarray(from, to))) grid.dirty[base + col] = 1;
+    }
+    now.copy(picture.data, at);
+  }
+}
+
+function rectsOfGrid(
+  grid: { cols: number; rows: number; dirty: Uint8Array },
+  tile: number,
+  next: CapturedFrame,
+  options: DirtyOptions,
+): DirtyResult {
   let rects = mergeRows(spans(grid), tile, next);
   const changed = rects.reduce((sum, r) => sum + r.width * r.height, 0);
   if (changed > next.width * next.height * (options.fullFrameShare ?? DEFAULT_FULL_FRAME_SHARE)) return { full: true };

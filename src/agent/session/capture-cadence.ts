@@ -3,6 +3,8 @@
 // 5 captures and compares a second, not 15 or 30), and at the full rate again from the next change
 // or input on. With a frame interval set, no two captures come closer than it: a capture taken
 // early because the screen reported a change (see delayUntilAllowed) keeps the frame-rate ceiling.
+// A tick that found nothing to capture (the display reported no change) does not count as a
+// capture: the first change after it is captured at once, not a frame interval later.
 
 /** No change and no input for this long: capture at IDLE_FPS. */
 export const IDLE_AFTER_MS = 1000;
@@ -13,6 +15,8 @@ const TICK_SLACK_MS = 5;
 export class CaptureCadence {
   private lastActivityAt = Number.NEGATIVE_INFINITY;
   private lastCaptureAt = Number.NEGATIVE_INFINITY;
+  /** The capture before the last one, for notCaptured(). */
+  private captureBeforeAt = Number.NEGATIVE_INFINITY;
   private frameIntervalMs = 0;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -28,8 +32,14 @@ export class CaptureCadence {
     const since = now - this.lastCaptureAt;
     if (since < this.frameIntervalMs - TICK_SLACK_MS) return false;
     if (now - this.lastActivityAt >= IDLE_AFTER_MS && since < 1000 / IDLE_FPS - TICK_SLACK_MS) return false;
+    this.captureBeforeAt = this.lastCaptureAt;
     this.lastCaptureAt = now;
     return true;
+  }
+
+  /** The tick shouldCapture() allowed did not capture after all (nothing was reported changed). */
+  notCaptured(): void {
+    this.lastCaptureAt = this.captureBeforeAt;
   }
 
   /** Milliseconds until a capture at the full rate is allowed (0: now); for a change reported between ticks. */

@@ -6,7 +6,13 @@
 // every 30 s.
 import { type ChunkSize, FRAME_CHUNK_HEADER_BYTES, FrameIdGenerator, chunkFrame, chunkPayloadBytes } from '../../protocol/index.js';
 import { chunkRects } from '../../protocol/rect-datagram.js';
-import { CaptureEncoder, type CaptureEncoderOptions, type CaptureStats, type JpegRect } from '../platform/capture-encoder.js';
+import {
+  CaptureEncoder,
+  type CaptureEncoderOptions,
+  type CaptureStats,
+  type JpegRect,
+  type StepTiming,
+} from '../platform/capture-encoder.js';
 import type { Rect } from '../platform/screen-capture.js';
 
 export const DEFAULT_KEYFRAME_INTERVAL_MS = 3000;
@@ -30,8 +36,8 @@ export interface EncodedFrame {
   jpeg?: Buffer;
   rects?: JpegRect[];
   forced: boolean;
-  captureMs: number;
-  encodeMs: number;
+  /** Where the capture step's time went. */
+  timing: StepTiming;
 }
 
 export interface FramePipelineStats extends CaptureStats {
@@ -101,15 +107,19 @@ export class FramePipeline {
     const frameId = this.frameIds.next();
     const base = this.lastFrameId;
     this.lastFrameId = frameId;
+    const { startedAt, captureMs, compareMs, encodeMs } = update;
+    const timing = { startedAt, captureMs, compareMs, encodeMs };
     if ('rects' in update) {
       // The encoder cuts rectangles only against a frame it sent, so there is always a base.
       const datagrams = chunkRects(update.rects, frameId, base ?? frameId, this.datagramBytes());
       this.datagrams += datagrams.length;
-      return { ...update, kind: 'rects', frameId, datagrams, forced: false };
+      const { rects, width, height } = update;
+      return { kind: 'rects', frameId, datagrams, rects, width, height, forced: false, timing };
     }
     const datagrams = chunkFrame(update.jpeg, frameId, this.chunkSize);
     this.datagrams += datagrams.length;
-    return { ...update, kind: 'full', frameId, datagrams };
+    const { jpeg, width, height, forced } = update;
+    return { kind: 'full', frameId, datagrams, jpeg, width, height, forced, timing };
   }
 
   /** Rectangle datagrams are as large as the frame chunks (header included). */

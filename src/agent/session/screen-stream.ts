@@ -8,6 +8,7 @@
 // with no change and no input the screen is captured at 5 fps only, until the next change or input.
 // A viewer whose report shows it lost the last update entirely gets a full frame (update-repair.ts).
 // frame-clock.ts says when to look: at the frame rate, and at once after a change X DAMAGE reports.
+// A change reported while the previous update was still going out is captured as soon as it is out.
 import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities } from '../../protocol/capabilities.js';
 import {
   type ChunkSize,
@@ -23,6 +24,7 @@ import { FrameClock } from './frame-clock.js';
 import { ClipboardSync } from './clipboard-sync.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
+import { LatencyTrace } from './latency-trace.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import type { Monitor as SessionMonitor } from '../platform/monitors.js';
 import { type AgentPacket, UdpLink } from './udp-link.js';
@@ -30,6 +32,9 @@ import type { SealedPeer } from './viewer-keys.js';
 import { StreamQuality } from './stream-quality.js';
 import type { QualitySettings } from './quality-controller.js';
 import { UpdateRepair } from './update-repair.js';
+
+/** `off`: capture the whole monitor at every step even where the display reports what changed. */
+export const CAPTURE_REGIONS_ENV = 'RAC_CAPTURE_REGIONS';
 
 export interface ScreenStreamOptions {
   platform: SessionPlatform;
@@ -88,9 +93,15 @@ export class ScreenStream {
     cadence: this.cadence,
     tick: (early) => void this.tick(early),
     busy: () => this.sendingFrame,
-    watchChanges: (onChange) => this.options.platform.capture.damage?.onChange(onChange),
+    watchChanges: (onChange) =>
+      this.options.platform.capture.damage?.onChange(() => {
+        this.trace?.screenChanged();
+        onChange();
+      }),
   });
   private readonly repair = new UpdateRepair();
+  /** Only under RAC_LATENCY_TRACE (latency-trace.ts). */
+  private readonly trace = LatencyTrace.fromEnv();
   readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
@@ -242,6 +253,8 @@ export class ScreenStream {
       quality: this.quality.settings.quality,
       maxWidth: this.options.maxWidth,
       chunkSize: chunkSizeOf(this.options.chunkSize),
+      // Whole captures at every step: the path before region captures, for the latency bench to compare.
+      ...(process.env[CAPTURE_REGIONS_ENV] === 'off' && { fullCompareIntervalMs: 0 }),
     });
   }
 
@@ -273,19 +286,25 @@ export class ScreenStream {
     if (early && this.sendingFrame) return;
     if (!early) this.sender.ticks++;
     if (this.sendingFrame) {
-      this.sender.busyTicks++;
+      // A queue only when this tick was due a capture: one a reported change just brought forward is not.
+      if (this.cadence.delayUntilAllowed() === 0) this.sender.busyTicks++;
       return;
     }
     if (!this.cadence.shouldCapture()) return;
     this.sendingFrame = true;
+    this.clock.captureStarting();
+    this.trace?.captureStarting();
+    const still = this.pipeline.stats.still;
     try {
       const frame = await this.pipeline.next();
+      if (this.pipeline.stats.still > still) this.cadence.notCaptured();
       this.captureError = undefined;
       if (frame) this.cadence.activity();
       if (frame) {
         const viewers = [...this.peers.keys()];
         await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
         this.repair.sentTo(viewers, frame.frameId);
+        this.trace?.sent(frame);
       }
     } catch (err) {
       const message = (err as Error).message;
@@ -293,6 +312,7 @@ export class ScreenStream {
       this.captureError = message;
     } finally {
       this.sendingFrame = false;
+      this.clock.captureDone();
     }
   }
 
@@ -335,6 +355,7 @@ export class ScreenStream {
     const decoded = inner.packet;
     // Input, or a viewer asking for something: back to the full capture rate.
     this.cadence.activity();
+    if (decoded.type === 'mouse' || decoded.type === 'keyboard') this.trace?.input();
     if (decoded.type === 'mouse') return this.inputs.mouse(decoded);
     if (decoded.type === 'keyboard') return this.inputs.key(decoded);
     if (decoded.type !== 'control') return void this.unknownControl++;
