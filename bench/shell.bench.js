@@ -4,6 +4,8 @@
 // CPU: the client's own (user + sys of the command and its children); for rac also the broker's
 // and the agent's (from /proc), for scp sshd's (its finished children: the connection's sshd and
 // sftp-server), which do the same work. On a busy machine compare CPU: MB/s there follows the load.
+// Each rac copy runs right beside its scp copy; BENCH_SHELL_ROUNDS repeats the four and prints the
+// median ratios. First, the start-up: `rac --version`'s CPU beside bare node's.
 // Prints, never asserts.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 const MEGABYTES = Number(process.env.BENCH_SHELL_MB ?? 200);
+// BENCH_SHELL_ROUNDS=N: N rounds of the four copies, and the median ratios (figures are noisy here).
+const ROUNDS = Math.max(1, Number(process.env.BENCH_SHELL_ROUNDS ?? 1));
 const dir = mkdtempSync(join(tmpdir(), 'rac-bench-shell-'));
 const children = [];
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -134,32 +138,38 @@ function row(name, bytes, { wall, cpu }, serverCpu) {
   return { mbps, cpu: cpu + (serverCpu ?? 0) };
 }
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+
+/** Start-up: `rac --version` (no command loaded) beside bare node, best of three (least disturbed). */
+function startUp() {
+  const best = (command) => [1, 2, 3].map(() => timed(command)).reduce((a, b) => (b.cpu < a.cpu ? b : a));
+  const rac = best(`${process.execPath} ${RAC} --version`);
+  const bare = best(`${process.execPath} -e 0`);
+  process.stdout.write(`start-up: rac --version ${rac.cpu.toFixed(2)} s CPU, bare node ${bare.cpu.toFixed(2)} s CPU\n`);
+}
+
 async function main() {
   if (process.getuid?.() !== 0) process.stderr.write('not root: the throwaway sshd may not start\n');
   const file = join(dir, 'payload.bin');
   writeFileSync(file, randomBytes(MEGABYTES * 1024 * 1024));
   const bytes = MEGABYTES * 1024 * 1024;
-  process.stdout.write(`${MEGABYTES} MiB file, loopback\n`);
+  process.stdout.write(`${MEGABYTES} MiB file, loopback, ${ROUNDS} round(s)\n`);
+  startUp();
 
   const rac = await startRac();
+  const sshd = await startSshd();
   const serverCpu = () => rac.pids.reduce((sum, pid) => sum + cpuOf(pid), 0);
   const racCp = (from, to) => `${process.execPath} ${NODE_FLAGS.join(' ')} ${RAC} cp ${from} ${to}`;
   // A first small copy: the host key is shown and the JIT is warm, as for a sysadmin's second copy.
   // Its time is what every copy pays before the first byte: start-up, login, tunnel, SSH handshake.
   const small = timed(racCp(join(RAC, '..', 'rac.js'), `${rac.code}:${join(dir, 'warm.js')}`), rac.env);
   process.stdout.write(`rac cp of a small file  ${small.wall.toFixed(2).padStart(14)} s  client CPU ${small.cpu.toFixed(2)} s\n`);
-  let before = serverCpu();
-  const racUp = row('rac cp upload', bytes, timed(racCp(file, `${rac.code}:${join(dir, 'rac-up.bin')}`), rac.env), serverCpu() - before);
-  rmSync(join(dir, 'rac-down.bin'), { force: true });
-  before = serverCpu();
-  const racDown = row(
-    'rac cp download',
-    bytes,
-    timed(racCp(`${rac.code}:${file}`, join(dir, 'rac-down.bin')), rac.env),
-    serverCpu() - before,
-  );
+  const racRun = (name, from, to) => {
+    rmSync(to.replace(/^[0-9]+:/, ''), { force: true });
+    const before = serverCpu();
+    return row(name, bytes, timed(racCp(from, to), rac.env), serverCpu() - before);
+  };
 
-  const sshd = await startSshd();
   const scp = (from, to) => `scp -q ${sshd.ssh} -P ${sshd.port} ${from} ${to}`;
   // A connection's sshd and sftp-server count once sshd has reaped them, a moment after scp exits.
   const sshdCpu = async () => {
@@ -167,18 +177,35 @@ async function main() {
     while (readFileSync(children, 'utf8').trim()) await new Promise((r) => setTimeout(r, 20));
     return cpuOf(sshd.pid, true);
   };
-  before = await sshdCpu();
-  const upTime = timed(scp(file, `${sshd.user}@127.0.0.1:${join(dir, 'scp-up.bin')}`));
-  const scpUp = row('scp upload', bytes, upTime, (await sshdCpu()) - before);
-  before = await sshdCpu();
-  const downTime = timed(scp(`${sshd.user}@127.0.0.1:${file}`, join(dir, 'scp-down.bin')));
-  const scpDown = row('scp download', bytes, downTime, (await sshdCpu()) - before);
-  const percent = (rac, scp) => `${((rac.mbps / scp.mbps) * 100).toFixed(0)} %`;
+  const scpRun = async (name, from, to) => {
+    const before = await sshdCpu();
+    const time = timed(scp(from, to));
+    return row(name, bytes, time, (await sshdCpu()) - before);
+  };
+  const remote = (path) => `${sshd.user}@127.0.0.1:${path}`;
+
+  // Each rac copy right beside the scp copy it is compared with: on a shared machine the load
+  // changes within seconds, so a ratio of two neighbours is what means something.
+  const ratios = { up: [], down: [] };
+  const percent = (rac, scp) => (rac.mbps / scp.mbps) * 100;
   const cpu = (rac, scp) => `${rac.cpu.toFixed(2)} s vs ${scp.cpu.toFixed(2)} s`;
-  process.stdout.write(
-    `rac cp / scp: upload ${percent(racUp, scpUp)}, download ${percent(racDown, scpDown)} (target ≥ 70 %)\n` +
-      `all CPU, rac cp vs scp: upload ${cpu(racUp, scpUp)}, download ${cpu(racDown, scpDown)}\n`,
-  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    const racUp = racRun('rac cp upload', file, `${rac.code}:${join(dir, 'rac-up.bin')}`);
+    const scpUp = await scpRun('scp upload', file, remote(join(dir, 'scp-up.bin')));
+    const racDown = racRun('rac cp download', `${rac.code}:${file}`, join(dir, 'rac-down.bin'));
+    const scpDown = await scpRun('scp download', remote(file), join(dir, 'scp-down.bin'));
+    ratios.up.push(percent(racUp, scpUp));
+    ratios.down.push(percent(racDown, scpDown));
+    process.stdout.write(
+      `rac cp / scp: upload ${ratios.up.at(-1).toFixed(0)} %, download ${ratios.down.at(-1).toFixed(0)} % (target ≥ 70 %)\n` +
+        `all CPU, rac cp vs scp: upload ${cpu(racUp, scpUp)}, download ${cpu(racDown, scpDown)}\n`,
+    );
+  }
+  if (ROUNDS > 1) {
+    process.stdout.write(
+      `median of ${ROUNDS} rounds, rac cp / scp: upload ${median(ratios.up).toFixed(0)} %, download ${median(ratios.down).toFixed(0)} %\n`,
+    );
+  }
 }
 
 try {

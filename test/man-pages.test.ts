@@ -9,7 +9,7 @@ import t from 'tap';
 import { buildProgram } from '../src/cli.js';
 
 const manDir = fileURLToPath(new URL('../man/', import.meta.url));
-const program = buildProgram({ stdout: new PassThrough(), stderr: new PassThrough(), stdin: Readable.from([]), env: {} });
+const program = await buildProgram({ stdout: new PassThrough(), stderr: new PassThrough(), stdin: Readable.from([]), env: {} });
 
 /** The page as words a reader sees: roff escapes for dashes, fonts and quotes undone. */
 const readable = (roff: string) =>

@@ -1,11 +1,12 @@
 // The tunnel's byte stream (src/shared/tunnel-stream.ts), against a real WebSocket server: writes that
 // pile up while the socket is busy arrive as fewer messages, in order and intact, none larger than
-// the batch limit; the frames carry a zero masking key; batchesOf keeps order and an oversize buffer.
+// the batch limit; the frames carry a zero masking key; batchesOf keeps order and an oversize buffer;
+// the buffers batches are joined into are used again once written, and only those.
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { TUNNEL_BATCH_BYTES, TUNNEL_SOCKET_OPTIONS, batchesOf, tunnelStream } from '../src/shared/tunnel-stream.js';
+import { BatchBuffers, TUNNEL_BATCH_BYTES, TUNNEL_SOCKET_OPTIONS, batchesOf, tunnelStream } from '../src/shared/tunnel-stream.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 
 async function until(what: string, check: () => boolean): Promise<void> {
@@ -84,4 +85,29 @@ t.test('batchesOf joins neighbours up to the limit and keeps an oversize buffer 
   );
   t.ok(Buffer.concat(batches).equals(Buffer.concat([small, small, small, small, small, big, small])), 'same bytes, same order');
   t.same(batchesOf([]), []);
+});
+
+t.test('joined batches reuse their buffers once given back, and only their own', async (t) => {
+  const buffers = new BatchBuffers();
+  const first = buffers.take(1000);
+  t.equal(first.length, 1000);
+  buffers.give(first);
+  const second = buffers.take(TUNNEL_BATCH_BYTES);
+  t.equal(second.buffer, first.buffer, 'the memory given back is taken again');
+  t.equal(second.length, TUNNEL_BATCH_BYTES, 'at its full size');
+  const foreign = Buffer.alloc(TUNNEL_BATCH_BYTES);
+  buffers.give(foreign);
+  const third = buffers.take(10);
+  t.not(third.buffer, foreign.buffer, 'a buffer it did not make is not kept');
+  t.not(third.buffer, second.buffer, 'nor is one still taken handed out again');
+
+  const joins: Buffer[] = [];
+  const small = Buffer.alloc(100, 3);
+  const batches = batchesOf([small, small, Buffer.alloc(TUNNEL_BATCH_BYTES, 4)], (size) => {
+    joins.push(buffers.take(size));
+    return joins.at(-1)!;
+  });
+  t.equal(joins.length, 1, 'only a batch of several is joined');
+  t.equal(batches[0], joins[0], 'into the buffer the join function gave');
+  t.ok(batches[0]!.equals(Buffer.concat([small, small])), 'holding the joined bytes');
 });

@@ -17,6 +17,9 @@ import type {
   UserChanges,
 } from '../protocol/broker-api.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../shared/tls-trust.js';
+import { normalizeServerUrl } from './server-url.js';
+
+export { normalizeServerUrl };
 
 export * from '../protocol/broker-api.js';
 
@@ -66,19 +69,6 @@ export interface BrokerClientOptions {
   timeoutMs?: number;
   /** Extra CAs for an HTTPS broker (--ca-file); the system's CAs are always trusted. */
   tls?: TlsTrust;
-}
-
-/** "https://host:8080/api/" → "https://host:8080". Throws on anything that is not an http(s) URL. */
-export function normalizeServerUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text.includes('://') ? text : `http://${text}`);
-  } catch {
-    throw new TypeError(`not a URL: "${text}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: "${text}"`);
-  if (url.search || url.hash) throw new TypeError(`a server URL has no query or fragment: "${text}"`);
-  return url.origin + url.pathname.replace(/\/+$/, '').replace(/\/api$/, '');
 }
 
 export class BrokerClient {

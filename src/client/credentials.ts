@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { normalizeServerUrl } from './broker-client.js';
+import { normalizeServerUrl } from './server-url.js';
 
 export type TokenStoreKind = 'keyring' | 'file';
 export type TokenSource = TokenStoreKind | 'env';

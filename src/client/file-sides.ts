@@ -15,8 +15,12 @@ export interface EntryInfo {
 }
 
 export interface ByteHandle {
-  /** Up to `length` bytes at `position`; fewer only at the end of the file. */
-  read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Up to `length` bytes at `position`; fewer only at the end of the file. Given `into` (at least
+   * `length` long), the bytes land there and the result is a view of it: a copy that reuses its
+   * buffers does not touch fresh memory for every chunk.
+   */
+  read(position: number, length: number, into?: Buffer): Promise<Buffer>;
   write(position: number, data: Buffer): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,8 +44,8 @@ const kindOf = (s: { isFile(): boolean; isDirectory(): boolean }): EntryKind =>
 
 export function localSide(): FileSide {
   const handle = (file: FileHandle): ByteHandle => ({
-    read: async (position, length) => {
-      const buffer = Buffer.allocUnsafe(length);
+    read: async (position, length, into) => {
+      const buffer = into ?? Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
         const { bytesRead } = await file.read(buffer, got, length - got, position + got);
@@ -77,8 +81,8 @@ const call = <T>(work: (cb: (err: Error | null | undefined, value?: T) => void) 
 
 export function remoteSide(sftp: SFTPWrapper): FileSide {
   const handle = (h: Buffer): ByteHandle => ({
-    read: async (position, length) => {
-      const buffer = Buffer.allocUnsafe(length);
+    read: async (position, length, into) => {
+      const buffer = into ?? Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
         const n = await new Promise<number>((resolve, reject) =>

@@ -8,7 +8,6 @@ import { type Tunnel, TunnelError, openTunnel } from '../client/tunnel.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
-import { toCliError } from './broker-call.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { say } from './output.js';
@@ -41,7 +40,8 @@ export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<
   try {
     login = await new CredentialStore(env).resolve();
   } catch (err) {
-    throw toCliError(err);
+    // Loaded only here: the broker client it knows the errors of loads undici, which a copy never needs.
+    throw (await import('./broker-call.js')).toCliError(err);
   }
   let tunnel: Tunnel;
   try {
