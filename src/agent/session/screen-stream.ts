@@ -13,7 +13,6 @@ import { CAPABILITIES_TYPE, type Encoding, encodeCapabilities, parseCapabilities
 import {
   type ChunkSize,
   type ControlMessage,
-  type Packet,
   SEALED_DEFAULT_CHUNK_SIZE,
   decodeDatagram,
   encodeControl,
@@ -29,6 +28,7 @@ import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-pla
 import type { Monitor as SessionMonitor } from '../platform/monitors.js';
 import { type AgentPacket, UdpLink } from './udp-link.js';
 import type { SealedPeer } from './viewer-keys.js';
+import { SealedViewers } from './sealed-viewers.js';
 import { StreamQuality } from './stream-quality.js';
 import type { QualitySettings } from './quality-controller.js';
 import { UpdateRepair } from './update-repair.js';
@@ -54,15 +54,6 @@ export interface ScreenStreamOptions {
   onBrokerDisconnect(reason: string | undefined): void;
 }
 
-export interface SealingStats {
-  /** Sealed datagrams from a viewer that did not open (forged, altered, replayed): see Opener stats. */
-  refused: number;
-  /** Clear input or party control messages: never obeyed, only counted. */
-  clearDropped: number;
-  /** Sealed datagrams for a viewer id the customer has not allowed. */
-  unknownViewer: number;
-}
-
 /** The session's UDP relay: its port and, with several broker nodes, the host the broker named. */
 export interface RelayAddress {
   port: number;
@@ -74,7 +65,7 @@ export class ScreenStream {
   private readonly inputs: InputHandler;
   /** Only where control is allowed and the desktop has a clipboard tool. */
   private readonly clipboard: ClipboardSync | undefined;
-  private readonly peers = new Map<number, SealedPeer>();
+  private readonly peers = new SealedViewers();
   private pipeline: FramePipeline | undefined;
   private monitor: SessionMonitor | undefined;
   private fps: number;
@@ -102,7 +93,6 @@ export class ScreenStream {
   private readonly repair = new UpdateRepair();
   /** Only under RAC_LATENCY_TRACE (latency-trace.ts). */
   private readonly trace = LatencyTrace.fromEnv();
-  readonly sealing: SealingStats = { refused: 0, clearDropped: 0, unknownViewer: 0 };
 
   constructor(private readonly options: ScreenStreamOptions) {
     this.fps = options.fps;
@@ -127,10 +117,7 @@ export class ScreenStream {
     return new ClipboardSync({
       clipboard,
       say: (line) => this.options.say(line),
-      transmit: (viewerId, datagrams) => {
-        const peer = this.peers.get(viewerId);
-        if (peer) void this.udp.sendAll(datagrams.map((d) => peer.sealer.seal(d)));
-      },
+      transmit: (viewerId, datagrams) => void this.udp.sendAll(this.peers.sealFor(viewerId, datagrams)),
     });
   }
 
@@ -149,7 +136,7 @@ export class ScreenStream {
 
   /** Starts sealing frames to a viewer the customer allowed (the next frame is a full one). */
   addViewer(peer: SealedPeer): void {
-    this.peers.set(peer.viewerId, peer);
+    this.peers.add(peer);
     this.quality.addViewer(peer.viewerId);
     this.updateEncoding();
     this.clipboard?.addViewer(peer.viewerId);
@@ -158,7 +145,7 @@ export class ScreenStream {
   }
 
   removeViewer(viewerId: number): void {
-    this.peers.delete(viewerId);
+    this.peers.remove(viewerId);
     this.quality.removeViewer(viewerId);
     this.rectViewers.delete(viewerId);
     this.repair.removeViewer(viewerId);
@@ -182,7 +169,7 @@ export class ScreenStream {
     await this.udp.open(relay.port, relay.host);
     if (this.closed || !stillWanted()) return false;
     await this.udp.handshake(monitor, secret);
-    for (const peer of this.peers.values()) this.sendScreen(peer, monitor);
+    for (const peer of this.peers.all()) this.sendScreen(peer, monitor);
     this.udp.startKeepalive();
     this.inputs.enable(monitor);
     this.pipeline.requestKeyframe();
@@ -211,7 +198,7 @@ export class ScreenStream {
   async sendDisconnect(): Promise<void> {
     if (!this.pipeline) return;
     const inner = encodeControl({ type: 'disconnect', reason: 'stopped' });
-    await this.udp.sendAll([...this.peers.values()].map((peer) => peer.sealer.seal(inner)));
+    await this.udp.sendAll(this.peers.sealForEach([inner]));
   }
 
   close(): void {
@@ -227,7 +214,7 @@ export class ScreenStream {
     const skipped = frames.unchanged + frames.still;
     const input = this.inputs.stats;
     const udp = this.udp.stats;
-    const refused = this.sealing.refused + this.sealing.clearDropped + this.sealing.unknownViewer;
+    const refused = this.peers.refused;
     return (
       `Sent ${frames.encoded} frames (${(frames.jpegBytes / 1e6).toFixed(1)} MB in ${udp.datagramsSent} datagrams, ${frames.rectUpdates} of the frames as changed rectangles, ${skipped} unchanged captures skipped); ` +
       `input: ${input.mouse} mouse, ${input.keys} keys, ${input.ignored} ignored, ${input.unknownKeys} unknown keys; ` +
@@ -265,8 +252,7 @@ export class ScreenStream {
   }
 
   private sendControl(viewerId: number, message: ControlMessage): void {
-    const peer = this.peers.get(viewerId);
-    if (peer) void this.udp.send(peer.sealer.seal(encodeControl(message)));
+    for (const sealed of this.peers.sealFor(viewerId, [encodeControl(message)])) void this.udp.send(sealed);
   }
 
   /** What the quality controller (or a viewer's pin) decided: the next frames use it. */
@@ -301,8 +287,8 @@ export class ScreenStream {
       this.captureError = undefined;
       if (frame) this.cadence.activity();
       if (frame) {
-        const viewers = [...this.peers.keys()];
-        await this.udp.sendAll(this.sealForEveryViewer(frame.datagrams));
+        const viewers = this.peers.ids();
+        await this.udp.sendAll(this.peers.sealForEach(frame.datagrams));
         this.repair.sentTo(viewers, frame.frameId);
         this.trace?.sent(frame);
       }
@@ -316,38 +302,19 @@ export class ScreenStream {
     }
   }
 
-  /** Each viewer has its own keys: every datagram is sealed once per viewer. */
-  private sealForEveryViewer(datagrams: Buffer[]): Buffer[] {
-    const sealed: Buffer[] = [];
-    for (const peer of this.peers.values()) for (const datagram of datagrams) sealed.push(peer.sealer.seal(datagram));
-    return sealed;
-  }
-
   private onPacket(packet: AgentPacket): void {
     if (this.closed) return;
-    if (packet.type === 'sealed') return this.onSealed(packet);
-    // In clear only the relay's own messages count; input and party control must come sealed.
-    if (packet.type === 'control' && (packet.message.type === 'keepalive' || packet.message.type === 'viewer_ack')) return;
-    this.sealing.clearDropped++;
+    const opened = this.peers.open(packet);
+    if (opened) this.onOpened(opened.peer, opened.plain);
   }
 
-  private onSealed(packet: Extract<Packet, { type: 'sealed' }>): void {
-    const peer = this.peers.get(packet.viewerId);
-    if (!peer) {
-      this.sealing.unknownViewer++;
-      return;
-    }
-    const opened = peer.opener.open(packet);
-    if (!opened.ok) {
-      this.sealing.refused++;
-      return;
-    }
-    if (isClipboardDatagram(opened.value)) {
-      if (this.clipboard && this.streaming) this.clipboard.receive(packet.viewerId, opened.value);
+  private onOpened(peer: SealedPeer, plain: Buffer): void {
+    if (isClipboardDatagram(plain)) {
+      if (this.clipboard && this.streaming) this.clipboard.receive(peer.viewerId, plain);
       else this.unknownControl++;
       return;
     }
-    const inner = decodeDatagram(opened.value);
+    const inner = decodeDatagram(plain);
     if (!inner.ok) {
       this.udp.stats.malformed++;
       return;
@@ -382,7 +349,7 @@ export class ScreenStream {
 
   /** Rectangles only when every allowed viewer takes them: one stream is sealed for all. */
   private updateEncoding(): void {
-    const all = this.peers.size > 0 && [...this.peers.keys()].every((id) => this.rectViewers.has(id));
+    const all = this.peers.size > 0 && this.peers.ids().every((id) => this.rectViewers.has(id));
     this.pipeline?.setRects(all);
   }
 
@@ -411,7 +378,7 @@ export class ScreenStream {
     this.pipeline?.setArea(monitor);
     this.inputs.setArea(monitor);
     await this.udp.handshake(monitor, secret);
-    for (const peer of this.peers.values()) this.sendScreen(peer, monitor);
+    for (const peer of this.peers.all()) this.sendScreen(peer, monitor);
   }
 }
 
