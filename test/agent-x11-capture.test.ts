@@ -3,8 +3,8 @@
 // screen from being captured at all (counted by the backend's own GetImage counter); and a window
 // moved by xdotool is reported where it was and where it went. The damage log's bounds on its own,
 // and the choice of backend (X11; robotjs on RAC_CAPTURE=robotjs or an X server without DAMAGE).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ import { turboEncoder } from '../src/agent/platform/jpeg-encoder.js';
 import { loadRobot } from '../src/agent/platform/robot.js';
 import { type Rect, RobotScreenCapture } from '../src/agent/platform/screen-capture.js';
 import { X11ScreenCapture } from '../src/agent/platform/x11-capture.js';
-import { MONITORS, ROOT, startXvfb, waitFor } from './helpers/xvfb.js';
+import { MONITORS, ROOT, spawnXvfb, startXvfb } from './helpers/xvfb.js';
 
 const execFileAsync = promisify(execFile);
 const WHOLE_ROOT = { x: 0, y: 0, ...ROOT };
@@ -168,28 +168,15 @@ t.test('the backend is chosen once: X11 where DAMAGE answers, robotjs elsewhere 
   t.same([x11.backend, x11.warnings], ['x11-shm', []], `a local X server: ${x11.description}`);
   const asked = await choose({ ...xvfb.env, RAC_CAPTURE: 'robotjs' });
   t.same([asked.backend, asked.warnings], ['robotjs', []], 'RAC_CAPTURE=robotjs');
-  const noDamage = await startBareXvfb(['-extension', 'DAMAGE']);
+  const noDamage = await spawnXvfb(['-extension', 'DAMAGE']);
   t.teardown(() => void noDamage.child.kill('SIGTERM'));
   const fallback = await choose({ ...process.env, DISPLAY: noDamage.display });
   t.equal(fallback.backend, 'robotjs', 'an X server without DAMAGE: robotjs');
   t.match(fallback.warnings, [/screen capture uses robotjs.*no DAMAGE extension/], 'with a warning that says why');
 });
 
-/** An Xvfb with extra arguments (here: an extension turned off), on a free display number. */
-async function startBareXvfb(args: string[]): Promise<{ display: string; child: ChildProcess }> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const n = 100 + Math.floor(Math.random() * 800);
-    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
-    const child = spawn('Xvfb', [`:${n}`, '-noreset', '-nolisten', 'tcp', ...args], { stdio: 'ignore' });
-    if (await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || child.exitCode !== null, 10_000)) {
-      if (child.exitCode === null) return { display: `:${n}`, child };
-    }
-  }
-  throw new Error('Xvfb did not start');
-}
-
 t.test('a root window that grows (a monitor added) is captured whole, through a larger shared segment', async (t) => {
-  const x = await startBareXvfb(['-screen', '0', '1280x720x24']);
+  const x = await spawnXvfb(['-screen', '0', '1280x720x24']);
   t.teardown(() => void x.child.kill('SIGTERM'));
   const env = { ...process.env, DISPLAY: x.display };
   // xrandr resizes Xvfb's root window, then complains about its one fixed output: the size is what counts.

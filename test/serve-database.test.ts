@@ -9,7 +9,7 @@ import { MIGRATIONS } from '../src/broker/sql/migrations.js';
 import { call, login, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, rac, serveCheck } from './helpers/cli.js';
 import { sharedPostgres } from './helpers/postgres.js';
-import { deadPort } from './helpers/smtp-server.js';
+import { freePort } from './helpers/ports.js';
 
 const NEWEST = MIGRATIONS.length;
 
@@ -43,7 +43,7 @@ t.test('--check on PostgreSQL: empty, then current after a start; RAC_DATABASE_U
 });
 
 t.test('an unreachable PostgreSQL fails the check without printing the password', async (t) => {
-  const url = `postgres://rac:s3cret-pass@127.0.0.1:${await deadPort()}/rac`;
+  const url = `postgres://rac:s3cret-pass@127.0.0.1:${await freePort()}/rac`;
   const result = await serveCheck(scratch(), ['--database', url]);
   t.equal(result.code, 1);
   t.match(result.stdout, /✗ database: PostgreSQL postgres:\/\/rac:\*\*\*@127\.0\.0\.1:\d+\/rac: .*ECONNREFUSED.*: check the URL/);

@@ -14,7 +14,8 @@ import t from 'tap';
 import { login, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, rac, serveCheck } from './helpers/cli.js';
 import { configureSmtp, SMTP_PASSWORD, SMTP_USER } from './helpers/smtp-setup.js';
-import { deadPort, makeSelfSignedCert, startTestSmtpServer } from './helpers/smtp-server.js';
+import { makeSelfSignedCert, startTestSmtpServer } from './helpers/smtp-server.js';
+import { freePort } from './helpers/ports.js';
 import { makeServerCertificate, makeTestCa } from './helpers/test-certificates.js';
 
 const REPO_MAN = fileURLToPath(new URL('../man/', import.meta.url));
@@ -168,7 +169,7 @@ t.test('--check logs in to the stored SMTP server without sending, and fails on 
   t.notMatch(good.stdout + good.stderr, SMTP_PASSWORD, 'the password is never printed');
 
   const broker2 = await startBrokerProcess({ dataDir: broker.dataDir });
-  await configureSmtp(broker2.api, await login(broker2.api), { smtp_port: await deadPort(), security_type: 'NONE' });
+  await configureSmtp(broker2.api, await login(broker2.api), { smtp_port: await freePort(), security_type: 'NONE' });
   await broker2.stop();
   const dead = await serveCheck(broker.dataDir);
   t.equal(dead.code, 1);

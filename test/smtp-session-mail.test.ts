@@ -2,16 +2,10 @@
 // the session (email_status, email_error) and in the audit log. Also the welcome mail.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { freePort } from './helpers/ports.js';
 import type { Session } from '../src/protocol/broker-api.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
-import {
-  deadPort,
-  makeSelfSignedCert,
-  parseMail,
-  startSilentServer,
-  startTestSmtpServer,
-  startTricklingServer,
-} from './helpers/smtp-server.js';
+import { makeSelfSignedCert, parseMail, startSilentServer, startTestSmtpServer, startTricklingServer } from './helpers/smtp-server.js';
 import { SMTP_PASSWORD, SMTP_USER, auditLog, configureSmtp, eventually } from './helpers/smtp-setup.js';
 
 const PUBLIC_URL = 'https://support.example.test';
@@ -112,7 +106,7 @@ t.test('a refused login: session created, email_status failed with the server re
 });
 
 t.test('a dead server (nobody listening) fails the mail, not the session', async (t) => {
-  await configureSmtp(broker.api, admin, { smtp_port: await deadPort(), security_type: 'NONE' });
+  await configureSmtp(broker.api, admin, { smtp_port: await freePort(), security_type: 'NONE' });
   const res = await createSession({ customer_email: 'dave@customer.test' });
   t.equal(res.status, 200);
   t.equal(res.body.email_status, 'sending');

@@ -7,15 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { BatchBuffers, TUNNEL_BATCH_BYTES, TUNNEL_SOCKET_OPTIONS, batchesOf, tunnelStream } from '../src/shared/tunnel-stream.js';
-import { PATIENCE_MS } from './helpers/patience.js';
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + PATIENCE_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { waitUntil } from './helpers/patience.js';
 
 t.test('writes made while the socket is busy arrive batched, in order, intact', async (t) => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 1024 * 1024 });
@@ -32,7 +24,7 @@ t.test('writes made while the socket is busy arrive batched, in order, intact', 
   const packets = Array.from({ length: 600 }, (_, i) => randomBytes(3000 + i));
   for (const packet of packets) stream.write(packet);
   const sent = Buffer.concat(packets);
-  await until('every byte', () => messages.reduce((sum, m) => sum + m.length, 0) >= sent.length);
+  await waitUntil('every byte', () => messages.reduce((sum, m) => sum + m.length, 0) >= sent.length);
 
   t.ok(Buffer.concat(messages).equals(sent), 'the bytes arrive in order, unchanged');
   t.ok(messages.length < packets.length / 4, `${packets.length} writes arrived as ${messages.length} messages`);
@@ -67,7 +59,7 @@ t.test('tunnel frames carry a zero masking key, so the bytes on the wire are the
   const stream = tunnelStream(ws);
   const payload = Buffer.from('SSH-2.0-test\r\n');
   stream.write(payload);
-  await until('the first frame', () => raw.received().length >= 6 + payload.length);
+  await waitUntil('the first frame', () => raw.received().length >= 6 + payload.length);
   const frame = raw.received();
   t.equal(frame[0], 0x82, 'one final binary frame');
   t.equal(frame[1], 0x80 | payload.length, 'masked (as a client must), with the payload length');

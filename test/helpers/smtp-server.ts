@@ -184,15 +184,6 @@ export async function startTricklingServer(): Promise<{ port: number; close(): P
   };
 }
 
-/** A port nobody listens on (bound, then released). */
-export async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export interface MailParts {
   headers: Record<string, string>;
   text: string;

@@ -28,28 +28,30 @@ export const MONITORS = [
 ];
 
 /**
+ * An Xvfb on a free display number with these arguments after the common ones; a candidate that
+ * never becomes ready is killed before the next number is tried.
+ */
+export async function spawnXvfb(args: string[]): Promise<{ display: string; child: ChildProcess }> {
+  let stderr = '';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const n = 100 + Math.floor(Math.random() * 800);
+    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
+    const candidate = spawn('Xvfb', [`:${n}`, '-noreset', '-nolisten', 'tcp', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    stderr = '';
+    candidate.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const ready = await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || candidate.exitCode !== null, 10_000);
+    if (ready && candidate.exitCode === null) return { display: `:${n}`, child: candidate };
+    if (candidate.exitCode === null) candidate.kill('SIGKILL');
+  }
+  throw new Error(`Xvfb did not start: ${stderr || 'no free X display number'}`);
+}
+
+/**
  * `inProcessClient`: this test process itself talks X (robotjs keeps its connection open, and Xlib
  * exits the process when the server goes away), so the server is stopped only as the process exits.
  */
 export async function startXvfb(options: { inProcessClient?: boolean } = {}): Promise<Xvfb> {
-  let child: ChildProcess | undefined;
-  let display = '';
-  for (let attempt = 0; attempt < 20 && !child; attempt++) {
-    const n = 100 + Math.floor(Math.random() * 800);
-    if (existsSync(`/tmp/.X11-unix/X${n}`) || existsSync(`/tmp/.X${n}-lock`)) continue;
-    display = `:${n}`;
-    const candidate = spawn('Xvfb', [display, '-noreset', '-nolisten', 'tcp', '-screen', '0', `${ROOT.width}x${ROOT.height}x24`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    candidate.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const ready = await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || candidate.exitCode !== null, 10_000);
-    if (ready && candidate.exitCode === null) child = candidate;
-    else if (candidate.exitCode === null) candidate.kill('SIGKILL');
-    if (!child && attempt === 19) throw new Error(`Xvfb did not start: ${stderr}`);
-  }
-  if (!child) throw new Error('no free X display number');
-  const proc = child;
+  const { display, child: proc } = await spawnXvfb(['-screen', '0', `${ROOT.width}x${ROOT.height}x24`]);
   if (options.inProcessClient) {
     // A watchdog stops the server once this process is gone (even when killed by a signal).
     spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done; kill ${proc.pid}`], {
