@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { encodeSealedHeader } from '../dist/protocol/index.js';
-import { DATAGRAM_BYTES, HEADER_BYTES, api, logIn, pinSession, sleep, startBroker, unpin, until } from './helpers.js';
+import { DATAGRAM_BYTES, HEADER_BYTES, api, cpuSeconds, logIn, pinSession, sleep, startBroker, unpin, until } from './helpers.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 40);
 const FPS = Number(process.env.BENCH_FPS ?? 15);
@@ -22,7 +22,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 /** The first body byte tells a load datagram from a pinning probe: only the load is counted. */
 const LOAD_MARK = 1;
 const PER_FRAME = Math.ceil((FRAME_KB * 1000) / DATAGRAM_BYTES);
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const STARTUP_MS = 60_000;
 
 /** Every process this bench started, stopped on any exit (a bench must leave nothing running). */
@@ -109,19 +108,6 @@ async function query(url, sql) {
 }
 
 // ---- CPU from /proc ----
-
-/** utime+stime (+ reaped children's) of a process, in seconds; 0 once it is gone. */
-function cpuSeconds(pid, withReaped = false) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
-    const ticks = Number(fields[11]) + Number(fields[12]) + (withReaped ? Number(fields[13]) + Number(fields[14]) : 0);
-    return ticks / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
 
 /** The postmaster (its reaped backends included) and its live children. */
 function postgresCpuSeconds(data) {

@@ -1,9 +1,9 @@
 // What the benches share: `rac serve` on loopback, the JSON API, UDP sockets, and a session whose
 // agent and viewer sockets the relay has pinned through the real protocol (agent WebSocket →
 // agent_secret → UDP handshake; viewer WebSocket → udp_ticket → hello/confirm).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,21 @@ export const HEADER_BYTES = 12;
 const STARTUP_MS = 60_000;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** user + sys seconds a process has used so far (with its reaped children's if `withReaped`); 0 once it is gone. */
+export function cpuSeconds(pid, withReaped = false) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
+    const ticks = Number(fields[11]) + Number(fields[12]) + (withReaped ? Number(fields[13]) + Number(fields[14]) : 0);
+    return ticks / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
 
 /** Polls `check` until it is true; throws after `ms`, naming what it waited for. */
 export async function until(check, what, ms = STARTUP_MS) {

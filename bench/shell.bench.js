@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './helpers.js';
 
 const RAC = fileURLToPath(new URL('../bin/rac.js', import.meta.url));
 const MEGABYTES = Number(process.env.BENCH_SHELL_MB ?? 200);
@@ -20,17 +21,9 @@ const MEGABYTES = Number(process.env.BENCH_SHELL_MB ?? 200);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_SHELL_ROUNDS ?? 1));
 const dir = mkdtempSync(join(tmpdir(), 'rac-bench-shell-'));
 const children = [];
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 // BENCH_SHELL_PROFILE=DIR: every rac process (client, broker, agent) writes a V8 CPU profile there.
 const PROFILE_DIR = process.env.BENCH_SHELL_PROFILE;
 const NODE_FLAGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-
-/** user + sys seconds a running process has used so far, with its finished children's if `reaped`. */
-function cpuOf(pid, reaped = false) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const children = reaped ? Number(fields[13]) + Number(fields[14]) : 0;
-  return (Number(fields[11]) + Number(fields[12]) + children) / TICKS;
-}
 
 function start(command, args, env, ready) {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -158,7 +151,7 @@ async function main() {
 
   const rac = await startRac();
   const sshd = await startSshd();
-  const serverCpu = () => rac.pids.reduce((sum, pid) => sum + cpuOf(pid), 0);
+  const serverCpu = () => rac.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const racCp = (from, to) => `${process.execPath} ${NODE_FLAGS.join(' ')} ${RAC} cp ${from} ${to}`;
   // A first small copy: the host key is shown and the JIT is warm, as for a sysadmin's second copy.
   // Its time is what every copy pays before the first byte: start-up, login, tunnel, SSH handshake.
@@ -175,7 +168,7 @@ async function main() {
   const sshdCpu = async () => {
     const children = `/proc/${sshd.pid}/task/${sshd.pid}/children`;
     while (readFileSync(children, 'utf8').trim()) await new Promise((r) => setTimeout(r, 20));
-    return cpuOf(sshd.pid, true);
+    return cpuSeconds(sshd.pid, true);
   };
   const scpRun = async (name, from, to) => {
     const before = await sshdCpu();

@@ -11,7 +11,7 @@
 // backend (X DAMAGE says whether anything changed, MIT-SHM GetImage when it did).
 // Benches print, they never assert. Run: npx tsc -p . && node bench/tiles.bench.js
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { turboEncoder } from '../dist/agent/platform/jpeg-encoder.js';
@@ -21,6 +21,7 @@ import { X11ScreenCapture } from '../dist/agent/platform/x11-capture.js';
 import { CaptureCadence } from '../dist/agent/session/capture-cadence.js';
 import { FramePipeline } from '../dist/agent/session/frame-pipeline.js';
 import { SEALED_DEFAULT_CHUNK_SIZE, SEALED_OVERHEAD_BYTES } from '../dist/protocol/index.js';
+import { cpuSeconds } from './helpers.js';
 
 const AREA = { x: 0, y: 0, width: 1920, height: 1080 };
 const QUALITY = 60;
@@ -94,8 +95,7 @@ function pipelines(capture) {
 
 /** CPU ms the X server spent so far: a capture is an XGetImage, so half its cost is the server's. */
 function xServerCpuMs() {
-  const fields = readFileSync(`/proc/${process.env.RAC_BENCH_XVFB_PID}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+  return cpuSeconds(process.env.RAC_BENCH_XVFB_PID) * 1000;
 }
 
 /** One pipeline on a still screen at FPS for STATIC_MS; tiles go through the idle cadence. */
