@@ -98,7 +98,7 @@ export class SessionHub {
     sessions.onClosing = (session) => this.closing(session);
     options.users.on('changed', (user) => {
       this.rights.changed(user);
-      void this.checkViewersOf(user.id);
+      this.checkViewersOf(user.id);
     });
     this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();
@@ -204,12 +204,12 @@ export class SessionHub {
 
   // ------------------------------------------------------------------ continuous authorisation
 
-  /** Never rejects: a database error is logged and the viewers stay until the next sweep. */
-  private async checkViewers(live: LiveSession, userId?: number): Promise<void> {
+  /** Cuts off the viewers (of one user, after a change to it) whose user as last read no longer allows them. */
+  private checkViewers(live: LiveSession, userId?: number): void {
     for (const viewer of [...live.viewers.values()]) {
       if (userId !== undefined && viewer.user.id !== userId) continue;
-      const code = await this.rights.refusal(live, viewer).catch((err: Error) => void this.storeFailed(live, err));
-      if (code === undefined || !live.viewers.has(viewer.id)) continue;
+      const code = this.rights.knownRefusal(live, viewer, (err) => this.storeFailed(live, err));
+      if (code === undefined) continue;
       this.log.info({ session_id: live.id, viewer_id: viewer.id, close_code: code }, 'viewer cut off: no longer allowed');
       this.viewers.drop(live, viewer, true);
       viewer.ws.close(
@@ -219,23 +219,31 @@ export class SessionHub {
     }
   }
 
-  private async checkViewersOf(userId: number): Promise<void> {
+  private checkViewersOf(userId: number): void {
     if (this.stopped) return;
-    for (const live of [...this.live.values()]) await this.checkViewers(live, userId);
+    for (const live of [...this.live.values()]) this.checkViewers(live, userId);
     this.tunnels.recheck(userId);
+  }
+
+  /** The IT members connected here now: viewers and tunnel streams. */
+  private connectedUsers(): Set<number> {
+    const ids = this.tunnels.userIds();
+    for (const live of this.live.values()) for (const viewer of live.viewers.values()) ids.add(viewer.user.id);
+    return ids;
   }
 
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     this.handshakes.prune();
-    const read = await this.rights.rereadAll().then(
+    // One read per connected user, then every viewer and stream is checked against what was read.
+    const read = await this.rights.reread(this.connectedUsers()).then(
       () => true,
       (err: Error) => void this.log.error({ err }, 'database error'),
     );
     if (this.stopped) return;
     if (read) this.tunnels.recheck();
     for (const live of [...this.live.values()]) {
-      void this.checkViewers(live);
+      if (read) this.checkViewers(live);
       void this.updateStatus(live);
       void this.expireIfIdle(live);
     }

@@ -174,6 +174,13 @@ export class TunnelRelay {
     for (const waiter of [...tunnels.keyWaiters]) waiter.it.close(code, reason);
   }
 
+  /** The IT members with a stream open or waiting. */
+  userIds(): Set<number> {
+    const ids = new Set<number>();
+    for (const tunnels of this.sessions.values()) for (const stream of tunnels.streams.values()) ids.add(stream.login.user.id);
+    return ids;
+  }
+
   /** Every live stream (of one user, after a change to it) is checked against its login's rights. */
   recheck(userId?: number): void {
     for (const [sessionId, tunnels] of this.sessions) {

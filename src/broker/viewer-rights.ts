@@ -1,5 +1,5 @@
-// Continuous authorisation: whether an IT member's login still gives them a session. The users are
-// read again at every sweep and on every change; the tunnel relay's synchronous checks use the last read.
+// Continuous authorisation: whether an IT member's login still gives them a session. The users
+// connected are read again at every sweep, and a change to a user counts at once; checks use the last read.
 import { CloseCode } from '../protocol/index.js';
 import type { ViewerLogin } from './live-session.js';
 import type { UserStore, UserWithSecrets } from './users.js';
@@ -23,14 +23,10 @@ export class ViewerRights {
     this.known.set(user.id, user);
   }
 
-  /** Reads every user checked before again. */
-  async rereadAll(): Promise<void> {
-    await Promise.all([...this.known.keys()].map((id) => this.read(id)));
-  }
-
-  /** Why this viewer may no longer watch (a close code), or undefined while it may: from the database. */
-  async refusal(session: Owned, viewer: ViewerLogin): Promise<number | undefined> {
-    return this.refusalFor(await this.read(viewer.user.id), session, viewer);
+  /** Reads these users again (those connected now); the others are forgotten until they connect. */
+  async reread(ids: Set<number>): Promise<void> {
+    for (const id of [...this.known.keys()]) if (!ids.has(id)) this.known.delete(id);
+    await Promise.all([...ids].map((id) => this.read(id)));
   }
 
   /**
