@@ -1,16 +1,20 @@
 // Two `rac serve` nodes on one PostgreSQL database, as real processes: a login on one works on the
 // other; a session lives on the node that created it and its agent and viewer, connected to the
 // other node, are passed to the owner and stream; closing the session or disabling the user on
-// the other node ends them; the owner killed (SIGKILL) and restarted under the same node id
+// the other node ends them; a right password on an account's last allowed attempt leaves it open
+// on every node; the owner killed (SIGKILL) and restarted under the same node id
 // takes its sessions back and the stream resumes.
 import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import type { WebSocket } from 'ws';
 import type { Session } from '../src/protocol/broker-api.js';
 import { CloseCode } from '../src/protocol/index.js';
+import type { ClusterMessage } from '../src/broker/cluster/cluster-events.js';
+import { PostgresBus } from '../src/broker/cluster/postgres-bus.js';
 import { type BrokerProcess, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { sharedPostgres } from './helpers/postgres.js';
 import { startSealedAgent } from './helpers/sealed-agent.js';
+import { Inbox } from './helpers/session-peers.js';
 import { connectViewer } from './helpers/session-viewer.js';
 import { eventually } from './helpers/smtp-setup.js';
 import { solidJpeg } from './helpers/test-picture.js';
@@ -85,6 +89,41 @@ t.test('disabling the user on one node closes their viewer on the other', async 
   const disabled = await call(nodeA.api, 'PATCH', `/users/${created.body.id}`, { token: admin, body: { is_active: false } });
   t.equal(disabled.status, 200, 'disabled on node A');
   t.equal(await viewerClosed, CloseCode.NOT_AUTHENTICATED, 'the viewer on node B is cut off');
+});
+
+t.test("a right password on an account's last attempt blocks it nowhere; a kept last miss blocks it everywhere", async (t) => {
+  const email = 'last-try@example.com';
+  const password = 'last-try-password-1';
+  const created = await call<{ id: number }>(nodeA.api, 'POST', '/users', { token: admin, body: { email, password, role: 'tech' } });
+  t.equal(created.status, 200);
+  // What node A tells the others, heard as a third node would.
+  const observer = await PostgresBus.connect(database, 'observer');
+  t.teardown(() => observer.close());
+  const heard = new Inbox<ClusterMessage>();
+  observer.subscribe((message) => heard.push(message));
+  const tryLogin = (on: BrokerProcess, secret: string) => call(on.api, 'POST', '/auth/login', { body: { email, password: secret } });
+
+  for (let i = 1; i <= 9; i++) t.equal((await tryLogin(nodeA, 'wrong-password-1')).status, 401, `wrong password ${i} of 10`);
+  t.equal((await tryLogin(nodeA, password)).status, 200, 'the 10th attempt, with the right password, logs in');
+  // A later event from node A: the bus delivers in order, so anything sent before it has arrived.
+  t.equal((await call(nodeA.api, 'PATCH', `/users/${created.body.id}`, { token: admin, body: { full_name: 'Last Try' } })).status, 200);
+  await heard.next((m) => m.type === 'user' && m.id === created.body.id && m.from === 'node-a');
+  t.same(
+    heard.items.filter((m) => m.type === 'block' && m.key === email),
+    [],
+    'node A told no node to block the account',
+  );
+  t.equal((await tryLogin(nodeB, password)).status, 200, 'node B lets the user in');
+
+  t.equal((await tryLogin(nodeB, 'wrong-password-1')).status, 401, 'a wrong password on the 10th attempt');
+  t.match(
+    await heard.next((m) => m.type === 'block' && m.key === email),
+    { scope: 'login_account', from: 'node-b' },
+    'is told to every node',
+  );
+  const refused = await tryLogin(nodeA, password);
+  t.equal(refused.status, 429, 'node A refuses even the right password');
+  t.match(refused.body.detail, /^Too many failed attempts for this account: retry in \d+ s$/);
 });
 
 t.test('the owner killed and restarted under the same id takes its sessions back; the stream resumes', async (t) => {
