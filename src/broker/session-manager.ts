@@ -13,7 +13,7 @@ import type { UserWithSecrets } from './users.js';
 
 export interface SessionManagerEvents {
   created: [session: Session];
-  status: [session: Session, previous: SessionStatus];
+  status: [session: Session];
 }
 
 export interface SessionManagerOptions {
@@ -29,7 +29,6 @@ export type ClosingHook = (session: Session) => Promise<void>;
 
 export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly statusTurns = new Map<number, Promise<void>>();
   onClosing: ClosingHook | undefined;
 
   constructor(
@@ -124,27 +123,11 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     });
   }
 
-  /** Status changes of one session take turns, so each 'status' event names the status it replaced. */
-  setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
-    const previous = this.statusTurns.get(id) ?? Promise.resolve();
-    const turn = previous.then(() => this.changeStatus(id, status));
-    const settled = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.statusTurns.set(id, settled);
-    void settled.then(() => {
-      if (this.statusTurns.get(id) === settled) this.statusTurns.delete(id);
-    });
-    return turn;
-  }
-
-  private async changeStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
-    const before = await this.store.byId(id);
-    if (!before || before.status === status) return before;
-    const after = await this.store.setStatus(id, status);
-    if (after) this.emit('status', after, before.status);
-    return after;
+  /** Changes a live session's status; returns the changed row, or undefined when nothing changed (same status, or closed). */
+  async setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
+    const changed = await this.store.setStatus(id, status);
+    if (changed) this.emit('status', changed);
+    return changed;
   }
 
   /** Closes a session for good and frees its port. A closed session stays closed. */
@@ -157,7 +140,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       target_id: session.id,
       detail: { session_code: session.session_code },
     });
-    this.emit('status', closed, session.status);
+    this.emit('status', closed);
     await this.released(closed);
     return closed;
   }
@@ -177,7 +160,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const session = await this.store.byId(id);
     if (!session || session.node_id !== this.options.nodeId) return;
     if (!this.socketFor(session)) return;
-    this.emit('status', session, session.status);
+    this.emit('status', session);
     if (session.status === 'closed') await this.released(session);
   }
 

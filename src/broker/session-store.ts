@@ -138,14 +138,17 @@ export class SessionStore {
     await this.db.run('UPDATE sessions SET agent_secret = ? WHERE id = ?', [secret, id]);
   }
 
-  /** Changes a live session's status (a closed one forgets its agent secret); returns the updated row, or undefined if it was closed already. */
+  /**
+   * Changes a live session's status (a closed one forgets its agent secret); returns the updated
+   * row, or undefined when it was closed already or had this status (nothing changed).
+   */
   async setStatus(id: number, status: SessionStatus): Promise<Session | undefined> {
     const at = isoNow();
     const row = await this.db.get<SessionRow>(
       `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
          agent_secret = CASE WHEN ? = 'closed' THEN NULL ELSE agent_secret END
-       WHERE id = ? AND status <> 'closed' RETURNING *`,
-      [status, at, status, at, status, id],
+       WHERE id = ? AND status NOT IN ('closed', ?) RETURNING *`,
+      [status, at, status, at, status, id, status],
     );
     return row && toSession(row);
   }
