@@ -1,9 +1,9 @@
 // Two `rac serve` nodes on one PostgreSQL database, as real processes: a login on one works on the
 // other; a session lives on the node that created it and its agent and viewer, connected to the
 // other node, are passed to the owner and stream; closing the session or disabling the user on
-// the other node ends them; a right password on an account's last allowed attempt leaves it open
-// on every node; the owner killed (SIGKILL) and restarted under the same node id
-// takes its sessions back and the stream resumes.
+// the other node ends them (and the owner does not echo the close); a right password on an
+// account's last allowed attempt leaves it open on every node; the owner killed (SIGKILL) and
+// restarted under the same node id takes its sessions back and the stream resumes.
 import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import type { WebSocket } from 'ws';
@@ -37,6 +37,15 @@ async function createSession(on: BrokerProcess, token: string): Promise<Session>
   return res.body;
 }
 
+/** What the nodes tell each other, heard as a third node would. */
+async function hearBus(t: Test): Promise<Inbox<ClusterMessage>> {
+  const observer = await PostgresBus.connect(database, 'observer');
+  t.teardown(() => observer.close());
+  const heard = new Inbox<ClusterMessage>();
+  observer.subscribe((message) => heard.push(message));
+  return heard;
+}
+
 const closeOf = (ws: WebSocket): Promise<number> =>
   ws.readyState === ws.CLOSED ? Promise.resolve(-1) : once(ws, 'close').then(([code]) => code as number);
 
@@ -67,13 +76,26 @@ t.test('a login on one node works on the other; a session lives on the node that
 
 t.test('agent and viewer on the other node are passed to the owner and stream; a close there ends them', async (t) => {
   const session = await createSession(nodeB, admin);
+  const heard = await hearBus(t);
   const { agent, viewer } = await streamThrough(t, nodeA, session, admin);
+  // The owner made it active and said so: what it sends from here on is the test's.
+  await heard.next((m) => m.type === 'session' && m.id === session.id && m.from === 'node-b');
   const viewerClosed = closeOf(viewer.ws);
   const agentClosed = closeOf(agent.signal.ws);
   const closed = await call(nodeA.api, 'DELETE', `/sessions/${session.id}`, { token: admin });
   t.equal(closed.status, 200, 'closed on node A (not the owner)');
   t.equal(await viewerClosed, CloseCode.NORMAL, "the viewer's WebSocket ends");
   t.equal(await agentClosed, CloseCode.NORMAL, "the agent's WebSocket ends");
+  t.match(await heard.next((m) => m.type === 'session' && m.id === session.id), { from: 'node-a' }, 'node A told the others');
+  // A later event from node B: the bus delivers in order, so anything node B sent before it has arrived.
+  const renamed = await call(nodeB.api, 'PATCH', '/users/1', { token: admin, body: { full_name: 'Admin' } });
+  t.equal(renamed.status, 200);
+  await heard.next((m) => m.type === 'user' && m.from === 'node-b');
+  t.same(
+    heard.items.filter((m) => m.type === 'session' && m.id === session.id && m.from === 'node-b'),
+    [],
+    'node B followed the close without sending it back',
+  );
 });
 
 t.test('disabling the user on one node closes their viewer on the other', async (t) => {
@@ -96,11 +118,7 @@ t.test("a right password on an account's last attempt blocks it nowhere; a kept 
   const password = 'last-try-password-1';
   const created = await call<{ id: number }>(nodeA.api, 'POST', '/users', { token: admin, body: { email, password, role: 'tech' } });
   t.equal(created.status, 200);
-  // What node A tells the others, heard as a third node would.
-  const observer = await PostgresBus.connect(database, 'observer');
-  t.teardown(() => observer.close());
-  const heard = new Inbox<ClusterMessage>();
-  observer.subscribe((message) => heard.push(message));
+  const heard = await hearBus(t);
   const tryLogin = (on: BrokerProcess, secret: string) => call(on.api, 'POST', '/auth/login', { body: { email, password: secret } });
 
   for (let i = 1; i <= 9; i++) t.equal((await tryLogin(nodeA, 'wrong-password-1')).status, 401, `wrong password ${i} of 10`);

@@ -1,6 +1,6 @@
 // The session lifecycle: create (code + held UDP port), status changes, close, expiry of pending
 // sessions nobody joined, and re-claiming live sessions' ports after a restart. Emits 'status'
-// (session) on every change so the signalling and relay layers can follow.
+// (session, origin) on every change so the signalling and relay layers can follow.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:dgram';
 import type { Actor, AuditLog } from './audit-log.js';
@@ -13,8 +13,11 @@ import type { UserWithSecrets } from './users.js';
 
 export interface SessionManagerEvents {
   created: [session: Session];
-  status: [session: Session];
+  status: [session: Session, origin: StatusOrigin];
 }
+
+/** Where a status change was made: here, or on another node (this one only follows it, and tells nobody). */
+export type StatusOrigin = 'local' | 'remote';
 
 export interface SessionManagerOptions {
   /** Pending sessions nobody joined within this many ms become closed. */
@@ -126,7 +129,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   /** Changes a live session's status; returns the changed row, or undefined when nothing changed (same status, or closed). */
   async setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
     const changed = await this.store.setStatus(id, status);
-    if (changed) this.emit('status', changed);
+    if (changed) this.emit('status', changed, 'local');
     return changed;
   }
 
@@ -140,7 +143,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       target_id: session.id,
       detail: { session_code: session.session_code },
     });
-    this.emit('status', closed);
+    this.emit('status', closed, 'local');
     await this.released(closed);
     return closed;
   }
@@ -160,7 +163,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const session = await this.store.byId(id);
     if (!session || session.node_id !== this.options.nodeId) return;
     if (!this.socketFor(session)) return;
-    this.emit('status', session);
+    this.emit('status', session, 'remote');
     if (session.status === 'closed') await this.released(session);
   }
 
