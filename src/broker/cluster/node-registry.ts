@@ -54,7 +54,11 @@ export class NodeRegistry {
     private readonly options: NodeRegistryOptions = {},
   ) {}
 
-  /** Writes this node's row (addresses may have changed since its last start) and starts beating. */
+  /**
+   * Writes this node's row (addresses may have changed since its last start) and, on PostgreSQL,
+   * starts beating. A SQLite broker is the only node: nobody reads its beat, and the rows of ids it
+   * ran under before would be reported dead.
+   */
   async start(): Promise<void> {
     const now = Date.now();
     const { id, public_url, relay_host, internal_url } = this.self;
@@ -64,6 +68,7 @@ export class NodeRegistry {
          internal_url = excluded.internal_url, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
       [id, public_url, relay_host, internal_url, now, now],
     );
+    if (this.db.engine !== 'postgres') return;
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }
