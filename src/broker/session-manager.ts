@@ -77,11 +77,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return this.options.nodeId;
   }
 
-  async create(
-    owner: UserWithSecrets,
-    request: { customer_name: string | null; customer_email: string | null; allow_unencrypted_agent: boolean },
-    actor: Actor,
-  ): Promise<Session> {
+  async create(owner: UserWithSecrets, request: Omit<NewSession, 'tech_user_id' | 'udp_port' | 'node_id'>, actor: Actor): Promise<Session> {
     if ((await this.store.liveCountFor(owner.id)) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
     const allocated = await this.ports.allocate();
     if (!allocated) throw Errors.noUdpPort(formatPortRange(this.ports.range));
