@@ -1,11 +1,14 @@
 // rac serve --database: the engine named by URL (or RAC_DATABASE_URL), refused when it is not
 // PostgreSQL, never printing a password; --check reports the engine and schema version and changes
-// nothing; the backup route on PostgreSQL tells the admin to use pg_dump.
+// nothing; the backup route on PostgreSQL tells the admin to use pg_dump; a SQLite broker does not
+// beat as a node of a cluster would.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { HEARTBEAT_INTERVAL_MS, NODE_DEAD_AFTER_MS } from '../src/broker/cluster/node-registry.js';
 import { MIGRATIONS } from '../src/broker/sql/migrations.js';
+import { openBrokerDatabase } from './helpers/broker-database.js';
 import { call, login, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, rac, serveCheck } from './helpers/cli.js';
 import { sharedPostgres } from './helpers/postgres.js';
@@ -75,4 +78,23 @@ t.test('on PostgreSQL the backup route says to use pg_dump', async (t) => {
   t.equal(refused.status, 400);
   t.equal(refused.headers.get('x-rac-error'), 'RAC_BACKUP_POSTGRES');
   t.match(refused.body.detail, /back it up with pg_dump, and copy jwt-secret\.key and smtp-secret\.key/);
+});
+
+t.test('on SQLite the broker is the only node: no heartbeat, and an id it ran under before is not reported dead', async (t) => {
+  const before = await startBrokerProcess({ args: ['--node-id', 'old-id'] });
+  await before.stop();
+  const broker = await startBrokerProcess({ dataDir: before.dataDir, udpPorts: before.udpPorts, args: ['--node-id', 'new-id'] });
+  t.teardown(() => broker.stop());
+  const db = await openBrokerDatabase(broker);
+  t.teardown(() => db.close());
+  const rowOf = () =>
+    db.get<{ started_at: number; heartbeat_at: number }>('SELECT started_at, heartbeat_at FROM nodes WHERE id = ?', ['new-id']);
+  const written = await rowOf();
+  t.ok(written, "the node's row is written at the start");
+  // Nothing happens to observe: the test lets the time pass in which a beating node would have
+  // beaten twice and called old-id dead.
+  const deadline = Number(written!.started_at) + NODE_DEAD_AFTER_MS + 2 * HEARTBEAT_INTERVAL_MS;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
+  t.same(await rowOf(), written, 'the row was not beaten since');
+  t.notMatch(broker.stderr(), /stopped beating/, 'old-id is not reported dead');
 });

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { freePort } from './helpers/ports.js';
 import type { Session } from '../src/protocol/broker-api.js';
+import type { SqlDatabase } from '../src/broker/sql/sql-database.js';
+import { openBrokerDatabase } from './helpers/broker-database.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { makeSelfSignedCert, parseMail, startSilentServer, startTestSmtpServer, startTricklingServer } from './helpers/smtp-server.js';
 import { SMTP_PASSWORD, SMTP_USER, auditLog, configureSmtp, eventually } from './helpers/smtp-setup.js';
@@ -32,6 +34,15 @@ const TECH = { email: 'jane.tech@example.test', password: 'jane-password-1', ful
 const techCreated = await call(broker.api, 'POST', '/users', { token: admin, body: { ...TECH, role: 'tech' } });
 if (techCreated.status !== 200) throw new Error(`creating the tech failed: ${JSON.stringify(techCreated.body)}`);
 const tech = await login(broker.api, TECH.email, TECH.password);
+
+/** A trigger that makes every UPDATE of a session's email_status fail, in the broker's engine. */
+const refuseMailUpdates = (engine: SqlDatabase['engine']): string[] =>
+  engine === 'sqlite'
+    ? [`CREATE TRIGGER refuse_mail_updates BEFORE UPDATE OF email_status ON sessions BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`]
+    : [
+        `CREATE FUNCTION refuse_mail_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`,
+        'CREATE TRIGGER refuse_mail_updates BEFORE UPDATE OF email_status ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_mail_updates()',
+      ];
 
 const createSession = (body: unknown) => call<Session>(broker.api, 'POST', '/sessions', { token: tech, body });
 const sessionById = async (id: number) => {
@@ -115,6 +126,24 @@ t.test('a dead server (nobody listening) fails the mail, not the session', async
   t.match(after.email_error, /ECONNREFUSED/);
   const audit = auditLog(broker.dataDir, 'email.session_code').find((row) => row.target_id === String(res.body.id));
   t.equal(audit?.detail?.status, 'failed');
+});
+
+t.test('a database error while recording the mail fails neither the creation nor its answer', async (t) => {
+  await configureSmtp(broker.api, admin, { smtp_port: await freePort(), security_type: 'NONE' });
+  // The database refuses every change of a session's mail state from here on.
+  const db = await openBrokerDatabase(broker);
+  for (const sql of refuseMailUpdates(db.engine)) await db.run(sql);
+  t.teardown(async () => {
+    await db.run(db.engine === 'sqlite' ? 'DROP TRIGGER refuse_mail_updates' : 'DROP TRIGGER refuse_mail_updates ON sessions');
+    await db.close();
+  });
+  const before = (await call<Session[]>(broker.api, 'GET', '/sessions', { token: tech })).body.length;
+
+  const res = await createSession({ customer_email: 'fay@customer.test' });
+  t.equal(res.status, 200, 'the created session is answered, not a 500 a script would retry');
+  t.equal(res.body.email_status, 'sending');
+  await eventually(() => (broker.stderr().includes('mail bookkeeping failed') ? true : undefined), 'the logged database error');
+  t.equal((await call<Session[]>(broker.api, 'GET', '/sessions', { token: tech })).body.length, before + 1, 'one session was made');
 });
 
 t.test('a server that never answers fails the mail after --smtp-timeout, not the session', async (t) => {

@@ -6,12 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from './database.js';
 import { Errors } from './errors.js';
-import { SqliteDatabase } from './sql/sqlite-database.js';
+import { SQLITE_FILE, SqliteDatabase } from './sql/sqlite-database.js';
 import { tarArchive } from './tar-archive.js';
 
 /** The data dir's files a backup holds, besides the database. */
 export const BACKED_UP_KEYS = ['jwt-secret.key', 'smtp-secret.key'];
-export const DATABASE_FILE = 'rac.db';
+export const DATABASE_FILE = SQLITE_FILE;
 
 export interface Backup {
   archive: Buffer;

@@ -32,25 +32,31 @@ export class MailNotifier {
   constructor(private readonly deps: MailNotifierDeps) {}
 
   /**
-   * Marks the session "sending" and returns at once; the mail goes out on a later turn of the
-   * event loop, after the HTTP response, and its outcome lands on the session and in the audit log.
+   * What a new session's row says of its code mail, read before the session is made (an error here
+   * creates nothing): null when no mail is asked for, "failed" when SMTP is not set up (nobody is
+   * told "mailing" for a mail that cannot go), else "sending".
    */
-  async queueSessionCode(session: Session, tech: Person, actor: Actor): Promise<void> {
-    if (!session.customer_email) return;
+  async sessionCodeStatus(customerEmail: string | null): Promise<Pick<Session, 'email_status' | 'email_error'>> {
+    if (!customerEmail) return { email_status: null, email_error: null };
+    if (!(await this.isConfigured())) return { email_status: 'failed', email_error: NOT_CONFIGURED };
+    return { email_status: 'sending', email_error: null };
+  }
+
+  /**
+   * Mails the code of a session created "sending", or records why it could not go, on a later turn
+   * of the event loop (after the HTTP response). Never throws: its outcome lands on the session and
+   * in the audit log, a database error in the log.
+   */
+  queueSessionCode(session: Session, tech: Person, actor: Actor): void {
     const to = session.customer_email;
-    // Known now, so the response already says it: nobody is told "mailing" for a mail that cannot go.
-    if (!(await this.isConfigured())) {
-      await this.deps.sessions.setEmailStatus(session.id, 'failed', NOT_CONFIGURED);
-      Object.assign(session, { email_status: 'failed', email_error: NOT_CONFIGURED });
-      await this.recordSessionCode(actor, session.id, to);
-      this.outcome('session_code', NOT_CONFIGURED);
-      return;
+    if (!to || session.email_status === null) return;
+    const afterResponse = new Promise<void>((resolve) => setImmediate(resolve));
+    if (session.email_status === 'failed') {
+      this.outcome('session_code', session.email_error);
+      return this.track(afterResponse.then(() => this.recordSessionCode(actor, session.id, to)));
     }
-    await this.deps.sessions.setEmailStatus(session.id, 'sending');
-    session.email_status = 'sending';
-    session.email_error = null;
     this.track(
-      new Promise<void>((resolve) => setImmediate(resolve))
+      afterResponse
         .then(() =>
           this.deliver(
             to,

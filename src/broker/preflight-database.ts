@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckResult } from './preflight.js';
 import { MIGRATIONS } from './sql/migrations.js';
+import { SQLITE_FILE } from './sql/sqlite-database.js';
 import { CONNECTION_HINT, describeDatabaseUrl } from './sql/open-database.js';
 import type { SqlDatabase } from './sql/sql-database.js';
 
@@ -22,7 +23,7 @@ export async function checkDatabase(dataDir: string, url: string | undefined): P
       where = `PostgreSQL ${describeDatabaseUrl(url)}`;
       db = (await import('./sql/postgres-database.js')).connectPostgres(url, { maxConnections: 1 });
     } else {
-      const file = join(dataDir, 'rac.db');
+      const file = join(dataDir, SQLITE_FILE);
       where = `SQLite ${file}`;
       if (!existsSync(file))
         return { result: { ok: true, line: `database: ${where}: not there yet; rac serve creates it (schema version ${newest})` } };

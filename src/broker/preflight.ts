@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { lockHolder } from './data-dir-lock.js';
+import { SQLITE_FILE } from './sql/sqlite-database.js';
 import { type TlsFiles, TlsFilesError, describeCertificate, loadTlsFiles } from './tls-files.js';
 import type { PortRange } from './udp-port-pool.js';
 
@@ -20,7 +21,7 @@ const fail = (line: string): CheckResult => ({ ok: false, line });
 const octal = (mode: number) => (mode & 0o777).toString(8);
 
 /** Files of the data dir that hold secrets (password hashes, signing and encryption keys). */
-export const SECRET_FILES = ['rac.db', 'rac.db-wal', 'jwt-secret.key', 'smtp-secret.key'];
+export const SECRET_FILES = [SQLITE_FILE, `${SQLITE_FILE}-wal`, 'jwt-secret.key', 'smtp-secret.key'];
 
 export function checkDataDir(dataDir: string): CheckResult {
   const stat = statSync(dataDir, { throwIfNoEntry: false });

@@ -1,6 +1,6 @@
 // The session lifecycle: create (code + held UDP port), status changes, close, expiry of pending
 // sessions nobody joined, and re-claiming live sessions' ports after a restart. Emits 'status'
-// (session) on every change so the signalling and relay layers can follow.
+// (session, origin) on every change so the signalling and relay layers can follow.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:dgram';
 import type { Actor, AuditLog } from './audit-log.js';
@@ -13,12 +13,15 @@ import type { UserWithSecrets } from './users.js';
 
 export interface SessionManagerEvents {
   created: [session: Session];
-  status: [session: Session, previous: SessionStatus];
+  status: [session: Session, origin: StatusOrigin];
   /** A pending session of a dead node now lives here, on a port of this node. */
   adopted: [session: Session];
   /** Another node took this session: whatever this node still holds for it goes. */
   moved: [session: Session];
 }
+
+/** Where a status change was made: here, or on another node (this one only follows it, and tells nobody). */
+export type StatusOrigin = 'local' | 'remote';
 
 export interface SessionManagerOptions {
   /** Pending sessions nobody joined within this many ms become closed. */
@@ -33,7 +36,6 @@ export type ClosingHook = (session: Session) => Promise<void>;
 
 export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly statusTurns = new Map<number, Promise<void>>();
   onClosing: ClosingHook | undefined;
 
   constructor(
@@ -79,11 +81,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return this.options.nodeId;
   }
 
-  async create(
-    owner: UserWithSecrets,
-    request: { customer_name: string | null; customer_email: string | null; allow_unencrypted_agent: boolean },
-    actor: Actor,
-  ): Promise<Session> {
+  async create(owner: UserWithSecrets, request: Omit<NewSession, 'tech_user_id' | 'udp_port' | 'node_id'>, actor: Actor): Promise<Session> {
     if ((await this.store.liveCountFor(owner.id)) >= owner.max_sessions) throw Errors.tooManySessions(owner.max_sessions);
     const allocated = await this.ports.allocate();
     if (!allocated) throw Errors.noUdpPort(formatPortRange(this.ports.range));
@@ -128,27 +126,11 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     });
   }
 
-  /** Status changes of one session take turns, so each 'status' event names the status it replaced. */
-  setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
-    const previous = this.statusTurns.get(id) ?? Promise.resolve();
-    const turn = previous.then(() => this.changeStatus(id, status));
-    const settled = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.statusTurns.set(id, settled);
-    void settled.then(() => {
-      if (this.statusTurns.get(id) === settled) this.statusTurns.delete(id);
-    });
-    return turn;
-  }
-
-  private async changeStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
-    const before = await this.store.byId(id);
-    if (!before || before.status === status) return before;
-    const after = await this.store.setStatus(id, status);
-    if (after) this.emit('status', after, before.status);
-    return after;
+  /** Changes a live session's status; returns the changed row, or undefined when nothing changed (same status, or closed). */
+  async setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
+    const changed = await this.store.setStatus(id, status);
+    if (changed) this.emit('status', changed, 'local');
+    return changed;
   }
 
   /** Closes a session for good and frees its port. A closed session stays closed. */
@@ -161,7 +143,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       target_id: session.id,
       detail: { session_code: session.session_code },
     });
-    this.emit('status', closed, session.status);
+    this.emit('status', closed, 'local');
     await this.released(closed);
     return closed;
   }
@@ -182,7 +164,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (session && session.node_id !== this.options.nodeId) return void this.emit('moved', session);
     if (!session) return;
     if (!this.socketFor(session)) return;
-    this.emit('status', session, session.status);
+    this.emit('status', session, 'remote');
     if (session.status === 'closed') await this.released(session);
   }
 

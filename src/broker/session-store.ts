@@ -28,6 +28,9 @@ export interface NewSession {
   udp_port: number;
   allow_unencrypted_agent: boolean;
   node_id: string;
+  /** The code mail's state from the start ("sending", or "failed" when it cannot go); null: none asked for. */
+  email_status?: EmailStatus | null;
+  email_error?: string | null;
 }
 
 /** SQLite has no booleans: the row's 0/1 becomes the API's false/true. */
@@ -103,8 +106,8 @@ export class SessionStore {
     for (let attempt = 0; attempt < 20; attempt++) {
       const row = await db.get<SessionRow>(
         `INSERT INTO sessions (session_code, tech_user_id, customer_name, customer_email, status, udp_port, created_at, updated_at,
-                               allow_unencrypted_agent, node_id)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+                               allow_unencrypted_agent, node_id, email_status, email_error)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING RETURNING *`,
         [
           randomSessionCode(),
@@ -116,6 +119,8 @@ export class SessionStore {
           at,
           Number(input.allow_unencrypted_agent),
           input.node_id,
+          input.email_status ?? null,
+          input.email_error ?? null,
         ],
       );
       if (row) return toSession(row);
@@ -138,14 +143,17 @@ export class SessionStore {
     await this.db.run('UPDATE sessions SET agent_secret = ? WHERE id = ?', [secret, id]);
   }
 
-  /** Changes a live session's status (a closed one forgets its agent secret); returns the updated row, or undefined if it was closed already. */
+  /**
+   * Changes a live session's status (a closed one forgets its agent secret); returns the updated
+   * row, or undefined when it was closed already or had this status (nothing changed).
+   */
   async setStatus(id: number, status: SessionStatus): Promise<Session | undefined> {
     const at = isoNow();
     const row = await this.db.get<SessionRow>(
       `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
          agent_secret = CASE WHEN ? = 'closed' THEN NULL ELSE agent_secret END
-       WHERE id = ? AND status <> 'closed' RETURNING *`,
-      [status, at, status, at, status, id],
+       WHERE id = ? AND status NOT IN ('closed', ?) RETURNING *`,
+      [status, at, status, at, status, id, status],
     );
     return row && toSession(row);
   }

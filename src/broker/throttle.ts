@@ -27,9 +27,11 @@ export interface ThrottleKey {
   key: string;
 }
 
-/** Misses counted ahead of the work; refund() takes them back when the attempt turned out good. */
+/** Misses counted ahead of the work: refund() takes them back when the attempt turned out good, keep() confirms them when it failed. */
 export interface Reservation {
   refund(): Promise<void>;
+  /** The attempt failed: a key whose count reached its limit is blocked, here and (onBlocked) on every node. */
+  keep(): void;
 }
 
 interface Row {
@@ -107,7 +109,9 @@ export class Throttle {
    * Checks every key and counts a miss against each in one transaction, before the slow work (the
    * password hash): concurrent attempts, on any node, cannot together get past a limit (a count
    * past it rolls the transaction back). When a key is used up it throws that key's 429 and
-   * counts nothing.
+   * counts nothing. A key that reached its limit is blocked only once the caller keeps the misses:
+   * the attempt may still turn out good (a right password), and a block told to the other nodes
+   * would outlive its refund there.
    */
   async reserve(keys: ThrottleKey[]): Promise<Reservation> {
     for (const { scope, key } of keys) this.check(scope, key);
@@ -115,7 +119,8 @@ export class Throttle {
       const counted: (ThrottleKey & Row)[] = [];
       for (const { scope, key } of keys) counted.push({ scope, key, ...(await this.count(tx, scope, key)) });
       for (const row of counted) {
-        // Past the limit: another node (or a concurrent attempt) used it up first.
+        // Past the limit: another attempt (on any node) used it up first. Remembered on this node
+        // only; the others learn of it when that attempt keeps its miss.
         if (row.misses > this.limitOf(row.scope).misses) {
           this.block(row.scope, row.key, this.windowEnd(row.scope, row));
           this.check(row.scope, row.key);
@@ -123,13 +128,17 @@ export class Throttle {
       }
       return counted;
     });
-    for (const row of reserved) this.learn(row.scope, row.key, row);
-    let refunded = false;
+    let settled = false;
     return {
       refund: async () => {
-        if (refunded) return;
-        refunded = true;
+        if (settled) return;
+        settled = true;
         for (const row of reserved) await this.refund(row);
+      },
+      keep: () => {
+        if (settled) return;
+        settled = true;
+        for (const row of reserved) this.learn(row.scope, row.key, row);
       },
     };
   }

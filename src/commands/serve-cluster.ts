@@ -57,16 +57,6 @@ export function addClusterOptions(command: Command): Command {
     );
 }
 
-export function clusterOptionsOf(opts: ClusterOptions): ClusterOptions {
-  return {
-    nodeId: opts.nodeId,
-    relayHost: opts.relayHost,
-    internalUrl: opts.internalUrl,
-    keyFile: opts.keyFile,
-    migrateFrom: opts.migrateFrom,
-  };
-}
-
 /** --key-file and --migrate-from are about a PostgreSQL database: refused before any start without one. */
 export function checkClusterOptions(opts: ClusterOptions, databaseUrl: string | undefined): void {
   if (databaseUrl) return;

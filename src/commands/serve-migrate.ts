@@ -8,8 +8,8 @@ import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import type { ServeOptions } from './serve.js';
 
+/** After checkClusterOptions: `options.databaseUrl` is set. */
 export async function runMigrateFrom(options: ServeOptions, source: string, io: CommandIo): Promise<void> {
-  if (!options.databaseUrl) throw usageError('--migrate-from copies into PostgreSQL: give --database URL (or RAC_DATABASE_URL)');
   let sourceDir: string;
   try {
     sourceDir = sqliteSourceDir(source);

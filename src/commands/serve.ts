@@ -11,7 +11,7 @@ import { checkDatabaseUrl, describeDatabaseUrl } from '../broker/sql/open-databa
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { defaultDataDir, durationOption, parsePort } from './option-parsers.js';
-import { type ClusterOptions, addClusterOptions, checkClusterOptions, clusterOptionsOf } from './serve-cluster.js';
+import { type ClusterOptions, addClusterOptions, checkClusterOptions } from './serve-cluster.js';
 import { type ObservabilityOptions, addObservabilityOptions, wantsPrettyLogs } from './serve-observability.js';
 
 export interface ServeOptions extends Partial<ObservabilityOptions> {
@@ -127,7 +127,7 @@ export function serveCommand(io: CommandIo): Command {
         metricsAddress: opts.metricsAddress,
         tlsCert: opts.tlsCert,
         tlsKey: opts.tlsKey,
-        cluster: clusterOptionsOf(opts),
+        cluster: opts,
       };
       checkClusterOptions(opts, databaseUrl);
       if (opts.migrateFrom) return (await import('./serve-migrate.js')).runMigrateFrom(options, opts.migrateFrom, io);

@@ -13,14 +13,12 @@ export interface ClusterBus {
   publish(event: ClusterEvent): Promise<void>;
   /** Follows every event; returns the unsubscribe function. */
   subscribe(handler: ClusterHandler): () => void;
-  /** Called after the bus was cut off and came back: events may have been missed, so re-read. */
-  onResync(handler: () => void): () => void;
   close(): Promise<void>;
 }
 
 /** Subscribers, shared by both buses. A throwing handler does not stop the others. */
 export class ClusterListeners {
-  private readonly emitter = new EventEmitter<{ message: [ClusterMessage]; resync: [] }>();
+  private readonly emitter = new EventEmitter<{ message: [ClusterMessage] }>();
 
   constructor(private readonly onHandlerError: (err: unknown) => void) {
     this.emitter.setMaxListeners(0);
@@ -38,17 +36,8 @@ export class ClusterListeners {
     return () => this.emitter.off('message', safe);
   }
 
-  onResync(handler: () => void): () => void {
-    this.emitter.on('resync', handler);
-    return () => this.emitter.off('resync', handler);
-  }
-
   deliver(message: ClusterMessage): void {
     this.emitter.emit('message', message);
-  }
-
-  resync(): void {
-    this.emitter.emit('resync');
   }
 }
 
@@ -75,10 +64,6 @@ export class LocalBus implements ClusterBus {
 
   subscribe(handler: ClusterHandler): () => void {
     return this.listeners.subscribe(handler);
-  }
-
-  onResync(handler: () => void): () => void {
-    return this.listeners.onResync(handler);
   }
 
   close(): Promise<void> {

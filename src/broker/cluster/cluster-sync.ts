@@ -24,7 +24,10 @@ export class ClusterSync {
     private readonly stores: SyncedStores,
     private readonly log: (message: string) => void,
   ) {
-    stores.sessions.on('status', (session) => this.publish({ type: 'session', id: session.id }));
+    // A change followed from another node was published there: sending it again would echo.
+    stores.sessions.on('status', (session, origin) => {
+      if (origin === 'local') this.publish({ type: 'session', id: session.id });
+    });
     // The node that held it, if it was only thought dead, lets it go.
     stores.sessions.on('adopted', (session) => this.publish({ type: 'session', id: session.id }));
     stores.users.on('changed', (user) => {

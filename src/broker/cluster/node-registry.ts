@@ -39,14 +39,12 @@ export interface NodeRegistryOptions {
   /** Called once each time another node's heartbeat is found stale. */
   onNodeDead?: (node: NodeInfo) => void;
   log?: (message: string) => void;
-  now?: () => number;
 }
 
 export class NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
   /** Nodes already reported dead (reported again only after they beat again). */
   private readonly dead = new Set<string>();
-  private readonly now: () => number;
   /** Every node's row as last read (each heartbeat reads them all). */
   private readonly known = new Map<string, NodeInfo>();
 
@@ -54,13 +52,15 @@ export class NodeRegistry {
     private readonly db: SqlDatabase,
     readonly self: NodeInfo,
     private readonly options: NodeRegistryOptions = {},
-  ) {
-    this.now = options.now ?? Date.now;
-  }
+  ) {}
 
-  /** Writes this node's row (addresses may have changed since its last start) and starts beating. */
+  /**
+   * Writes this node's row (addresses may have changed since its last start) and, on PostgreSQL,
+   * starts beating. A SQLite broker is the only node: nobody reads its beat, and the rows of ids it
+   * ran under before would be reported dead.
+   */
   async start(): Promise<void> {
-    const now = this.now();
+    const now = Date.now();
     const { id, public_url, relay_host, internal_url } = this.self;
     await this.db.run(
       `INSERT INTO nodes (id, public_url, relay_host, internal_url, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -68,6 +68,7 @@ export class NodeRegistry {
          internal_url = excluded.internal_url, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
       [id, public_url, relay_host, internal_url, now, now],
     );
+    if (this.db.engine !== 'postgres') return;
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }
@@ -86,16 +87,10 @@ export class NodeRegistry {
     return row && info(row);
   }
 
-  /** Whether the node's heartbeat is recent. */
-  async isAlive(id: string): Promise<boolean> {
-    const row = await this.db.get<NodeRow>('SELECT heartbeat_at FROM nodes WHERE id = ?', [id]);
-    return !!row && this.now() - Number(row.heartbeat_at) <= NODE_DEAD_AFTER_MS;
-  }
-
   /** One heartbeat, then a look for nodes that stopped beating. */
   async beat(): Promise<void> {
     try {
-      await this.db.run('UPDATE nodes SET heartbeat_at = ? WHERE id = ?', [this.now(), this.self.id]);
+      await this.db.run('UPDATE nodes SET heartbeat_at = ? WHERE id = ?', [Date.now(), this.self.id]);
       await this.findDead();
     } catch (err) {
       this.options.log?.(`node heartbeat failed: ${(err as Error).message}`);
@@ -106,7 +101,7 @@ export class NodeRegistry {
     const rows = await this.db.all<NodeRow>('SELECT * FROM nodes WHERE id <> ?', [this.self.id]);
     for (const row of rows) {
       this.known.set(row.id, info(row));
-      const stale = this.now() - Number(row.heartbeat_at) > NODE_DEAD_AFTER_MS;
+      const stale = Date.now() - Number(row.heartbeat_at) > NODE_DEAD_AFTER_MS;
       if (!stale) {
         this.dead.delete(row.id);
       } else if (!this.dead.has(row.id)) {

@@ -1,7 +1,7 @@
 // The cluster bus on PostgreSQL: LISTEN/NOTIFY on one dedicated connection (a pooled one would
 // lose its LISTEN when returned). When the connection drops it reconnects with a backoff,
-// LISTENs again, sends what was published meanwhile, and tells subscribers to re-read (events sent
-// by other nodes while it was away are lost: NOTIFY is not stored).
+// LISTENs again and sends what was published meanwhile (events sent by other nodes while it was
+// away are lost: NOTIFY is not stored; the hub's sweep re-reads the sessions and users it follows).
 import pg from 'pg';
 import { backoffDelay } from '../../shared/backoff.js';
 import { type ClusterBus, type ClusterHandler, ClusterListeners } from './cluster-bus.js';
@@ -56,10 +56,6 @@ export class PostgresBus implements ClusterBus {
 
   subscribe(handler: ClusterHandler): () => void {
     return this.listeners.subscribe(handler);
-  }
-
-  onResync(handler: () => void): () => void {
-    return this.listeners.onResync(handler);
   }
 
   async close(): Promise<void> {
@@ -125,7 +121,6 @@ export class PostgresBus implements ClusterBus {
     this.attempt = 0;
     this.log('cluster bus: reconnected');
     await this.flush();
-    this.listeners.resync();
   }
 
   private async flush(): Promise<void> {

@@ -15,13 +15,12 @@ export interface BrokerSecrets {
   smtpKey: Buffer;
 }
 
-/** Where the secrets are: the data dir's files (SQLite) or the database (PostgreSQL). */
+/**
+ * Where the secrets are: the data dir's files (SQLite) or the database (PostgreSQL). `keyFile` is
+ * for PostgreSQL only: `rac serve` refuses --key-file without --database before it opens anything.
+ */
 export async function loadBrokerSecrets(db: SqlDatabase, dataDir: string, keyFile: string | undefined): Promise<BrokerSecrets> {
   if (db.engine === 'sqlite') {
-    if (keyFile)
-      throw new Error(
-        '--key-file seals the secrets kept in PostgreSQL: with SQLite they are files in the data dir (0600); drop --key-file',
-      );
     return { jwtKey: loadOrCreateSecret(dataDir, 'jwt-secret.key', 64), smtpKey: loadOrCreateSecret(dataDir, 'smtp-secret.key') };
   }
   const box = keyFile ? new SecretBox(loadOrCreateSecret(dirname(keyFile), basename(keyFile))) : undefined;

@@ -25,6 +25,7 @@ export function authRoutes(app: FastifyInstance, ctx: BrokerContext): void {
       const user = await ctx.users.byEmail(email);
       const matches = await verifyPassword(request.body.password, user?.password_hash ?? DUMMY_HASH);
       if (!user || !matches || !user.is_active) {
+        attempt.keep();
         await ctx.audit.record(
           { id: user?.id ?? null, email: request.body.email.slice(0, 254), address },
           {

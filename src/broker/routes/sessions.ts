@@ -66,17 +66,21 @@ export function sessionRoutes(app: FastifyInstance, ctx: BrokerContext): void {
 
   app.post<{ Body: SessionRequest | null }>('/sessions', { preHandler: requireUser, schema: SCHEMAS.create }, async (request) => {
     const body = request.body ?? {};
+    const customerEmail = body.customer_email?.trim() || null;
+    // Read before the session exists: an error here creates nothing, so a retry is safe.
+    const mail = await ctx.mail.sessionCodeStatus(customerEmail);
     const session = await ctx.sessions.create(
       request.user!,
       {
         customer_name: body.customer_name?.trim() || null,
-        customer_email: body.customer_email?.trim() || null,
+        customer_email: customerEmail,
         allow_unencrypted_agent: body.allow_unencrypted_agent === true,
+        ...mail,
       },
       actorOf(request),
     );
     // Never delays or fails the creation: the mail goes out after this response.
-    await ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
+    ctx.mail.queueSessionCode(session, request.user!, actorOf(request));
     return { ...publicSession(session, ctx.cluster.relayHostOf(session)), ...customerInstructions(ctx, session.session_code) };
   });
 

@@ -35,10 +35,8 @@ export interface SqlDatabase extends SqlExecutor {
   close(): Promise<void>;
 }
 
-/** Whether the error is a UNIQUE violation (of a constraint or index mentioning `column`, when given). */
-export function isUniqueViolation(err: unknown, column?: string): boolean {
-  const error = err as { code?: string; message?: string; detail?: string; constraint?: string };
-  if (error?.code !== 'SQLITE_CONSTRAINT_UNIQUE' && error?.code !== '23505') return false;
-  if (column === undefined) return true;
-  return [error.message, error.detail, error.constraint].some((text) => text?.includes(column));
+/** Whether the error is a UNIQUE violation, in either engine. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
