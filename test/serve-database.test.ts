@@ -12,6 +12,7 @@ import { openBrokerDatabase } from './helpers/broker-database.js';
 import { call, login, serveArgs, startBrokerProcess } from './helpers/broker-process.js';
 import { isolatedEnv, rac, serveCheck } from './helpers/cli.js';
 import { sharedPostgres } from './helpers/postgres.js';
+import { waitUntil } from './helpers/patience.js';
 import { freePort } from './helpers/ports.js';
 
 const NEWEST = MIGRATIONS.length;
@@ -38,7 +39,12 @@ t.test('--check on PostgreSQL: empty, then current after a start; RAC_DATABASE_U
   t.match(empty.stdout, `✓ database: PostgreSQL ${url}: empty; rac serve creates the schema (version ${NEWEST})`);
 
   const broker = await startBrokerProcess({ args: ['--database', url] });
-  t.match(broker.stderr(), `database ${url} (PostgreSQL)`, 'the start-up lines name the database');
+  // Each start-up line is its own write: the database line may come just after the listening line.
+  const named = `database ${url} (PostgreSQL)`;
+  await t.resolves(
+    waitUntil('the database start-up line', () => broker.stderr().includes(named)),
+    'the start-up lines name the database',
+  );
   await broker.stop();
   const current = await serveCheck(scratch(), [], isolatedEnv({ RAC_DATABASE_URL: url }));
   t.equal(current.code, 0, current.stdout + current.stderr);
