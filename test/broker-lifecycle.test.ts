@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { waitUntil } from './helpers/patience.js';
 import type { Session } from '../src/protocol/broker-api.js';
 import { ADMIN_PASSWORD, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { firstThrottled, statusCounts } from './helpers/login-attempts.js';
@@ -104,12 +105,11 @@ t.test('pending sessions nobody joins expire and free their port', async (t) => 
   const token = await login(broker.api);
   const session = (await call(broker.api, 'POST', '/sessions', { token, body: {} })).body;
   t.equal(session.status, 'pending');
-  let status = 'pending';
-  for (let i = 0; i < 120 && status !== 'closed'; i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    status = (await call<Session[]>(broker.api, 'GET', '/sessions', { token })).body[0]!.status;
-  }
-  t.equal(status, 'closed', 'the pending session was closed');
+  const status = async () => (await call<Session[]>(broker.api, 'GET', '/sessions', { token })).body[0]!.status;
+  await t.resolves(
+    waitUntil('the pending session to expire', async () => (await status()) === 'closed', 250),
+    'the pending session was closed',
+  );
   t.equal((await call(broker.api, 'GET', `/sessions/${session.session_code}/info`)).status, 410);
 });
 
