@@ -12,8 +12,8 @@ import { CloseCode } from '../src/protocol/index.js';
 import type { ClusterMessage } from '../src/broker/cluster/cluster-events.js';
 import { PostgresBus } from '../src/broker/cluster/postgres-bus.js';
 import { type BrokerProcess, call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { streamThrough } from './helpers/cluster-stream.js';
 import { sharedPostgres } from './helpers/postgres.js';
-import { startSealedAgent } from './helpers/sealed-agent.js';
 import { Inbox } from './helpers/session-peers.js';
 import { connectViewer } from './helpers/session-viewer.js';
 import { eventually } from './helpers/smtp-setup.js';
@@ -29,7 +29,6 @@ let nodeB = await startBrokerProcess({ args: nodeArgs('node-b') });
 t.teardown(() => Promise.all([nodeA.stop(), nodeB.stop()]));
 
 const admin = await login(nodeA.api);
-const SCREEN = { width: 64, height: 64 };
 
 async function createSession(on: BrokerProcess, token: string): Promise<Session> {
   const res = await call<Session>(on.api, 'POST', '/sessions', { token, body: { customer_name: 'Carl' } });
@@ -48,21 +47,6 @@ async function hearBus(t: Test): Promise<Inbox<ClusterMessage>> {
 
 const closeOf = (ws: WebSocket): Promise<number> =>
   ws.readyState === ws.CLOSED ? Promise.resolve(-1) : once(ws, 'close').then(([code]) => code as number);
-
-/** Agent and viewer both connected to `via`; frames flow through the owner's relay. */
-async function streamThrough(t: Test, via: BrokerProcess, session: Session, token: string) {
-  const agent = await startSealedAgent(via.url, session, SCREEN);
-  t.teardown(() => agent.close());
-  const viewer = await connectViewer(via.url, session.session_code, token);
-  t.teardown(() => viewer.close());
-  await viewer.waitSealed();
-  await viewer.waitControl('screen');
-  const picture = solidJpeg([10, 200, 30]);
-  const frame = viewer.nextFrame();
-  await agent.sendFrame(picture);
-  t.ok((await frame).jpeg.equals(picture), 'a frame went agent → owner relay → viewer');
-  return { agent, viewer };
-}
 
 t.test('a login on one node works on the other; a session lives on the node that created it', async (t) => {
   const sessions = await call<Session[]>(nodeB.api, 'GET', '/sessions', { token: admin });

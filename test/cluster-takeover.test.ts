@@ -5,15 +5,14 @@
 // a port of its own and the agent and viewer stream through it; a taken session keeps its
 // creation time, so it expires on the new node as it would have on the old one.
 import { createSocket } from 'node:dgram';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Session } from '../src/protocol/broker-api.js';
 import { CloseCode } from '../src/protocol/index.js';
 import { type BrokerProcess, type SessionStats, call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { streamThrough } from './helpers/cluster-stream.js';
 import { sharedPostgres } from './helpers/postgres.js';
-import { startSealedAgent } from './helpers/sealed-agent.js';
 import { connectViewer } from './helpers/session-viewer.js';
 import { eventually } from './helpers/smtp-setup.js';
-import { solidJpeg } from './helpers/test-picture.js';
 
 const postgres = await sharedPostgres();
 const database = await postgres.createDatabase();
@@ -25,7 +24,6 @@ const nodeB = await startBrokerProcess({ args: nodeArgs('node-b') });
 t.teardown(() => Promise.all([nodeA.stop(), nodeB.stop()]));
 
 const admin = await login(nodeA.api);
-const SCREEN = { width: 64, height: 64 };
 
 interface SessionInfo {
   session_code: string;
@@ -70,25 +68,10 @@ async function killed(node: BrokerProcess): Promise<void> {
   await exited;
 }
 
-/** Agent and viewer through `via`, on the port `session` names; one frame must arrive whole. */
-async function streamThrough(t: Test, via: BrokerProcess, session: { session_code: string; udp_port: number }) {
-  const agent = await startSealedAgent(via.url, session, SCREEN);
-  t.teardown(() => agent.close());
-  const viewer = await connectViewer(via.url, session.session_code, admin);
-  t.teardown(() => viewer.close());
-  await viewer.waitSealed();
-  await viewer.waitControl('screen');
-  const picture = solidJpeg([10, 200, 30]);
-  const frame = viewer.nextFrame();
-  await agent.sendFrame(picture);
-  t.ok((await frame).jpeg.equals(picture), 'a frame went agent → relay → viewer');
-  return { agent, viewer };
-}
-
 t.test("a session's stats asked on the other node are its owner's counters", async (t) => {
   const session = await createSession(nodeB);
   t.ok(inRange(session.udp_port, nodeB), "on node B's UDP ports");
-  await streamThrough(t, nodeA, session);
+  await streamThrough(t, nodeA, session, admin);
   const onB = await call<SessionStats>(nodeB.api, 'GET', `/sessions/${session.id}/stats`, { token: admin });
   const onA = await call<SessionStats>(nodeA.api, 'GET', `/sessions/${session.id}/stats`, { token: admin });
   t.equal(onA.status, 200);
@@ -129,7 +112,7 @@ t.test("a killed node's pending session is taken by another node: its code still
     return now.udp_port !== session.udp_port && inRange(now.udp_port, nodeA) ? now : undefined;
   }, "node A to take node B's pending session");
   t.equal(info.status, 'pending', 'still pending, same code, a port of node A');
-  await streamThrough(t, nodeA, info);
+  await streamThrough(t, nodeA, info, admin);
   const status = (await call<Session[]>(nodeA.api, 'GET', '/sessions', { token: admin })).body.find((s) => s.id === session.id)?.status;
   t.equal(status, 'active', 'the agent joined it on node A');
   const adopted = await auditOf(nodeA, 'session.adopt', session.id);
