@@ -1,11 +1,12 @@
-// Two, then three `rac serve` nodes on one PostgreSQL database, as real processes: the stats of a
-// session asked on the node that does not hold it come from its owner; a node only thought dead
-// (stopped) lets go of the session another node took meanwhile; a node killed (SIGKILL)
-// before anyone joined its session leaves the code working: another node takes the session on
-// a port of its own and the agent and viewer stream through it; a killed node that never comes
-// back loses its active sessions too once the takeover timeout passed: one of the live nodes takes
-// each, and the agent (resuming with its secret) and a viewer stream through it; a taken session
-// keeps its creation time, so it expires on the new node as it would have on the old one.
+// Several `rac serve` nodes on one PostgreSQL database, as real processes: the stats of a session
+// asked on the node that does not hold it come from its owner; a node only thought dead (stopped)
+// lets go of the session another node took meanwhile; a node killed (SIGKILL) before anyone joined
+// its session leaves the code working: another node takes the session on a port of its own and the
+// agent and viewer stream through it; a killed node that never comes back loses its active sessions
+// too once the takeover timeout passed: one of the live nodes takes each, and the agent (resuming
+// with its secret) and a viewer stream through it; a node only paused that long lets its active
+// session go when it resumes (1012, its port freed); a taken session keeps its creation time, so it
+// expires on the new node as it would have on the old one.
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import t from 'tap';
@@ -169,6 +170,30 @@ t.test('a killed node that never comes back: a live node takes over its active s
   const adopted = await auditOf(nodeA, 'session.adopt', session.id);
   t.equal(adopted.length, 1, 'one node took it, and the audit says so once');
   t.match(adopted[0]?.detail, { from_node: 'node-d', udp_port: info.udp_port, status: 'disconnected' });
+});
+
+t.test('a node away past the takeover timeout, then back, lets the active session it lost go', async (t) => {
+  const nodeF = await startBrokerProcess({ args: nodeArgs('node-f') });
+  t.teardown(() => nodeF.stop());
+  const session = await createSession(nodeF);
+  const { agent, viewer } = await streamThrough(t, nodeA, session, admin);
+  const agentClosed = closeOf(agent.signal.ws);
+  const viewerClosed = closeOf(viewer.ws);
+  nodeF.process.kill('SIGSTOP');
+  const info = await eventually(
+    async () => {
+      const now = await infoOf(nodeA, session.session_code);
+      return inRange(now.udp_port, nodeA) ? now : undefined;
+    },
+    "node A to take over the stopped node's session",
+    TAKEOVER_AFTER_MS + 30_000,
+  ).finally(() => nodeF.process.kill('SIGCONT'));
+  t.equal(info.status, 'disconnected', 'node A holds it now');
+  t.equal(await agentClosed, CloseCode.RESTARTING, "node F, resumed, closes its agent's WebSocket with 1012 (look it up again)");
+  t.equal(await viewerClosed, CloseCode.RESTARTING, 'and its viewer');
+  t.ok(await eventually(() => bindable(session.udp_port), "node F to free the session's old UDP port"), 'the old port is free again');
+  const stats = await call<SessionStats>(nodeA.api, 'GET', `/sessions/${session.id}/stats`, { token: admin });
+  t.match(stats.body.relay, { agent_pinned: false, viewers_pinned: 0 }, "nothing of node F's pins on node A's relay");
 });
 
 t.test('a taken session keeps its creation time: past the timeout, the new node expires it', async (t) => {
