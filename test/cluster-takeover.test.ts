@@ -1,18 +1,24 @@
-// Two, then three `rac serve` nodes on one PostgreSQL database, as real processes: the stats of a
-// session asked on the node that does not hold it come from its owner; a node only thought dead
-// (stopped) lets go of the session another node took meanwhile; a node killed (SIGKILL)
-// before anyone joined its session leaves the code working: another node takes the session on
-// a port of its own and the agent and viewer stream through it; a taken session keeps its
-// creation time, so it expires on the new node as it would have on the old one.
+// Several `rac serve` nodes on one PostgreSQL database, as real processes: the stats of a session
+// asked on the node that does not hold it come from its owner; a node only thought dead (stopped)
+// lets go of the session another node took meanwhile; a node killed (SIGKILL) before anyone joined
+// its session leaves the code working: another node takes the session on a port of its own and the
+// agent and viewer stream through it; a killed node that never comes back loses its active sessions
+// too once the takeover timeout passed: one of the live nodes takes each, and the agent (resuming
+// with its secret) and a viewer stream through it; a node only paused that long lets its active
+// session go when it resumes (1012, its port freed); a taken session keeps its creation time, so it
+// expires on the new node as it would have on the old one.
 import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import t from 'tap';
 import type { Session } from '../src/protocol/broker-api.js';
 import { CloseCode } from '../src/protocol/index.js';
+import { TAKEOVER_AFTER_MS } from '../src/broker/cluster/cluster-node.js';
 import { type BrokerProcess, type SessionStats, call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { streamThrough } from './helpers/cluster-stream.js';
 import { sharedPostgres } from './helpers/postgres.js';
 import { connectViewer } from './helpers/session-viewer.js';
 import { eventually } from './helpers/smtp-setup.js';
+import { solidJpeg } from './helpers/test-picture.js';
 
 const postgres = await sharedPostgres();
 const database = await postgres.createDatabase();
@@ -61,6 +67,9 @@ async function bindable(port: number): Promise<true | undefined> {
   socket.close();
   return bound || undefined;
 }
+
+const closeOf = (ws: { readyState: number; CLOSED: number } & NodeJS.EventEmitter): Promise<number> =>
+  ws.readyState === ws.CLOSED ? Promise.resolve(-1) : once(ws, 'close').then(([code]) => code as number);
 
 async function killed(node: BrokerProcess): Promise<void> {
   const exited = new Promise((resolve) => node.process.once('exit', resolve));
@@ -118,6 +127,73 @@ t.test("a killed node's pending session is taken by another node: its code still
   const adopted = await auditOf(nodeA, 'session.adopt', session.id);
   t.equal(adopted.length, 1, 'one audit event says it moved');
   t.match(adopted[0]?.detail, { from_node: 'node-b', udp_port: info.udp_port, session_code: session.session_code });
+});
+
+t.test('a killed node that never comes back: a live node takes over its active session; the stream resumes', async (t) => {
+  // Node D holds the session; agent and viewer reach it through node A (which passes their
+  // WebSockets on). Node E is a second live node: both A and E try to take the session, one wins.
+  const nodeD = await startBrokerProcess({ args: nodeArgs('node-d') });
+  const nodeE = await startBrokerProcess({ args: nodeArgs('node-e') });
+  t.teardown(() => Promise.all([nodeD.stop(), nodeE.stop()]));
+  const session = await createSession(nodeD);
+  const { agent, viewer } = await streamThrough(t, nodeA, session, admin);
+  const viewerCut = closeOf(viewer.ws);
+  await killed(nodeD);
+  await viewerCut;
+
+  const info = await eventually(
+    async () => {
+      const now = await infoOf(nodeA, session.session_code);
+      return (inRange(now.udp_port, nodeA) || inRange(now.udp_port, nodeE)) && now.udp_port !== session.udp_port ? now : undefined;
+    },
+    "a live node to take over node D's disconnected session",
+    TAKEOVER_AFTER_MS + 30_000,
+  );
+  t.equal(info.status, 'disconnected', 'taken while nobody is connected, under the same code');
+
+  // The agent comes back through node A with its secret, and learns the new port from the lookup.
+  await agent.resume(nodeA.url, info.udp_port);
+  await agent.handshake();
+  const again = await connectViewer(nodeA.url, session.session_code, admin);
+  t.teardown(() => again.close());
+  await again.waitSealed();
+  await again.waitControl('screen');
+  const picture = solidJpeg([0, 120, 250]);
+  const frame = again.nextFrame();
+  await agent.sendFrame(picture);
+  t.ok((await frame).jpeg.equals(picture), "frames flow again, through the new owner's relay");
+
+  const stats = await call<SessionStats>(nodeA.api, 'GET', `/sessions/${session.id}/stats`, { token: admin });
+  t.match(stats.body.relay, { agent_pinned: true, viewers_pinned: 1 }, 'the new relay pinned the agent and the one viewer there now');
+  const row = (await call<Session[]>(nodeA.api, 'GET', '/sessions', { token: admin })).body.find((s) => s.id === session.id);
+  t.match(row, { status: 'active', session_code: session.session_code, customer_name: 'Carl', created_at: session.created_at });
+  const adopted = await auditOf(nodeA, 'session.adopt', session.id);
+  t.equal(adopted.length, 1, 'one node took it, and the audit says so once');
+  t.match(adopted[0]?.detail, { from_node: 'node-d', udp_port: info.udp_port, status: 'disconnected' });
+});
+
+t.test('a node away past the takeover timeout, then back, lets the active session it lost go', async (t) => {
+  const nodeF = await startBrokerProcess({ args: nodeArgs('node-f') });
+  t.teardown(() => nodeF.stop());
+  const session = await createSession(nodeF);
+  const { agent, viewer } = await streamThrough(t, nodeA, session, admin);
+  const agentClosed = closeOf(agent.signal.ws);
+  const viewerClosed = closeOf(viewer.ws);
+  nodeF.process.kill('SIGSTOP');
+  const info = await eventually(
+    async () => {
+      const now = await infoOf(nodeA, session.session_code);
+      return inRange(now.udp_port, nodeA) ? now : undefined;
+    },
+    "node A to take over the stopped node's session",
+    TAKEOVER_AFTER_MS + 30_000,
+  ).finally(() => nodeF.process.kill('SIGCONT'));
+  t.equal(info.status, 'disconnected', 'node A holds it now');
+  t.equal(await agentClosed, CloseCode.RESTARTING, "node F, resumed, closes its agent's WebSocket with 1012 (look it up again)");
+  t.equal(await viewerClosed, CloseCode.RESTARTING, 'and its viewer');
+  t.ok(await eventually(() => bindable(session.udp_port), "node F to free the session's old UDP port"), 'the old port is free again');
+  const stats = await call<SessionStats>(nodeA.api, 'GET', `/sessions/${session.id}/stats`, { token: admin });
+  t.match(stats.body.relay, { agent_pinned: false, viewers_pinned: 0 }, "nothing of node F's pins on node A's relay");
 });
 
 t.test('a taken session keeps its creation time: past the timeout, the new node expires it', async (t) => {

@@ -93,7 +93,7 @@ export class SessionHub {
     this.viewers = new ViewerSocket(services, options);
     sessions.on('created', (session) => this.attach(session));
     sessions.on('status', (session) => this.statusChanged(session));
-    sessions.on('adopted', (session) => this.attach(session));
+    sessions.on('adopted', (session, agentSecret) => this.attach(session, agentSecret));
     sessions.on('moved', (session) => this.movedAway(session));
     sessions.onClosing = (session) => this.closing(session);
     options.users.on('changed', (user) => {
@@ -128,15 +128,9 @@ export class SessionHub {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.all(
-      [...this.live.values()].map(async (live) => {
-        this.tunnels.sessionGone(live.id, CloseCode.RESTARTING, 'Broker restarting');
-        // `reason` lets our agent tell a restart (reconnect) from the end of the session (exit).
-        await live.relay.broadcast({ type: 'disconnect', reason: 'shutdown' });
-        for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Broker restarting');
-        live.relay.detach();
-      }),
-    );
+    // `reason` lets our agent tell a restart (reconnect) from the end of the session (exit).
+    const restart: Teardown = { code: CloseCode.RESTARTING, reason: 'Broker restarting', farewell: 'shutdown' };
+    await Promise.all([...this.live.values()].map((live) => this.tearDown(live, restart)));
     this.live.clear();
   }
 
@@ -251,7 +245,7 @@ export class SessionHub {
 
   // ------------------------------------------------------------------------------ relays, status
 
-  /** `agentSecret`: the stored one after a restart; a new session has none. */
+  /** `agentSecret`: the stored one after a restart or a takeover; a new session has none. */
   private attach(session: Session, agentSecret?: string): void {
     const socket = this.sessions.socketFor(session);
     if (!socket || this.live.has(session.id)) return;
@@ -307,16 +301,7 @@ export class SessionHub {
   private async closing(session: Session): Promise<void> {
     const live = this.live.get(session.id);
     if (!live) return;
-    // Its counters join the totals now, before the await: a scrape meanwhile must not see them dip.
-    this.retire(live);
-    this.tickets.revokeSession(session.id);
-    this.tunnels.sessionGone(session.id);
-    for (const ws of this.sockets(live)) {
-      ws.send(Signal.disconnect());
-      ws.close(CloseCode.NORMAL, 'Session closed');
-    }
-    await live.relay.broadcast({ type: 'disconnect', reason: 'closed' });
-    live.relay.detach();
+    await this.tearDown(live, { code: CloseCode.NORMAL, reason: 'Session closed', farewell: 'closed', tellDisconnect: true });
     this.log.info({ session_id: live.id }, 'session closed: relay unpinned every party');
     for (const viewer of [...live.viewers.values()]) this.viewers.drop(live, viewer, false);
   }
@@ -328,13 +313,27 @@ export class SessionHub {
   private movedAway(session: Session): void {
     const live = this.live.get(session.id);
     if (!live) return;
-    this.retire(live);
-    this.tickets.revokeSession(session.id);
-    this.tunnels.sessionGone(session.id, CloseCode.RESTARTING, 'Session moved to another broker node');
-    for (const ws of this.sockets(live)) ws.close(CloseCode.RESTARTING, 'Session moved to another broker node');
-    live.relay.detach();
+    void this.tearDown(live, { code: CloseCode.RESTARTING, reason: 'Session moved to another broker node' });
     this.sessions.releaseMovedPort(live.udpPort);
     this.log.warn({ session_id: live.id, node_id: session.node_id }, 'session taken over by another node: relay stopped here');
+  }
+
+  /**
+   * What a session's end here (closed, moved away, broker stopping) does to its parties: it
+   * leaves the live map (its counters join the totals first, so a scrape never sees them dip),
+   * its tickets and tunnels end, its WebSockets close with `code`, the relay may say goodbye over
+   * UDP, and it lets go of the socket. Without a farewell it all happens before the first await.
+   */
+  private async tearDown(live: LiveSession, how: Teardown): Promise<void> {
+    this.retire(live);
+    this.tickets.revokeSession(live.id);
+    this.tunnels.sessionGone(live.id, how.code, how.reason);
+    for (const ws of this.sockets(live)) {
+      if (how.tellDisconnect) ws.send(Signal.disconnect());
+      ws.close(how.code, how.reason);
+    }
+    if (how.farewell) await live.relay.broadcast({ type: 'disconnect', reason: how.farewell });
+    live.relay.detach();
   }
 
   /** Never rejects (a database error is logged; the next sweep tries again). */
@@ -381,6 +380,17 @@ export class SessionHub {
   private sockets(live: LiveSession): WebSocket[] {
     return [...(live.agent ? [live.agent] : []), ...[...live.viewers.values()].map((v) => v.ws)];
   }
+}
+
+/** How a session's parties are let go (see tearDown). */
+interface Teardown {
+  /** The WebSocket close code, and its reason. */
+  code: number;
+  reason: string;
+  /** The UDP goodbye the relay broadcasts first, when any. */
+  farewell?: 'shutdown' | 'closed';
+  /** Whether each WebSocket is sent a `disconnect` message before it closes. */
+  tellDisconnect?: boolean;
 }
 
 function addCounters(into: RelayCounters, from: RelayCounters): void {

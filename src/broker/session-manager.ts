@@ -14,8 +14,8 @@ import type { UserWithSecrets } from './users.js';
 export interface SessionManagerEvents {
   created: [session: Session];
   status: [session: Session, origin: StatusOrigin];
-  /** A pending session of a dead node now lives here, on a port of this node. */
-  adopted: [session: Session];
+  /** A session of a dead node now lives here, on a port of this node (with its agent secret, once an agent joined). */
+  adopted: [session: Session, agentSecret: string | undefined];
   /** Another node took this session: whatever this node still holds for it goes. */
   moved: [session: Session];
 }
@@ -178,25 +178,28 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   }
 
   /**
-   * A node stopped beating: its pending sessions (no agent yet) move to this node with a port of
-   * its own, so their codes still work wherever the customer's agent lands; the creation time
-   * stays, so they expire as they would have. Returns how many this node took.
+   * A node stopped beating: its sessions with `status` move to this node with a port of its own,
+   * so their codes still work wherever the customer's agent lands. Pending ones (no agent yet) move
+   * at once; disconnected ones once the node stayed away long enough (cluster-node.ts), with their
+   * agent secret, so the agent resumes here. The creation time stays, so a pending session expires
+   * as it would have. Returns how many this node took.
    */
-  async adoptPending(nodeId: string): Promise<number> {
+  async adoptFrom(nodeId: string, status: 'pending' | 'disconnected'): Promise<number> {
     let adopted = 0;
     for (const session of await this.store.live(nodeId)) {
-      if (session.status === 'pending' && (await this.adopt(session))) adopted++;
+      if (session.status === status && (await this.adopt(session, status))) adopted++;
     }
     return adopted;
   }
 
-  private async adopt(session: Session): Promise<boolean> {
+  private async adopt(session: Session, status: 'pending' | 'disconnected'): Promise<boolean> {
     const allocated = await this.ports.allocate();
     if (!allocated) {
       this.options.log?.(`session ${session.id}: no free UDP port to take it over from node ${session.node_id}`);
       return false;
     }
-    const moved = await this.store.moveToNode(session.id, session.node_id, this.options.nodeId, allocated.port).catch((err: Error) => {
+    const move = { from: session.node_id, to: this.options.nodeId, udpPort: allocated.port, status };
+    const moved = await this.store.moveToNode(session.id, move).catch((err: Error) => {
       this.ports.release(allocated.port);
       throw err;
     });
@@ -204,13 +207,14 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       this.ports.release(allocated.port);
       return false;
     }
+    // The relay is there before anything awaits: a client that looks the session up now finds it.
+    this.emit('adopted', moved.session, moved.agentSecret);
     await this.audit.record(SYSTEM_ACTOR, {
       action: 'session.adopt',
       target_type: 'session',
       target_id: session.id,
-      detail: { session_code: session.session_code, from_node: session.node_id, udp_port: moved.udp_port },
+      detail: { session_code: session.session_code, from_node: session.node_id, udp_port: allocated.port, status },
     });
-    this.emit('adopted', moved);
     return true;
   }
 

@@ -170,16 +170,20 @@ export class SessionStore {
   }
 
   /**
-   * Moves a pending session from a dead node to another, on a port of the new node. Returns the
-   * moved row, or undefined when it was no longer that node's pending session (another node moved
-   * it first, an agent joined, it closed): at most one node takes each session.
+   * Moves a session that has `status` from a dead node to another, on a port of the new node, with
+   * its agent secret (the agent resumes with it there). Returns the moved row and secret, or
+   * undefined when it was no longer that node's session with that status (another node moved it
+   * first, an agent joined or came back, it closed): at most one node takes each session.
    */
-  async moveToNode(id: number, from: string, to: string, udpPort: number): Promise<Session | undefined> {
-    const row = await this.db.get<SessionRow>(
-      `UPDATE sessions SET node_id = ?, udp_port = ? WHERE id = ? AND node_id = ? AND status = 'pending' RETURNING *`,
-      [to, udpPort, id, from],
+  async moveToNode(
+    id: number,
+    move: { from: string; to: string; udpPort: number; status: 'pending' | 'disconnected' },
+  ): Promise<{ session: Session; agentSecret: string | undefined } | undefined> {
+    const row = await this.db.get<SessionRow & { agent_secret: string | null }>(
+      `UPDATE sessions SET node_id = ?, udp_port = ? WHERE id = ? AND node_id = ? AND status = ? RETURNING *`,
+      [move.to, move.udpPort, id, move.from, move.status],
     );
-    return row && toSession(row);
+    return row && { session: toSession(row), agentSecret: row.agent_secret ?? undefined };
   }
 
   /** One node's pending sessions created before the cutoff. */

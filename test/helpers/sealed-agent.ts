@@ -31,8 +31,11 @@ export interface SealedAgent {
   sendFrame(jpeg: Buffer): Promise<void>;
   /** The UDP handshake again, proven with the secret (a restarted broker pins it again). */
   handshake(): Promise<void>;
-  /** Comes back after a broker restart: the agent WebSocket again, with the agent secret (a resume). */
-  resume(brokerUrl: string): Promise<void>;
+  /**
+   * Comes back after a broker restart: the agent WebSocket again, with the agent secret (a resume).
+   * `udpPort`: the session's port from now on (another node took the session over).
+   */
+  resume(brokerUrl: string, udpPort?: number): Promise<void>;
   close(): void;
 }
 
@@ -52,7 +55,8 @@ export async function startSealedAgent(
   const keyed = new Inbox<SealedPeer>();
   const received = new Inbox<Packet>();
   let refused = 0;
-  const toPort = (datagram: Buffer) => udp.send(datagram, session.udp_port);
+  let relayPort = session.udp_port;
+  const toPort = (datagram: Buffer) => udp.send(datagram, relayPort);
 
   const onSignal = (data: unknown) => {
     const message = JSON.parse(String(data)) as { type: string; viewer_id: number; commitment: string; public_key: string };
@@ -107,7 +111,8 @@ export async function startSealedAgent(
       await Promise.all([...peers.values()].flatMap((peer) => chunks.map((chunk) => toPort(peer.sealer.seal(chunk)))));
     },
     handshake,
-    async resume(url) {
+    async resume(url, udpPort = relayPort) {
+      relayPort = udpPort;
       signal.ws.terminate();
       signal = await openSignal(url, session.session_code, undefined, { [AGENT_SECRET_HEADER]: welcome.agent_secret });
       signal.ws.on('message', onSignal);

@@ -11,6 +11,12 @@ import { type NodeInfo, NodeRegistry } from './node-registry.js';
 import { type RelayFigures, ownerRelayCounters } from './owner-stats.js';
 import { PostgresBus } from './postgres-bus.js';
 
+/**
+ * How long a node stays dead (after NODE_DEAD_AFTER_MS without a heartbeat) before the other nodes
+ * take over its disconnected sessions: long enough for a restart to take them back itself.
+ */
+export const TAKEOVER_AFTER_MS = 30_000;
+
 export interface NodeAddresses {
   publicUrl: string;
   /** --relay-host; the host of publicUrl when absent. */
@@ -29,6 +35,8 @@ export class ClusterNode {
    * host they reached it by (a LAN name, say, where the public name would not loop back).
    */
   private announcesRelay = false;
+  /** Dead nodes whose disconnected sessions this node takes over when their timer fires. */
+  private readonly takeovers = new Map<string, NodeJS.Timeout>();
   /** Proves to the owner node the client address this node vouches for. */
   readonly forwardKey: Buffer;
 
@@ -60,16 +68,36 @@ export class ClusterNode {
   }
 
   /**
-   * A node that stopped beating: its active sessions are disconnected until it returns; its
-   * pending ones (nobody joined yet) move to this node, so their codes keep working.
+   * A node that stopped beating: its active sessions are disconnected; its pending ones (nobody
+   * joined yet) move to this node at once, so their codes keep working. If it is still away
+   * TAKEOVER_AFTER_MS later, its disconnected sessions move here too (see takeOver).
    */
   private async nodeDead(dead: NodeInfo): Promise<void> {
     const marked = await this.sessions.markNodeDown(dead.id);
-    const adopted = await this.sessions.adoptPending(dead.id);
+    const adopted = await this.sessions.adoptFrom(dead.id, 'pending');
     this.log.warn(
       { node_id: dead.id, sessions: marked, adopted },
       'node stopped beating: its active sessions are disconnected, its pending sessions taken over',
     );
+    clearTimeout(this.takeovers.get(dead.id));
+    const timer = setTimeout(() => {
+      this.takeovers.delete(dead.id);
+      this.takeOver(dead).catch((err: Error) => this.log.error({ err }, 'taking over a dead node failed'));
+    }, TAKEOVER_AFTER_MS);
+    timer.unref();
+    this.takeovers.set(dead.id, timer);
+  }
+
+  /**
+   * The node stayed away: its disconnected sessions move here with new ports and their agent
+   * secrets; their agents and viewers, reconnecting through any node, are served here and told
+   * the new port as at a first join. A node that beats again meanwhile keeps its sessions (the
+   * move is conditional on the row too: one node wins, and a session active again stays put).
+   */
+  private async takeOver(dead: NodeInfo): Promise<void> {
+    if (!this.registry?.isDead(dead.id)) return;
+    const adopted = await this.sessions.adoptFrom(dead.id, 'disconnected');
+    if (adopted > 0) this.log.warn({ node_id: dead.id, adopted }, 'node still away: its disconnected sessions taken over');
   }
 
   /** Writes this node's row with its addresses (known once it listens) and starts the heartbeat. */
@@ -116,6 +144,8 @@ export class ClusterNode {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.takeovers.values()) clearTimeout(timer);
+    this.takeovers.clear();
     this.registry?.stop();
     this.sync.stop();
     await this.bus.close();

@@ -1,6 +1,7 @@
 // The nodes of one database: each `rac serve` has a row with its addresses and a heartbeat it
 // refreshes every second. A node whose heartbeat stopped for NODE_DEAD_AFTER_MS is dead to the
-// others (they mark its sessions disconnected); it comes back by beating again under the same id.
+// others (they mark its sessions disconnected, and take them over if it stays away: cluster-node.ts);
+// it comes back by beating again under the same id.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { SqlDatabase } from '../sql/sql-database.js';
@@ -80,6 +81,11 @@ export class NodeRegistry {
   /** The address UDP clients use for a node's sessions (this node's when the node is not known yet). */
   relayHostOf(id: string): string {
     return id === this.self.id ? this.self.relay_host : (this.known.get(id)?.relay_host ?? this.self.relay_host);
+  }
+
+  /** Whether the node was found stale at the last look and has not beaten since. */
+  isDead(id: string): boolean {
+    return this.dead.has(id);
   }
 
   async byId(id: string): Promise<NodeInfo | undefined> {
