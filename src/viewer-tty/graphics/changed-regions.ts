@@ -19,9 +19,10 @@ export function regionsInView(changed: readonly Region[], view: Region): Region[
 }
 
 /**
- * The pixels of the picture scaled from `source` to `target` that a change of `changed` (source
- * pixels) can alter: each region scaled, rounded outward and widened by one pixel (a target pixel
- * averages the source pixels it covers, so one at a region's edge also sees the region).
+ * The pixels of the picture scaled from `source` to `target` that a change of `r` (source pixels)
+ * can alter: the region scaled and rounded outward (a target pixel averages every source pixel it
+ * covers, so one straddling the region's edge changes too), plus one pixel on each side, so
+ * floating-point rounding can never leave a changed pixel out.
  */
 export function scaledRegion(r: Region, source: { width: number; height: number }, target: { width: number; height: number }): Region {
   const sx = target.width / source.width;
