@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { inflateSync } from 'node:zlib';
+import { kittyFrameEdits } from '../../src/viewer-tty/detect-graphics.js';
 import { Compositor } from '../../src/viewer-tty/display/compositor.js';
 import { MAX_EDITS, editWindows, regionsInView, scaledRegion } from '../../src/viewer-tty/graphics/changed-regions.js';
 import type { Placement, Region } from '../../src/viewer-tty/graphics/fit.js';
@@ -192,4 +193,18 @@ t.test('compositor: the regions changed between paints', async (t) => {
   ]);
   for (let i = 0; i < 65; i++) c.blit(solidImage(1, 1, [1, 1, 1]), i, 0);
   t.equal(c.takeChanged(), undefined, 'too many to keep: all of it');
+});
+
+t.test('edits only in kitty itself: other kitty-protocol terminals ignore them and get whole pictures', async (t) => {
+  t.ok(kittyFrameEdits({ KITTY_WINDOW_ID: '1', TERM: 'xterm-kitty' }), 'kitty');
+  t.ok(kittyFrameEdits({ TERM: 'xterm-kitty' }), 'kitty over ssh (its TERM)');
+  t.notOk(kittyFrameEdits({ TERM_PROGRAM: 'ghostty', TERM: 'xterm-ghostty' }), 'Ghostty');
+  t.notOk(kittyFrameEdits({ TERM_PROGRAM: 'WezTerm', TERM: 'xterm-256color' }), 'WezTerm');
+  t.notOk(kittyFrameEdits({ TERM: 'xterm-256color', KONSOLE_VERSION: '230800' }), 'Konsole');
+  const r = new KittyRenderer(9, { edits: false });
+  const placement: Placement = { left: 0, top: 0, cols: 10, rows: 5, imageWidth: 200, imageHeight: 100 };
+  const frame = noise(200, 100, 3);
+  r.draw(frame, placement, { width: 10, height: 20 });
+  const out = r.draw(frame, placement, { width: 10, height: 20 }, [{ x: 0, y: 0, width: 8, height: 8 }]);
+  t.equal(parseKitty(out)[0]!.keys.a, 'T', 'a small change, drawn whole');
 });

@@ -60,7 +60,11 @@ export class KittyRenderer implements GraphicsRenderer {
   readonly mode = 'kitty' as const;
   /** Where and at which sizes the image on screen was last drawn whole; undefined: nothing to edit. */
   private shown: string | undefined;
-  constructor(readonly imageId = 0x7261) {}
+  /** `edits`: redraw changed parts as frame edits (kitty itself; terminals that ignore them get whole pictures). */
+  constructor(
+    readonly imageId = 0x7261,
+    private readonly options: { edits: boolean } = { edits: true },
+  ) {}
 
   draw(frame: RgbImage, placement: Placement, cell: CellSize, changed?: readonly Region[]): string {
     if (placement.cols === 0 || placement.rows === 0) {
@@ -71,7 +75,7 @@ export class KittyRenderer implements GraphicsRenderer {
     const width = Math.min(frame.width, placement.cols * cell.width);
     const height = Math.min(frame.height, placement.rows * cell.height);
     const layout = JSON.stringify([placement, frame.width, frame.height, width, height]);
-    const windows = changed && layout === this.shown ? editWindows(changed, frame, { width, height }) : undefined;
+    const windows = changed && this.options.edits && layout === this.shown ? editWindows(changed, frame, { width, height }) : undefined;
     if (windows) return windows.map((w) => this.edit(frame, width, height, w)).join('');
     this.shown = layout;
     const img = scaleImage(frame, width, height);
