@@ -2,7 +2,7 @@
 // mapped into the part shown when zoomed in, and into the scaled picture a renderer sends.
 import type { Region } from './fit.js';
 
-/** Edits beyond this share of the picture's area cost more than one whole redraw. */
+/** Changed parts covering more than this share of the picture: one whole redraw instead of edits. */
 export const MAX_EDIT_SHARE = 1 / 3;
 /** Edits beyond this many: one whole redraw instead. */
 export const MAX_EDITS = 16;
