@@ -96,6 +96,14 @@ t.test('editWindows: whole redraw past a third of the area or too many regions',
   const many = Array.from({ length: MAX_EDITS + 1 }, (_, i) => ({ x: i * 64, y: 0, width: 64, height: 64 }));
   t.equal(editWindows(many, size, size), undefined, 'too many');
   t.same(editWindows([], size, size), [], 'nothing changed: nothing to redraw');
+  const twice = { x: 64, y: 64, width: 64, height: 64 };
+  const within = { x: 70, y: 70, width: 8, height: 8 };
+  const elsewhere = { x: 640, y: 64, width: 64, height: 64 };
+  t.same(
+    editWindows([twice, within, twice, elsewhere], size, size),
+    [scaledRegion(twice, size, size), scaledRegion(elsewhere, size, size)],
+    'a part changed twice, or inside another, is redrawn once',
+  );
 });
 
 t.test('regionsInView: changes seen in the zoomed part, clipped to it', async (t) => {
@@ -207,4 +215,40 @@ t.test('edits only in kitty itself: other kitty-protocol terminals ignore them a
   r.draw(frame, placement, { width: 10, height: 20 });
   const out = r.draw(frame, placement, { width: 10, height: 20 }, [{ x: 0, y: 0, width: 8, height: 8 }]);
   t.equal(parseKitty(out)[0]!.keys.a, 'T', 'a small change, drawn whole');
+});
+
+t.test('kitty renderer: edits applied to the image on screen always give the whole picture scaled', async (t) => {
+  const cases = sizes.chain((s) =>
+    fc.record({
+      s: fc.constant(s),
+      changes: fc.array(fc.tuple(regionIn(s.width, s.height), fc.integer()), { minLength: 1, maxLength: 4 }),
+    }),
+  );
+  let edited = 0;
+  fc.assert(
+    fc.property(cases, ({ s, changes }) => {
+      const r = new KittyRenderer(1);
+      const cell = { width: 1, height: 1 };
+      const placement: Placement = { left: 0, top: 0, cols: s.toWidth, rows: s.toHeight, imageWidth: s.width, imageHeight: s.height };
+      const frame = noise(s.width, s.height, s.seed);
+      r.draw(frame, placement, cell);
+      const width = Math.min(s.width, s.toWidth);
+      const height = Math.min(s.height, s.toHeight);
+      const onScreen = scaleImage(frame, width, height);
+      for (const [c, seed] of changes)
+        for (let y = c.y; y < c.y + c.height; y++) frame.data.set(noise(c.width, 1, seed + y).data, (y * s.width + c.x) * 3);
+      const out = r.draw(
+        frame,
+        placement,
+        cell,
+        changes.map(([c]) => c),
+      );
+      if (!out.startsWith('\x1b_Ga=f,')) return out.includes('a=T,');
+      edited++;
+      applyEdits(onScreen, out);
+      return same(onScreen, scaleImage(frame, width, height));
+    }),
+    { numRuns: 300 },
+  );
+  t.ok(edited > 30, `${edited} of 300 runs drawn as edits, each matching the whole picture`);
 });

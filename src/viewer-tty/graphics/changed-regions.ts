@@ -44,10 +44,14 @@ export function editWindows(
   target: { width: number; height: number },
 ): Region[] | undefined {
   if (changed.length > MAX_EDITS) return undefined;
-  const windows = changed.map((r) => scaledRegion(r, source, target)).filter((w) => w.width > 0 && w.height > 0);
+  const scaled = changed.map((r) => scaledRegion(r, source, target)).filter((w) => w.width > 0 && w.height > 0);
+  // A part changed twice between paints (or inside another) is sent once.
+  const windows = scaled.filter((w, i) => !scaled.some((other, j) => j !== i && contains(other, w) && (j < i || !contains(w, other))));
   const area = windows.reduce((sum, w) => sum + w.width * w.height, 0);
   return area > target.width * target.height * MAX_EDIT_SHARE ? undefined : windows;
 }
+
+const contains = (a: Region, b: Region) => b.x >= a.x && b.y >= a.y && b.x + b.width <= a.x + a.width && b.y + b.height <= a.y + a.height;
 
 function clip(r: Region, width: number, height: number): Region {
   const x = Math.max(0, Math.min(width, r.x));
