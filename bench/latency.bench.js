@@ -14,7 +14,10 @@
 // joined with what the viewer saw, by frame id); BENCH_VERBOSE=1 prints each sample's. Figures are
 // noisy on a busy machine: the load average is printed. BENCH_SIZES, BENCH_FPS, BENCH_BACKENDS and
 // BENCH_VIEWERS pick rows (e.g. BENCH_SIZES=1080 BENCH_BACKENDS=x11-whole,x11); BENCH_SAMPLES sets
-// the samples per row; RAC_BENCH_AGENT_ARGS adds arguments to the agent.
+// the samples per row; RAC_BENCH_AGENT_ARGS adds arguments to the agent. "drawn" adds to each
+// sample the kitty draw `rac view` then does: only the regions changed since the last draw (edits
+// of the image on screen; whole frames are drawn whole), beside the whole-picture draw of the same
+// picture (the path before edits) timed in the same run.
 // Run: npx tsc -p . && node bench/latency.bench.js      (needs Xvfb)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -58,7 +61,10 @@ const MARKER_SIDE = 128;
 // The draw stage: what `rac view` then does with the composed picture in a 200×50-cell kitty
 // terminal (scale to the cells, encode); the terminal's own display of it is not timed.
 const TERMINAL = { cols: 200, rows: 49, cell: { width: 10, height: 20 } };
+/** Draws as `rac view` does: only what changed since its last draw, when it can. */
 const kitty = new KittyRenderer();
+/** The whole picture every time: the draw before edits, timed beside it. */
+const kittyWhole = new KittyRenderer();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
@@ -185,10 +191,14 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
         const composed = epochNow();
         const { width, height } = display.picture;
         const placement = fitImage(width, height, TERMINAL.cols, TERMINAL.rows, TERMINAL.cell);
-        const drawMs = timed(() => kitty.draw(display.picture, placement, TERMINAL.cell));
+        const changed = display.takeChanged();
+        let drawn = '';
+        const drawMs = timed(() => (drawn = kitty.draw(display.picture, placement, TERMINAL.cell, changed)));
+        const wholeDrawMs = timed(() => kittyWhole.draw(display.picture, placement, TERMINAL.cell));
         clearTimeout(timer);
         waiting = undefined;
-        resolve({ composed, drawMs, frameId: display.frameId });
+        const edited = drawn.startsWith('\x1b_Ga=f,');
+        resolve({ composed, drawMs, wholeDrawMs, edited, frameId: display.frameId });
       };
     });
   try {
@@ -202,10 +212,10 @@ async function measure(broker, xvfb, { fps, backend, viewer }) {
       const arrived = seen(colour);
       await xvfb.marker.paint(colour);
       const painted = epochNow();
-      const { composed, drawMs, frameId } = await arrived;
+      const { composed, drawMs, wholeDrawMs, edited, frameId } = await arrived;
       const received = receivedAt.get(frameId);
       // The first one warms up.
-      if (s > 0) samples.push({ painted, composed, drawMs, frameId: String(frameId), received });
+      if (s > 0) samples.push({ painted, composed, drawMs, wholeDrawMs, edited, frameId: String(frameId), received });
       await sleep(50 + Math.random() * 100); // markers at no fixed phase to the frame timer
     }
     return { samples, trace: readTrace(traceFile) };
@@ -236,7 +246,8 @@ async function waitUntil(check, message) {
 // traced. Stages: the X server reports the change to the agent (DAMAGE; none under robotjs), the
 // wait for a capture (frame-rate ceiling, timer), capture, compare (whole picture and tiles),
 // JPEG encode, seal and send, relay to the viewer (broker, reassembly), decode and compose, and
-// the kitty draw that follows (after the end-to-end figure, which stops at compose).
+// the kitty draw that follows (after the end-to-end figure, which stops at compose; only the changed
+// regions when it can) and the whole-picture draw of the same picture, the path before edits.
 const STAGES = [
   ['damage', (t) => t.changed !== undefined && t.changed - t.painted],
   ['wait', (t) => t.captureStart - (t.changed ?? t.painted)],
@@ -247,6 +258,7 @@ const STAGES = [
   ['relay', (t) => t.received - t.sent],
   ['compose', (t) => t.composed - t.received],
   ['draw', (t) => t.drawMs],
+  ['whole draw', (t) => t.wholeDrawMs],
 ];
 
 function breakdown({ samples, trace }) {
@@ -270,6 +282,21 @@ function breakdown({ samples, trace }) {
         `      ${f1(s.composed - s.painted).padStart(7)}: ${STAGES.map(([name, stage]) => `${name} ${f1(stage(s) || 0)}`).join(', ')}`,
       );
   return `    p50 ms by stage (${joined.length}/${samples.length} traced): ${cells.join(', ')}`;
+}
+
+/** Glass to glass including the kitty draw: with edits (what `rac view` does) and whole (before). */
+function drawnLine(samples) {
+  const sorted = (values) => values.sort((a, b) => a - b);
+  const drawn = sorted(samples.map((s) => s.composed - s.painted + s.drawMs));
+  const whole = sorted(samples.map((s) => s.composed - s.painted + s.wholeDrawMs));
+  const draw = sorted(samples.map((s) => s.drawMs));
+  const wholeDraw = sorted(samples.map((s) => s.wholeDrawMs));
+  const edits = samples.filter((s) => s.edited).length;
+  return (
+    `    drawn (composed + kitty draw) p50 ${f1(pct(drawn, 50))} p99 ${f1(pct(drawn, 99))} ms` +
+    ` (draw p50 ${f1(pct(draw, 50))} p99 ${f1(pct(draw, 99))}, ${edits}/${samples.length} as edits);` +
+    ` whole-picture draw: p50 ${f1(pct(whole, 50))} p99 ${f1(pct(whole, 99))} ms (draw p50 ${f1(pct(wholeDraw, 50))} p99 ${f1(pct(wholeDraw, 99))})`
+  );
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
@@ -297,6 +324,7 @@ async function main() {
                 `${`${size.width}×${size.height}`.padEnd(12)}${String(fps).padStart(3)}   ${backend.padEnd(11)}${viewer.padEnd(14)}` +
                   `${f1(pct(l, 50)).padStart(8)}${f1(pct(l, 99)).padStart(9)}${f1(l[0]).padStart(9)}${f1(l[l.length - 1]).padStart(9)}`,
               );
+              console.log(drawnLine(row.samples));
               console.log(breakdown(row));
             }
           }

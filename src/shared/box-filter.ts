@@ -13,22 +13,42 @@ export interface PixelRows {
   bytesPerPixel: 3 | 4;
 }
 
-/** Source index ranges [start, end) each target index averages over (at least one each). */
-function spans(source: number, target: number): Int32Array {
-  const out = new Int32Array(target * 2);
-  for (let i = 0; i < target; i++) {
+/** A rectangle of the target picture, in target pixels. */
+export interface TargetWindow {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Source index ranges [start, end) that target indices `first`..`first + count - 1` average over
+ * (at least one each), for a picture of `target` pixels made from `source`.
+ */
+function spans(source: number, target: number, first = 0, count = target): Int32Array {
+  const out = new Int32Array(count * 2);
+  for (let k = 0; k < count; k++) {
+    const i = first + k;
     const start = Math.floor((i * source) / target);
-    out[i * 2] = start;
-    out[i * 2 + 1] = Math.max(start + 1, Math.floor(((i + 1) * source) / target));
+    out[k * 2] = start;
+    out[k * 2 + 1] = Math.max(start + 1, Math.floor(((i + 1) * source) / target));
   }
   return out;
 }
 
 /** Writes `src` shrunk into `dst` (its data, size and layout set by the caller; not larger than `src`). */
 export function boxShrink(src: PixelRows, dst: PixelRows): void {
-  const { width, height } = dst;
-  const xs = spans(src.width, width);
-  const ys = spans(src.height, height);
+  boxShrinkWindow(src, dst, dst, { x: 0, y: 0, width: dst.width, height: dst.height });
+}
+
+/**
+ * Writes only `dst`'s pixels of `target` (the size `src` is shrunk to) that `window` covers: the
+ * same pixels boxShrink would give there, for redrawing a changed part. `dst` is the window's size.
+ */
+export function boxShrinkWindow(src: PixelRows, dst: PixelRows, target: { width: number; height: number }, window: TargetWindow): void {
+  const { width, height } = window;
+  const xs = spans(src.width, target.width, window.x, width);
+  const ys = spans(src.height, target.height, window.y, height);
   const sums = new Uint32Array(width * 3);
   const inStep = src.bytesPerPixel;
   const outStep = dst.bytesPerPixel;

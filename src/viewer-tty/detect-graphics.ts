@@ -52,6 +52,15 @@ export function hintFromEnv(env: NodeJS.ProcessEnv): GraphicsMode | undefined {
   return undefined;
 }
 
+/**
+ * Whether the terminal is kitty itself, which applies edits of an image's frames (a=f, the graphics
+ * protocol's animation commands) as it shows them. Other terminals that speak the kitty protocol
+ * may not apply them (Ghostty does not), so there the picture is always sent whole.
+ */
+export function kittyFrameEdits(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.KITTY_WINDOW_ID) || env.TERM === 'xterm-kitty';
+}
+
 export function chooseMode(replies: TerminalReplies, env: NodeJS.ProcessEnv): GraphicsMode {
   if (env.TMUX) return 'blocks';
   if (replies.kitty) return 'kitty';

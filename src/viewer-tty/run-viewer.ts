@@ -4,7 +4,7 @@ import { render } from 'ink';
 import { createElement } from 'react';
 import type { BrokerClient, Session } from '../client/broker-client.js';
 import { SessionBrowser } from './components/SessionBrowser.js';
-import { detectGraphics } from './detect-graphics.js';
+import { detectGraphics, kittyFrameEdits } from './detect-graphics.js';
 import { createRenderer } from './graphics/create-renderer.js';
 import type { GraphicsMode } from './graphics/renderer.js';
 import { SessionConnection } from './session-connection.js';
@@ -82,7 +82,7 @@ export async function runViewer(options: RunViewerOptions): Promise<void> {
         session = await pickSession(options);
         if (!session) return;
       }
-      const renderer = createRenderer(mode);
+      const renderer = createRenderer(mode, { kittyEdits: kittyFrameEdits(options.env) });
       guard.setCleanup(renderer.erase());
       stdout.write(MOUSE_ON + BRACKETED_PASTE_ON + HIDE_CURSOR);
       if (stdin.isTTY) stdin.setRawMode(true);

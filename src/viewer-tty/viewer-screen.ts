@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { renderToString } from 'ink';
 import { createElement } from 'react';
 import { StatusLine, type StatusLineProps } from './components/StatusLine.js';
+import { regionsInView } from './graphics/changed-regions.js';
 import { type CellSize, type Placement, inScreenPixels } from './graphics/fit.js';
 import { RemoteDisplay } from './display/remote-display.js';
 import type { GraphicsRenderer } from './graphics/renderer.js';
@@ -210,6 +211,8 @@ export class ViewerScreen {
   private paint() {
     const frame = this.lastFrame;
     if (!frame) return;
+    // What changed since the last paint (updates coalesce between paints): a renderer may redraw only that.
+    const changed = this.display.takeChanged();
     const placement = placeView(frame.width, frame.height, this.screen(), this.view, this.oneToOne());
     if (
       this.placement &&
@@ -222,7 +225,8 @@ export class ViewerScreen {
     this.placement = placement;
     // Zoomed in, the renderer gets only the region shown, so it scales up from the remote's own pixels.
     const shown = placement.region ? cropImage(frame, placement.region) : frame;
-    const flushed = this.write(this.options.renderer.draw(shown, placement, this.options.cell));
+    const changedShown = changed && placement.region ? regionsInView(changed, placement.region) : changed;
+    const flushed = this.write(this.options.renderer.draw(shown, placement, this.options.cell, changedShown));
     // The first picture changes the status (no more "waiting for consent"); a cleared screen lost it.
     if (this.lastStatus === '' || !this.pictureShown) this.drawStatus();
     this.pictureShown = true;

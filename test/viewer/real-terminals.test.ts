@@ -1,6 +1,7 @@
 // The sixel path in a real `xterm -ti vt340` and the kitty path in a real kitty, both under Xvfb:
 // a screenshot shows the picture's colours, in place, where the frame is. And what each terminal
-// answers to the --graphics auto queries picks its own protocol.
+// answers to the --graphics auto queries picks its own protocol. In kitty, a rectangle update is
+// drawn as an edit of the image on screen: its pixels show where the rectangle is.
 import t, { type Test } from 'tap';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,7 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RAC_BIN } from '../helpers/broker-process.js';
 import { PEER_TOKEN, startRelayPeer } from '../helpers/relay-peer.js';
-import { QUADRANT_COLOURS, quadrantJpeg } from '../helpers/test-picture.js';
+import { chunkFrame } from '../../src/protocol/index.js';
+import { chunkRects } from '../../src/protocol/rect-datagram.js';
+import { QUADRANT_COLOURS, quadrantJpeg, solidJpeg } from '../helpers/test-picture.js';
 import { type Xvfb, startXvfb } from '../helpers/viewer-xvfb.js';
 
 const DETECT = fileURLToPath(new URL('../../dist/viewer-tty/detect-graphics.js', import.meta.url));
@@ -172,3 +175,71 @@ for (const term of TERMINALS) {
     t.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '', 'nothing on stderr');
   });
 }
+
+/** The bounding box of the screen's pixels near `rgb` (every second pixel), or undefined. */
+function boxOf(x: Xvfb, rgb: readonly number[]): { left: number; top: number; right: number; bottom: number; count: number } | undefined {
+  const shot = x.screenshot();
+  let box: { left: number; top: number; right: number; bottom: number; count: number } | undefined;
+  for (let py = 0; py < shot.height; py += 2)
+    for (let px = 0; px < shot.width; px += 2) {
+      if (!shot.pixel(px, py).every((v, i) => Math.abs(v - rgb[i]!) < 40)) continue;
+      box ??= { left: px, top: py, right: px, bottom: py, count: 0 };
+      box.left = Math.min(box.left, px);
+      box.top = Math.min(box.top, py);
+      box.right = Math.max(box.right, px);
+      box.bottom = Math.max(box.bottom, py);
+      box.count++;
+    }
+  return box;
+}
+
+t.test('kitty: a rectangle update shows where the rectangle is (an edit of the image on screen)', async (t) => {
+  const kitty = TERMINALS.find((term) => term.mode === 'kitty')!;
+  const x = await startXvfb({ args: kitty.xvfbArgs });
+  t.teardown(() => x.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'rac-view-kitty-edit-'));
+  const peer = await startRelayPeer();
+  t.teardown(() => peer.close());
+  const grey = [128, 128, 128];
+  const yellow = [255, 255, 0];
+  // Our own frame ids, so the rectangles name the whole frame as their base; both are re-sent until
+  // seen (a datagram sent before the viewer's keys are agreed is dropped; a repeat is ignored).
+  const send = (datagrams: Buffer[]) => {
+    if (peer.sas() !== undefined) for (const d of datagrams) peer.sendRaw(peer.seal(d));
+  };
+  const whole = chunkFrame(solidJpeg(grey, 640, 360), 1000n, { maxDatagramBytes: 1172 });
+  const streaming = setInterval(() => send(whole), 200);
+  t.teardown(() => clearInterval(streaming));
+  const [cmd, args] = kitty.launch(`${process.execPath} ${RAC_BIN} view ${peer.code} --graphics kitty 2>${join(dir, 'stderr')}; sleep 60`);
+  spawnTerminal(t, cmd, [...args], { DISPLAY: x.display, RAC_SERVER: peer.url, RAC_TOKEN: PEER_TOKEN, ...kitty.env });
+  const picture = (await until(
+    'the grey picture',
+    () => boxOf(x, grey),
+    (b) => (b?.count ?? 0) > 5000,
+  ))!;
+  clearInterval(streaming);
+
+  // A 128×64 rectangle at (384, 192) of the 640×360 picture.
+  const rect = { x: 384, y: 192, width: 128, height: 64 };
+  const update = chunkRects([{ ...rect, jpeg: solidJpeg(yellow, rect.width, rect.height) }], 1001n, 1000n, 1172);
+  const updating = setInterval(() => send(update), 200);
+  t.teardown(() => clearInterval(updating));
+  const shown = (await until(
+    'the rectangle on screen',
+    () => boxOf(x, yellow),
+    (b) => (b?.count ?? 0) > 100,
+  ))!;
+  const scale = (picture.right - picture.left) / 640;
+  const expected = {
+    left: picture.left + rect.x * scale,
+    top: picture.top + rect.y * scale,
+    right: picture.left + (rect.x + rect.width) * scale,
+    bottom: picture.top + (rect.y + rect.height) * scale,
+  };
+  for (const side of ['left', 'top', 'right', 'bottom'] as const)
+    t.ok(Math.abs(shown[side] - expected[side]) <= 4, `${side} edge in place: ${shown[side]} ≈ ${expected[side].toFixed(0)}`);
+  const after = boxOf(x, grey)!;
+  t.same([after.left, after.top], [picture.left, picture.top], 'the rest of the picture is still there');
+  t.ok(after.count > picture.count * 0.8, 'only the rectangle changed');
+  t.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '', 'nothing on stderr');
+});

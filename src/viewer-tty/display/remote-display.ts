@@ -5,6 +5,7 @@
 import type { CompleteRect } from '../../protocol/rect-datagram.js';
 import { applyFullFrame } from '../decoders/full-frame.js';
 import { RectDecoder } from '../decoders/rect.js';
+import type { Region } from '../graphics/fit.js';
 import type { RgbImage } from '../graphics/rgb-image.js';
 import { Compositor } from './compositor.js';
 
@@ -41,6 +42,11 @@ export class RemoteDisplay {
 
   get frameId(): bigint | undefined {
     return this.compositor.frameId;
+  }
+
+  /** The regions of the picture changed since the last call (undefined: all of it), for a paint. */
+  takeChanged(): Region[] | undefined {
+    return this.compositor.takeChanged();
   }
 
   get decodeErrors(): number {

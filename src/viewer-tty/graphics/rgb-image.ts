@@ -1,6 +1,6 @@
 // An RGB picture (3 bytes per pixel, rows packed), cropping (zoom) and the scaler every encoder uses:
 // the shared box filter (src/shared/box-filter.ts) to shrink, pixel repetition to enlarge.
-import { boxShrink } from '../../shared/box-filter.js';
+import { type TargetWindow, boxShrink, boxShrinkWindow } from '../../shared/box-filter.js';
 
 export interface RgbImage {
   width: number;
@@ -23,15 +23,29 @@ export function scaleImage(src: RgbImage, width: number, height: number): RgbIma
   return { width, height, data: out };
 }
 
+/**
+ * The `window` (in target pixels, inside `width × height`) of what scaleImage(src, width, height)
+ * gives: exactly those pixels, computed from the source pixels under them only, so a changed part
+ * of a picture is redrawn without scaling the whole.
+ */
+export function scaleWindow(src: RgbImage, width: number, height: number, window: TargetWindow): RgbImage {
+  if (width === src.width && height === src.height) return cropImage(src, window);
+  if (width >= src.width && height >= src.height) return enlarge(src, width, height, window);
+  const out = new Uint8Array(window.width * window.height * 3);
+  const rows = { data: out, width: window.width, height: window.height, stride: window.width * 3, bytesPerPixel: 3 as const };
+  boxShrinkWindow({ ...src, stride: src.width * 3, bytesPerPixel: 3 }, rows, { width, height }, window);
+  return { width: window.width, height: window.height, data: out };
+}
+
 /** Upscaling: each target pixel takes the source pixel it falls in (nothing to average). */
-function enlarge(src: RgbImage, width: number, height: number): RgbImage {
-  const out = new Uint8Array(width * height * 3);
-  const sourceX = new Uint32Array(width);
-  for (let x = 0; x < width; x++) sourceX[x] = Math.floor((x * src.width) / width) * 3;
-  const rowBytes = width * 3;
+function enlarge(src: RgbImage, width: number, height: number, window: TargetWindow = { x: 0, y: 0, width, height }): RgbImage {
+  const out = new Uint8Array(window.width * window.height * 3);
+  const sourceX = new Uint32Array(window.width);
+  for (let x = 0; x < window.width; x++) sourceX[x] = Math.floor(((window.x + x) * src.width) / width) * 3;
+  const rowBytes = window.width * 3;
   let previousSourceRow = -1;
-  for (let y = 0; y < height; y++) {
-    const sy = Math.floor((y * src.height) / height);
+  for (let y = 0; y < window.height; y++) {
+    const sy = Math.floor(((window.y + y) * src.height) / height);
     const o = y * rowBytes;
     if (sy === previousSourceRow) {
       out.copyWithin(o, o - rowBytes, o);
@@ -39,14 +53,14 @@ function enlarge(src: RgbImage, width: number, height: number): RgbImage {
     }
     previousSourceRow = sy;
     const row = sy * src.width * 3;
-    for (let x = 0, i = o; x < width; x++, i += 3) {
+    for (let x = 0, i = o; x < window.width; x++, i += 3) {
       const s = row + sourceX[x]!;
       out[i] = src.data[s]!;
       out[i + 1] = src.data[s + 1]!;
       out[i + 2] = src.data[s + 2]!;
     }
   }
-  return { width, height, data: out };
+  return { width: window.width, height: window.height, data: out };
 }
 
 /** The `region` of `src` (clamped to it) as an image of its own; `src` itself when that is all of it. */
