@@ -15,6 +15,7 @@ import type { TunnelTokenClaims } from '../../protocol/index.js';
 import { ActivityLine, type ShellUser } from './activity-log.js';
 import { type PtyModule, loadNodePty } from './pty-session.js';
 import { serveSession } from './session-channel.js';
+import { TransferTally } from './transfer-tally.js';
 
 export interface ShellServerOptions {
   /** The host key in OpenSSH private key format (see host-key.ts). */
@@ -70,7 +71,8 @@ export class ShellServer {
     client.on('ready', () => {
       log(ActivityLine.connected(user, grant.claims.email));
       const loadPty = this.options.loadPty ?? loadNodePty;
-      client.on('session', (accept) => serveSession(accept(), { user, log, loadPty }));
+      const transfers = new TransferTally();
+      client.on('session', (accept) => serveSession(accept(), { user, log, loadPty, transfers }));
     });
     client.on('error', () => undefined);
     client.on('close', () => {
