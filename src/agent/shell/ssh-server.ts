@@ -45,6 +45,10 @@ export class ShellServer {
     const server = new Server({ hostKeys: [this.options.hostKey] }, (client) => this.onClient(client, grant));
     server.on('error', () => undefined);
     stream.on('error', () => undefined);
+    // The IT member's end is gone (Ctrl-C, a lost network): ssh2 closes the connection's channels,
+    // and with them the files they hold open, only on 'close', which a tunnel stream emits once
+    // both halves are done; SSH has no half-open connections, so the read side ending is the end.
+    stream.once('end', () => stream.destroy());
     server.injectSocket(stream as Socket);
   }
 
