@@ -4,7 +4,10 @@
 import type { Client, SFTPWrapper } from 'ssh2';
 import { openSftp } from './ssh-session.js';
 
-/** Channels a download reads over (measured in bench/shell.bench.js: 3 beat 2, more did not help). */
+/**
+ * Channels a download reads over: their windows (3 × 2 MiB) hold the 4 MiB of reads a copy keeps on
+ * the way (file-copy.ts) with room to spare, where two would be just full.
+ */
 export const DOWNLOAD_CHANNELS = 3;
 
 /** One channel of the pool closed or failed: the copy cannot go on; the rest were closed too. */

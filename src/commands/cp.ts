@@ -49,7 +49,7 @@ export async function runCp(options: CpOptions, io: CommandIo): Promise<void> {
   const remote = from ?? to;
   if (!remote) throw usageError('neither SOURCE nor DESTINATION is CODE:PATH: use cp(1) for local copies');
   await withSsh(io, options.server, remote.code, async (client) => {
-    // A download reads over several channels (see sftp-pool.ts); an upload is as fast over one.
+    // A download spreads its reads over several channels (sftp-pool.ts); writes go over one.
     const pool = await SftpPool.open(client, from ? DOWNLOAD_CHANNELS : 1);
     const customer = remoteSide(pool);
     const [source, destination]: [FileSide, FileSide] = from ? [customer, localSide()] : [localSide(), customer];
