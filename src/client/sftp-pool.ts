@@ -5,10 +5,10 @@ import type { Client, SFTPWrapper } from 'ssh2';
 import { openSftp } from './ssh-session.js';
 
 /**
- * Channels a download reads over: their windows (3 × 2 MiB) hold the 4 MiB of reads a copy keeps on
- * the way (file-copy.ts) with room to spare, where two would be just full.
+ * Channels a download reads over: their windows (2 × 2 MiB) hold the 4 MiB of reads a copy keeps on
+ * the way (file-copy.ts). Side by side in bench/shell.bench.js, 2 did as well as 3, and 1 worse.
  */
-export const DOWNLOAD_CHANNELS = 3;
+export const DOWNLOAD_CHANNELS = 2;
 
 /** One channel of the pool closed or failed: the copy cannot go on; the rest were closed too. */
 export class SftpChannelLostError extends Error {
