@@ -11,9 +11,10 @@ import { PassThrough } from 'node:stream';
 import type { Client } from 'ssh2';
 import { CopyError, RESUME_MIN_BYTES, copyEntry } from '../src/client/file-copy.js';
 import { localSide, remoteSide } from '../src/client/file-sides.js';
+import { SftpPool } from '../src/client/sftp-pool.js';
 import { createProgress } from '../src/client/progress.js';
 import { commandLine, runInteractiveShell, runRemoteCommand, type ShellTerminal } from '../src/client/remote-shell.js';
-import { HostKeyMismatchError, SshConnectError, connectSsh, openSftp } from '../src/client/ssh-session.js';
+import { HostKeyMismatchError, SshConnectError, connectSsh } from '../src/client/ssh-session.js';
 import { sshHostKeyFingerprint } from '../src/protocol/ssh-host-key.js';
 import { connect as netConnect } from 'node:net';
 import { IT_EMAIL, type RunningShellServer, startShellServer } from './helpers/shell-server.js';
@@ -117,7 +118,7 @@ t.test('an interactive shell: PTY of the terminal size, resize, raw mode on then
 
 t.test('rac cp: a file both ways, into a directory, a tree with -r, identical bytes', async (t) => {
   const client = await connect(t);
-  const remote = remoteSide(await openSftp(client));
+  const remote = remoteSide(await SftpPool.open(client, 1));
   const local = localSide();
   const dir = mkdtempSync(join(tmpdir(), 'rac-cp-'));
   const data = randomBytes(3 * 1024 * 1024 + 123);
@@ -145,7 +146,7 @@ t.test('rac cp: a file both ways, into a directory, a tree with -r, identical by
 
 t.test('rac cp resumes a destination that is a shorter copy, and redoes one that differs', async (t) => {
   const client = await connect(t);
-  const remote = remoteSide(await openSftp(client));
+  const remote = remoteSide(await SftpPool.open(client, 1));
   const dir = mkdtempSync(join(tmpdir(), 'rac-cp-resume-'));
   const data = randomBytes(4 * RESUME_MIN_BYTES);
   writeFileSync(join(dir, 'src.bin'), data);

@@ -5,10 +5,11 @@
 import './helpers/quiet-home.js';
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DOWNLOAD_CHANNELS } from '../src/client/sftp-pool.js';
 import { RAC_BIN, login, startBrokerProcess } from './helpers/broker-process.js';
 import { loggedInEnv, spawnRac } from './helpers/cli.js';
 import { waitUntil } from './helpers/patience.js';
@@ -91,6 +92,36 @@ t.test('rac cp: 50 MB there and back, the same sha256', async (t) => {
   const missing = await spawnRac(['cp', `${code}:${join(dir, 'nothing-here')}`, dir], { env });
   t.equal(missing.code, 1);
   t.match(missing.stderr, /does not exist: check the path/);
+});
+
+/** How many of the process's open file descriptors are `path`. */
+function openCount(pid: number, path: string): number {
+  const fds = readdirSync(`/proc/${pid}/fd`);
+  return fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+    } catch {
+      return false; // closed since the listing
+    }
+  }).length;
+}
+
+t.test('rac cp download: the file is open on every SFTP channel, and Ctrl-C closes them all', async (t) => {
+  const { code, agent } = await sessionWithShell(t);
+  const dir = mkdtempSync(join(tmpdir(), 'rac-cp-sigint-'));
+  const source = join(dir, 'source.bin');
+  writeFileSync(source, randomBytes(1024 * 1024));
+  // A FIFO nobody reads: opening it for writing blocks, so the copy holds the source open until Ctrl-C.
+  const stuck = join(dir, 'stuck');
+  execFileSync('mkfifo', [stuck]);
+  const cp = spawn(process.execPath, [RAC_BIN, 'cp', `${code}:${source}`, stuck], { env, stdio: 'ignore' });
+  const exited = new Promise((resolve) => cp.once('exit', resolve));
+  const pid = agent.process.pid!;
+  await waitUntil('the agent holds the source open on every channel', () => openCount(pid, source) === DOWNLOAD_CHANNELS);
+  cp.kill('SIGINT');
+  await exited;
+  await waitUntil('the agent closed every handle of the source', () => openCount(pid, source) === 0);
+  t.pass(`open ${DOWNLOAD_CHANNELS} times during the copy, closed after Ctrl-C`);
 });
 
 t.test('refused: no --allow-shell, or the customer answers no: a clear message and exit 3', async (t) => {

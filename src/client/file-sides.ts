@@ -5,6 +5,7 @@ import { type FileHandle, mkdir, open, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
+import type { SftpPool } from './sftp-pool.js';
 
 export type EntryKind = 'file' | 'directory' | 'other';
 
@@ -79,8 +80,9 @@ const NO_SUCH_FILE = 2;
 const call = <T>(work: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => work((err, value) => (err ? reject(err) : resolve(value as T))));
 
-export function remoteSide(sftp: SFTPWrapper): FileSide {
-  const handle = (h: Buffer): ByteHandle => ({
+/** A file open on one SFTP channel. */
+function channelHandle(sftp: SFTPWrapper, h: Buffer): ByteHandle {
+  return {
     read: async (position, length, into) => {
       const buffer = into ?? Buffer.allocUnsafe(length);
       let got = 0;
@@ -98,25 +100,66 @@ export function remoteSide(sftp: SFTPWrapper): FileSide {
     },
     write: (position, data) => call<void>((cb) => sftp.write(h, data, 0, data.length, position, cb)),
     close: () => call<void>((cb) => sftp.close(h, cb)),
-  });
+  };
+}
+
+/**
+ * A file open on every channel of the pool: reads take the channels in turn, so several are on the
+ * way on different channels; writes go over the first. Once a channel is lost every call fails with
+ * the pool's error (the agent closed the files with the channels).
+ */
+function pooledHandle(pool: SftpPool, handles: ByteHandle[]): ByteHandle {
+  let turn = 0;
+  const guard = <T>(work: () => Promise<T>): Promise<T> => {
+    if (pool.failure) return Promise.reject(pool.failure);
+    return work().catch((err: unknown) => Promise.reject(pool.failure ?? err));
+  };
+  return {
+    read: (position, length, into) => guard(() => handles[turn++ % handles.length]!.read(position, length, into)),
+    write: (position, data) => guard(() => handles[0]!.write(position, data)),
+    close: async () => {
+      if (pool.failure) return;
+      await guard(() => Promise.all(handles.map((h) => h.close())));
+    },
+  };
+}
+
+/** Opens the file on every channel of the pool; if one open fails, closes the others. */
+async function openOnEvery(pool: SftpPool, open: (sftp: SFTPWrapper) => Promise<Buffer>): Promise<ByteHandle> {
+  if (pool.failure) throw pool.failure;
+  const settled = await Promise.allSettled(pool.channels.map(async (sftp) => channelHandle(sftp, await open(sftp))));
+  const opened = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (!failed) return pooledHandle(pool, opened);
+  await Promise.allSettled(opened.map((h) => h.close()));
+  throw pool.failure ?? failed.reason;
+}
+
+/** The customer's file system over the pool's SFTP channels (one channel is a pool too). */
+export function remoteSide(pool: SftpPool): FileSide {
+  const sftp = pool.main;
+  // ssh2 drops requests on a closed channel unanswered: after a loss, fail at once instead.
+  const ask = <T>(work: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> =>
+    pool.failure ? Promise.reject(pool.failure) : call(work).catch((err: unknown) => Promise.reject(pool.failure ?? err));
   return {
     describe: (path) => `the customer's ${path}`,
     stat: async (path) => {
       try {
-        const s = await call<import('ssh2').Stats>((cb) => sftp.stat(path, cb));
+        const s = await ask<import('ssh2').Stats>((cb) => sftp.stat(path, cb));
         return { kind: kindOf(s), size: s.size, mode: s.mode & 0o7777 };
       } catch (err) {
         if ((err as { code?: number }).code === NO_SUCH_FILE) return undefined;
         throw err;
       }
     },
-    list: async (path) => (await call<import('ssh2').FileEntry[]>((cb) => sftp.readdir(path, cb))).map((e) => e.filename),
+    list: async (path) => (await ask<import('ssh2').FileEntry[]>((cb) => sftp.readdir(path, cb))).map((e) => e.filename),
     makeDirectory: async (path) => {
-      if ((await remoteSide(sftp).stat(path))?.kind === 'directory') return;
-      await call<void>((cb) => sftp.mkdir(path, cb));
+      if ((await remoteSide(pool).stat(path))?.kind === 'directory') return;
+      await ask<void>((cb) => sftp.mkdir(path, cb));
     },
-    openRead: async (path) => handle(await call<Buffer>((cb) => sftp.open(path, 'r', cb))),
-    openWrite: async (path, mode, keep) => handle(await call<Buffer>((cb) => sftp.open(path, keep ? 'r+' : 'w', { mode }, cb))),
+    openRead: (path) => openOnEvery(pool, (channel) => call<Buffer>((cb) => channel.open(path, 'r', cb))),
+    openWrite: async (path, mode, keep) =>
+      pooledHandle(pool, [channelHandle(sftp, await ask<Buffer>((cb) => sftp.open(path, keep ? 'r+' : 'w', { mode }, cb)))]),
     join: (directory, name) => posix.join(directory, name),
     basename: (path) => posix.basename(path),
   };

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { CopyError, copyEntry } from '../client/file-copy.js';
 import { type FileSide, localSide, remoteSide } from '../client/file-sides.js';
-import { openSftp } from '../client/ssh-session.js';
+import { DOWNLOAD_CHANNELS, SftpPool } from '../client/sftp-pool.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
@@ -49,7 +49,9 @@ export async function runCp(options: CpOptions, io: CommandIo): Promise<void> {
   const remote = from ?? to;
   if (!remote) throw usageError('neither SOURCE nor DESTINATION is CODE:PATH: use cp(1) for local copies');
   await withSsh(io, options.server, remote.code, async (client) => {
-    const customer = remoteSide(await openSftp(client));
+    // A download spreads its reads over several channels (sftp-pool.ts); writes go over one.
+    const pool = await SftpPool.open(client, from ? DOWNLOAD_CHANNELS : 1);
+    const customer = remoteSide(pool);
     const [source, destination]: [FileSide, FileSide] = from ? [customer, localSide()] : [localSide(), customer];
     const srcPath = from ? from.path : options.source;
     const dstPath = to ? to.path : options.destination;
@@ -58,6 +60,8 @@ export async function runCp(options: CpOptions, io: CommandIo): Promise<void> {
     } catch (err) {
       if (err instanceof CopyError) throw new CliError(err.message, ExitCode.failure);
       throw new CliError(`the copy failed: ${(err as Error).message}`, ExitCode.failure);
+    } finally {
+      pool.close();
     }
   });
 }

@@ -9,11 +9,14 @@ import { ActivityLine, type ShellUser } from './activity-log.js';
 import { type Program, commandProgram, shellProgram } from './processes.js';
 import { type Pty, type PtyModule, type TerminalSize, spawnPty, terminalSize } from './pty-session.js';
 import { serveSftp } from './sftp-handler.js';
+import type { TransferTally } from './transfer-tally.js';
 
 export interface SessionContext {
   user: ShellUser;
   log(line: string): void;
   loadPty(): Promise<PtyModule | Error>;
+  /** The connection's file transfers, told to the customer once however many channels carry them. */
+  transfers: TransferTally;
 }
 
 interface PtyRequest {
@@ -45,7 +48,7 @@ export function serveSession(session: Session, ctx: SessionContext): void {
     void run(channel, commandProgram(info.command, ptyRequest?.term), ptyRequest, ctx, 'command').then((r) => (resize = r));
   });
   session.on('sftp', (accept) => {
-    ctx.log(ActivityLine.sftp(ctx.user));
+    if (ctx.transfers.channelOpened()) ctx.log(ActivityLine.sftp(ctx.user));
     serveSftp(accept(), ctx);
   });
   session.on('subsystem', (_accept, reject) => reject?.());

@@ -14,6 +14,7 @@ import ssh2 from 'ssh2';
 const { utils } = ssh2;
 import { ActivityLine, type ShellUser } from './activity-log.js';
 import { applyAttrs, attrsOf, longName, statusOf } from './sftp-files.js';
+import type { TransferTally } from './transfer-tally.js';
 
 const { STATUS_CODE, OPEN_MODE } = utils.sftp;
 
@@ -67,6 +68,7 @@ function sendExitStatusZero(sftp: SFTPWrapper): void {
 export interface SftpContext {
   user: ShellUser;
   log(line: string): void;
+  transfers: TransferTally;
 }
 
 export function serveSftp(sftp: SFTPWrapper, ctx: SftpContext): void {
@@ -172,7 +174,10 @@ class SftpSession {
       this.clientDone = true;
       this.endIfDone();
     });
-    s.on('close', () => this.closeAll());
+    s.on('close', () => {
+      this.closeAll();
+      this.ctx.transfers.channelClosed();
+    });
   }
 
   private listenChanges(): void {
@@ -208,6 +213,7 @@ class SftpSession {
     if (how === undefined) return void this.sftp.status(reqid, STATUS_CODE.FAILURE, `open flags ${flags} ask neither to read nor to write`);
     const path = this.at(filename);
     const file = await open(path, how, (mode ?? 0o666) & 0o7777);
+    this.ctx.transfers.fileOpened(path);
     this.sftp.handle(reqid, this.newHandle({ kind: 'file', file, path, bytesRead: 0, bytesWritten: 0 }));
   }
 
@@ -245,8 +251,10 @@ class SftpSession {
 
   private logTransfer(entry: OpenFile): void {
     const { user } = this.ctx;
-    if (entry.bytesWritten > 0) this.ctx.log(ActivityLine.copiedTo(user, entry.path, entry.bytesWritten));
-    else if (entry.bytesRead > 0) this.ctx.log(ActivityLine.copiedFrom(user, entry.path, entry.bytesRead));
+    const total = this.ctx.transfers.fileClosed(entry.path, entry);
+    if (!total) return;
+    if (total.bytesWritten > 0) this.ctx.log(ActivityLine.copiedTo(user, entry.path, total.bytesWritten));
+    else if (total.bytesRead > 0) this.ctx.log(ActivityLine.copiedFrom(user, entry.path, total.bytesRead));
   }
 
   private async opendir(reqid: number, path: string): Promise<void> {

@@ -15,6 +15,7 @@ import type { TunnelTokenClaims } from '../../protocol/index.js';
 import { ActivityLine, type ShellUser } from './activity-log.js';
 import { type PtyModule, loadNodePty } from './pty-session.js';
 import { serveSession } from './session-channel.js';
+import { TransferTally } from './transfer-tally.js';
 
 export interface ShellServerOptions {
   /** The host key in OpenSSH private key format (see host-key.ts). */
@@ -44,6 +45,10 @@ export class ShellServer {
     const server = new Server({ hostKeys: [this.options.hostKey] }, (client) => this.onClient(client, grant));
     server.on('error', () => undefined);
     stream.on('error', () => undefined);
+    // The IT member's end is gone (Ctrl-C, a lost network): ssh2 closes the connection's channels,
+    // and with them the files they hold open, only on 'close', which a tunnel stream emits once
+    // both halves are done; SSH has no half-open connections, so the read side ending is the end.
+    stream.once('end', () => stream.destroy());
     server.injectSocket(stream as Socket);
   }
 
@@ -70,7 +75,8 @@ export class ShellServer {
     client.on('ready', () => {
       log(ActivityLine.connected(user, grant.claims.email));
       const loadPty = this.options.loadPty ?? loadNodePty;
-      client.on('session', (accept) => serveSession(accept(), { user, log, loadPty }));
+      const transfers = new TransferTally();
+      client.on('session', (accept) => serveSession(accept(), { user, log, loadPty, transfers }));
     });
     client.on('error', () => undefined);
     client.on('close', () => {
