@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Client } from 'ssh2';
-import { CopyError, RESUME_MIN_BYTES, copyEntry } from '../src/client/file-copy.js';
+import { CopyError, RESUME_MIN_BYTES, RESUME_REDO_BYTES, copyEntry } from '../src/client/file-copy.js';
 import { localSide, remoteSide } from '../src/client/file-sides.js';
 import { SftpPool } from '../src/client/sftp-pool.js';
 import { createProgress } from '../src/client/progress.js';
@@ -148,25 +148,33 @@ t.test('rac cp resumes a destination that is a shorter copy, and redoes one that
   const client = await connect(t);
   const remote = remoteSide(await SftpPool.open(client, 1));
   const dir = mkdtempSync(join(tmpdir(), 'rac-cp-resume-'));
-  const data = randomBytes(4 * RESUME_MIN_BYTES);
+  const data = randomBytes(2 * RESUME_MIN_BYTES + 3 * RESUME_REDO_BYTES);
   writeFileSync(join(dir, 'src.bin'), data);
-  const partial = 2 * RESUME_MIN_BYTES + 17;
-  writeFileSync(join(dir, 'dst.bin'), data.subarray(0, partial));
+  const partial = RESUME_MIN_BYTES + 2 * RESUME_REDO_BYTES + 17;
+  // A copy stopped midway can leave a gap among its last writes: the resume writes them again.
+  const stopped = Buffer.from(data.subarray(0, partial));
+  stopped.fill(0, partial - RESUME_REDO_BYTES / 2, partial - RESUME_REDO_BYTES / 4);
+  writeFileSync(join(dir, 'dst.bin'), stopped);
   const status = new PassThrough();
   let notes = '';
   status.on('data', (c: Buffer) => (notes += c.toString()));
   const resumed = await copyEntry(remote, join(dir, 'src.bin'), localSide(), join(dir, 'dst.bin'), { recursive: false, status });
-  t.same(resumed, { files: 1, bytes: data.length - partial, resumedBytes: partial });
-  t.match(notes, /resuming/);
+  const start = partial - RESUME_REDO_BYTES;
+  t.same(resumed, { files: 1, bytes: data.length - start, resumedBytes: start });
+  t.match(notes, `holds the first ${start} bytes already: resuming`);
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  t.equal(sha(readFileSync(join(dir, 'dst.bin'))), sha(data));
+  t.equal(sha(readFileSync(join(dir, 'dst.bin'))), sha(data), 'the gap among the last writes is filled');
 
   const corrupt = Buffer.from(data.subarray(0, partial));
-  corrupt[partial - 1] = corrupt[partial - 1]! ^ 0xff;
+  corrupt[start - 1] = corrupt[start - 1]! ^ 0xff;
   writeFileSync(join(dir, 'dst.bin'), corrupt);
   const redone = await copyEntry(remote, join(dir, 'src.bin'), localSide(), join(dir, 'dst.bin'), { recursive: false, status });
-  t.same(redone, { files: 1, bytes: data.length, resumedBytes: 0 });
+  t.same(redone, { files: 1, bytes: data.length, resumedBytes: 0 }, 'a differing byte below the resume point: copied again');
   t.equal(sha(readFileSync(join(dir, 'dst.bin'))), sha(data));
+
+  writeFileSync(join(dir, 'dst.bin'), data.subarray(0, RESUME_MIN_BYTES + RESUME_REDO_BYTES - 1));
+  const small = await copyEntry(remote, join(dir, 'src.bin'), localSide(), join(dir, 'dst.bin'), { recursive: false, status });
+  t.same(small, { files: 1, bytes: data.length, resumedBytes: 0 }, 'too short a partial copy: copied again');
 });
 
 t.test('the progress line: silent for a second, then redrawn in place, ended by a newline; never off a terminal', async (t) => {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ByteHandle, EntryInfo, FileSide } from './file-sides.js';
 import { createProgress } from './progress.js';
 import { SFTP_DATA_BYTES } from './ssh-session.js';
+import { WriteWindow } from './write-window.js';
 
 export interface CopyOptions {
   recursive: boolean;
@@ -34,8 +35,13 @@ export const CHUNK_BYTES = SFTP_DATA_BYTES;
 const IN_FLIGHT = 16;
 /** Smaller files are copied again rather than resumed. */
 export const RESUME_MIN_BYTES = 1024 * 1024;
-/** How much of the end of a partial destination must equal the source to resume. */
+/** How much of a partial destination, just below where it resumes, must equal the source. */
 const RESUME_CHECK_BYTES = 64 * 1024;
+/**
+ * How far writes may run ahead of the oldest unfinished one (see WriteWindow): a stopped copy's
+ * holes all lie in its last RESUME_REDO_BYTES, so a resume writes those again.
+ */
+export const RESUME_REDO_BYTES = IN_FLIGHT * CHUNK_BYTES;
 
 export async function copyEntry(from: FileSide, src: string, to: FileSide, dst: string, options: CopyOptions): Promise<CopyResult> {
   const info = await from.stat(src);
@@ -94,16 +100,21 @@ class Copier {
   }
 }
 
-/** Where to continue: the destination's size when it is a shorter copy of the source, else 0. */
+/**
+ * Where to continue: RESUME_REDO_BYTES short of the destination's size when it is a shorter copy of
+ * the source (the bytes just below that point equal the source's), else 0.
+ */
 async function resumeOffset(reader: ByteHandle, to: FileSide, dst: string, size: number): Promise<number> {
   const existing = await to.stat(dst);
-  if (!existing || existing.kind !== 'file' || existing.size < RESUME_MIN_BYTES || existing.size >= size) return 0;
-  const checkFrom = existing.size - RESUME_CHECK_BYTES;
+  if (!existing || existing.kind !== 'file' || existing.size >= size) return 0;
+  const start = existing.size - RESUME_REDO_BYTES;
+  if (start < RESUME_MIN_BYTES) return 0;
+  const checkFrom = start - RESUME_CHECK_BYTES;
   const partial = await to.openRead(dst);
   try {
     const [ours, theirs] = await Promise.all([reader.read(checkFrom, RESUME_CHECK_BYTES), partial.read(checkFrom, RESUME_CHECK_BYTES)]);
     const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-    return ours.length === RESUME_CHECK_BYTES && digest(ours) === digest(theirs) ? existing.size : 0;
+    return ours.length === RESUME_CHECK_BYTES && digest(ours) === digest(theirs) ? start : 0;
   } finally {
     await partial.close();
   }
@@ -118,16 +129,23 @@ async function copyBytes(reader: ByteHandle, writer: ByteHandle, start: number, 
   let next = start;
   let done = start;
   let failed = false;
+  const window = new WriteWindow(RESUME_REDO_BYTES);
   const worker = async () => {
     const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - start));
     while (next < size && !failed) {
       const position = next;
       const length = Math.min(CHUNK_BYTES, size - position);
       next += length;
-      // The write is done (both sides copy or write the bytes out) before the buffer is read into again.
-      const data = await reader.read(position, length, buffer);
-      if (data.length < length) throw new CopyError('the source file shrank while it was copied: copy it again');
-      await writer.write(position, data);
+      await window.admit(position, length);
+      if (failed) return window.finished(position);
+      try {
+        // The write is done (both sides copy or write the bytes out) before the buffer is read into again.
+        const data = await reader.read(position, length, buffer);
+        if (data.length < length) throw new CopyError('the source file shrank while it was copied: copy it again');
+        await writer.write(position, data);
+      } finally {
+        window.finished(position);
+      }
       done += length;
       onProgress(done);
     }
