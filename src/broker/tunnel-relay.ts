@@ -16,7 +16,7 @@ export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;
 /** Open and waiting tunnel streams per session. */
 export const MAX_TUNNELS_PER_SESSION = 16;
 /**
- * How long after its agent was welcomed a tunnel waits for the agent's SSH host key: an agent with
+ * How long after its agent connected a tunnel waits for the agent's SSH host key: an agent with
  * --allow-shell sends it in answer to its welcome, so a tunnel asked for in that moment opens anyway,
  * and an agent that sent none by then was started without it.
  */
@@ -25,7 +25,7 @@ const NO_TERMINAL = "The customer's agent does not allow a terminal (it was star
 
 /** What the relay asks of the hub. */
 export interface TunnelHost {
-  /** The session's connected agent WebSocket, its secret and when it was welcomed (connected, before that). */
+  /** The session's connected agent WebSocket, its secret and when it connected. */
   agent(sessionId: number): { ws: WebSocket; secret: string; since: number } | undefined;
   /** Why this login may no longer use the session (a close code), or undefined while it may. */
   refusal(sessionId: number, login: ViewerLogin): number | undefined;
