@@ -44,7 +44,8 @@ export type JpegFrame = {
   height: number;
   /** Sent because it was due or requested (the picture may or may not have changed). */
   forced: boolean;
-} & StepTiming;
+  timing: StepTiming;
+};
 
 /** Where the step's time went (performance.now() milliseconds): behind the latency trace and benches. */
 export interface StepTiming {
@@ -77,15 +78,13 @@ export interface JpegRect extends Rect {
 
 /** What nextUpdate() returns: a whole frame, or the rectangles that changed. */
 export type FrameUpdate =
-  ({ kind: 'full' } & JpegFrame) | ({ kind: 'rects'; rects: JpegRect[]; width: number; height: number } & StepTiming);
+  ({ kind: 'full' } & JpegFrame) | { kind: 'rects'; rects: JpegRect[]; width: number; height: number; timing: StepTiming };
 
 interface Grab {
   frame: CapturedFrame;
   forced: boolean;
   started: number;
   captured: number;
-  /** After the whole-picture compare and the shrink. */
-  compared: number;
   /** Only regions were captured: what changed in them (the frame is updated in place). */
   patched?: DirtyResult;
 }
@@ -171,7 +170,8 @@ export class CaptureEncoder {
   /** Captures once (unless the backend reports a still screen); the frame to send, or undefined when the picture did not change. Rejects with what capture throws. */
   async next(): Promise<JpegFrame | undefined> {
     const grab = await this.grab();
-    return grab && this.encodeFull(grab);
+    // The compare (whole picture) and the shrink were the grab's.
+    return grab && this.encodeFull(grab, this.now());
   }
 
   /** Like next(), but what changed goes as rectangles when that is cheaper than a whole frame. */
@@ -181,8 +181,8 @@ export class CaptureEncoder {
     if (!grab) return undefined;
     const previous = this.previousOutput;
     const dirty = grab.patched ?? (!grab.forced && previous ? dirtyRects(previous, grab.frame) : { full: true as const });
-    grab.compared = this.now();
-    if (dirty.full) return { kind: 'full', ...this.encodeFull(grab) };
+    const compared = this.now();
+    if (dirty.full) return { kind: 'full', ...this.encodeFull(grab, compared) };
     this.previousOutput = grab.frame;
     // The raw picture changed but not what is sent (a change lost in the shrink): nothing to send.
     if (dirty.rects.length === 0) {
@@ -197,7 +197,7 @@ export class CaptureEncoder {
     this.rectsSinceFull = true;
     this.stats.jpegBytes += rects.reduce((sum, r) => sum + r.jpeg.length, 0);
     const { width, height } = grab.frame;
-    return { kind: 'rects', rects, width, height, ...timing(grab, encoded) };
+    return { kind: 'rects', rects, width, height, timing: stepTiming(grab, compared, encoded) };
   }
 
   /** Captures and shrinks; undefined when the picture is the one last sent and nothing is due. */
@@ -227,7 +227,7 @@ export class CaptureEncoder {
     this.previous = raw.data;
     const size = scaledSize(raw.width, raw.height, this.maxWidth);
     const frame = downscale(raw, size.width, size.height);
-    return { frame, forced, started, captured, compared: this.now() };
+    return { frame, forced, started, captured };
   }
 
   /**
@@ -269,7 +269,7 @@ export class CaptureEncoder {
       this.stats.unchanged++;
       return undefined;
     }
-    return { frame: picture, forced: false, started, captured, compared: this.now(), patched };
+    return { frame: picture, forced: false, started, captured, patched };
   }
 
   /** The backend reports changes and none touched the area since the last capture of it. */
@@ -279,7 +279,8 @@ export class CaptureEncoder {
     return damage.changedSince(this.damageMark, this.area).length === 0;
   }
 
-  private encodeFull(grab: Grab): JpegFrame {
+  /** `compared`: when the step was done comparing (and shrinking), the encode's start. */
+  private encodeFull(grab: Grab, compared: number): JpegFrame {
     const { frame, forced } = grab;
     this.previousOutput = frame;
     this.rectsSinceFull = false;
@@ -289,11 +290,10 @@ export class CaptureEncoder {
     this.lastSentAt = encoded;
     this.stats.encoded++;
     this.stats.jpegBytes += jpeg.length;
-    return { jpeg, width: frame.width, height: frame.height, forced, ...timing(grab, encoded) };
+    return { jpeg, width: frame.width, height: frame.height, forced, timing: stepTiming(grab, compared, encoded) };
   }
 }
 
-function timing(grab: Grab, encoded: number): StepTiming {
-  const { started, captured, compared } = grab;
+function stepTiming({ started, captured }: Grab, compared: number, encoded: number): StepTiming {
   return { startedAt: started, captureMs: captured - started, compareMs: compared - captured, encodeMs: encoded - compared };
 }

@@ -107,18 +107,16 @@ export class FramePipeline {
     const frameId = this.frameIds.next();
     const base = this.lastFrameId;
     this.lastFrameId = frameId;
-    const { startedAt, captureMs, compareMs, encodeMs } = update;
-    const timing = { startedAt, captureMs, compareMs, encodeMs };
     if ('rects' in update) {
       // The encoder cuts rectangles only against a frame it sent, so there is always a base.
       const datagrams = chunkRects(update.rects, frameId, base ?? frameId, this.datagramBytes());
       this.datagrams += datagrams.length;
-      const { rects, width, height } = update;
+      const { rects, width, height, timing } = update;
       return { kind: 'rects', frameId, datagrams, rects, width, height, forced: false, timing };
     }
     const datagrams = chunkFrame(update.jpeg, frameId, this.chunkSize);
     this.datagrams += datagrams.length;
-    const { jpeg, width, height, forced } = update;
+    const { jpeg, width, height, forced, timing } = update;
     return { kind: 'full', frameId, datagrams, jpeg, width, height, forced, timing };
   }
 
