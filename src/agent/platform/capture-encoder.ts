@@ -211,7 +211,7 @@ export class CaptureEncoder {
       return undefined;
     }
     const regions = forced || wholeDue ? undefined : this.changedRegions();
-    if (regions) return this.grabRegions(regions, started);
+    if (regions) return this.grabRegions(regions, started, skipPeriodic);
     const mark = this.capture.damage?.mark();
     const raw = await this.capture.capture(this.area);
     this.damageMark = mark;
@@ -247,7 +247,7 @@ export class CaptureEncoder {
   }
 
   /** Captures `regions` only and patches them into the last picture; undefined when none changed. */
-  private async grabRegions(regions: Rect[], started: number): Promise<Grab | undefined> {
+  private async grabRegions(regions: Rect[], started: number, skipPeriodic: boolean): Promise<Grab | undefined> {
     const picture = this.previousOutput!;
     const mark = this.capture.damage!.mark();
     const patches = [];
@@ -258,7 +258,7 @@ export class CaptureEncoder {
     // The screen shrank under the area (a monitor went): the whole capture sorts it out.
     if (patches.some(({ rect, frame }) => frame.width !== rect.width || frame.height !== rect.height)) {
       this.lastWholeAt = Number.NEGATIVE_INFINITY;
-      return this.grab();
+      return this.grab(skipPeriodic);
     }
     this.damageMark = mark;
     const captured = this.now();
