@@ -80,6 +80,18 @@ export interface JpegRect extends Rect {
 export type FrameUpdate =
   ({ kind: 'full' } & JpegFrame) | { kind: 'rects'; rects: JpegRect[]; width: number; height: number; timing: StepTiming };
 
+/**
+ * What one step did: an update to send, a capture that found nothing to send (`unchanged`), or no
+ * capture at all because the backend reported no change in the area (`not-captured`, counted as `still`).
+ */
+export type CaptureStep<T> = { outcome: 'update'; update: T } | NoUpdate;
+export type NoUpdate = { outcome: 'unchanged' } | { outcome: 'not-captured' };
+const UNCHANGED: NoUpdate = { outcome: 'unchanged' };
+const NOT_CAPTURED: NoUpdate = { outcome: 'not-captured' };
+
+/** The step's update, or undefined when it had none. */
+export const updateOf = <T>(step: CaptureStep<T>): T | undefined => (step.outcome === 'update' ? step.update : undefined);
+
 interface Grab {
   frame: CapturedFrame;
   forced: boolean;
@@ -167,27 +179,38 @@ export class CaptureEncoder {
     this.keyframeIntervalMs = ms;
   }
 
-  /** Captures once (unless the backend reports a still screen); the frame to send, or undefined when the picture did not change. Rejects with what capture throws. */
+  /** step()'s frame, or undefined when there is none. */
   async next(): Promise<JpegFrame | undefined> {
-    const grab = await this.grab();
-    // The compare (whole picture) and the shrink were the grab's.
-    return grab && this.encodeFull(grab, this.now());
+    return updateOf(await this.step());
   }
 
-  /** Like next(), but what changed goes as rectangles when that is cheaper than a whole frame. */
+  /** stepUpdate()'s update, or undefined when there is none. */
   async nextUpdate(): Promise<FrameUpdate | undefined> {
+    return updateOf(await this.stepUpdate());
+  }
+
+  /** Captures once (unless the backend reports a still screen): the frame to send, or why there is none. Rejects with what capture throws. */
+  async step(): Promise<CaptureStep<JpegFrame>> {
+    const grab = await this.grab();
+    if (!('frame' in grab)) return grab;
+    // The compare (whole picture) and the shrink were the grab's.
+    return { outcome: 'update', update: this.encodeFull(grab, this.now()) };
+  }
+
+  /** Like step(), but what changed goes as rectangles when that is cheaper than a whole frame. */
+  async stepUpdate(): Promise<CaptureStep<FrameUpdate>> {
     // A still screen after a whole frame has nothing a viewer could have lost: no periodic frame then.
     const grab = await this.grab(!this.rectsSinceFull);
-    if (!grab) return undefined;
+    if (!('frame' in grab)) return grab;
     const previous = this.previousOutput;
     const dirty = grab.patched ?? (!grab.forced && previous ? dirtyRects(previous, grab.frame) : { full: true as const });
     const compared = this.now();
-    if (dirty.full) return { kind: 'full', ...this.encodeFull(grab, compared) };
+    if (dirty.full) return { outcome: 'update', update: { kind: 'full', ...this.encodeFull(grab, compared) } };
     this.previousOutput = grab.frame;
     // The raw picture changed but not what is sent (a change lost in the shrink): nothing to send.
     if (dirty.rects.length === 0) {
       this.stats.unchanged++;
-      return undefined;
+      return UNCHANGED;
     }
     const rects = dirty.rects.map((rect) => ({ ...rect, jpeg: this.encoder.encode(cropFrame(grab.frame, rect), this.quality) }));
     const encoded = this.now();
@@ -197,18 +220,18 @@ export class CaptureEncoder {
     this.rectsSinceFull = true;
     this.stats.jpegBytes += rects.reduce((sum, r) => sum + r.jpeg.length, 0);
     const { width, height } = grab.frame;
-    return { kind: 'rects', rects, width, height, timing: stepTiming(grab, compared, encoded) };
+    return { outcome: 'update', update: { kind: 'rects', rects, width, height, timing: stepTiming(grab, compared, encoded) } };
   }
 
-  /** Captures and shrinks; undefined when the picture is the one last sent and nothing is due. */
-  private async grab(skipPeriodic = false): Promise<Grab | undefined> {
+  /** Captures and shrinks; none when the picture is the one last sent and nothing is due. */
+  private async grab(skipPeriodic = false): Promise<Grab | NoUpdate> {
     const started = this.now();
     const due = !skipPeriodic && started - this.lastSentAt >= this.keyframeIntervalMs;
     const forced = this.keyframeRequested || due;
     const wholeDue = started - this.lastWholeAt >= this.fullCompareIntervalMs;
     if (!forced && !wholeDue && this.reportedStill()) {
       this.stats.still++;
-      return undefined;
+      return NOT_CAPTURED;
     }
     const regions = forced || wholeDue ? undefined : this.changedRegions();
     if (regions) return this.grabRegions(regions, started, skipPeriodic);
@@ -221,7 +244,7 @@ export class CaptureEncoder {
     // A frame that goes out anyway needs no comparison; a capture that reuses its buffer cannot be compared.
     if (!forced && this.previous !== undefined && raw.data !== this.previous && raw.data.equals(this.previous)) {
       this.stats.unchanged++;
-      return undefined;
+      return UNCHANGED;
     }
     // The grab is kept by reference: every backend hands out a new buffer per capture.
     this.previous = raw.data;
@@ -246,8 +269,8 @@ export class CaptureEncoder {
     return share <= width * height * DEFAULT_FULL_FRAME_SHARE ? regions : undefined;
   }
 
-  /** Captures `regions` only and patches them into the last picture; undefined when none changed. */
-  private async grabRegions(regions: Rect[], started: number, skipPeriodic: boolean): Promise<Grab | undefined> {
+  /** Captures `regions` only and patches them into the last picture; none when none changed. */
+  private async grabRegions(regions: Rect[], started: number, skipPeriodic: boolean): Promise<Grab | NoUpdate> {
     const picture = this.previousOutput!;
     const mark = this.capture.damage!.mark();
     const patches = [];
@@ -267,7 +290,7 @@ export class CaptureEncoder {
     const patched = dirtyRectsIn(picture, patches);
     if (!patched.full && patched.rects.length === 0) {
       this.stats.unchanged++;
-      return undefined;
+      return UNCHANGED;
     }
     return { frame: picture, forced: false, started, captured, patched };
   }

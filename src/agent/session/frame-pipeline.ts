@@ -10,8 +10,12 @@ import {
   CaptureEncoder,
   type CaptureEncoderOptions,
   type CaptureStats,
+  type CaptureStep,
+  type FrameUpdate,
+  type JpegFrame,
   type JpegRect,
   type StepTiming,
+  updateOf,
 } from '../platform/capture-encoder.js';
 import type { Rect } from '../platform/screen-capture.js';
 
@@ -100,10 +104,20 @@ export class FramePipeline {
     this.frames.requestKeyframe();
   }
 
-  /** Captures once; returns the update and its datagrams, or undefined when the picture did not change. */
+  /** step()'s update, or undefined when there is none. */
   async next(): Promise<EncodedFrame | undefined> {
-    const update = this.rects ? await this.frames.nextUpdate() : await this.frames.next();
-    if (!update) return undefined;
+    return updateOf(await this.step());
+  }
+
+  /** Captures once (unless the display reported a still screen): the update and its datagrams, or why there is none. */
+  async step(): Promise<CaptureStep<EncodedFrame>> {
+    const step = this.rects ? await this.frames.stepUpdate() : await this.frames.step();
+    if (step.outcome !== 'update') return step;
+    return { outcome: 'update', update: this.framed(step.update) };
+  }
+
+  /** A frame id for the update, and its datagrams. */
+  private framed(update: JpegFrame | FrameUpdate): EncodedFrame {
     const frameId = this.frameIds.next();
     const base = this.lastFrameId;
     this.lastFrameId = frameId;
