@@ -110,8 +110,8 @@ export class TunnelRelay {
     const tunnels = this.tunnelsOf(sessionId);
     if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
     if (tunnels.hostKey) return this.ask(sessionId, agent, tunnels, it, login);
-    const retry = () => this.openFromIt(sessionId, it, login);
     if (tunnels.shell === 'not-allowed') return it.close(CloseCode.SHELL_NOT_ALLOWED, NO_TERMINAL);
+    const retry = () => this.openFromIt(sessionId, it, login);
     if (tunnels.shell === 'allowed') {
       // The key is coming: wait for it as long as for an answer to tunnel_open.
       const timedOut = () => it.close(CloseCode.AGENT_NO_ANSWER, NO_HOST_KEY);
@@ -203,7 +203,7 @@ export class TunnelRelay {
     return ids;
   }
 
-  /** Every live stream (of one user, after a change to it) is checked against its login's rights. */
+  /** Every live stream and IT side waiting for the host key (of one user, after a change to it) is checked against its login's rights. */
   recheck(userId?: number): void {
     for (const [sessionId, tunnels] of this.sessions) {
       const refusal = (login: ViewerLogin) =>
