@@ -131,8 +131,8 @@ async function measure() {
       if (!frame) continue;
       frames++;
       bytes += frame.jpeg.length;
-      captureMs.push(frame.captureMs);
-      encodeMs.push(frame.encodeMs);
+      captureMs.push(frame.timing.captureMs);
+      encodeMs.push(frame.timing.encodeMs);
       const sealCpu0 = process.cpuUsage();
       for (const datagram of frame.datagrams) sealer.seal(datagram);
       sealCpuMs += cpuMs(sealCpu0);

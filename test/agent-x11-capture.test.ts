@@ -1,8 +1,9 @@
 // The X11 capture backend (src/agent/platform/x11-capture.ts) against a real Xvfb: its pixels are
 // robotjs's and `import -window root`'s, with and without shared memory; DAMAGE keeps a still
-// screen from being captured at all (counted by the backend's own GetImage counter); and a window
-// moved by xdotool is reported where it was and where it went. The damage log's bounds on its own,
-// and the choice of backend (X11; robotjs on RAC_CAPTURE=robotjs or an X server without DAMAGE).
+// screen from being captured at all (counted by the backend's own GetImage counter, and said by
+// the step's outcome); and a window moved by xdotool is reported where it was and where it went.
+// The damage log's bounds on its own, and the choice of backend (X11; robotjs on
+// RAC_CAPTURE=robotjs or an X server without DAMAGE).
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,7 @@ t.test('on a real X display', async (t) => {
     for (let i = 0; i < 20; i++) t.equal(await frames.next(), undefined);
     t.equal(shm.stats.captures, captures, '20 steps on a still screen: no GetImage');
     t.equal(frames.stats.still, 20, 'each counted as still');
+    t.same(await frames.step(), { outcome: 'not-captured' }, 'and a step says it took no capture');
     await xvfb.run('xsetroot', ['-solid', '#802040']);
     await shm.sync();
     t.ok(await frames.next(), 'a changed root window: a frame');
@@ -95,6 +97,9 @@ t.test('on a real X display', async (t) => {
     await shm.sync();
     t.equal(await frames.next(), undefined, 'redrawn the same: damage, a capture, but no frame');
     t.equal(shm.stats.captures, captures + 2);
+    await xvfb.run('xsetroot', ['-solid', '#802040']);
+    await shm.sync();
+    t.same(await frames.step(), { outcome: 'unchanged' }, 'a step says it captured and found nothing to send');
     frames.requestKeyframe();
     t.ok(await frames.next(), 'a requested whole frame is captured even when still');
   });

@@ -2,7 +2,9 @@
 // change the X11 backend reported, only the reported regions are captured and compared, and the
 // rectangles sent show the change; a change the display did not report (its report hidden by a
 // filter over the real DAMAGE log) is still found by the whole compare once the interval has
-// passed, on an injected clock. Two windows of this process, recoloured, are the changes.
+// passed, on an injected clock. Two windows of this process, recoloured, are the changes. A
+// region capture that comes back short (the screen shrank) falls back to a whole capture that
+// keeps the step's rules (no periodic whole frame after a still screen in rectangles mode).
 import { createRequire } from 'node:module';
 import t from 'tap';
 import { CaptureEncoder, type FrameUpdate } from '../src/agent/platform/capture-encoder.js';
@@ -129,4 +131,48 @@ t.test('region captures on a real X display', async (t) => {
   const third = await frames.nextUpdate();
   t.equal(frames.stats.regionCaptures, regionCaptures + 1, 'then back to region captures');
   t.ok(near(colourAt(third!, centre(REPORTED)), 0x00c000), 'the next reported change is sent');
+});
+
+t.test('a region capture that comes back short falls back to a whole capture that still skips the periodic frame', async (t) => {
+  const xvfb = await startXvfb({ inProcessClient: true });
+  const shm = await X11ScreenCapture.open(xvfb.display);
+  const windows = await openWindows(xvfb.display, [REPORTED]);
+  t.teardown(() => {
+    windows.close();
+    shm.close();
+  });
+  const area = MONITORS[0]!;
+  // Region captures come back a row short, as when the screen shrank under the area.
+  const capture: ScreenCapture = {
+    backend: shm.backend,
+    capture: (rect) => shm.capture(rect.width === area.width && rect.height === area.height ? rect : { ...rect, height: rect.height - 1 }),
+    damage: shm.damage,
+  };
+  const clock = { now: 0 };
+  const frames = new CaptureEncoder({
+    capture,
+    encoder: turboEncoder(),
+    area,
+    quality: 90,
+    keyframeIntervalMs: 1000,
+    fullCompareIntervalMs: 3_600_000,
+    now: () => clock.now,
+  });
+  t.equal((await frames.nextUpdate())?.kind, 'full', 'the first update is a whole frame');
+  await shm.sync();
+
+  // Reported changes that leave the picture as it was.
+  await windows.paint(0, 0xff0000);
+  await windows.paint(0, 0);
+  await shm.sync();
+  clock.now = 5000;
+  const { captured, regionCaptures, unchanged } = frames.stats;
+  t.equal(
+    await frames.nextUpdate(),
+    undefined,
+    'no update: the picture is the whole frame already sent, and no periodic one is due after it',
+  );
+  t.equal(frames.stats.regionCaptures, regionCaptures, 'the short region capture was not used…');
+  t.equal(frames.stats.captured, captured + 1, '…the whole area was captured instead…');
+  t.equal(frames.stats.unchanged, unchanged + 1, '…and found unchanged');
 });

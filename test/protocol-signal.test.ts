@@ -9,7 +9,9 @@ import {
   SIGNAL_TYPES,
   Signal,
   type SignalMessage,
+  agentShellHeader,
   encodeSignalMessage,
+  parseAgentShell,
   parseSignalMessage,
 } from '../src/protocol/index.js';
 
@@ -223,4 +225,12 @@ t.test('parse errors that are not about a field', async (t) => {
   t.equal(code(Buffer.from([0x7b, 0xff, 0x7d])), 'BAD_UTF8');
   t.equal(code('{"type":"__proto__"}'), 'UNKNOWN_TYPE');
   t.equal(code('{"type":"toString"}'), 'UNKNOWN_TYPE');
+});
+
+t.test('X-Rac-Agent-Shell: the two values an agent sends are read back; anything else is as if absent', async (t) => {
+  t.equal(parseAgentShell(agentShellHeader(true)), 'allowed');
+  t.equal(parseAgentShell(agentShellHeader(false)), 'not-allowed');
+  for (const other of [undefined, '', 'yes', 'Allowed', 'allowed ', ['allowed']]) {
+    t.equal(parseAgentShell(other), undefined, `${JSON.stringify(other)}: unknown`);
+  }
 });

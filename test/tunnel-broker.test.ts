@@ -12,10 +12,12 @@ import type { Session, User } from '../src/protocol/broker-api.js';
 import { CloseCode } from '../src/protocol/close-codes.js';
 import { verifyTunnelToken } from '../src/protocol/tunnel-token.js';
 import { type Tunnel, TunnelError, openTunnel } from '../src/client/tunnel.js';
+import { openBrokerDatabase } from './helpers/broker-database.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 import { eventually } from './helpers/smtp-setup.js';
 import { type Json, sleep } from './helpers/session-peers.js';
+import { HOST_KEY_GRACE_MS } from '../src/broker/tunnel-relay.js';
 import {
   type TunnelAgent,
   type TunnelAgentOptions,
@@ -253,8 +255,8 @@ t.test('4403 when the customer did not allow a terminal', async (t) => {
 });
 
 /** The IT side's tunnel WebSocket, raw, once the broker has taken it (its upgrade is done). */
-async function itSocket(t: Test, session: Session) {
-  const ws = new WebSocket(tunnelWsUrl(broker.url, session.session_code), { headers: { authorization: `Bearer ${tech}` } });
+async function itSocket(t: Test, session: Session, token = tech) {
+  const ws = new WebSocket(tunnelWsUrl(broker.url, session.session_code), { headers: { authorization: `Bearer ${token}` } });
   t.teardown(() => ws.terminate());
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
@@ -287,6 +289,51 @@ t.test('an agent that leaves while a tunnel waits for its host key: the tunnel s
   const it = await itSocket(t, session);
   agent.close();
   t.match(await it.closed, { code: CloseCode.AGENT_NO_ANSWER, reason: /not connected/ });
+});
+
+t.test('an agent that said as it joined that it allows no shell: a tunnel is refused at once', async (t) => {
+  const session = await newSession(t);
+  const agent = await agentFor(t, session, { hostKey: null, shell: 'not-allowed' });
+  const it = await itSocket(t, session);
+  // A key sent now would open a tunnel still waiting for one (as above): this one waits for nothing.
+  agent.signal.send({ type: 'agent_host_key', public_key: ed25519HostKeyLine() });
+  const answer = await Promise.race([it.closed, it.firstMessage]);
+  t.match(answer, { code: CloseCode.SHELL_NOT_ALLOWED, reason: /started without --allow-shell/ }, 'refused, not opened with that key');
+  t.equal(agent.opens.items.length, 0, 'the agent is not asked');
+});
+
+t.test('an agent that said as it joined that it allows a shell is waited for beyond the grace', async (t) => {
+  const session = await newSession(t);
+  const agent = await agentFor(t, session, { hostKey: null, shell: 'allowed' });
+  const it = await itSocket(t, session);
+  // The scenario, not a wait: an agent slower with its key than the grace a silent agent gets.
+  await sleep(HOST_KEY_GRACE_MS + 500);
+  const hostKey = ed25519HostKeyLine();
+  agent.signal.send({ type: 'agent_host_key', public_key: hostKey });
+  const ready = (await Promise.race([it.firstMessage, it.closed])) as Json;
+  t.match(ready, { type: 'tunnel_ready', host_key: hostKey }, 'the tunnel opened with the key that came');
+});
+
+t.test("a disabled user's tunnel that waits for the agent's host key is closed at once", async (t) => {
+  const wendy = await newUser('wendy@example.com', { full_name: 'Wendy' });
+  const session = await newSession(t, wendy);
+  const agent = await agentFor(t, session, { hostKey: null, shell: 'allowed' });
+  const it = await itSocket(t, session, wendy);
+  await call(broker.api, 'PATCH', `/users/${userIds.get('wendy@example.com')}`, { token: admin, body: { is_active: false } });
+  t.same(await it.closed, { code: CloseCode.NOT_AUTHENTICATED, reason: 'Your login is no longer valid: log in again' });
+  t.equal(agent.opens.items.length, 0, 'the agent was not asked for her stream');
+});
+
+t.test("a user disabled in the database: the sweep's read of connected users covers a tunnel waiting for the host key", async (t) => {
+  const vera = await newUser('vera@example.com', { full_name: 'Vera' });
+  const session = await newSession(t, vera);
+  await agentFor(t, session, { hostKey: null, shell: 'allowed' });
+  const it = await itSocket(t, session, vera);
+  // Not through the API (which tells the broker): only the sweep's reading of connected users sees it.
+  const db = await openBrokerDatabase(broker);
+  t.teardown(() => db.close());
+  await db.run('UPDATE users SET is_active = ? WHERE id = ?', [0, userIds.get('vera@example.com')!]);
+  t.same(await it.closed, { code: CloseCode.NOT_AUTHENTICATED, reason: 'Your login is no longer valid: log in again' });
 });
 
 t.test('4408 when the agent never dials back', async (t) => {

@@ -24,7 +24,6 @@ export class AgentSocket {
     // The status is stored before the agent is welcomed: whoever it tells finds the session active.
     void this.hub.updateStatus(live).then(() => {
       if (live.agent !== ws || ws.readyState !== WebSocket.OPEN) return;
-      live.agentSince = this.hub.now();
       if (resuming) this.resumed(live, ws);
       else this.joined(live, ws);
     });

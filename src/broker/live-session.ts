@@ -36,7 +36,7 @@ export interface LiveSession {
   allowUnencrypted: boolean;
   relay: SessionRelay;
   agent: WebSocket | undefined;
-  /** When the current agent was welcomed (connected, until then): tunnels wait a moment after it for its host key. */
+  /** When the current agent connected: tunnels wait a moment after it for its host key. */
   agentSince: number;
   agentSecret: string | undefined;
   /** The reference client pinned itself with a plain handshake (it never opens a WebSocket). */

@@ -13,7 +13,7 @@ import type { HandshakeThrottle } from './handshake-throttle.js';
 import { type RelayCounters, newCounters } from './relay-counters.js';
 import type { Redemption } from './relay-tickets.js';
 
-export { type RelayCounters, newCounters } from './relay-counters.js';
+export type { RelayCounters } from './relay-counters.js';
 
 export interface Endpoint {
   address: string;

@@ -11,7 +11,15 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../http-kit/bearer.js';
 import { Heartbeat } from '../http-kit/heartbeat.js';
 import { refuseUpgrade } from '../http-kit/upgrade-refusal.js';
-import { CloseCode, Signal, isSessionCode, parseSignalMessage } from '../protocol/index.js';
+import {
+  AGENT_SHELL_HEADER,
+  type AgentShell,
+  CloseCode,
+  Signal,
+  isSessionCode,
+  parseAgentShell,
+  parseSignalMessage,
+} from '../protocol/index.js';
 import { userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
 import { BrokerError } from './errors.js';
@@ -29,7 +37,9 @@ export const PING_INTERVAL_MS = 15_000;
 export const CODE_LOOKUP_SCOPE = 'session_code';
 export const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
 
-type Party = { kind: 'viewer'; login: ViewerLogin } | { kind: 'agent'; secret: string | undefined; secretValid: boolean };
+type Party =
+  | { kind: 'viewer'; login: ViewerLogin }
+  | { kind: 'agent'; secret: string | undefined; secretValid: boolean; shell: AgentShell | undefined };
 
 export class SignallingServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNAL_PAYLOAD_BYTES });
@@ -101,6 +111,8 @@ export class SignallingServer {
         party.kind === 'viewer'
           ? this.hub.viewerConnected(session, ws, party.login, address)
           : this.hub.agentConnected(session, ws, party.secret !== undefined, address);
+      // What the agent said of its shell as it joined: a tunnel then need not guess (tunnel-relay.ts).
+      if (handler && party.kind === 'agent') this.hub.tunnels.setAgentShell(session.id, party.shell);
       if (handler) this.listen(ws, handler);
     });
   }
@@ -120,7 +132,7 @@ export class SignallingServer {
     const secret = typeof header === 'string' ? header : undefined;
     const secretValid = secret === undefined || !session || this.hub.agentSecretMatches(session.id, secret);
     if (!secretValid) await this.ctx.throttle.recordMiss(CODE_LOOKUP_SCOPE, address);
-    return { session, party: { kind: 'agent', secret, secretValid } };
+    return { session, party: { kind: 'agent', secret, secretValid, shell: parseAgentShell(request.headers[AGENT_SHELL_HEADER]) } };
   }
 
   private async viewerLogin(token: string): Promise<ViewerLogin | null> {

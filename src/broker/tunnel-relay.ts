@@ -5,7 +5,7 @@
 // right to the session goes: the hub calls it on each of those events.
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
-import { Signal } from '../protocol/signal-messages.js';
+import { type AgentShell, Signal } from '../protocol/signal-messages.js';
 import { encodeTunnelReady } from '../protocol/tunnel-messages.js';
 import { TUNNEL_TOKEN_MAX_LIFETIME_MS, mintTunnelToken } from '../protocol/tunnel-token.js';
 import type { ViewerLogin } from './live-session.js';
@@ -16,16 +16,19 @@ export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;
 /** Open and waiting tunnel streams per session. */
 export const MAX_TUNNELS_PER_SESSION = 16;
 /**
- * How long after its agent was welcomed a tunnel waits for the agent's SSH host key: an agent with
- * --allow-shell sends it in answer to its welcome, so a tunnel asked for in that moment opens anyway,
- * and an agent that sent none by then was started without it.
+ * How long after its agent connected a tunnel waits for the agent's SSH host key when the agent did
+ * not say whether it allows a shell (no X-Rac-Agent-Shell): an agent with --allow-shell sends the key
+ * in answer to its welcome, so a tunnel asked for in that moment opens anyway, and an agent that
+ * sent none by then was started without it. An agent that said it allows one is waited for up to
+ * TUNNEL_ANSWER_TIMEOUT_MS; one that said it does not is refused at once.
  */
 export const HOST_KEY_GRACE_MS = 2000;
 const NO_TERMINAL = "The customer's agent does not allow a terminal (it was started without --allow-shell)";
+const NO_HOST_KEY = "The customer's agent did not send its SSH host key: try again, or ask the customer to restart it";
 
 /** What the relay asks of the hub. */
 export interface TunnelHost {
-  /** The session's connected agent WebSocket, its secret and when it was welcomed (connected, before that). */
+  /** The session's connected agent WebSocket, its secret and when it connected. */
   agent(sessionId: number): { ws: WebSocket; secret: string; since: number } | undefined;
   /** Why this login may no longer use the session (a close code), or undefined while it may. */
   refusal(sessionId: number, login: ViewerLogin): number | undefined;
@@ -43,6 +46,8 @@ interface TunnelStream {
 
 interface SessionTunnels {
   hostKey: string | undefined;
+  /** What the connected agent said when it joined; undefined: it did not say (or no agent). */
+  shell: AgentShell | undefined;
   nextStreamId: number;
   streams: Map<number, TunnelStream>;
   /** IT sides waiting for the agent's host key: each is woken when it comes or the agent goes. */
@@ -51,7 +56,10 @@ interface SessionTunnels {
 
 interface KeyWaiter {
   it: WebSocket;
+  login: ViewerLogin;
   wake(): void;
+  /** Stops waiting and closes the IT side. */
+  end(code: number, reason: string): void;
 }
 
 /** Why a tunnel could not be opened before the WebSocket upgrade (an HTTP status and a detail). */
@@ -75,6 +83,11 @@ export class TunnelRelay {
     this.wakeWaiters(tunnels);
   }
 
+  /** What the session's agent said as it joined (X-Rac-Agent-Shell), kept while it is connected. */
+  setAgentShell(sessionId: number, shell: AgentShell | undefined): void {
+    this.tunnelsOf(sessionId).shell = shell;
+  }
+
   /** Open and waiting streams of a session (they keep it from being closed as idle). */
   count(sessionId: number): number {
     return this.sessions.get(sessionId)?.streams.size ?? 0;
@@ -96,12 +109,17 @@ export class TunnelRelay {
     const agent = this.host.agent(sessionId);
     const tunnels = this.tunnelsOf(sessionId);
     if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
-    if (!tunnels.hostKey) {
-      const grace = agent.since + HOST_KEY_GRACE_MS - this.now();
-      if (grace <= 0) return it.close(CloseCode.SHELL_NOT_ALLOWED, NO_TERMINAL);
-      return this.awaitHostKey(tunnels, it, grace, () => this.openFromIt(sessionId, it, login));
+    if (tunnels.hostKey) return this.ask(sessionId, agent, tunnels, it, login);
+    if (tunnels.shell === 'not-allowed') return it.close(CloseCode.SHELL_NOT_ALLOWED, NO_TERMINAL);
+    const retry = () => this.openFromIt(sessionId, it, login);
+    if (tunnels.shell === 'allowed') {
+      // The key is coming: wait for it as long as for an answer to tunnel_open.
+      const timedOut = () => it.close(CloseCode.AGENT_NO_ANSWER, NO_HOST_KEY);
+      return this.awaitHostKey(tunnels, { it, login }, TUNNEL_ANSWER_TIMEOUT_MS, retry, timedOut);
     }
-    this.ask(sessionId, agent, tunnels, it, login);
+    const grace = agent.since + HOST_KEY_GRACE_MS - this.now();
+    if (grace <= 0) return it.close(CloseCode.SHELL_NOT_ALLOWED, NO_TERMINAL);
+    this.awaitHostKey(tunnels, { it, login }, grace, retry, retry);
   }
 
   /** Asks the agent to dial a new stream for this IT side. */
@@ -161,6 +179,7 @@ export class TunnelRelay {
     const tunnels = this.sessions.get(sessionId);
     if (!tunnels) return;
     tunnels.hostKey = undefined;
+    tunnels.shell = undefined;
     for (const stream of [...tunnels.streams.values()]) this.end(stream, CloseCode.NORMAL, "The customer's agent left");
     this.wakeWaiters(tunnels);
   }
@@ -171,25 +190,31 @@ export class TunnelRelay {
     if (!tunnels) return;
     this.sessions.delete(sessionId);
     for (const stream of [...tunnels.streams.values()]) this.end(stream, code, reason);
-    for (const waiter of [...tunnels.keyWaiters]) waiter.it.close(code, reason);
+    for (const waiter of [...tunnels.keyWaiters]) waiter.end(code, reason);
   }
 
-  /** The IT members with a stream open or waiting. */
+  /** The IT members with a stream open or waiting (for the agent's answer or its host key). */
   userIds(): Set<number> {
     const ids = new Set<number>();
-    for (const tunnels of this.sessions.values()) for (const stream of tunnels.streams.values()) ids.add(stream.login.user.id);
+    for (const tunnels of this.sessions.values()) {
+      for (const stream of tunnels.streams.values()) ids.add(stream.login.user.id);
+      for (const waiter of tunnels.keyWaiters) ids.add(waiter.login.user.id);
+    }
     return ids;
   }
 
-  /** Every live stream (of one user, after a change to it) is checked against its login's rights. */
+  /** Every live stream and IT side waiting for the host key (of one user, after a change to it) is checked against its login's rights. */
   recheck(userId?: number): void {
     for (const [sessionId, tunnels] of this.sessions) {
+      const refusal = (login: ViewerLogin) =>
+        userId !== undefined && login.user.id !== userId ? undefined : this.host.refusal(sessionId, login);
       for (const stream of [...tunnels.streams.values()]) {
-        if (userId !== undefined && stream.login.user.id !== userId) continue;
-        const code = this.host.refusal(sessionId, stream.login);
-        if (code === undefined) continue;
-        const reason = code === CloseCode.FORBIDDEN ? 'You may no longer open this session' : 'Your login is no longer valid: log in again';
-        this.end(stream, code, reason);
+        const code = refusal(stream.login);
+        if (code !== undefined) this.end(stream, code, refusalReason(code));
+      }
+      for (const waiter of [...tunnels.keyWaiters]) {
+        const code = refusal(waiter.login);
+        if (code !== undefined) waiter.end(code, refusalReason(code));
       }
     }
   }
@@ -197,23 +222,37 @@ export class TunnelRelay {
   private tunnelsOf(sessionId: number): SessionTunnels {
     let tunnels = this.sessions.get(sessionId);
     if (!tunnels) {
-      tunnels = { hostKey: undefined, nextStreamId: 1, streams: new Map(), keyWaiters: new Set() };
+      tunnels = { hostKey: undefined, shell: undefined, nextStreamId: 1, streams: new Map(), keyWaiters: new Set() };
       this.sessions.set(sessionId, tunnels);
     }
     return tunnels;
   }
 
-  /** Runs `then` when the host key comes, the agent goes or `ms` pass; not if the IT side closes first. */
-  private awaitHostKey(tunnels: SessionTunnels, it: WebSocket, ms: number, then: () => void): void {
-    const waiter: KeyWaiter = { it, wake: () => finish(true) };
-    const timer = setTimeout(() => finish(true), ms);
-    const finish = (resume: boolean) => {
+  /**
+   * Runs `then` when the host key comes or the agent goes, `timedOut` when `ms` pass first; neither
+   * if the IT side closes (or is ended) first.
+   */
+  private awaitHostKey(
+    tunnels: SessionTunnels,
+    side: { it: WebSocket; login: ViewerLogin },
+    ms: number,
+    then: () => void,
+    timedOut: () => void,
+  ): void {
+    const { it } = side;
+    const finish = (next?: () => void) => {
       if (!tunnels.keyWaiters.delete(waiter)) return;
       clearTimeout(timer);
       it.off('close', onClose);
-      if (resume && it.readyState === it.OPEN) then();
+      if (next && it.readyState === it.OPEN) next();
     };
-    const onClose = () => finish(false);
+    const waiter: KeyWaiter = {
+      ...side,
+      wake: () => finish(then),
+      end: (code, reason) => finish(() => it.close(code, reason)),
+    };
+    const timer = setTimeout(() => finish(timedOut), ms);
+    const onClose = () => finish();
     tunnels.keyWaiters.add(waiter);
     it.once('close', onClose);
   }
@@ -234,4 +273,8 @@ export class TunnelRelay {
     const tunnels = this.sessions.get(stream.sessionId);
     if (tunnels?.streams.get(stream.id) === stream) tunnels.streams.delete(stream.id);
   }
+}
+
+function refusalReason(code: number): string {
+  return code === CloseCode.FORBIDDEN ? 'You may no longer open this session' : 'Your login is no longer valid: log in again';
 }

@@ -271,3 +271,17 @@ export const Signal = {
     encodeSignalMessage({ type: 'tunnel_open', stream_id, full_name, email, token }),
   tunnelRefused: (stream_id: number, reason: TunnelRefusal): string => encodeSignalMessage({ type: 'tunnel_refused', stream_id, reason }),
 } as const;
+
+// The agent's join (the upgrade request of its signalling WebSocket) says whether it allows a
+// shell: the broker then knows at once whether an `agent_host_key` is coming. Absent (older agents,
+// the reference client): the broker does not know, and waits a moment for the key.
+export const AGENT_SHELL_HEADER = 'x-rac-agent-shell';
+export type AgentShell = 'allowed' | 'not-allowed';
+const AGENT_SHELLS: readonly string[] = ['allowed', 'not-allowed'] satisfies AgentShell[];
+
+/** The header's value for an agent that does (or does not) allow a shell. */
+export const agentShellHeader = (allowsShell: boolean): AgentShell => (allowsShell ? 'allowed' : 'not-allowed');
+
+/** The header as the broker reads it: anything but the two values is as if absent (undefined). */
+export const parseAgentShell = (value: string | string[] | undefined): AgentShell | undefined =>
+  typeof value === 'string' && AGENT_SHELLS.includes(value) ? (value as AgentShell) : undefined;

@@ -1,10 +1,11 @@
-// A customer's agent as the tunnel tests play it, at the WebSocket level: it joins a session, tells
-// the broker an SSH host key (agent_host_key), and answers each tunnel_open by dialling the
-// stream's other end (/ws/session/{code}/tunnel?stream=N with its agent secret), or by refusing.
-// What it does with the bytes is the test's choice: echo them, or keep the socket to read itself.
+// A customer's agent as the tunnel tests play it, at the WebSocket level: it joins a session (saying
+// whether it allows a shell, or not saying), tells the broker an SSH host key (agent_host_key), and
+// answers each tunnel_open by dialling the stream's other end (/ws/session/{code}/tunnel?stream=N
+// with its agent secret), or by refusing. What it does with the bytes is the test's choice: echo
+// them, or keep the socket to read itself.
 import { generateKeyPairSync } from 'node:crypto';
 import { WebSocket } from 'ws';
-import type { SignalMessage } from '../../src/protocol/signal-messages.js';
+import { AGENT_SHELL_HEADER, type AgentShell, type SignalMessage } from '../../src/protocol/signal-messages.js';
 import { Inbox, type SignalPeer, nextOf, openSignal } from './session-peers.js';
 
 export type TunnelOpen = Extract<SignalMessage, { type: 'tunnel_open' }>;
@@ -18,6 +19,8 @@ export interface AgentStream {
 export interface TunnelAgentOptions {
   /** The line sent as agent_host_key; null sends none (an agent without --allow-shell). */
   hostKey?: string | null;
+  /** What the agent says of its shell as it joins (X-Rac-Agent-Shell); default: nothing, as the reference client. */
+  shell?: AgentShell;
   /** How to answer tunnel_open: dial and echo every byte (default), dial only, refuse, or ignore. */
   answer?: 'echo' | 'dial' | { refuse: string } | 'ignore';
 }
@@ -56,7 +59,7 @@ export function dialAgentEnd(brokerUrl: string, code: string, streamId: number |
 }
 
 export async function joinTunnelAgent(brokerUrl: string, code: string, options: TunnelAgentOptions = {}): Promise<TunnelAgent> {
-  const signal = await openSignal(brokerUrl, code);
+  const signal = await openSignal(brokerUrl, code, {}, options.shell ? { [AGENT_SHELL_HEADER]: options.shell } : {});
   const welcome = await nextOf(signal, 'agent_welcome');
   const secret = welcome.agent_secret!;
   const hostKey = options.hostKey === undefined ? ed25519HostKeyLine() : options.hostKey;

@@ -44,7 +44,8 @@ export type JpegFrame = {
   height: number;
   /** Sent because it was due or requested (the picture may or may not have changed). */
   forced: boolean;
-} & StepTiming;
+  timing: StepTiming;
+};
 
 /** Where the step's time went (performance.now() milliseconds): behind the latency trace and benches. */
 export interface StepTiming {
@@ -77,15 +78,25 @@ export interface JpegRect extends Rect {
 
 /** What nextUpdate() returns: a whole frame, or the rectangles that changed. */
 export type FrameUpdate =
-  ({ kind: 'full' } & JpegFrame) | ({ kind: 'rects'; rects: JpegRect[]; width: number; height: number } & StepTiming);
+  ({ kind: 'full' } & JpegFrame) | { kind: 'rects'; rects: JpegRect[]; width: number; height: number; timing: StepTiming };
+
+/**
+ * What one step did: an update to send, a capture that found nothing to send (`unchanged`), or no
+ * capture at all because the backend reported no change in the area (`not-captured`, counted as `still`).
+ */
+export type CaptureStep<T> = { outcome: 'update'; update: T } | NoUpdate;
+export type NoUpdate = { outcome: 'unchanged' } | { outcome: 'not-captured' };
+const UNCHANGED: NoUpdate = { outcome: 'unchanged' };
+const NOT_CAPTURED: NoUpdate = { outcome: 'not-captured' };
+
+/** The step's update, or undefined when it had none. */
+export const updateOf = <T>(step: CaptureStep<T>): T | undefined => (step.outcome === 'update' ? step.update : undefined);
 
 interface Grab {
   frame: CapturedFrame;
   forced: boolean;
   started: number;
   captured: number;
-  /** After the whole-picture compare and the shrink. */
-  compared: number;
   /** Only regions were captured: what changed in them (the frame is updated in place). */
   patched?: DirtyResult;
 }
@@ -168,26 +179,38 @@ export class CaptureEncoder {
     this.keyframeIntervalMs = ms;
   }
 
-  /** Captures once (unless the backend reports a still screen); the frame to send, or undefined when the picture did not change. Rejects with what capture throws. */
+  /** step()'s frame, or undefined when there is none. */
   async next(): Promise<JpegFrame | undefined> {
-    const grab = await this.grab();
-    return grab && this.encodeFull(grab);
+    return updateOf(await this.step());
   }
 
-  /** Like next(), but what changed goes as rectangles when that is cheaper than a whole frame. */
+  /** stepUpdate()'s update, or undefined when there is none. */
   async nextUpdate(): Promise<FrameUpdate | undefined> {
+    return updateOf(await this.stepUpdate());
+  }
+
+  /** Captures once (unless the backend reports a still screen): the frame to send, or why there is none. Rejects with what capture throws. */
+  async step(): Promise<CaptureStep<JpegFrame>> {
+    const grab = await this.grab();
+    if (!('frame' in grab)) return grab;
+    // The compare (whole picture) and the shrink were the grab's.
+    return { outcome: 'update', update: this.encodeFull(grab, this.now()) };
+  }
+
+  /** Like step(), but what changed goes as rectangles when that is cheaper than a whole frame. */
+  async stepUpdate(): Promise<CaptureStep<FrameUpdate>> {
     // A still screen after a whole frame has nothing a viewer could have lost: no periodic frame then.
     const grab = await this.grab(!this.rectsSinceFull);
-    if (!grab) return undefined;
+    if (!('frame' in grab)) return grab;
     const previous = this.previousOutput;
     const dirty = grab.patched ?? (!grab.forced && previous ? dirtyRects(previous, grab.frame) : { full: true as const });
-    grab.compared = this.now();
-    if (dirty.full) return { kind: 'full', ...this.encodeFull(grab) };
+    const compared = this.now();
+    if (dirty.full) return { outcome: 'update', update: { kind: 'full', ...this.encodeFull(grab, compared) } };
     this.previousOutput = grab.frame;
     // The raw picture changed but not what is sent (a change lost in the shrink): nothing to send.
     if (dirty.rects.length === 0) {
       this.stats.unchanged++;
-      return undefined;
+      return UNCHANGED;
     }
     const rects = dirty.rects.map((rect) => ({ ...rect, jpeg: this.encoder.encode(cropFrame(grab.frame, rect), this.quality) }));
     const encoded = this.now();
@@ -197,21 +220,21 @@ export class CaptureEncoder {
     this.rectsSinceFull = true;
     this.stats.jpegBytes += rects.reduce((sum, r) => sum + r.jpeg.length, 0);
     const { width, height } = grab.frame;
-    return { kind: 'rects', rects, width, height, ...timing(grab, encoded) };
+    return { outcome: 'update', update: { kind: 'rects', rects, width, height, timing: stepTiming(grab, compared, encoded) } };
   }
 
-  /** Captures and shrinks; undefined when the picture is the one last sent and nothing is due. */
-  private async grab(skipPeriodic = false): Promise<Grab | undefined> {
+  /** Captures and shrinks; none when the picture is the one last sent and nothing is due. */
+  private async grab(skipPeriodic = false): Promise<Grab | NoUpdate> {
     const started = this.now();
     const due = !skipPeriodic && started - this.lastSentAt >= this.keyframeIntervalMs;
     const forced = this.keyframeRequested || due;
     const wholeDue = started - this.lastWholeAt >= this.fullCompareIntervalMs;
     if (!forced && !wholeDue && this.reportedStill()) {
       this.stats.still++;
-      return undefined;
+      return NOT_CAPTURED;
     }
     const regions = forced || wholeDue ? undefined : this.changedRegions();
-    if (regions) return this.grabRegions(regions, started);
+    if (regions) return this.grabRegions(regions, started, skipPeriodic);
     const mark = this.capture.damage?.mark();
     const raw = await this.capture.capture(this.area);
     this.damageMark = mark;
@@ -221,13 +244,13 @@ export class CaptureEncoder {
     // A frame that goes out anyway needs no comparison; a capture that reuses its buffer cannot be compared.
     if (!forced && this.previous !== undefined && raw.data !== this.previous && raw.data.equals(this.previous)) {
       this.stats.unchanged++;
-      return undefined;
+      return UNCHANGED;
     }
     // The grab is kept by reference: every backend hands out a new buffer per capture.
     this.previous = raw.data;
     const size = scaledSize(raw.width, raw.height, this.maxWidth);
     const frame = downscale(raw, size.width, size.height);
-    return { frame, forced, started, captured, compared: this.now() };
+    return { frame, forced, started, captured };
   }
 
   /**
@@ -246,8 +269,8 @@ export class CaptureEncoder {
     return share <= width * height * DEFAULT_FULL_FRAME_SHARE ? regions : undefined;
   }
 
-  /** Captures `regions` only and patches them into the last picture; undefined when none changed. */
-  private async grabRegions(regions: Rect[], started: number): Promise<Grab | undefined> {
+  /** Captures `regions` only and patches them into the last picture; none when none changed. */
+  private async grabRegions(regions: Rect[], started: number, skipPeriodic: boolean): Promise<Grab | NoUpdate> {
     const picture = this.previousOutput!;
     const mark = this.capture.damage!.mark();
     const patches = [];
@@ -258,7 +281,7 @@ export class CaptureEncoder {
     // The screen shrank under the area (a monitor went): the whole capture sorts it out.
     if (patches.some(({ rect, frame }) => frame.width !== rect.width || frame.height !== rect.height)) {
       this.lastWholeAt = Number.NEGATIVE_INFINITY;
-      return this.grab();
+      return this.grab(skipPeriodic);
     }
     this.damageMark = mark;
     const captured = this.now();
@@ -267,9 +290,9 @@ export class CaptureEncoder {
     const patched = dirtyRectsIn(picture, patches);
     if (!patched.full && patched.rects.length === 0) {
       this.stats.unchanged++;
-      return undefined;
+      return UNCHANGED;
     }
-    return { frame: picture, forced: false, started, captured, compared: this.now(), patched };
+    return { frame: picture, forced: false, started, captured, patched };
   }
 
   /** The backend reports changes and none touched the area since the last capture of it. */
@@ -279,7 +302,8 @@ export class CaptureEncoder {
     return damage.changedSince(this.damageMark, this.area).length === 0;
   }
 
-  private encodeFull(grab: Grab): JpegFrame {
+  /** `compared`: when the step was done comparing (and shrinking), the encode's start. */
+  private encodeFull(grab: Grab, compared: number): JpegFrame {
     const { frame, forced } = grab;
     this.previousOutput = frame;
     this.rectsSinceFull = false;
@@ -289,11 +313,10 @@ export class CaptureEncoder {
     this.lastSentAt = encoded;
     this.stats.encoded++;
     this.stats.jpegBytes += jpeg.length;
-    return { jpeg, width: frame.width, height: frame.height, forced, ...timing(grab, encoded) };
+    return { jpeg, width: frame.width, height: frame.height, forced, timing: stepTiming(grab, compared, encoded) };
   }
 }
 
-function timing(grab: Grab, encoded: number): StepTiming {
-  const { started, captured, compared } = grab;
+function stepTiming({ started, captured }: Grab, compared: number, encoded: number): StepTiming {
   return { startedAt: started, captureMs: captured - started, compareMs: compared - captured, encodeMs: encoded - compared };
 }

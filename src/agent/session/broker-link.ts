@@ -5,7 +5,15 @@
 import { EventEmitter } from 'node:events';
 import { Agent, request } from 'undici';
 import { WebSocket } from 'ws';
-import { CloseCode, Signal, type SessionStatus, type TunnelRefusal, parseSignalMessage } from '../../protocol/index.js';
+import {
+  AGENT_SHELL_HEADER,
+  CloseCode,
+  Signal,
+  type SessionStatus,
+  type TunnelRefusal,
+  agentShellHeader,
+  parseSignalMessage,
+} from '../../protocol/index.js';
 import { isRelayHost } from '../../protocol/json-fields.js';
 import { type TlsTrust, describeCertificateFailure, tlsConnectOptions } from '../../shared/tls-trust.js';
 
@@ -132,12 +140,18 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
   private lastHeard = Date.now();
   private readonly watchdog: NodeJS.Timeout;
 
-  /** `agentSecret`: present when coming back (a resume); absent on the first join. */
-  constructor(server: string, code: string, agentSecret?: string, tls: TlsTrust = {}) {
+  /**
+   * `agentSecret`: present when coming back (a resume); absent on the first join. `allowsShell`
+   * (--allow-shell) is said as the agent joins, so the broker knows whether a host key is coming.
+   */
+  constructor(server: string, code: string, agentSecret?: string, tls: TlsTrust = {}, allowsShell = false) {
     super();
     const url = new URL(`/ws/session/${encodeURIComponent(code)}`, server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const headers = agentSecret ? { [AGENT_SECRET_HEADER]: agentSecret } : undefined;
+    const headers = {
+      [AGENT_SHELL_HEADER]: agentShellHeader(allowsShell),
+      ...(agentSecret && { [AGENT_SECRET_HEADER]: agentSecret }),
+    };
     this.ws = new WebSocket(url, { handshakeTimeout: LOOKUP_TIMEOUT_MS, headers, ...tlsConnectOptions(tls) });
     const heard = () => (this.lastHeard = Date.now());
     this.ws.on('open', () => {

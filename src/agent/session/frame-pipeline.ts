@@ -10,8 +10,12 @@ import {
   CaptureEncoder,
   type CaptureEncoderOptions,
   type CaptureStats,
+  type CaptureStep,
+  type FrameUpdate,
+  type JpegFrame,
   type JpegRect,
   type StepTiming,
+  updateOf,
 } from '../platform/capture-encoder.js';
 import type { Rect } from '../platform/screen-capture.js';
 
@@ -100,25 +104,33 @@ export class FramePipeline {
     this.frames.requestKeyframe();
   }
 
-  /** Captures once; returns the update and its datagrams, or undefined when the picture did not change. */
+  /** step()'s update, or undefined when there is none. */
   async next(): Promise<EncodedFrame | undefined> {
-    const update = this.rects ? await this.frames.nextUpdate() : await this.frames.next();
-    if (!update) return undefined;
+    return updateOf(await this.step());
+  }
+
+  /** Captures once (unless the display reported a still screen): the update and its datagrams, or why there is none. */
+  async step(): Promise<CaptureStep<EncodedFrame>> {
+    const step = this.rects ? await this.frames.stepUpdate() : await this.frames.step();
+    if (step.outcome !== 'update') return step;
+    return { outcome: 'update', update: this.framed(step.update) };
+  }
+
+  /** A frame id for the update, and its datagrams. */
+  private framed(update: JpegFrame | FrameUpdate): EncodedFrame {
     const frameId = this.frameIds.next();
     const base = this.lastFrameId;
     this.lastFrameId = frameId;
-    const { startedAt, captureMs, compareMs, encodeMs } = update;
-    const timing = { startedAt, captureMs, compareMs, encodeMs };
     if ('rects' in update) {
       // The encoder cuts rectangles only against a frame it sent, so there is always a base.
       const datagrams = chunkRects(update.rects, frameId, base ?? frameId, this.datagramBytes());
       this.datagrams += datagrams.length;
-      const { rects, width, height } = update;
+      const { rects, width, height, timing } = update;
       return { kind: 'rects', frameId, datagrams, rects, width, height, forced: false, timing };
     }
     const datagrams = chunkFrame(update.jpeg, frameId, this.chunkSize);
     this.datagrams += datagrams.length;
-    const { jpeg, width, height, forced } = update;
+    const { jpeg, width, height, forced, timing } = update;
     return { kind: 'full', frameId, datagrams, jpeg, width, height, forced, timing };
   }
 

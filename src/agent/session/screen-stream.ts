@@ -21,7 +21,7 @@ import {
 import { CaptureCadence } from './capture-cadence.js';
 import { FrameClock } from './frame-clock.js';
 import { ClipboardSync } from './clipboard-sync.js';
-import { FramePipeline } from './frame-pipeline.js';
+import { type EncodedFrame, FramePipeline } from './frame-pipeline.js';
 import { InputHandler } from './input-handler.js';
 import { LatencyTrace } from './latency-trace.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
@@ -280,18 +280,12 @@ export class ScreenStream {
     this.sendingFrame = true;
     this.clock.captureStarting();
     this.trace?.captureStarting();
-    const still = this.pipeline.stats.still;
     try {
-      const frame = await this.pipeline.next();
-      if (this.pipeline.stats.still > still) this.cadence.notCaptured();
+      const step = await this.pipeline.step();
       this.captureError = undefined;
-      if (frame) this.cadence.activity();
-      if (frame) {
-        const viewers = this.peers.ids();
-        await this.udp.sendAll(this.peers.sealForEach(frame.datagrams));
-        this.repair.sentTo(viewers, frame.frameId);
-        this.trace?.sent(frame);
-      }
+      // The display reported a still screen: this tick took no capture, so the cadence counts none.
+      if (step.outcome === 'not-captured') this.cadence.notCaptured();
+      if (step.outcome === 'update') await this.send(step.update);
     } catch (err) {
       const message = (err as Error).message;
       if (message !== this.captureError) this.options.say(`Screen capture failed: ${message} (retrying)`);
@@ -300,6 +294,15 @@ export class ScreenStream {
       this.sendingFrame = false;
       this.clock.captureDone();
     }
+  }
+
+  /** A changed picture: seal it to every allowed viewer. */
+  private async send(frame: EncodedFrame): Promise<void> {
+    this.cadence.activity();
+    const viewers = this.peers.ids();
+    await this.udp.sendAll(this.peers.sealForEach(frame.datagrams));
+    this.repair.sentTo(viewers, frame.frameId);
+    this.trace?.sent(frame);
   }
 
   private onPacket(packet: AgentPacket): void {

@@ -162,7 +162,7 @@ class SessionAgent {
   // ------------------------------------------------------------------------------ signalling
 
   private connect(): void {
-    const link = new SignalLink(this.options.server, this.options.code, this.agentSecret, this.options.tls);
+    const link = new SignalLink(this.options.server, this.options.code, this.agentSecret, this.options.tls, this.shell !== undefined);
     this.link = link;
     link.on('open', () => {
       this.reconnectAttempt = 0;
