@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Client } from 'ssh2';
-import { CopyError, RESUME_MIN_BYTES, RESUME_REDO_BYTES, copyEntry } from '../src/client/file-copy.js';
+import { CopyError, RESUME_MIN_START, RESUME_REDO_BYTES, copyEntry } from '../src/client/file-copy.js';
 import { localSide, remoteSide } from '../src/client/file-sides.js';
 import { SftpPool } from '../src/client/sftp-pool.js';
 import { createProgress } from '../src/client/progress.js';
@@ -148,9 +148,9 @@ t.test('rac cp resumes a destination that is a shorter copy, and redoes one that
   const client = await connect(t);
   const remote = remoteSide(await SftpPool.open(client, 1));
   const dir = mkdtempSync(join(tmpdir(), 'rac-cp-resume-'));
-  const data = randomBytes(2 * RESUME_MIN_BYTES + 3 * RESUME_REDO_BYTES);
+  const data = randomBytes(2 * RESUME_MIN_START + 3 * RESUME_REDO_BYTES);
   writeFileSync(join(dir, 'src.bin'), data);
-  const partial = RESUME_MIN_BYTES + 2 * RESUME_REDO_BYTES + 17;
+  const partial = RESUME_MIN_START + 2 * RESUME_REDO_BYTES + 17;
   // A copy stopped midway can leave a gap among its last writes: the resume writes them again.
   const stopped = Buffer.from(data.subarray(0, partial));
   stopped.fill(0, partial - RESUME_REDO_BYTES / 2, partial - RESUME_REDO_BYTES / 4);
@@ -172,7 +172,7 @@ t.test('rac cp resumes a destination that is a shorter copy, and redoes one that
   t.same(redone, { files: 1, bytes: data.length, resumedBytes: 0 }, 'a differing byte below the resume point: copied again');
   t.equal(sha(readFileSync(join(dir, 'dst.bin'))), sha(data));
 
-  writeFileSync(join(dir, 'dst.bin'), data.subarray(0, RESUME_MIN_BYTES + RESUME_REDO_BYTES - 1));
+  writeFileSync(join(dir, 'dst.bin'), data.subarray(0, RESUME_MIN_START + RESUME_REDO_BYTES - 1));
   const small = await copyEntry(remote, join(dir, 'src.bin'), localSide(), join(dir, 'dst.bin'), { recursive: false, status });
   t.same(small, { files: 1, bytes: data.length, resumedBytes: 0 }, 'too short a partial copy: copied again');
 });

@@ -367,7 +367,8 @@ export class SessionHub {
       let next: SessionStatus = current.status;
       if (connected) next = 'active';
       else if (current.status === 'active') next = 'disconnected';
-      if (next !== current.status) await this.sessions.setStatus(live.id, next as Exclude<SessionStatus, 'closed'>);
+      // Held by this node in the update too: another node may take it over in between.
+      if (next !== current.status) await this.sessions.setStatus(live.id, next as Exclude<SessionStatus, 'closed'>, this.sessions.nodeId);
     } catch (err) {
       this.storeFailed(live, err as Error);
     }

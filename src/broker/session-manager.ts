@@ -126,9 +126,12 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     });
   }
 
-  /** Changes a live session's status; returns the changed row, or undefined when nothing changed (same status, or closed). */
-  async setStatus(id: number, status: Exclude<SessionStatus, 'closed'>): Promise<Session | undefined> {
-    const changed = await this.store.setStatus(id, status);
+  /**
+   * Changes a live session's status; returns the changed row, or undefined when nothing changed
+   * (same status, closed, or no longer held by node `heldBy` when that is given).
+   */
+  async setStatus(id: number, status: Exclude<SessionStatus, 'closed'>, heldBy?: string): Promise<Session | undefined> {
+    const changed = await this.store.setStatus(id, status, heldBy);
     if (changed) this.emit('status', changed, 'local');
     return changed;
   }
@@ -172,7 +175,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   async markNodeDown(nodeId: string): Promise<number> {
     let marked = 0;
     for (const session of await this.store.live(nodeId)) {
-      if (session.status === 'active' && (await this.setStatus(session.id, 'disconnected'))) marked++;
+      if (session.status === 'active' && (await this.setStatus(session.id, 'disconnected', nodeId))) marked++;
     }
     return marked;
   }
@@ -184,21 +187,21 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
    * agent secret, so the agent resumes here. The creation time stays, so a pending session expires
    * as it would have. Returns how many this node took.
    */
-  async adoptFrom(nodeId: string, status: 'pending' | 'disconnected'): Promise<number> {
+  async adoptFrom(nodeId: string, status: 'pending' | 'disconnected', silentSince: number): Promise<number> {
     let adopted = 0;
     for (const session of await this.store.live(nodeId)) {
-      if (session.status === status && (await this.adopt(session, status))) adopted++;
+      if (session.status === status && (await this.adopt(session, status, silentSince))) adopted++;
     }
     return adopted;
   }
 
-  private async adopt(session: Session, status: 'pending' | 'disconnected'): Promise<boolean> {
+  private async adopt(session: Session, status: 'pending' | 'disconnected', silentSince: number): Promise<boolean> {
     const allocated = await this.ports.allocate();
     if (!allocated) {
       this.options.log?.(`session ${session.id}: no free UDP port to take it over from node ${session.node_id}`);
       return false;
     }
-    const move = { from: session.node_id, to: this.options.nodeId, udpPort: allocated.port, status };
+    const move = { from: session.node_id, to: this.options.nodeId, udpPort: allocated.port, status, silentSince };
     const moved = await this.store.moveToNode(session.id, move).catch((err: Error) => {
       this.ports.release(allocated.port);
       throw err;

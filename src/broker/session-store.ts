@@ -145,15 +145,16 @@ export class SessionStore {
 
   /**
    * Changes a live session's status (a closed one forgets its agent secret); returns the updated
-   * row, or undefined when it was closed already or had this status (nothing changed).
+   * row, or undefined when it was closed already, had this status (nothing changed), or is no
+   * longer held by node `heldBy` when that is given (it moved to another node meanwhile).
    */
-  async setStatus(id: number, status: SessionStatus): Promise<Session | undefined> {
+  async setStatus(id: number, status: SessionStatus, heldBy?: string): Promise<Session | undefined> {
     const at = isoNow();
     const row = await this.db.get<SessionRow>(
       `UPDATE sessions SET status = ?, updated_at = ?, closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
          agent_secret = CASE WHEN ? = 'closed' THEN NULL ELSE agent_secret END
-       WHERE id = ? AND status NOT IN ('closed', ?) RETURNING *`,
-      [status, at, status, at, status, id, status],
+       WHERE id = ? AND status NOT IN ('closed', ?) AND node_id = COALESCE(?, node_id) RETURNING *`,
+      [status, at, status, at, status, id, status, heldBy ?? null],
     );
     return row && toSession(row);
   }
@@ -173,15 +174,17 @@ export class SessionStore {
    * Moves a session that has `status` from a dead node to another, on a port of the new node, with
    * its agent secret (the agent resumes with it there). Returns the moved row and secret, or
    * undefined when it was no longer that node's session with that status (another node moved it
-   * first, an agent joined or came back, it closed): at most one node takes each session.
+   * first, an agent joined or came back, it closed) or that node beat after `silentSince` (ms since
+   * the epoch; it is back): at most one node takes each session, and never from a live node.
    */
   async moveToNode(
     id: number,
-    move: { from: string; to: string; udpPort: number; status: 'pending' | 'disconnected' },
+    move: { from: string; to: string; udpPort: number; status: 'pending' | 'disconnected'; silentSince: number },
   ): Promise<{ session: Session; agentSecret: string | undefined } | undefined> {
     const row = await this.db.get<SessionRow & { agent_secret: string | null }>(
-      `UPDATE sessions SET node_id = ?, udp_port = ? WHERE id = ? AND node_id = ? AND status = ? RETURNING *`,
-      [move.to, move.udpPort, id, move.from, move.status],
+      `UPDATE sessions SET node_id = ?, udp_port = ? WHERE id = ? AND node_id = ? AND status = ?
+         AND NOT EXISTS (SELECT 1 FROM nodes WHERE id = ? AND heartbeat_at > ?) RETURNING *`,
+      [move.to, move.udpPort, id, move.from, move.status, move.from, move.silentSince],
     );
     return row && { session: toSession(row), agentSecret: row.agent_secret ?? undefined };
   }

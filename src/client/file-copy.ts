@@ -1,7 +1,7 @@
 // `rac cp`: copies a file or a tree between two FileSides, the way scp does (into an existing
 // directory under the source's name, else to the destination path), with many reads in flight so
 // the tunnel's latency does not set the speed, a progress line for long files, and resuming: a
-// destination that is a shorter copy of the source (same bytes at its end) is continued, not redone.
+// destination that is a shorter copy of the source is continued, not redone (see resumeOffset).
 import { createHash } from 'node:crypto';
 import type { ByteHandle, EntryInfo, FileSide } from './file-sides.js';
 import { createProgress } from './progress.js';
@@ -33,8 +33,8 @@ export class CopyError extends Error {
 export const CHUNK_BYTES = SFTP_DATA_BYTES;
 /** Chunks on the way at once (4 MiB): more than the SSH channel's 2 MiB window, so it never runs dry. */
 const IN_FLIGHT = 16;
-/** Smaller files are copied again rather than resumed. */
-export const RESUME_MIN_BYTES = 1024 * 1024;
+/** A resume that would start below this copies the file again instead. */
+export const RESUME_MIN_START = 1024 * 1024;
 /** How much of a partial destination, just below where it resumes, must equal the source. */
 const RESUME_CHECK_BYTES = 64 * 1024;
 /**
@@ -108,7 +108,7 @@ async function resumeOffset(reader: ByteHandle, to: FileSide, dst: string, size:
   const existing = await to.stat(dst);
   if (!existing || existing.kind !== 'file' || existing.size >= size) return 0;
   const start = existing.size - RESUME_REDO_BYTES;
-  if (start < RESUME_MIN_BYTES) return 0;
+  if (start < RESUME_MIN_START) return 0;
   const checkFrom = start - RESUME_CHECK_BYTES;
   const partial = await to.openRead(dst);
   try {

@@ -131,7 +131,8 @@ async function openOnEvery(pool: SftpPool, open: (sftp: SFTPWrapper) => Promise<
   const opened = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (!failed) return pooledHandle(pool, opened);
-  await Promise.allSettled(opened.map((h) => h.close()));
+  // On a lost pool the channels are closed, and a close request there would wait forever.
+  if (!pool.failure) await Promise.allSettled(opened.map((h) => h.close()));
   throw pool.failure ?? failed.reason;
 }
 

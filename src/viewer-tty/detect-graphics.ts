@@ -58,6 +58,8 @@ export function hintFromEnv(env: NodeJS.ProcessEnv): GraphicsMode | undefined {
  * may not apply them (Ghostty does not), so there the picture is always sent whole.
  */
 export function kittyFrameEdits(env: NodeJS.ProcessEnv): boolean {
+  // A terminal started from a kitty shell inherits KITTY_WINDOW_ID; its own TERM_PROGRAM says who it is.
+  if (env.TERM_PROGRAM && !/kitty/i.test(env.TERM_PROGRAM)) return false;
   return Boolean(env.KITTY_WINDOW_ID) || env.TERM === 'xterm-kitty';
 }
 

@@ -209,6 +209,7 @@ t.test('edits only in kitty itself: other kitty-protocol terminals ignore them a
   t.notOk(kittyFrameEdits({ TERM_PROGRAM: 'ghostty', TERM: 'xterm-ghostty' }), 'Ghostty');
   t.notOk(kittyFrameEdits({ TERM_PROGRAM: 'WezTerm', TERM: 'xterm-256color' }), 'WezTerm');
   t.notOk(kittyFrameEdits({ TERM: 'xterm-256color', KONSOLE_VERSION: '230800' }), 'Konsole');
+  t.notOk(kittyFrameEdits({ KITTY_WINDOW_ID: '1', TERM_PROGRAM: 'ghostty', TERM: 'xterm-ghostty' }), 'Ghostty started from a kitty shell');
   const r = new KittyRenderer(9, { edits: false });
   const placement: Placement = { left: 0, top: 0, cols: 10, rows: 5, imageWidth: 200, imageHeight: 100 };
   const frame = noise(200, 100, 3);

@@ -7,7 +7,7 @@ import type { SqlDatabase } from '../sql/sql-database.js';
 import { type ClusterBus, LocalBus } from './cluster-bus.js';
 import { ClusterSync, type SyncedStores } from './cluster-sync.js';
 import { forwardedHeaders, forwardingKey } from './forwarded-address.js';
-import { type NodeInfo, NodeRegistry } from './node-registry.js';
+import { NODE_DEAD_AFTER_MS, type NodeInfo, NodeRegistry } from './node-registry.js';
 import { type RelayFigures, ownerRelayCounters } from './owner-stats.js';
 import { PostgresBus } from './postgres-bus.js';
 
@@ -37,6 +37,7 @@ export class ClusterNode {
   private announcesRelay = false;
   /** Dead nodes whose disconnected sessions this node takes over when their timer fires. */
   private readonly takeovers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
   /** Proves to the owner node the client address this node vouches for. */
   readonly forwardKey: Buffer;
 
@@ -73,12 +74,18 @@ export class ClusterNode {
    * TAKEOVER_AFTER_MS later, its disconnected sessions move here too (see takeOver).
    */
   private async nodeDead(dead: NodeInfo): Promise<void> {
+    // Armed before anything awaits: a database error below must not cancel the takeover.
+    this.armTakeover(dead);
     const marked = await this.sessions.markNodeDown(dead.id);
-    const adopted = await this.sessions.adoptFrom(dead.id, 'pending');
+    const adopted = await this.sessions.adoptFrom(dead.id, 'pending', silentSince());
     this.log.warn(
       { node_id: dead.id, sessions: marked, adopted },
       'node stopped beating: its active sessions are disconnected, its pending sessions taken over',
     );
+  }
+
+  private armTakeover(dead: NodeInfo): void {
+    if (this.stopped) return;
     clearTimeout(this.takeovers.get(dead.id));
     const timer = setTimeout(() => {
       this.takeovers.delete(dead.id);
@@ -95,8 +102,9 @@ export class ClusterNode {
    * move is conditional on the row too: one node wins, and a session active again stays put).
    */
   private async takeOver(dead: NodeInfo): Promise<void> {
-    if (!this.registry?.isDead(dead.id)) return;
-    const adopted = await this.sessions.adoptFrom(dead.id, 'disconnected');
+    if (this.stopped || !this.registry?.isDead(dead.id)) return;
+    // The registry's view is up to a second old: the move itself checks the heartbeat again.
+    const adopted = await this.sessions.adoptFrom(dead.id, 'disconnected', silentSince());
     if (adopted > 0) this.log.warn({ node_id: dead.id, adopted }, 'node still away: its disconnected sessions taken over');
   }
 
@@ -144,6 +152,7 @@ export class ClusterNode {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const timer of this.takeovers.values()) clearTimeout(timer);
     this.takeovers.clear();
     this.registry?.stop();
@@ -155,4 +164,9 @@ export class ClusterNode {
 /** The host part of a URL, without IPv6 brackets. */
 export function hostOf(url: string): string {
   return new URL(url).hostname.replace(/^\[|\]$/g, '');
+}
+
+/** A node whose last heartbeat is older than this (ms since the epoch) is dead to the others. */
+function silentSince(): number {
+  return Date.now() - NODE_DEAD_AFTER_MS;
 }
