@@ -184,7 +184,11 @@ t.test('the agent resumes with its secret; a wrong secret is refused (4010)', as
   // The old connection is stale (a laptop that changed networks): the resume replaces it.
   const resumed = await openSignal(broker.url, session.session_code, { agentSecret: agent.secret });
   t.teardown(() => resumed.ws.close());
-  t.same(await nextOf(resumed, 'agent_welcome'), { type: 'agent_welcome', session_id: session.id, resumed: true });
+  t.same(
+    await nextOf(resumed, 'agent_welcome'),
+    { type: 'agent_welcome', session_id: session.id, resumed: true, viewers: [viewer.id] },
+    'welcomed back, told which viewers the broker holds',
+  );
   t.equal((await agent.ws.closed).code, 4000, 'its own stale socket is closed');
   t.match(await nextOf(resumed, 'viewer'), { viewer_id: viewer.id, commitment }, "each viewer's message again, with its commitment");
   resumed.send({ type: 'ping' });

@@ -4,7 +4,9 @@ import t from 'tap';
 import fc from 'fast-check';
 import {
   KEY_TEXT_CHARS,
+  MAX_SIGNAL_MESSAGE_BYTES,
   MAX_VIEWER_ID,
+  MAX_WELCOME_VIEWERS,
   SESSION_STATUSES,
   SIGNAL_TYPES,
   Signal,
@@ -14,6 +16,7 @@ import {
   parseAgentShell,
   parseSignalMessage,
 } from '../src/protocol/index.js';
+import { MAX_VIEWERS_LIMIT } from '../src/broker/session-limits.js';
 
 const KEY = 'A'.repeat(42) + 'E'; // 43 base64url characters
 const OTHER_KEY = 'abcdefghijklmnopqrstuvwxyz0123456789-_ABCDE';
@@ -32,6 +35,8 @@ t.test('builders write the documented shapes exactly', async (t) => {
   t.equal(Signal.viewerLeft(3), '{"type":"viewer_left","viewer_id":3}');
   t.equal(Signal.agentWelcome(12, false), '{"type":"agent_welcome","session_id":12,"resumed":false}');
   t.equal(Signal.agentWelcome(12, false, KEY), `{"type":"agent_welcome","session_id":12,"resumed":false,"agent_secret":"${KEY}"}`);
+  t.equal(Signal.agentWelcome(12, true, undefined, [3, 9]), '{"type":"agent_welcome","session_id":12,"resumed":true,"viewers":[3,9]}');
+  t.equal(Signal.agentWelcome(12, true, undefined, []), '{"type":"agent_welcome","session_id":12,"resumed":true,"viewers":[]}');
   t.equal(Signal.joined(3, 12, true), '{"type":"joined","viewer_id":3,"session_id":12,"allow_unencrypted_agent":true}');
   t.equal(Signal.agentJoined(false), '{"type":"agent_joined","resumed":false}');
   t.equal(Signal.keyCommit(KEY), `{"type":"key_commit","commitment":"${KEY}"}`);
@@ -48,6 +53,9 @@ const EXAMPLES: SignalMessage[] = [
   { type: 'disconnect' },
   { type: 'agent_welcome', session_id: 1, resumed: true },
   { type: 'agent_welcome', session_id: Number.MAX_SAFE_INTEGER, resumed: false, agent_secret: KEY },
+  { type: 'agent_welcome', session_id: 7, resumed: true, viewers: [] },
+  { type: 'agent_welcome', session_id: 7, resumed: true, viewers: [1, MAX_VIEWER_ID, 40] },
+  { type: 'agent_welcome', session_id: 7, resumed: false, agent_secret: KEY, viewers: [2] },
   { type: 'viewer', viewer_id: MAX_VIEWER_ID, full_name: 'Zoë Ünal', email: 'z@example.com', commitment: KEY },
   { type: 'viewer', viewer_id: 1, full_name: '', email: 'z@example.com', commitment: OTHER_KEY },
   { type: 'viewer_left', viewer_id: 2 },
@@ -113,6 +121,12 @@ const anyMessage: fc.Arbitrary<SignalMessage> = fc.oneof(
   fc.record({ type: fc.constant('agent_welcome' as const), session_id: sessionId, resumed: fc.boolean() }),
   fc.record({ type: fc.constant('agent_welcome' as const), session_id: sessionId, resumed: fc.boolean(), agent_secret: keyText }),
   fc.record({
+    type: fc.constant('agent_welcome' as const),
+    session_id: sessionId,
+    resumed: fc.boolean(),
+    viewers: fc.uniqueArray(viewerId, { maxLength: 40 }),
+  }),
+  fc.record({
     type: fc.constant('viewer' as const),
     viewer_id: viewerId,
     full_name: fc.string({ maxLength: 256 }),
@@ -164,6 +178,14 @@ t.test('bad fields are BAD_FIELD and name the field', async (t) => {
     [{ type: 'agent_welcome', session_id: 1, resumed: 'no' }, 'resumed'],
     [{ type: 'agent_welcome', session_id: 0, resumed: false }, 'session_id'],
     [{ type: 'agent_welcome', session_id: 1, resumed: false, agent_secret: KEY + 'A' }, 'agent_secret'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: 3 }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: null }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: [0] }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: [MAX_VIEWER_ID + 1] }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: [2.5] }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: ['2'] }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: [4, 4] }, 'viewers'],
+    [{ type: 'agent_welcome', session_id: 1, resumed: true, viewers: { 0: 1 } }, 'viewers'],
     [{ type: 'joined', viewer_id: 1, session_id: 1 }, 'allow_unencrypted_agent'],
     [{ type: 'joined', viewer_id: 1, session_id: 1, allow_unencrypted_agent: 1 }, 'allow_unencrypted_agent'],
     [{ type: 'joined', viewer_id: '1', session_id: 1, allow_unencrypted_agent: true }, 'viewer_id'],
@@ -185,6 +207,27 @@ t.test('bad fields are BAD_FIELD and name the field', async (t) => {
     t.equal(error.code, 'BAD_FIELD', text);
     t.match(error.message, `"${field}"`, `${text} names "${field}"`);
   }
+});
+
+t.test("agent_welcome's viewers: as many ids as a session may have viewers, no more", async (t) => {
+  t.ok(MAX_VIEWERS_LIMIT <= MAX_WELCOME_VIEWERS, 'every viewer --max-viewers allows can be listed');
+  const most = Array.from({ length: MAX_WELCOME_VIEWERS }, (_, i) => MAX_VIEWER_ID - i);
+  const text = Signal.agentWelcome(Number.MAX_SAFE_INTEGER, true, undefined, most);
+  t.ok(Buffer.byteLength(text) <= MAX_SIGNAL_MESSAGE_BYTES, 'the longest list fits in one signalling message');
+  t.same(parseSignalMessage(text), {
+    ok: true,
+    message: { type: 'agent_welcome', session_id: Number.MAX_SAFE_INTEGER, resumed: true, viewers: most },
+  });
+  const tooMany = JSON.stringify({ type: 'agent_welcome', session_id: 1, resumed: true, viewers: [...most.map((id) => id - 1000), 1] });
+  t.equal(refusal(tooMany).code, 'BAD_FIELD', `${MAX_WELCOME_VIEWERS + 1} ids are refused`);
+  t.same(
+    parseSignalMessage('{"type":"agent_welcome","session_id":5,"resumed":true}'),
+    {
+      ok: true,
+      message: { type: 'agent_welcome', session_id: 5, resumed: true },
+    },
+    'absent (an older broker): no list, not an empty one',
+  );
 });
 
 t.test('keys and commitments must be exactly 43 characters of base64url (property)', async (t) => {

@@ -290,8 +290,8 @@ t.test('after a broker restart the session gets its port back and both sides re-
   t.teardown(() => resumed.ws.close());
   t.same(
     await nextOf(resumed, 'agent_welcome'),
-    { type: 'agent_welcome', session_id: session.id, resumed: true },
-    'the agent secret survived the restart: a resume',
+    { type: 'agent_welcome', session_id: session.id, resumed: true, viewers: [] },
+    'the agent secret survived the restart: a resume, and the restarted broker holds no viewer',
   );
   const viewerWs2 = await openSignal(again.url, session.session_code, token);
   t.teardown(() => viewerWs2.ws.close());

@@ -16,8 +16,8 @@ import { openBrokerDatabase } from './helpers/broker-database.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 import { eventually } from './helpers/smtp-setup.js';
-import { type Json, sleep } from './helpers/session-peers.js';
-import { HOST_KEY_GRACE_MS } from '../src/broker/tunnel-relay.js';
+import { type Json, nextOf, openSignal, sleep } from './helpers/session-peers.js';
+import { HOST_KEY_GRACE_MS, MAX_TUNNELS_PER_SESSION } from '../src/broker/tunnel-relay.js';
 import {
   type TunnelAgent,
   type TunnelAgentOptions,
@@ -334,6 +334,51 @@ t.test("a user disabled in the database: the sweep's read of connected users cov
   t.teardown(() => db.close());
   await db.run('UPDATE users SET is_active = ? WHERE id = ?', [0, userIds.get('vera@example.com')!]);
   t.same(await it.closed, { code: CloseCode.NOT_AUTHENTICATED, reason: 'Your login is no longer valid: log in again' });
+});
+
+t.test('IT sides waiting for the host key count toward the tunnel limit', async (t) => {
+  const session = await newSession(t);
+  const agent = await agentFor(t, session, { hostKey: null, shell: 'allowed' });
+  const waiting = await Promise.all(Array.from({ length: MAX_TUNNELS_PER_SESSION }, () => itSocket(t, session)));
+  const oneMore = () => refusalOf(openTunnel({ brokerUrl: broker.url, token: tech, code: session.session_code }));
+  t.match(
+    await oneMore(),
+    { status: 429, message: new RegExp(`already has ${MAX_TUNNELS_PER_SESSION} tunnels`) },
+    'one more is refused before its upgrade',
+  );
+  t.equal(agent.opens.items.length, 0, 'the agent has not been asked for any yet');
+
+  agent.signal.send({ type: 'agent_host_key', public_key: ed25519HostKeyLine() });
+  const answers = (await Promise.all(waiting.map((it) => Promise.race([it.firstMessage, it.closed])))) as Json[];
+  t.equal(answers.filter((a) => a.type === 'tunnel_ready').length, MAX_TUNNELS_PER_SESSION, 'the key came: every waiting one opens');
+  t.match(await oneMore(), { status: 429 }, 'open now, they count the same');
+});
+
+t.test('an IT side waiting for the host key keeps the session from being closed as idle', async (t) => {
+  const own = await startBrokerProcess({ args: ['--idle-timeout', '2s', '--agent-timeout', '1s'] });
+  t.teardown(() => own.stop());
+  const token = await login(own.api);
+  const newOwnSession = async () => (await call<Session>(own.api, 'POST', '/sessions', { token, body: {} })).body;
+  const session = await newOwnSession();
+  const agent = await joinTunnelAgent(own.url, session.session_code, { hostKey: null, shell: 'allowed' });
+  t.teardown(() => agent.close());
+  const it = new WebSocket(tunnelWsUrl(own.url, session.session_code), { headers: { authorization: `Bearer ${token}` } });
+  t.teardown(() => it.terminate());
+  const itClosed = new Promise<number>((resolve) => it.once('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    it.once('open', resolve);
+    it.once('error', reject);
+  });
+  // A twin made after it, with an agent and nothing else: once the sweep has closed the twin, this
+  // session has been idle as long, and only the IT side waiting for the key can have kept it open.
+  const twin = await newOwnSession();
+  const twinAgent = await openSignal(own.url, twin.session_code);
+  t.teardown(() => twinAgent.ws.close());
+  await nextOf(twinAgent, 'agent_welcome');
+  t.same(await nextOf(twinAgent, 'disconnect'), { type: 'disconnect' }, 'the twin closed as idle');
+  t.equal((await call(own.api, 'GET', `/sessions/${session.session_code}/info`)).status, 200, 'the waiting IT side keeps it open');
+  t.equal(await itClosed, CloseCode.AGENT_NO_ANSWER, 'no key came: the IT side gives up');
+  t.same(await nextOf(agent.signal, 'disconnect'), { type: 'disconnect' }, 'then the session is closed as idle');
 });
 
 t.test('4408 when the agent never dials back', async (t) => {

@@ -38,9 +38,12 @@ export class AgentSocket {
     return (message) => this.fromAgent(live, message);
   }
 
-  /** The same agent came back: nothing changes for the viewers; it learns who is there again. */
+  /**
+   * The same agent came back: nothing changes for the viewers; it learns who is there again, and
+   * which viewers are still held (after a restart or a takeover, none of the old ones): it forgets the rest.
+   */
   private resumed(live: LiveSession, ws: WebSocket): void {
-    ws.send(Signal.agentWelcome(live.id, true));
+    ws.send(Signal.agentWelcome(live.id, true, undefined, [...live.viewers.keys()]));
     for (const viewer of live.viewers.values()) if (viewer.commitment) ws.send(viewerAnnouncement(viewer));
   }
 

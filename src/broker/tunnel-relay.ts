@@ -13,7 +13,7 @@ import { TunnelPipe } from './tunnel-pipe.js';
 
 /** How long the customer's agent has to dial the tunnel's other end. */
 export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;
-/** Open and waiting tunnel streams per session. */
+/** Open and waiting tunnel streams per session (IT sides waiting for the host key included). */
 export const MAX_TUNNELS_PER_SESSION = 16;
 /**
  * How long after its agent connected a tunnel waits for the agent's SSH host key when the agent did
@@ -88,9 +88,13 @@ export class TunnelRelay {
     this.tunnelsOf(sessionId).shell = shell;
   }
 
-  /** Open and waiting streams of a session (they keep it from being closed as idle). */
+  /**
+   * Open and waiting streams of a session, IT sides waiting for the agent's host key included: they
+   * count toward MAX_TUNNELS_PER_SESSION and keep the session from being closed as idle.
+   */
   count(sessionId: number): number {
-    return this.sessions.get(sessionId)?.streams.size ?? 0;
+    const tunnels = this.sessions.get(sessionId);
+    return tunnels ? tunnels.streams.size + tunnels.keyWaiters.size : 0;
   }
 
   /** Before the upgrade: whether an IT side may open a stream now (409, 429) — checked again after. */

@@ -21,7 +21,8 @@ export type SignalMessage =
   | { type: 'pong' }
   | { type: 'disconnect' }
   // broker → agent
-  | { type: 'agent_welcome'; session_id: number; resumed: boolean; agent_secret?: string }
+  // viewers: on a resume, the ids of the viewers the broker holds (absent from older brokers)
+  | { type: 'agent_welcome'; session_id: number; resumed: boolean; agent_secret?: string; viewers?: number[] }
   | { type: 'viewer'; viewer_id: number; full_name: string; email: string; commitment: string }
   | { type: 'viewer_left'; viewer_id: number }
   // broker → viewer
@@ -75,6 +76,12 @@ export const MAX_SIGNAL_MESSAGE_BYTES = 8192;
 /** Viewer ids are uint16 on the wire (the sealed datagram header). 0 is never used. */
 export const MAX_VIEWER_ID = 0xffff;
 
+/**
+ * At most this many ids in an agent_welcome's `viewers`: the most viewers a broker lets one session
+ * have (--max-viewers' ceiling). 1000 five-digit ids still fit in MAX_SIGNAL_MESSAGE_BYTES.
+ */
+export const MAX_WELCOME_VIEWERS = 1000;
+
 export type SignalParseResult = { ok: true; message: SignalMessage } | (Failure & { type?: string });
 
 const isSignalType = (type: string): type is SignalType => (SIGNAL_TYPES as readonly string[]).includes(type);
@@ -127,6 +134,20 @@ function hostKeyLine(object: JsonObject, field: string, what: string): ParseResu
   return isSshHostKeyLine(value) ? ok(value) : fail('BAD_FIELD', `${what}: "${field}" must be an "ssh-ed25519 AAAA…" public key line`);
 }
 
+/** agent_welcome's optional `viewers`: distinct viewer ids, at most MAX_WELCOME_VIEWERS; undefined when absent. */
+function welcomeViewers(object: JsonObject, what: string): ParseResult<number[] | undefined> {
+  const value = object.viewers;
+  if (value === undefined) return ok(undefined);
+  const valid =
+    Array.isArray(value) &&
+    value.length <= MAX_WELCOME_VIEWERS &&
+    value.every((id) => Number.isInteger(id) && (id as number) >= 1 && (id as number) <= MAX_VIEWER_ID) &&
+    new Set(value).size === value.length;
+  return valid
+    ? ok(value as number[])
+    : fail('BAD_FIELD', `${what}: "viewers" must be a list of at most ${MAX_WELCOME_VIEWERS} distinct viewer ids (1 to ${MAX_VIEWER_ID})`);
+}
+
 const streamId = (object: JsonObject, what: string) => integerField(object, 'stream_id', what, 1, MAX_STREAM_ID);
 
 const TUNNEL_READERS: { [K in 'agent_host_key' | 'tunnel_open' | 'tunnel_refused']: Reader } = {
@@ -165,9 +186,12 @@ const READERS: { [K in SignalType]: Reader } = {
       resumed: () => booleanField(o, 'resumed', what),
     });
     if (!base.ok) return base;
-    if (o.agent_secret === undefined) return ok({ type: 'agent_welcome', ...base.value });
+    const viewers = welcomeViewers(o, what);
+    if (!viewers.ok) return viewers;
+    const held = viewers.value === undefined ? {} : { viewers: viewers.value };
+    if (o.agent_secret === undefined) return ok({ type: 'agent_welcome', ...base.value, ...held });
     const secret = keyText(o, 'agent_secret', what);
-    return secret.ok ? ok({ type: 'agent_welcome', ...base.value, agent_secret: secret.value }) : secret;
+    return secret.ok ? ok({ type: 'agent_welcome', ...base.value, agent_secret: secret.value, ...held }) : secret;
   },
   viewer: (o, what) => {
     const r = all({
@@ -242,12 +266,14 @@ export const Signal = {
   ping: (): string => encodeSignalMessage({ type: 'ping' }),
   pong: (): string => encodeSignalMessage({ type: 'pong' }),
   disconnect: (): string => encodeSignalMessage({ type: 'disconnect' }),
-  agentWelcome: (session_id: number, resumed: boolean, agent_secret?: string): string =>
-    encodeSignalMessage(
-      agent_secret === undefined
-        ? { type: 'agent_welcome', session_id, resumed }
-        : { type: 'agent_welcome', session_id, resumed, agent_secret },
-    ),
+  agentWelcome: (session_id: number, resumed: boolean, agent_secret?: string, viewers?: number[]): string =>
+    encodeSignalMessage({
+      type: 'agent_welcome',
+      session_id,
+      resumed,
+      ...(agent_secret === undefined ? {} : { agent_secret }),
+      ...(viewers === undefined ? {} : { viewers }),
+    }),
   viewer: (viewer_id: number, full_name: string, email: string, commitment: string): string =>
     encodeSignalMessage({ type: 'viewer', viewer_id, full_name, email, commitment }),
   viewerLeft: (viewer_id: number): string => encodeSignalMessage({ type: 'viewer_left', viewer_id }),

@@ -112,10 +112,19 @@ export interface AnnouncedViewer {
   commitment: string;
 }
 
+/** The broker took this agent in: its secret (first join) and the session id for the transcript. */
+export interface AgentWelcome {
+  sessionId: number;
+  resumed: boolean;
+  agentSecret?: string;
+  /** On a resume, the viewers the broker still holds; undefined from an older broker. */
+  viewers?: number[];
+}
+
 export interface SignalLinkEvents {
   open: [];
   /** The broker took this agent in: its secret (first join) and the session id for the transcript. */
-  welcome: [welcome: { sessionId: number; resumed: boolean; agentSecret?: string }];
+  welcome: [welcome: AgentWelcome];
   /** Someone wants to connect and has committed to a key (docs/security.md). */
   viewer: [viewer: AnnouncedViewer];
   /** That viewer revealed its key. */
@@ -181,7 +190,12 @@ export class SignalLink extends EventEmitter<SignalLinkEvents> {
     const message = parsed.message;
     switch (message.type) {
       case 'agent_welcome':
-        return void this.emit('welcome', { sessionId: message.session_id, resumed: message.resumed, agentSecret: message.agent_secret });
+        return void this.emit('welcome', {
+          sessionId: message.session_id,
+          resumed: message.resumed,
+          agentSecret: message.agent_secret,
+          viewers: message.viewers,
+        });
       case 'viewer':
         return void this.emit('viewer', message);
       case 'viewer_key':

@@ -7,7 +7,7 @@
 import type { TlsTrust } from '../../shared/tls-trust.js';
 import { CloseCode } from '../../protocol/index.js';
 import { AgentShell } from './agent-shell.js';
-import { type AnnouncedViewer, type SessionInfo, SignalLink, lookupSession } from './broker-link.js';
+import { type AgentWelcome, type AnnouncedViewer, type SessionInfo, SignalLink, lookupSession } from './broker-link.js';
 import { type ConsentPrompt, askConsent, consentQuestion, describeViewer, shellConsentQuestion } from './consent.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { type RelayAddress, ScreenStream } from './screen-stream.js';
@@ -192,11 +192,12 @@ class SessionAgent {
     this.scheduleReconnect(code === CloseCode.RESTARTING ? 'the broker is restarting' : 'lost the connection to the broker');
   }
 
-  private onWelcome(welcome: { sessionId: number; resumed: boolean; agentSecret?: string }): void {
+  private onWelcome(welcome: AgentWelcome): void {
     this.sessionId = welcome.sessionId;
     // The broker keeps the host key in memory only: tell it again after every (re)join.
     if (this.shell) this.link?.sendAgentHostKey(this.shell.hostKey.publicLine);
-    if (welcome.resumed || !welcome.agentSecret) return;
+    if (welcome.resumed) return this.forgetGhosts(welcome.viewers);
+    if (!welcome.agentSecret) return;
     // A first join, or the broker no longer knew us: a new identity, every exchange starts over.
     if (this.agentSecret) {
       this.keys.forgetAll();
@@ -249,13 +250,40 @@ class SessionAgent {
   }
 
   private onViewerLeft(viewerId: number): void {
+    const viewer = this.forgetViewer(viewerId);
+    if (!viewer || this.ended) return;
+    this.afterLeaving(`${describeViewer(viewer)} left the session.`);
+  }
+
+  /**
+   * A resume: the viewers the broker no longer holds left while this agent was away (a broker
+   * restart or another node taking the session over keeps none). Without the list (an older
+   * broker) nothing is known, and every viewer is kept.
+   */
+  private forgetGhosts(held: number[] | undefined): void {
+    if (!held || this.ended) return;
+    const kept = new Set(held);
+    const gone = [...this.viewers.keys()].filter((id) => !kept.has(id)).map((id) => this.forgetViewer(id)!);
+    if (gone.length === 0) return;
+    const who = gone.map((viewer) => describeViewer(viewer)).join(', ');
+    this.afterLeaving(
+      `${who} ${gone.length === 1 ? 'is' : 'are'} no longer connected: the connection ended while this computer was reconnecting to the broker.`,
+    );
+  }
+
+  /** Forgets a viewer everywhere: its key exchange and all the stream keeps for it. */
+  private forgetViewer(viewerId: number): AnnouncedViewer | undefined {
     const viewer = this.viewers.get(viewerId);
     this.viewers.delete(viewerId);
     this.keys.forget(viewerId);
     this.stream.removeViewer(viewerId);
-    if (!viewer || this.ended) return;
+    return viewer;
+  }
+
+  /** Tells the customer who left; with nobody watching any more, only keepalives go out. */
+  private afterLeaving(line: string): void {
     const watching = this.stream.viewerCount;
-    this.say(`${describeViewer(viewer)} left the session.${watching === 0 ? ' Nobody sees your screen now.' : ''}`);
+    this.say(`${line}${watching === 0 ? ' Nobody sees your screen now.' : ''}`);
     if (watching === 0 && this.stream.active) this.stream.pause({ keepalive: true });
   }
 
