@@ -113,8 +113,9 @@ export class TunnelRelay {
     const agent = this.host.agent(sessionId);
     const tunnels = this.tunnelsOf(sessionId);
     if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
-    if (tunnels.hostKey) return this.ask(sessionId, agent, tunnels, it, login);
+    // The agent's word first: a host key left from an earlier agent of the session is not a yes.
     if (tunnels.shell === 'not-allowed') return it.close(CloseCode.SHELL_NOT_ALLOWED, NO_TERMINAL);
+    if (tunnels.hostKey) return this.ask(sessionId, agent, tunnels, it, login);
     const retry = () => this.openFromIt(sessionId, it, login);
     if (tunnels.shell === 'allowed') {
       // The key is coming: wait for it as long as for an answer to tunnel_open.
