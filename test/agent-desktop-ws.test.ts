@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import t from 'tap';
 import WebSocket from 'ws';
 import { call } from './helpers/broker-process.js';
+import { PATIENCE_MS, waitUntil } from './helpers/patience.js';
 import { type AgentHealth, type DesktopSessionCreated, startAgentProcess, TEST_API_KEY } from './helpers/agent-process.js';
 import { MONITORS, startCatTerminal, startXvfb, waitFor, watchRootButtons } from './helpers/xvfb.js';
 
@@ -19,7 +20,16 @@ await xvfb.paint([
   { ...MONITORS[0]!, color: '#ff0000' },
   { ...MONITORS[1]!, color: '#0000ff' },
 ]);
-const agent = await startAgentProcess({ env: xvfb.env, args: ['--fps', '10', '--auth-fail-limit', '100000', '--ws-heartbeat', '500'] });
+/**
+ * The agent drops a peer that has not answered a ping within one interval. Short enough that the
+ * silent peer below goes within seconds; long enough that a live peer in a test process starved on a
+ * loaded machine still answers in time (its pong waits behind whatever the process was doing).
+ */
+const HEARTBEAT_MS = PATIENCE_MS / 10;
+const agent = await startAgentProcess({
+  env: xvfb.env,
+  args: ['--fps', '10', '--auth-fail-limit', '100000', '--ws-heartbeat', String(HEARTBEAT_MS)],
+});
 t.teardown(() => agent.stop());
 const headers = { 'x-openctrol-key': TEST_API_KEY };
 
@@ -34,24 +44,30 @@ interface Client {
   texts: AgentMessage[];
   frames: Buffer[];
   closed: Promise<{ code: number; reason: string }>;
-  nextFrame(predicate?: (f: Frame) => boolean): Promise<Frame>;
+  /** The next frame whose header passes `predicate`, decoded (only that one is: decoding is the expensive part). */
+  nextFrame(predicate?: (f: OfraHeader) => boolean): Promise<Frame>;
   nextText(predicate: (m: AgentMessage) => boolean): Promise<AgentMessage>;
   send(message: object): void;
 }
 
-interface Frame {
+interface OfraHeader {
   width: number;
   height: number;
   format: number;
+}
+
+interface Frame extends OfraHeader {
   rgb: Buffer;
   centre: number[];
 }
 
-function parseOfra(data: Buffer): Frame {
+function ofraHeader(data: Buffer): OfraHeader {
   if (data.subarray(0, 4).toString('ascii') !== 'OFRA') throw new Error('not an OFRA frame');
-  const width = data.readInt32LE(4);
-  const height = data.readInt32LE(8);
-  const format = data.readInt32LE(12);
+  return { width: data.readInt32LE(4), height: data.readInt32LE(8), format: data.readInt32LE(12) };
+}
+
+function decodeOfra(data: Buffer): Frame {
+  const { width, height, format } = ofraHeader(data);
   const decoded = turbo.decompressSync(data.subarray(16), { format: turbo.FORMAT_RGB });
   if (decoded.width !== width || decoded.height !== height) throw new Error('header and JPEG sizes differ');
   const mid = (Math.floor(height / 2) * width + Math.floor(width / 2)) * 3;
@@ -77,7 +93,7 @@ async function connect(url: string, options: WebSocket.ClientOptions = {}): Prom
   });
   const wait = <T>(find: () => T | undefined) =>
     new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), 15_000);
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), PATIENCE_MS);
       const check = () => {
         const found = find();
         if (found !== undefined) {
@@ -98,8 +114,8 @@ async function connect(url: string, options: WebSocket.ClientOptions = {}): Prom
       frames.length = 0;
       return wait(() => {
         while (frames.length > 0) {
-          const f = parseOfra(frames.shift()!);
-          if (predicate(f)) return f;
+          const data = frames.shift()!;
+          if (predicate(ofraHeader(data))) return decodeOfra(data);
         }
         return undefined;
       });
@@ -275,10 +291,20 @@ t.test('/ws/desktop: bad messages get an error frame, the connection lives; caps
   t.equal(client.texts.filter((m) => m.type === 'error').length, bad.length, 'one error frame per bad message');
   t.equal(client.ws.readyState, WebSocket.OPEN);
 
-  for (let i = 0; i < 1500; i++) client.send({ type: 'pointer_move', dx: i % 2 ? 1 : -1, dy: 0 });
-  t.match(await client.nextText((m) => m.type === 'error' && /Rate limit/.test(String(m.message))), {
-    message: /1000 input events per second/,
-  });
+  // The cap counts in one-second windows: a burst that the agent, slowed by a loaded machine, reads
+  // across a window's end can fit under the cap in each, so a burst goes out each second until one
+  // is refused.
+  const rateLimited = (m: AgentMessage) => m.type === 'error' && /Rate limit/.test(String(m.message));
+  await waitUntil(
+    'the agent to refuse events over its rate cap',
+    () => {
+      if (client.texts.some(rateLimited)) return true;
+      for (let i = 0; i < 1500; i++) client.send({ type: 'pointer_move', dx: i % 2 ? 1 : -1, dy: 0 });
+      return false;
+    },
+    1000,
+  );
+  t.match(client.texts.find(rateLimited), { message: /1000 input events per second/ });
   t.equal(client.ws.readyState, WebSocket.OPEN, 'over the rate cap events are dropped, not the connection');
 
   const typist = await connect((await newSession()).websocket_url.replace('localhost', '127.0.0.1'));
