@@ -98,6 +98,7 @@ function localWithHook(beforeWrite: (count: number) => void): FileSide {
 }
 
 t.test('a channel lost mid-download ends the copy with a clear message and closes the others', async (t) => {
+  const before = server.lines.length;
   const pool = await SftpPool.open(await connect(), DOWNLOAD_CHANNELS);
   const closing = allClosed(pool.channels);
   const dir = mkdtempSync(join(tmpdir(), 'rac-pool-lost-'));
@@ -111,4 +112,12 @@ t.test('a channel lost mid-download ends the copy with a clear message and close
   await closing;
   t.ok(pool.failure instanceof SftpChannelLostError, 'the pool says why it stopped');
   await t.rejects(remoteSide(pool).stat(dir), SftpChannelLostError, 'later requests fail at once instead of hanging');
+  const told = () => server.lines.slice(before).join('\n');
+  await waitUntil('the customer is told the copy stopped', () => / stopped copying src\.bin /.test(told()));
+  t.match(
+    told(),
+    /Jane Doe stopped copying src\.bin from .* after [\d.]+ [kM]B: the connection closed first\./,
+    'the customer is told it stopped',
+  );
+  t.notMatch(told(), / copied src\.bin /, 'and never that it was copied');
 });

@@ -37,6 +37,11 @@ export const ActivityLine = {
     `${whoIs(user)} copied ${safePath(basename(path))} (${formatBytes(bytes)}) from ${safePath(dirname(path))}`,
   copiedTo: (user: ShellUser, path: string, bytes: number) =>
     `${whoIs(user)} copied ${safePath(basename(path))} (${formatBytes(bytes)}) to ${safePath(dirname(path))}`,
+  /** The file was still open when its connection closed: the copy did not finish. */
+  stoppedFrom: (user: ShellUser, path: string, bytes: number) =>
+    `${whoIs(user)} stopped copying ${safePath(basename(path))} from ${safePath(dirname(path))} after ${formatBytes(bytes)}: the connection closed first.`,
+  stoppedTo: (user: ShellUser, path: string, bytes: number) =>
+    `${whoIs(user)} stopped copying ${safePath(basename(path))} to ${safePath(dirname(path))} after ${formatBytes(bytes)}: the connection closed first.`,
   changed: (user: ShellUser, what: string, path: string) => `${whoIs(user)} ${what} ${safePath(path)}`,
   closed: (user: ShellUser) => `${whoIs(user)} closed the SSH connection.`,
 } as const;

@@ -244,17 +244,23 @@ class SftpSession {
     this.handles.delete(handle.readUInt32BE(0));
     if (entry.kind === 'file') {
       await entry.file.close();
-      this.logTransfer(entry);
+      this.logTransfer(entry, 'closed');
     }
     this.ok(reqid);
   }
 
-  private logTransfer(entry: OpenFile): void {
+  /**
+   * `left-open`: the channel ended with the file still open (the IT side was killed or lost its
+   * link), so the customer is not told a copy was made.
+   */
+  private logTransfer(entry: OpenFile, how: 'closed' | 'left-open'): void {
     const { user } = this.ctx;
     const total = this.ctx.transfers.fileClosed(entry.path, entry);
     if (!total) return;
-    if (total.bytesWritten > 0) this.ctx.log(ActivityLine.copiedTo(user, entry.path, total.bytesWritten));
-    else if (total.bytesRead > 0) this.ctx.log(ActivityLine.copiedFrom(user, entry.path, total.bytesRead));
+    const [to, from] =
+      how === 'closed' ? [ActivityLine.copiedTo, ActivityLine.copiedFrom] : [ActivityLine.stoppedTo, ActivityLine.stoppedFrom];
+    if (total.bytesWritten > 0) this.ctx.log(to(user, entry.path, total.bytesWritten));
+    else if (total.bytesRead > 0) this.ctx.log(from(user, entry.path, total.bytesRead));
   }
 
   private async opendir(reqid: number, path: string): Promise<void> {
@@ -289,7 +295,7 @@ class SftpSession {
     for (const entry of this.handles.values()) {
       if (entry.kind !== 'file') continue;
       void entry.file.close().catch(() => undefined);
-      this.logTransfer(entry);
+      this.logTransfer(entry, 'left-open');
     }
     this.handles.clear();
   }
