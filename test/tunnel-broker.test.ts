@@ -14,7 +14,7 @@ import { verifyTunnelToken } from '../src/protocol/tunnel-token.js';
 import { type Tunnel, TunnelError, openTunnel } from '../src/client/tunnel.js';
 import { openBrokerDatabase } from './helpers/broker-database.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
-import { PATIENCE_MS } from './helpers/patience.js';
+import { waitUntil } from './helpers/patience.js';
 import { eventually } from './helpers/smtp-setup.js';
 import { type Json, nextOf, openSignal, sleep } from './helpers/session-peers.js';
 import { HOST_KEY_GRACE_MS, MAX_TUNNELS_PER_SESSION } from '../src/broker/tunnel-relay.js';
@@ -136,16 +136,18 @@ const brokerRss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${br
 
 /** Resolves once `count()` has stopped changing for a whole `quietMs` (polled). */
 async function settled(count: () => number, quietMs: number): Promise<number> {
-  const until = Date.now() + PATIENCE_MS * 2;
   let last = count();
   let since = Date.now();
-  while (Date.now() < until) {
-    await sleep(100);
-    const now = count();
-    if (now !== last) [last, since] = [now, Date.now()];
-    else if (Date.now() - since >= quietMs) return now;
-  }
-  throw new Error('the count never settled');
+  await waitUntil(
+    'the count to settle',
+    () => {
+      const now = count();
+      if (now !== last) [last, since] = [now, Date.now()];
+      return Date.now() - since >= quietMs;
+    },
+    100,
+  );
+  return last;
 }
 
 t.test('a reader that stops holds the writer back: the broker does not buffer what it cannot pass on', async (t) => {
