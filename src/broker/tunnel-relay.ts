@@ -10,6 +10,7 @@ import { encodeTunnelReady } from '../protocol/tunnel-messages.js';
 import { TUNNEL_TOKEN_MAX_LIFETIME_MS, mintTunnelToken } from '../protocol/tunnel-token.js';
 import type { ViewerLogin } from './live-session.js';
 import { TunnelPipe } from './tunnel-pipe.js';
+import type { TunnelSocket } from './tunnel-socket.js';
 
 /** How long the customer's agent has to dial the tunnel's other end. */
 export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;
@@ -38,7 +39,7 @@ interface TunnelStream {
   id: number;
   sessionId: number;
   login: ViewerLogin;
-  it: WebSocket;
+  it: TunnelSocket;
   token: string;
   answerTimer?: NodeJS.Timeout;
   pipe?: TunnelPipe;
@@ -55,7 +56,7 @@ interface SessionTunnels {
 }
 
 interface KeyWaiter {
-  it: WebSocket;
+  it: TunnelSocket;
   login: ViewerLogin;
   wake(): void;
   /** Stops waiting and closes the IT side. */
@@ -109,7 +110,7 @@ export class TunnelRelay {
   }
 
   /** The IT side's WebSocket is open: ask the agent for the other end, or refuse at once. */
-  openFromIt(sessionId: number, it: WebSocket, login: ViewerLogin): void {
+  openFromIt(sessionId: number, it: TunnelSocket, login: ViewerLogin): void {
     const agent = this.host.agent(sessionId);
     const tunnels = this.tunnelsOf(sessionId);
     if (!agent) return it.close(CloseCode.AGENT_NO_ANSWER, "The customer's agent is not connected");
@@ -128,7 +129,7 @@ export class TunnelRelay {
   }
 
   /** Asks the agent to dial a new stream for this IT side. */
-  private ask(sessionId: number, agent: { ws: WebSocket; secret: string }, tunnels: SessionTunnels, it: WebSocket, login: ViewerLogin) {
+  private ask(sessionId: number, agent: { ws: WebSocket; secret: string }, tunnels: SessionTunnels, it: TunnelSocket, login: ViewerLogin) {
     const id = tunnels.nextStreamId++;
     const { email, full_name } = login.user;
     const token = mintTunnelToken({
@@ -157,7 +158,7 @@ export class TunnelRelay {
   }
 
   /** The agent dialled the other end of a waiting stream: tell the IT side, then pipe. */
-  agentDialled(sessionId: number, streamId: number, agentWs: WebSocket): void {
+  agentDialled(sessionId: number, streamId: number, agentWs: TunnelSocket): void {
     const tunnels = this.sessions.get(sessionId);
     const stream = tunnels?.streams.get(streamId);
     if (!tunnels?.hostKey || !stream || stream.pipe) return agentWs.close(CloseCode.SESSION_GONE, 'No tunnel waits for this stream');
@@ -239,7 +240,7 @@ export class TunnelRelay {
    */
   private awaitHostKey(
     tunnels: SessionTunnels,
-    side: { it: WebSocket; login: ViewerLogin },
+    side: { it: TunnelSocket; login: ViewerLogin },
     ms: number,
     then: () => void,
     timedOut: () => void,

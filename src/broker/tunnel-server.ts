@@ -5,7 +5,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { decodeJwt } from 'jose';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../http-kit/bearer.js';
 import { refuseUpgrade } from '../http-kit/upgrade-refusal.js';
 import { isSessionCode } from '../protocol/session-code.js';
@@ -14,19 +13,16 @@ import { userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
 import type { SessionHub, ViewerLogin } from './session-hub.js';
 import type { Session } from './session-store.js';
+import { type TunnelSocket, acceptTunnelUpgrade } from './tunnel-socket.js';
 
 export const TUNNEL_PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/tunnel\/?$/;
-/** One WebSocket message of SSH bytes; rac's ends send at most 256 KiB at once (TUNNEL_BATCH_BYTES). */
-export const MAX_TUNNEL_MESSAGE_BYTES = 1024 * 1024;
+/** One WebSocket frame of SSH bytes; rac's ends send at most 256 KiB at once (TUNNEL_BATCH_BYTES). */
+export const MAX_TUNNEL_FRAME_BYTES = 1024 * 1024;
 const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
 
 export class TunnelServer {
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: MAX_TUNNEL_MESSAGE_BYTES,
-    // SSH ciphertext does not compress: deflating it would only cost CPU.
-    perMessageDeflate: false,
-  });
+  /** Open tunnel sockets, cut when the broker stops. */
+  private readonly sockets = new Set<TunnelSocket>();
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -34,8 +30,7 @@ export class TunnelServer {
   ) {}
 
   close(): void {
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const socket of this.sockets) socket.terminate();
   }
 
   /** `address`: the client's, as the signalling server reads it (a proxy's or another node's word taken only when trusted). */
@@ -87,11 +82,13 @@ export class TunnelServer {
     this.accept(request, socket, head, (ws) => this.hub.tunnels.agentDialled(session.id, streamId, ws));
   }
 
-  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      ws.on('error', () => ws.terminate());
-      then(ws);
-    });
+  /** Completes the handshake (no compression: SSH ciphertext does not compress) and hands the socket on. */
+  private accept(request: IncomingMessage, socket: Duplex, head: Buffer, then: (tunnel: TunnelSocket) => void): void {
+    const tunnel = acceptTunnelUpgrade(request, socket, head, MAX_TUNNEL_FRAME_BYTES);
+    if (!tunnel) return;
+    this.sockets.add(tunnel);
+    tunnel.once('close', () => this.sockets.delete(tunnel));
+    then(tunnel);
   }
 
   private async viewerLogin(token: string): Promise<ViewerLogin | null> {

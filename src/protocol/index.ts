@@ -17,3 +17,4 @@ export * from './clipboard-datagram.js';
 export * from './clipboard-transfer.js';
 export * from './tunnel-token.js';
 export * from './ssh-host-key.js';
+export * from './websocket-frames.js';
