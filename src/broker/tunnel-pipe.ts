@@ -1,12 +1,12 @@
 // One tunnel's byte pipe: binary WebSocket frames from the IT side to the customer's agent and back,
 // unchanged (they are SSH ciphertext; the broker cannot read them), each forwarded as it completes
-// without joining its message (tunnel-socket.ts). Backpressure both ways: while more than the
+// without joining its message (shared/tunnel-socket.ts). Backpressure both ways: while more than the
 // high-water mark is queued towards one end, the other end is not read until that queue has gone
 // out, so a slow end slows the fast one down through TCP instead of filling the broker's memory.
 // Either end closing closes the other.
 import type { WsFrame } from '../protocol/websocket-frames.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import type { TunnelSocket } from './tunnel-socket.js';
+import type { TunnelSocket } from '../shared/tunnel-socket.js';
 
 /** Above this many bytes queued towards one end, the other end is no longer read until they are out. */
 export const TUNNEL_HIGH_WATER_BYTES = 1024 * 1024;

@@ -10,7 +10,7 @@ import { encodeTunnelReady } from '../protocol/tunnel-messages.js';
 import { TUNNEL_TOKEN_MAX_LIFETIME_MS, mintTunnelToken } from '../protocol/tunnel-token.js';
 import type { ViewerLogin } from './live-session.js';
 import { TunnelPipe } from './tunnel-pipe.js';
-import type { TunnelSocket } from './tunnel-socket.js';
+import type { TunnelSocket } from '../shared/tunnel-socket.js';
 
 /** How long the customer's agent has to dial the tunnel's other end. */
 export const TUNNEL_ANSWER_TIMEOUT_MS = 10_000;

@@ -13,11 +13,10 @@ import { userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
 import type { SessionHub, ViewerLogin } from './session-hub.js';
 import type { Session } from './session-store.js';
-import { type TunnelSocket, acceptTunnelUpgrade } from './tunnel-socket.js';
+import { acceptKeyFor, isWebSocketKey } from '../protocol/websocket-frames.js';
+import { TunnelSocket } from '../shared/tunnel-socket.js';
 
 export const TUNNEL_PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/tunnel\/?$/;
-/** One WebSocket frame of SSH bytes; rac's ends send at most 256 KiB at once (TUNNEL_BATCH_BYTES). */
-export const MAX_TUNNEL_FRAME_BYTES = 1024 * 1024;
 const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
 
 export class TunnelServer {
@@ -84,11 +83,12 @@ export class TunnelServer {
 
   /** Completes the handshake (no compression: SSH ciphertext does not compress) and hands the socket on. */
   private accept(request: IncomingMessage, socket: Duplex, head: Buffer, then: (tunnel: TunnelSocket) => void): void {
-    const tunnel = acceptTunnelUpgrade(request, socket, head, MAX_TUNNEL_FRAME_BYTES);
+    const tunnel = acceptTunnelUpgrade(request, socket, head);
     if (!tunnel) return;
     this.sockets.add(tunnel);
     tunnel.once('close', () => this.sockets.delete(tunnel));
     then(tunnel);
+    tunnel.begin();
   }
 
   private async viewerLogin(token: string): Promise<ViewerLogin | null> {
@@ -97,4 +97,22 @@ export class TunnelServer {
     const exp = decodeJwt(token).exp;
     return { user, tokenVersion: user.token_version, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity };
   }
+}
+
+/**
+ * Answers a tunnel upgrade with 101 and gives the socket, or refuses it with 400 (and undefined)
+ * when the request is not a WebSocket handshake this broker speaks.
+ */
+function acceptTunnelUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): TunnelSocket | undefined {
+  const key = request.headers['sec-websocket-key'];
+  const upgrade = request.headers.upgrade?.toLowerCase();
+  if (request.method !== 'GET' || upgrade !== 'websocket' || request.headers['sec-websocket-version'] !== '13' || !isWebSocketKey(key)) {
+    refuseUpgrade(socket, 400, { detail: 'Not a WebSocket (version 13) handshake' }, { 'Sec-WebSocket-Version': '13' });
+    return undefined;
+  }
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${acceptKeyFor(key)}\r\n\r\n`,
+  );
+  return new TunnelSocket(socket, head, 'server');
 }

@@ -3,11 +3,13 @@
 // Duplex of SSH bytes with the agent's host key and the SSH user name and password to present.
 // Failures are TunnelError, carrying the HTTP status of a refused upgrade or the close code.
 import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import { terminalSafe } from '../protocol/display-text.js';
 import { parseTunnelReady } from '../protocol/tunnel-messages.js';
-import { TUNNEL_SOCKET_OPTIONS, tunnelStream } from '../shared/tunnel-stream.js';
+import type { TlsTrust } from '../shared/tls-trust.js';
+import { TunnelDialRefused, dialTunnel } from '../shared/tunnel-dial.js';
+import type { TunnelSocket } from '../shared/tunnel-socket.js';
+import { tunnelStream } from '../shared/tunnel-stream.js';
 
 export interface OpenTunnelOptions {
   /** The broker's URL (http or https). */
@@ -18,6 +20,8 @@ export interface OpenTunnelOptions {
   code: string;
   /** How long to wait for the broker and the customer's agent (the broker itself gives up after 10 s). */
   timeoutMs?: number;
+  /** The CA file's trust, for an https broker signed by a private CA. */
+  tls?: TlsTrust;
 }
 
 export interface Tunnel {
@@ -51,45 +55,54 @@ export function tunnelUrl(brokerUrl: string, code: string): string {
   return `${brokerUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}/ws/session/${encodeURIComponent(code)}/tunnel`;
 }
 
-export function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
-  const ws = new WebSocket(tunnelUrl(options.brokerUrl, options.code), {
-    ...TUNNEL_SOCKET_OPTIONS,
-    headers: { authorization: `Bearer ${options.token}` },
-  });
+export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const started = Date.now();
+  let socket: TunnelSocket;
+  try {
+    socket = await dialTunnel(new URL(tunnelUrl(options.brokerUrl, options.code)), {
+      headers: { authorization: `Bearer ${options.token}` },
+      tls: options.tls,
+      timeoutMs,
+    });
+  } catch (err) {
+    if (err instanceof TunnelDialRefused) throw new TunnelError(refusalText(err.status, err.body), err.status);
+    throw new TunnelError(`cannot reach the broker: ${(err as Error).message}`);
+  }
+  return awaitReady(socket, timeoutMs - (Date.now() - started));
+}
+
+/** Waits for tunnel_ready, the broker's first message once the customer's agent dialled its end. */
+function awaitReady(socket: TunnelSocket, timeoutMs: number): Promise<Tunnel> {
   return new Promise<Tunnel>((resolve, reject) => {
     const fail = (error: TunnelError) => {
       clearTimeout(timer);
-      ws.removeAllListeners('message');
-      ws.terminate();
+      socket.removeAllListeners('frame');
+      socket.terminate();
       reject(error);
     };
     const timer = setTimeout(
       () => fail(new TunnelError('the broker or the customer’s agent did not answer in time: try again')),
-      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs,
     );
-    ws.once('unexpected-response', (_request, response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => fail(new TunnelError(refusalText(response.statusCode ?? 0, body), response.statusCode)));
-      response.on('error', () => fail(new TunnelError(refusalText(response.statusCode ?? 0, ''), response.statusCode)));
-    });
-    ws.once('error', (err) => fail(new TunnelError(`cannot reach the broker: ${err.message}`)));
-    ws.once('close', (code, reason) => fail(new TunnelError(closeText(code, reason.toString()), undefined, code)));
-    ws.once('message', (data, isBinary) => {
-      const ready = isBinary ? undefined : parseTunnelReady(data as Buffer);
+    const onClose = (code: number, reason: string) => fail(new TunnelError(closeText(code, reason), undefined, code));
+    socket.once('close', onClose);
+    socket.once('frame', (frame) => {
+      const ready = frame.binary || !frame.fin ? undefined : parseTunnelReady(Buffer.concat(frame.payload));
       if (!ready?.ok) return fail(new TunnelError('the broker sent something other than tunnel_ready: is it older than this rac?'));
       clearTimeout(timer);
-      ws.removeAllListeners('close');
-      ws.removeAllListeners('error');
+      socket.off('close', onClose);
       const closed = new Promise<{ code: number; reason: string }>((settle) =>
-        ws.once('close', (code, reason) => settle({ code, reason: terminalSafe(reason.toString()) })),
+        socket.once('close', (code, reason) => settle({ code, reason: terminalSafe(reason) })),
       );
-      const stream = tunnelStream(ws);
+      // Listens from here on: SSH bytes can follow tunnel_ready in the same read.
+      const stream = tunnelStream(socket);
       // The WebSocket closed and everything it brought was read: nothing can be written either.
       stream.once('end', () => stream.destroy());
       const { stream_id, host_key, username, password } = ready.value;
       resolve({ stream, streamId: stream_id, hostKey: host_key, username, password, closed });
     });
+    socket.begin();
   });
 }
 

@@ -11,7 +11,7 @@ import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { say } from './output.js';
-import { tunnelCliError } from './tunnel.js';
+import { tunnelCliError, tunnelTrust } from './tunnel.js';
 
 export function sessionCodeArgument(text: string): string {
   const code = compactSessionCode(text);
@@ -36,7 +36,7 @@ export async function withSsh<T>(
   }
   let client: Client;
   try {
-    const tunnel = await openTunnel({ brokerUrl: login.server, token: login.token, code });
+    const tunnel = await openTunnel({ brokerUrl: login.server, token: login.token, code, tls: await tunnelTrust(login.caFile) });
     const fingerprint = sshHostKeyFingerprint(tunnel.hostKey) ?? 'unknown';
     if (rememberHostKey(io.env, fingerprint)) {
       say(io, `rac: the customer's computer (session ${code}) has SSH host key ${fingerprint}; its screen shows the same`);

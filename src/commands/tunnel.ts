@@ -8,6 +8,7 @@ import { type Tunnel, TunnelError, openTunnel } from '../client/tunnel.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { compactSessionCode, isSessionCode } from '../protocol/session-code.js';
 import { sshHostKeyFingerprint } from '../protocol/ssh-host-key.js';
+import type { TlsTrust } from '../shared/tls-trust.js';
 import { CliError, ExitCode, usageError } from './cli-error.js';
 import type { CommandIo } from './io.js';
 import { say } from './output.js';
@@ -45,7 +46,7 @@ export async function runTunnel(options: TunnelOptions, io: CommandIo): Promise<
   }
   let tunnel: Tunnel;
   try {
-    tunnel = await openTunnel({ brokerUrl: login.server, token: login.token, code });
+    tunnel = await openTunnel({ brokerUrl: login.server, token: login.token, code, tls: await tunnelTrust(login.caFile) });
   } catch (err) {
     throw err instanceof TunnelError ? tunnelCliError(err, login.email) : err;
   }
@@ -120,4 +121,10 @@ export function tunnelCliError(err: TunnelError, email?: string): CliError {
     default:
       return new CliError(err.message, ExitCode.failure);
   }
+}
+
+/** The login's CA file read (a CliError naming it if it cannot be), for an https broker signed by a private CA. */
+export async function tunnelTrust(caFile: string | undefined): Promise<TlsTrust | undefined> {
+  // Loaded only with a CA file: broker-call's error mapping loads undici, which a copy never needs.
+  return caFile ? (await import('./broker-call.js')).trustOf(caFile) : undefined;
 }

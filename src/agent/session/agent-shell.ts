@@ -3,6 +3,7 @@
 import type { ShellUser } from '../shell/activity-log.js';
 import type { HostKey } from '../shell/host-key.js';
 import type { TunnelRefusal } from '../../protocol/index.js';
+import type { TlsTrust } from '../../shared/tls-trust.js';
 import { ShellServer } from '../shell/ssh-server.js';
 import { TunnelConnector, type TunnelOpen } from '../shell/tunnel-connector.js';
 import { describeViewer } from './consent.js';
@@ -10,6 +11,8 @@ import { describeViewer } from './consent.js';
 export interface AgentShellHooks {
   server: string;
   code: string;
+  /** The CA file's trust, for an https broker signed by a private CA. */
+  tls?: TlsTrust;
   /** --yes: every IT member may, without a question. */
   yes: boolean;
   agentSecret(): string | undefined;
@@ -37,6 +40,7 @@ export class AgentShell {
     this.connector = new TunnelConnector({
       server: hooks.server,
       code: hooks.code,
+      tls: hooks.tls,
       allowShell: true,
       agentSecret: hooks.agentSecret,
       sessionId: hooks.sessionId,

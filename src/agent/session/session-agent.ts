@@ -341,6 +341,7 @@ class SessionAgent {
     return new AgentShell(hostKey, {
       server: this.options.server,
       code: this.options.code,
+      tls: this.options.tls,
       yes: this.options.yes,
       agentSecret: () => this.agentSecret,
       sessionId: () => this.sessionId,

@@ -4,9 +4,11 @@
 // stream with its agent secret and hands the bytes to the SSH server. Anything else is answered
 // with `tunnel_refused` and nothing is dialled.
 import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
 import { type TunnelRefusal, verifyTunnelToken } from '../../protocol/index.js';
-import { TUNNEL_SOCKET_OPTIONS, tunnelStream } from '../../shared/tunnel-stream.js';
+import type { TlsTrust } from '../../shared/tls-trust.js';
+import { dialTunnel } from '../../shared/tunnel-dial.js';
+import type { TunnelSocket } from '../../shared/tunnel-socket.js';
+import { tunnelStream } from '../../shared/tunnel-stream.js';
 import { AGENT_SECRET_HEADER } from '../session/broker-link.js';
 import { type ShellUser, whoIs } from './activity-log.js';
 import type { ShellServer } from './ssh-server.js';
@@ -24,6 +26,8 @@ export interface TunnelConnectorOptions {
   /** Broker base URL and session code: the tunnel is /ws/session/{code}/tunnel?stream=N. */
   server: string;
   code: string;
+  /** The CA file's trust, for an https broker signed by a private CA. */
+  tls?: TlsTrust;
   /** --allow-shell was given. */
   allowShell: boolean;
   agentSecret(): string | undefined;
@@ -37,7 +41,7 @@ export interface TunnelConnectorOptions {
 }
 
 export class TunnelConnector {
-  private readonly sockets = new Set<WebSocket>();
+  private readonly sockets = new Set<TunnelSocket>();
   private closed = false;
 
   constructor(private readonly options: TunnelConnectorOptions) {}
@@ -67,37 +71,24 @@ export class TunnelConnector {
   }
 
   /** The tunnel's bytes as a Duplex, once the broker took the connection. */
-  private dial(streamId: number, secret: string): Promise<Duplex> {
+  private async dial(streamId: number, secret: string): Promise<Duplex> {
     const url = new URL(`/ws/session/${encodeURIComponent(this.options.code)}/tunnel`, this.options.server);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.searchParams.set('stream', String(streamId));
-    const ws = new WebSocket(url, {
-      handshakeTimeout: DIAL_TIMEOUT_MS,
-      headers: { [AGENT_SECRET_HEADER]: secret },
-      ...TUNNEL_SOCKET_OPTIONS,
-    });
-    this.sockets.add(ws);
-    ws.on('close', () => this.sockets.delete(ws));
-    // The stream listens from the start: the first SSH bytes can arrive in the same read as the upgrade.
-    const stream = tunnelStream(ws);
-    return new Promise((resolve, reject) => {
-      const fail = (err: Error) => {
-        stream.destroy();
-        reject(err);
-      };
-      ws.once('open', () => resolve(stream));
-      ws.once('unexpected-response', (_req, res) => {
-        ws.terminate();
-        fail(new Error(`the broker answered HTTP ${res.statusCode}`));
-      });
-      stream.once('error', fail);
-    });
+    const headers = { [AGENT_SECRET_HEADER]: secret };
+    const socket = await dialTunnel(url, { headers, tls: this.options.tls, timeoutMs: DIAL_TIMEOUT_MS });
+    if (this.closed) {
+      socket.terminate();
+      throw new Error('the session ended');
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return tunnelStream(socket);
   }
 
   /** The session is over: every tunnel stream closes. */
   close(): void {
     this.closed = true;
-    for (const ws of this.sockets) ws.terminate();
+    for (const socket of this.sockets) socket.terminate();
     this.sockets.clear();
   }
 }

@@ -1,26 +1,23 @@
-// The broker's end of one tunnel WebSocket, written for a byte pipe: frames come in as the slices
-// of the TCP reads they arrived in (WsFrameReader) and go out as a header and those same slices, so
-// the broker never joins a message into one buffer or copies SSH bytes in JavaScript. (The ws
-// package joins every message: for `rac cp`, that join and its garbage were most of the broker's
-// CPU.) Speaks the part of RFC 6455 a tunnel uses: binary data in, binary or text out, ping, pong
-// and the close handshake. The surface mirrors ws's (readyState, send, close, terminate, 'close').
+// One end of a tunnel WebSocket, written for a byte pipe, used by all three parties: the broker
+// (the server's end of both sockets it joins), and the IT member's rac and the customer's agent
+// (client ends). Frames come in as the slices of the TCP reads they arrived in (WsFrameReader) and
+// go out as a header and the caller's buffers, so no end joins a message into one buffer or copies
+// SSH bytes in JavaScript: with the ws package, those joins and their garbage were most of the
+// broker's CPU in a `rac cp`, and a large part of each end's. Speaks the part of RFC 6455 a tunnel
+// uses: data frames, ping, pong and the close handshake. A client end masks with a zero key (the
+// bytes on the wire are the bytes written): masking guards proxies against a script choosing bytes
+// that look like HTTP, and nobody chooses the bytes of SSH ciphertext.
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { refuseUpgrade } from '../http-kit/upgrade-refusal.js';
-import {
-  WsFrameReader,
-  type WsFrame,
-  WsOpcode,
-  acceptKeyFor,
-  wsClosePayload,
-  wsFrameHeader,
-  isWebSocketKey,
-  parseWsClosePayload,
-} from '../protocol/websocket-frames.js';
+import { type WsFrame, WsFrameReader, WsOpcode, parseWsClosePayload, wsClosePayload, wsFrameHeader } from '../protocol/websocket-frames.js';
 
+/** The most one frame may carry, in either direction: rac's ends send at most TUNNEL_BATCH_BYTES. */
+export const MAX_TUNNEL_FRAME_BYTES = 1024 * 1024;
+/** The most bytes rac's ends put in one frame. */
+export const TUNNEL_BATCH_BYTES = 256 * 1024;
 /** How long a closing end has to answer the close frame before its TCP connection is cut. */
 const CLOSE_TIMEOUT_MS = 5_000;
+const ZERO_MASK = Buffer.alloc(4);
 
 export interface TunnelSocketEvents {
   /** A data frame (binary or text, a whole message or a fragment of one). */
@@ -30,23 +27,8 @@ export interface TunnelSocketEvents {
   close: [code: number, reason: string];
 }
 
-/**
- * Answers a tunnel upgrade with 101 and gives the socket, or refuses it with 400 (and undefined)
- * when the request is not a WebSocket handshake this broker speaks.
- */
-export function acceptTunnelUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, maxPayload: number): TunnelSocket | undefined {
-  const key = request.headers['sec-websocket-key'];
-  const upgrade = request.headers.upgrade?.toLowerCase();
-  if (request.method !== 'GET' || upgrade !== 'websocket' || request.headers['sec-websocket-version'] !== '13' || !isWebSocketKey(key)) {
-    refuseUpgrade(socket, 400, { detail: 'Not a WebSocket (version 13) handshake' }, { 'Sec-WebSocket-Version': '13' });
-    return undefined;
-  }
-  socket.write(
-    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Accept: ${acceptKeyFor(key)}\r\n\r\n`,
-  );
-  return new TunnelSocket(socket, head, maxPayload);
-}
+/** Which end of the WebSocket: a server reads masked frames and sends unmasked ones; a client the reverse. */
+export type TunnelSocketRole = 'server' | 'client';
 
 export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
   readonly OPEN = 1;
@@ -56,20 +38,29 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
   private readonly reader: WsFrameReader;
   private closeTimer: NodeJS.Timeout | undefined;
   private received: { code: number; reason: string } | undefined;
+  private begun = false;
 
+  /** `head`: bytes read past the handshake. Nothing is read until begin(). */
   constructor(
     private readonly socket: Duplex,
-    head: Buffer,
-    maxPayload: number,
+    private readonly head: Buffer,
+    private readonly role: TunnelSocketRole,
   ) {
     super();
-    this.reader = new WsFrameReader({ maxPayload, masked: true });
-    socket.setMaxListeners(0);
-    socket.on('data', (chunk: Buffer) => this.read(chunk));
+    this.reader = new WsFrameReader({ maxPayload: MAX_TUNNEL_FRAME_BYTES, masked: role === 'server' });
+    // Keystrokes of a shell go out at once, not when Nagle's algorithm lets them.
+    (socket as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     socket.on('error', () => socket.destroy());
     socket.once('end', () => socket.end());
     socket.once('close', () => this.closed());
-    if (head.length > 0) queueMicrotask(() => this.read(head));
+  }
+
+  /** Starts reading, once the owner listens: frames read before would be lost. Once; later calls do nothing. */
+  begin(): void {
+    if (this.begun) return;
+    this.begun = true;
+    if (this.head.length > 0) this.read(this.head);
+    this.socket.on('data', (chunk: Buffer) => this.read(chunk));
   }
 
   /** Bytes written to this end and not yet taken by the kernel. */
@@ -83,14 +74,15 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
     this.write(WsOpcode.TEXT, true, [payload], payload.length);
   }
 
+  /** Binary bytes as one frame (at most MAX_TUNNEL_FRAME_BYTES); `written` runs once they are out. */
+  sendBinary(buffers: Buffer[], length: number, written?: (err?: Error | null) => void): void {
+    this.write(WsOpcode.BINARY, true, buffers, length, written);
+  }
+
   /** Sends a frame read from the other end: the same kind, fragment and payload slices. */
-  forward(frame: WsFrame): boolean {
-    return this.write(
-      frame.first ? (frame.binary ? WsOpcode.BINARY : WsOpcode.TEXT) : WsOpcode.CONTINUATION,
-      frame.fin,
-      frame.payload,
-      frame.length,
-    );
+  forward(frame: WsFrame): void {
+    const opcode = frame.first ? (frame.binary ? WsOpcode.BINARY : WsOpcode.TEXT) : WsOpcode.CONTINUATION;
+    this.write(opcode, frame.fin, frame.payload, frame.length);
   }
 
   ping(): void {
@@ -98,7 +90,7 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
   }
 
   /** Starts the close handshake; the connection is cut if the other end does not answer in time. */
-  close(code: number, reason: string): void {
+  close(code: number, reason = ''): void {
     if (this.readyState !== this.OPEN) return;
     const payload = wsClosePayload(code, reason);
     this.write(WsOpcode.CLOSE, true, [payload], payload.length);
@@ -126,14 +118,23 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
     else this.socket.once('drain', then);
   }
 
-  private write(opcode: number, fin: boolean, payload: Buffer[], length: number): boolean {
-    if (this.readyState !== this.OPEN) return false;
+  private write(opcode: number, fin: boolean, payload: Buffer[], length: number, written?: (err?: Error | null) => void): void {
+    if (this.readyState !== this.OPEN) {
+      written?.(new Error('the tunnel is closed'));
+      return;
+    }
     const socket = this.socket;
+    const header = wsFrameHeader(opcode, fin, length);
     socket.cork();
-    socket.write(wsFrameHeader(opcode, fin, length));
-    for (const slice of payload) socket.write(slice);
+    if (this.role === 'client') {
+      header[1] = header[1]! | 0x80;
+      socket.write(Buffer.concat([header, ZERO_MASK]));
+    } else {
+      socket.write(header);
+    }
+    payload.forEach((slice, i) => socket.write(slice, i === payload.length - 1 ? written : undefined));
+    if (payload.length === 0 && written) socket.write(Buffer.alloc(0), written);
     socket.uncork();
-    return !socket.writableNeedDrain;
   }
 
   private read(chunk: Buffer): void {
@@ -150,7 +151,7 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
   private handle(frame: WsFrame): void {
     switch (frame.opcode) {
       case WsOpcode.PING:
-        return void this.write(WsOpcode.PONG, true, frame.payload, frame.length);
+        return this.write(WsOpcode.PONG, true, frame.payload, frame.length);
       case WsOpcode.PONG:
         return void this.emit('pong');
       case WsOpcode.CLOSE:
@@ -169,6 +170,7 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
       this.readyState = this.CLOSING;
     }
     this.socket.end();
+    this.closeTimer ??= setTimeout(() => this.terminate(), CLOSE_TIMEOUT_MS).unref();
   }
 
   private closed(): void {
