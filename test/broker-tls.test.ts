@@ -1,7 +1,8 @@
 // rac serve --tls-cert/--tls-key against real clients: HTTPS for the CLI (refused with a clear
 // message without the private CA, accepted with --ca-file), WSS for the agent's and the viewer's
-// WebSockets, and a SIGHUP that swaps the certificate while a session keeps streaming.
-import { copyFileSync, writeFileSync } from 'node:fs';
+// WebSockets and for the tunnels of `rac shell` (both ends trust the CA file), and a SIGHUP that swaps the certificate while a session keeps streaming.
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import t from 'tap';
@@ -13,7 +14,8 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startBrokerProcess } from './helpers/broke
 import { isolatedEnv, rac, spawnRac } from './helpers/cli.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 import { startSealedAgent } from './helpers/sealed-agent.js';
-import { connectViewer } from './helpers/session-viewer.js';
+import { connectViewer, startAgent } from './helpers/session-viewer.js';
+import { startXvfb } from './helpers/xvfb.js';
 import { helperSocketTls, makeServerCertificate, makeTestCa } from './helpers/test-certificates.js';
 import { solidJpeg } from './helpers/test-picture.js';
 
@@ -117,6 +119,23 @@ t.test("the customer's agent: refused without the CA, its lookup and WebSocket w
   t.teardown(() => link.close());
   const welcome = await new Promise<{ sessionId: number }>((resolve) => link.once('welcome', resolve));
   t.equal(welcome.sessionId, session.id, 'the agent WebSocket is welcomed over wss://');
+});
+
+t.test("rac shell over WSS: the login's CA file reaches the tunnel, and the agent's --ca-file its end", async (t) => {
+  const xvfb = await startXvfb();
+  t.teardown(() => xvfb.stop());
+  const env = isolatedEnv();
+  const login = await rac([...loginArgs, '--ca-file', ca.caCert], { env, stdin: `${ADMIN_PASSWORD}\n` });
+  t.equal(login.code, 0, login.stderr);
+  const created = await spawnRac(['session', 'create', '--json'], { env });
+  const { session_code: code } = JSON.parse(created.stdout) as { session_code: string };
+  const agentEnv = { ...xvfb.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'rac-agent-config-')) };
+  const agent = startAgent(['--code', code, '--server', broker.url, '--ca-file', ca.caCert, '--allow-shell', '--yes'], agentEnv);
+  t.teardown(() => agent.stop('SIGKILL'));
+  await agent.waitFor(/This computer's SSH key/);
+  const shell = await spawnRac(['shell', code, '--', 'echo', 'over-tls'], { env });
+  t.equal(shell.code, 0, shell.stderr);
+  t.equal(shell.stdout, 'over-tls\n', "the command ran on the customer's side, through both TLS ends");
 });
 
 t.test("the viewer's connection (rac view's transport) streams over WSS with the CA, and ends without it", async (t) => {

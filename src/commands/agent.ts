@@ -36,6 +36,8 @@ export interface AgentOptions {
   maxWidth?: number;
   /** --code only: JPEG bytes per UDP datagram. */
   chunkSize?: number;
+  /** --code only: the CA file for an https broker signed by a private CA (else RAC_CA_FILE). */
+  caFile?: string;
   /** --code only: IT members may ask for a terminal and file transfers. */
   allowShell?: boolean;
   /** Failed authentications per address per minute before it must wait. */
@@ -125,6 +127,7 @@ export function agentCommand(io: CommandIo, version: string): Command {
         quality: opts.quality ?? 60,
         maxWidth: opts.maxWidth,
         chunkSize: opts.chunkSize,
+        caFile: opts.caFile,
         allowShell: opts.allowShell ?? false,
         authFailLimit: opts.authFailLimit ?? 20,
         wsHeartbeat: opts.wsHeartbeat ?? 15_000,
