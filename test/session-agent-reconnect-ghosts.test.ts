@@ -5,7 +5,7 @@
 // went out sealed for the ghost.
 import t from 'tap';
 import { type SessionStats, call, login } from './helpers/broker-process.js';
-import { type TestViewer, connectViewer, startRestartableSession } from './helpers/session-viewer.js';
+import { type TestViewer, connectViewer, startAgentSession } from './helpers/session-viewer.js';
 import type { Xvfb } from './helpers/xvfb.js';
 
 /** The session's relay counters (they start at zero with each broker process). */
@@ -23,7 +23,7 @@ async function freshFrame(xvfb: Xvfb, viewer: TestViewer, color: string): Promis
 }
 
 t.test('after a broker restart the agent forgets the viewers that did not come back', async (t) => {
-  const { xvfb, broker: first, token, session, agent, restartBroker } = await startRestartableSession(t);
+  const { xvfb, broker: first, token, session, agent, restartBroker } = await startAgentSession(t);
   const ghosts = [await connectViewer(first.url, session.session_code, token), await connectViewer(first.url, session.session_code, token)];
   for (const ghost of ghosts) t.teardown(() => ghost.close());
   for (const ghost of ghosts) await ghost.nextFrame();

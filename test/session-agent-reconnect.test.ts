@@ -3,10 +3,10 @@
 // without asking the customer a second time.
 import t from 'tap';
 import { call } from './helpers/broker-process.js';
-import { connectViewer, startRestartableSession } from './helpers/session-viewer.js';
+import { connectViewer, startAgentSession } from './helpers/session-viewer.js';
 
 t.test('the agent survives a broker restart and resumes the stream', async (t) => {
-  const { broker: first, token, session, agent, restartBroker } = await startRestartableSession(t);
+  const { broker: first, token, session, agent, restartBroker } = await startAgentSession(t);
   const viewer = await connectViewer(first.url, session.session_code, token);
   t.teardown(() => viewer.close());
   await viewer.nextFrame();

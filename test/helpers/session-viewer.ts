@@ -284,8 +284,8 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { vi
   };
 }
 
-/** A session whose broker can restart on the same address, with `rac agent --yes` sharing a real screen. */
-export interface RestartableSession {
+/** `rac agent --yes` sharing a real, still screen in a session whose broker can restart on the same address. */
+export interface AgentSession {
   /** The agent's screen, painted one colour. */
   xvfb: Xvfb;
   /** The first broker process, on a port chosen for it (a restart comes back on the same one). */
@@ -299,11 +299,11 @@ export interface RestartableSession {
 }
 
 /**
- * What the broker-restart tests share: Xvfb, a broker on a fixed port (an agent reconnects to the
- * address it knows), the admin logged in, a session, and the agent (--yes, --max-width 640) on it.
- * Everything started is stopped when `t` ends.
+ * Xvfb painted one colour, a broker on a fixed port (so that after a restart the agent finds it at
+ * the address it knows), the admin logged in, a session, and the agent (--yes, --max-width 640) on
+ * it. Everything started is stopped when `t` ends.
  */
-export async function startRestartableSession(t: Test): Promise<RestartableSession> {
+export async function startAgentSession(t: Test): Promise<AgentSession> {
   const xvfb = await startXvfb();
   t.teardown(() => xvfb.stop());
   await xvfb.paint([{ x: 0, y: 0, width: 1920, height: 1080, color: '#cc3366' }]);
