@@ -1,6 +1,7 @@
 // The session agent's book of viewers: who the broker announced, each one's key exchange, whom the
-// customer already allowed (by email: a viewer who reconnects is not asked again), and forgetting a
-// viewer everywhere when it leaves, or when a resume shows it left while the agent was away.
+// customer already allowed (by email: a viewer who reconnects is not asked again), who waits for a
+// question while another is on screen, and forgetting a viewer everywhere when it leaves, or when a
+// resume shows it left while the agent was away.
 import type { AnnouncedViewer } from './broker-link.js';
 import { describeViewer } from './consent.js';
 import type { ScreenStream } from './screen-stream.js';
@@ -12,7 +13,7 @@ export interface KeyedViewer {
   peer: SealedPeer;
 }
 
-/** What the book needs of the screen stream: dropping a viewer, and going quiet with nobody watching. */
+/** What the book needs of the screen stream: adding and dropping a viewer, going quiet with nobody watching. */
 type ViewerStream = Pick<ScreenStream, 'addViewer' | 'removeViewer' | 'viewerCount' | 'active' | 'pause'>;
 
 export interface AgentViewersOptions {
