@@ -17,7 +17,8 @@ const WALLS: Record<string, string[]> = {
   broker: ['agent', 'viewer-tty', 'commands', 'client'],
   client: ['agent', 'broker', 'viewer-tty', 'commands'],
   protocol: ['agent', 'broker', 'viewer-tty', 'commands', 'client', 'shared'],
-  shared: ['agent', 'broker', 'viewer-tty', 'commands', 'client', 'protocol'],
+  // shared sits on protocol (the tunnel socket speaks its WebSocket frames); protocol never the reverse.
+  shared: ['agent', 'broker', 'viewer-tty', 'commands', 'client'],
 };
 
 interface Edge {

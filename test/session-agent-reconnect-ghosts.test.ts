@@ -3,19 +3,10 @@
 // customer once), so when a new viewer connects it seals frames to that viewer only: the relay
 // counts no frame for a viewer it does not know (dropped_no_peer), where before every frame also
 // went out sealed for the ghost.
-import { createServer } from 'node:net';
 import t from 'tap';
-import { type SessionStats, call, login, startBrokerProcess } from './helpers/broker-process.js';
-import { type TestViewer, connectViewer, createSession, startAgent } from './helpers/session-viewer.js';
-import { type Xvfb, startXvfb } from './helpers/xvfb.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { type SessionStats, call, login } from './helpers/broker-process.js';
+import { type TestViewer, connectViewer, startAgentSession } from './helpers/session-viewer.js';
+import type { Xvfb } from './helpers/xvfb.js';
 
 /** The session's relay counters (they start at zero with each broker process). */
 async function relayCounters(api: string, token: string, sessionId: number): Promise<NonNullable<SessionStats['relay']>> {
@@ -32,17 +23,7 @@ async function freshFrame(xvfb: Xvfb, viewer: TestViewer, color: string): Promis
 }
 
 t.test('after a broker restart the agent forgets the viewers that did not come back', async (t) => {
-  const xvfb = await startXvfb();
-  t.teardown(() => xvfb.stop());
-  await xvfb.paint([{ x: 0, y: 0, width: 1920, height: 1080, color: '#cc3366' }]);
-  const port = await freePort();
-  const first = await startBrokerProcess({ args: ['--port', String(port)] });
-  t.teardown(() => first.stop());
-  const token = await login(first.api);
-  const session = await createSession(first.api, token);
-
-  const agent = startAgent(['--code', session.session_code, '--server', first.url, '--yes', '--max-width', '640'], xvfb.env);
-  t.teardown(() => agent.stop('SIGKILL'));
+  const { xvfb, broker: first, token, session, agent, restartBroker } = await startAgentSession(t);
   const ghosts = [await connectViewer(first.url, session.session_code, token), await connectViewer(first.url, session.session_code, token)];
   for (const ghost of ghosts) t.teardown(() => ghost.close());
   for (const ghost of ghosts) await ghost.nextFrame();
@@ -50,8 +31,7 @@ t.test('after a broker restart the agent forgets the viewers that did not come b
   t.equal(await first.stop(), 0, 'the first broker stops cleanly', { stderr: first.stderr() });
   // Both viewers are gone for good: they never reconnect to the restarted broker.
   for (const ghost of ghosts) await ghost.close();
-  const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, args: ['--port', String(port)] });
-  t.teardown(() => second.stop());
+  const second = await restartBroker();
 
   const said = await agent.waitFor(
     /.*are no longer connected: the connection ended while this computer was reconnecting to the broker\..*/,

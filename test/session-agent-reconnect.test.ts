@@ -1,32 +1,12 @@
 // The broker goes away mid-session (a restart): the agent does not exit, retries with backoff, and
 // when the broker is back on the same address it reconnects and streams to the viewer again
 // without asking the customer a second time.
-import { createServer } from 'node:net';
 import t from 'tap';
-import { call, login, startBrokerProcess } from './helpers/broker-process.js';
-import { connectViewer, createSession, startAgent } from './helpers/session-viewer.js';
-import { startXvfb } from './helpers/xvfb.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { call } from './helpers/broker-process.js';
+import { connectViewer, startAgentSession } from './helpers/session-viewer.js';
 
 t.test('the agent survives a broker restart and resumes the stream', async (t) => {
-  const xvfb = await startXvfb();
-  t.teardown(() => xvfb.stop());
-  await xvfb.paint([{ x: 0, y: 0, width: 1920, height: 1080, color: '#cc3366' }]);
-  const port = await freePort();
-  const first = await startBrokerProcess({ args: ['--port', String(port)] });
-  t.teardown(() => first.stop());
-  const token = await login(first.api);
-  const session = await createSession(first.api, token);
-
-  const agent = startAgent(['--code', session.session_code, '--server', first.url, '--yes', '--max-width', '640'], xvfb.env);
-  t.teardown(() => agent.stop('SIGKILL'));
+  const { broker: first, token, session, agent, restartBroker } = await startAgentSession(t);
   const viewer = await connectViewer(first.url, session.session_code, token);
   t.teardown(() => viewer.close());
   await viewer.nextFrame();
@@ -37,8 +17,7 @@ t.test('the agent survives a broker restart and resumes the stream', async (t) =
   await agent.waitFor(/cannot reach the broker at .*connection refused.*; reconnecting in \d+ s…/i);
   t.equal(agent.process.exitCode, null, 'the agent is still running');
 
-  const second = await startBrokerProcess({ dataDir: first.dataDir, udpPorts: first.udpPorts, args: ['--port', String(port)] });
-  t.teardown(() => second.stop());
+  const second = await restartBroker();
   await agent.waitFor(/Reconnected to the broker\./);
   const again = await connectViewer(second.url, session.session_code, token);
   t.teardown(() => again.close());

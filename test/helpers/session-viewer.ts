@@ -21,7 +21,10 @@ import {
   parseSignalMessage,
 } from '../../src/protocol/index.js';
 import { AgentKeyExchange } from '../../src/viewer-tty/agent-keys.js';
-import { RAC_BIN, call } from './broker-process.js';
+import type { Test } from 'tap';
+import { type BrokerProcess, RAC_BIN, call, login, startBrokerProcess } from './broker-process.js';
+import { freePort } from './ports.js';
+import { type Xvfb, startXvfb } from './xvfb.js';
 import { helperSocketTls } from './test-certificates.js';
 
 export interface TestSession {
@@ -279,6 +282,44 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv, options: { vi
       return exited;
     },
   };
+}
+
+/** `rac agent --yes` sharing a real, still screen in a session whose broker can restart on the same address. */
+export interface AgentSession {
+  /** The agent's screen, painted one colour. */
+  xvfb: Xvfb;
+  /** The first broker process, on a port chosen for it (a restart comes back on the same one). */
+  broker: BrokerProcess;
+  /** The admin's token on the first broker. */
+  token: string;
+  session: TestSession;
+  agent: AgentProcess;
+  /** Starts the broker again on the first one's port, data dir and UDP ports (stop the first one before). */
+  restartBroker(): Promise<BrokerProcess>;
+}
+
+/**
+ * Xvfb painted one colour, a broker on a fixed port (so that after a restart the agent finds it at
+ * the address it knows), the admin logged in, a session, and the agent (--yes, --max-width 640) on
+ * it. Everything started is stopped when `t` ends.
+ */
+export async function startAgentSession(t: Test): Promise<AgentSession> {
+  const xvfb = await startXvfb();
+  t.teardown(() => xvfb.stop());
+  await xvfb.paint([{ x: 0, y: 0, width: 1920, height: 1080, color: '#cc3366' }]);
+  const fixedPort = ['--port', String(await freePort())];
+  const broker = await startBrokerProcess({ args: fixedPort });
+  t.teardown(() => broker.stop());
+  const token = await login(broker.api);
+  const session = await createSession(broker.api, token);
+  const agent = startAgent(['--code', session.session_code, '--server', broker.url, '--yes', '--max-width', '640'], xvfb.env);
+  t.teardown(() => agent.stop('SIGKILL'));
+  const restartBroker = async () => {
+    const again = await startBrokerProcess({ dataDir: broker.dataDir, udpPorts: broker.udpPorts, args: fixedPort });
+    t.teardown(() => again.stop());
+    return again;
+  };
+  return { xvfb, broker, token, session, agent, restartBroker };
 }
 
 const shellQuote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;

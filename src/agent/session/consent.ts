@@ -65,3 +65,47 @@ export function askConsent(input: NodeJS.ReadableStream, output: NodeJS.Writable
   });
   return { answer, cancel: () => settle(false) };
 }
+
+/**
+ * The customer's terminal, one question at a time: a viewer is asked about only when nothing is
+ * on screen, and a terminal question waits for whatever is.
+ */
+export class CustomerQuestions {
+  private prompt: ConsentPrompt | undefined;
+
+  constructor(
+    private readonly input: NodeJS.ReadableStream,
+    private readonly output: NodeJS.WritableStream,
+  ) {}
+
+  /** A question is on screen, waiting for its answer. */
+  get asking(): boolean {
+    return this.prompt !== undefined;
+  }
+
+  /** Asks now (nothing may be on screen); `answered` runs once the question is off the screen. */
+  ask(question: string, answered: (allowed: boolean) => void): void {
+    const prompt = askConsent(this.input, this.output, question);
+    this.prompt = prompt;
+    void prompt.answer.then((allowed) => {
+      this.prompt = undefined;
+      answered(allowed);
+    });
+  }
+
+  /** Asks once every question on screen is answered; undefined when `stillWanted` says no by then. */
+  async askInTurn(question: string, stillWanted: () => boolean): Promise<boolean | undefined> {
+    while (this.prompt) await this.prompt.answer;
+    if (!stillWanted()) return undefined;
+    const prompt = askConsent(this.input, this.output, question);
+    this.prompt = prompt;
+    const allowed = await prompt.answer;
+    this.prompt = undefined;
+    return allowed;
+  }
+
+  /** Withdraws the question on screen (the agent is ending): it counts as no. */
+  cancel(): void {
+    this.prompt?.cancel();
+  }
+}

@@ -7,15 +7,16 @@
 import type { TlsTrust } from '../../shared/tls-trust.js';
 import { CloseCode } from '../../protocol/index.js';
 import { AgentShell } from './agent-shell.js';
-import { type AgentWelcome, type AnnouncedViewer, type SessionInfo, SignalLink, lookupSession } from './broker-link.js';
-import { type ConsentPrompt, askConsent, consentQuestion, describeViewer, shellConsentQuestion } from './consent.js';
+import { AgentViewers, type KeyedViewer } from './agent-viewers.js';
+import { type AgentWelcome, type AnnouncedViewer, SignalLink, lookupSession } from './broker-link.js';
+import { CustomerQuestions, consentQuestion, describeViewer, shellConsentQuestion } from './consent.js';
 import type { DesktopPlatform as SessionPlatform } from '../platform/desktop-platform.js';
 import { type RelayAddress, ScreenStream } from './screen-stream.js';
-import { type SealedPeer, ViewerKeys } from './viewer-keys.js';
 import { backoffDelay } from '../../shared/backoff.js';
-import { type HostKey, loadOrCreateHostKey } from '../shell/host-key.js';
+import type { HostKey } from '../shell/host-key.js';
 import type { ShellUser } from '../shell/activity-log.js';
 import { EXIT, type SessionEnd, lookupEnd, refusalEnd } from './session-end.js';
+import { type Ready, preflight, relayOf } from './session-preflight.js';
 
 export type { SessionEnd } from './session-end.js';
 
@@ -52,61 +53,25 @@ export async function runSessionAgent(
   /** Runs once the code and the desktop checked out, before connecting (e.g. start a companion service). */
   beforeConnect?: () => Promise<void>,
 ): Promise<SessionEnd> {
-  if (!options.yes && io.stdin.isTTY !== true) {
-    return {
-      exitCode: EXIT.usage,
-      message:
-        'cannot ask for your permission: stdin is not a terminal. Run this in a terminal, or add --yes to allow the session without asking',
-    };
-  }
-  const first = await lookupSession(options.server, options.code, options.tls);
-  if (!first.ok) return lookupEnd(first.failure);
-  // Find out now, not after the customer said yes, whether there is a desktop to share.
-  let platform: SessionPlatform;
-  try {
-    platform = await loadPlatform();
-  } catch (err) {
-    return { exitCode: EXIT.failure, message: `cannot share the screen: ${(err as Error).message}` };
-  }
-  let hostKey: HostKey | undefined;
-  if (options.allowShell) {
-    try {
-      hostKey = loadOrCreateHostKey(options.configDir ?? '.');
-    } catch (err) {
-      return { exitCode: EXIT.failure, message: `cannot allow a terminal: ${(err as Error).message}` };
-    }
-  }
+  const ready = await preflight(options, io.stdin, loadPlatform);
+  if ('exitCode' in ready) return ready;
   await beforeConnect?.();
-  return new SessionAgent(options, io, platform, relayOf(first.info), hostKey).run();
+  return new SessionAgent(options, io, ready).run();
 }
-
-/** The UDP relay the lookup named: the session's port, on the broker's host unless it named another. */
-const relayOf = (info: SessionInfo): RelayAddress => ({ port: info.udp_port, ...(info.relay_host ? { host: info.relay_host } : {}) });
 
 function brokerHost(server: string): string {
   return new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
-/** A viewer whose key exchange completed, waiting for (or past) the customer's answer. */
-interface KeyedViewer {
-  viewer: AnnouncedViewer;
-  peer: SealedPeer;
-}
-
 class SessionAgent {
   private readonly stream: ScreenStream;
-  private readonly keys: ViewerKeys;
+  private readonly viewers: AgentViewers;
   private link: SignalLink | undefined;
   private relay: RelayAddress;
   private agentSecret: string | undefined;
   private sessionId: number | undefined;
 
-  /** Viewers the broker announced, by viewer id. */
-  private readonly viewers = new Map<number, AnnouncedViewer>();
-  /** Emails the customer allowed (a viewer who reconnects is not asked again). */
-  private readonly consented = new Set<string>();
-  private prompt: ConsentPrompt | undefined;
-  private readonly waiting: KeyedViewer[] = [];
+  private readonly questions: CustomerQuestions;
   private starting: Promise<void> | undefined;
 
   /** With --allow-shell: the SSH server, the tunnel dialler, and the customer's answers by email. */
@@ -123,12 +88,10 @@ class SessionAgent {
   constructor(
     private readonly options: SessionAgentOptions,
     private readonly io: SessionAgentIo,
-    platform: SessionPlatform,
-    relay: RelayAddress,
-    hostKey?: HostKey,
+    { platform, relay, hostKey }: Ready,
   ) {
     this.relay = relay;
-    this.keys = new ViewerKeys(options.code, hostKey?.publicLine);
+    this.questions = new CustomerQuestions(io.stdin, io.stderr);
     this.shell = hostKey && this.shellSide(hostKey);
     this.stream = new ScreenStream({
       platform,
@@ -143,6 +106,8 @@ class SessionAgent {
       say: (line) => this.say(line),
       onBrokerDisconnect: (reason) => this.onUdpDisconnect(reason),
     });
+    const { code, yes } = options;
+    this.viewers = new AgentViewers({ code, yes, sshHostKey: hostKey?.publicLine, stream: this.stream, say: (line) => this.say(line) });
   }
 
   run(): Promise<SessionEnd> {
@@ -172,7 +137,7 @@ class SessionAgent {
     link.on('welcome', (welcome) => this.onWelcome(welcome));
     link.on('viewer', (viewer) => this.onViewerAnnounced(viewer));
     link.on('viewerKey', (viewerId, publicKey) => this.onViewerKey(viewerId, publicKey));
-    link.on('viewerLeft', (viewerId) => this.onViewerLeft(viewerId));
+    link.on('viewerLeft', (viewerId) => this.viewers.left(viewerId, this.ended !== undefined));
     link.on('tunnelOpen', (request) => {
       if (this.shell) this.shell.open(request);
       else link.sendTunnelRefused(request.stream_id, 'shell_not_allowed');
@@ -196,13 +161,10 @@ class SessionAgent {
     this.sessionId = welcome.sessionId;
     // The broker keeps the host key in memory only: tell it again after every (re)join.
     if (this.shell) this.link?.sendAgentHostKey(this.shell.hostKey.publicLine);
-    if (welcome.resumed) return this.forgetGhosts(welcome.viewers);
+    if (welcome.resumed) return this.ended ? undefined : this.viewers.forgetGhosts(welcome.viewers);
     if (!welcome.agentSecret) return;
     // A first join, or the broker no longer knew us: a new identity, every exchange starts over.
-    if (this.agentSecret) {
-      this.keys.forgetAll();
-      for (const id of this.viewers.keys()) this.stream.removeViewer(id);
-    }
+    if (this.agentSecret) this.viewers.startOver();
     this.agentSecret = welcome.agentSecret;
   }
 
@@ -234,105 +196,49 @@ class SessionAgent {
 
   private onViewerAnnounced(viewer: AnnouncedViewer): void {
     if (this.ended) return;
-    this.viewers.set(viewer.viewer_id, viewer);
-    this.link?.sendAgentKey(viewer.viewer_id, this.keys.offer(viewer.viewer_id, viewer.commitment), this.shell?.hostKey.publicLine);
+    this.link?.sendAgentKey(viewer.viewer_id, this.viewers.announce(viewer), this.shell?.hostKey.publicLine);
   }
 
   private onViewerKey(viewerId: number, publicKey: string): void {
-    const viewer = this.viewers.get(viewerId);
-    if (this.ended || !viewer || this.sessionId === undefined) return;
-    const result = this.keys.complete(viewerId, publicKey, this.sessionId);
-    if (!result.ok) {
-      this.say(`Refused a key for ${describeViewer(viewer)}: ${result.reason}. Nothing is shared with them.`);
-      return;
-    }
-    if (!result.repeated) this.onViewerKeyed({ viewer, peer: result.peer });
-  }
-
-  private onViewerLeft(viewerId: number): void {
-    const viewer = this.forgetViewer(viewerId);
-    if (!viewer || this.ended) return;
-    this.afterLeaving(`${describeViewer(viewer)} left the session.`);
-  }
-
-  /**
-   * A resume: the viewers the broker no longer holds left while this agent was away (a broker
-   * restart or another node taking the session over keeps none). Without the list (an older
-   * broker) nothing is known, and every viewer is kept.
-   */
-  private forgetGhosts(held: number[] | undefined): void {
-    if (!held || this.ended) return;
-    const kept = new Set(held);
-    const gone = [...this.viewers.keys()].filter((id) => !kept.has(id)).map((id) => this.forgetViewer(id)!);
-    if (gone.length === 0) return;
-    const who = gone.map((viewer) => describeViewer(viewer)).join(', ');
-    this.afterLeaving(
-      `${who} ${gone.length === 1 ? 'is' : 'are'} no longer connected: the connection ended while this computer was reconnecting to the broker.`,
-    );
-  }
-
-  /** Forgets a viewer everywhere: its key exchange and all the stream keeps for it. */
-  private forgetViewer(viewerId: number): AnnouncedViewer | undefined {
-    const viewer = this.viewers.get(viewerId);
-    this.viewers.delete(viewerId);
-    this.keys.forget(viewerId);
-    this.stream.removeViewer(viewerId);
-    return viewer;
-  }
-
-  /** Tells the customer who left; with nobody watching any more, only keepalives go out. */
-  private afterLeaving(line: string): void {
-    const watching = this.stream.viewerCount;
-    this.say(`${line}${watching === 0 ? ' Nobody sees your screen now.' : ''}`);
-    if (watching === 0 && this.stream.active) this.stream.pause({ keepalive: true });
+    if (this.ended || this.sessionId === undefined) return;
+    const keyed = this.viewers.keyed(viewerId, publicKey, this.sessionId);
+    if (keyed) this.onViewerKeyed(keyed);
   }
 
   // ---------------------------------------------------------------------------------- consent
 
   private onViewerKeyed(keyed: KeyedViewer): void {
-    const { viewer, peer } = keyed;
-    if (this.consented.has(viewer.email)) {
-      this.say(`${describeViewer(viewer)} reconnected; security code ${peer.sas}.`);
-      return this.allow(keyed);
-    }
-    if (this.options.yes) {
-      this.consented.add(viewer.email);
-      this.say(`Allowed without asking (--yes): ${describeViewer(viewer)}, security code ${peer.sas}.`);
-      return this.allow(keyed);
-    }
-    if (this.prompt) {
-      this.waiting.push(keyed);
-      return;
-    }
+    if (this.viewers.allowedBefore(keyed)) return this.allow(keyed);
+    if (this.questions.asking) return this.viewers.queue(keyed);
     // Someone new: nothing is shown or controlled until the customer says yes.
     this.stream.pause({ keepalive: true });
     this.ask(keyed);
   }
 
   private ask(keyed: KeyedViewer): void {
-    const prompt = askConsent(this.io.stdin, this.io.stderr, consentQuestion(keyed.viewer, this.options.viewOnly, keyed.peer.sas));
-    this.prompt = prompt;
-    void prompt.answer.then((allowed) => {
-      this.prompt = undefined;
+    const question = consentQuestion(keyed.viewer, this.options.viewOnly, keyed.peer.sas);
+    this.questions.ask(question, (allowed) => {
       if (this.ended || this.stopping) return;
       if (!allowed) {
         void this.link?.sendDisconnect();
         this.finish({ exitCode: EXIT.failure, message: `You did not allow ${describeViewer(keyed.viewer)}: nothing was shared.` });
         return;
       }
-      this.consented.add(keyed.viewer.email);
+      this.viewers.rememberAllowed(keyed.viewer);
       this.allow(keyed);
-      const next = this.waiting.shift();
-      if (next) this.onViewerKeyed(next);
+      this.askNext();
     });
   }
 
+  /** A question was answered: the next viewer waiting for one, if any. */
+  private askNext(): void {
+    const next = this.viewers.nextWaiting();
+    if (next) this.onViewerKeyed(next);
+  }
+
   /** The customer allowed this viewer (now or before): seal the stream to it and go live. */
-  private allow({ viewer, peer }: KeyedViewer): void {
-    // The viewer may have left while the customer was deciding.
-    if (this.keys.peer(viewer.viewer_id) !== peer) return;
-    this.stream.addViewer(peer);
-    void this.startStreaming(viewer, peer.sas);
+  private allow(keyed: KeyedViewer): void {
+    if (this.viewers.admit(keyed)) void this.startStreaming(keyed.viewer, keyed.peer.sas);
   }
 
   // ------------------------------------------------------------------------------------ shell
@@ -348,30 +254,23 @@ class SessionAgent {
       refuse: (streamId, reason) => this.link?.sendTunnelRefused(streamId, reason),
       say: (line) => this.say(line),
       ask: (user) => this.askShell(user),
-      answered: () => {
-        const next = this.waiting.shift();
-        if (next) this.onViewerKeyed(next);
-      },
+      answered: () => this.askNext(),
     });
   }
 
   /** Asks about this IT member's terminal, after any question already on screen; undefined when ending. */
   private async askShell(user: ShellUser): Promise<boolean | undefined> {
-    while (this.prompt) await this.prompt.answer; // one question at a time on the terminal
-    if (this.ended || this.stopping) return undefined;
-    const prompt = askConsent(this.io.stdin, this.io.stderr, shellConsentQuestion({ full_name: user.fullName, email: user.email }));
-    this.prompt = prompt;
-    const allowed = await prompt.answer;
-    this.prompt = undefined;
+    const question = shellConsentQuestion({ full_name: user.fullName, email: user.email });
+    const allowed = await this.questions.askInTurn(question, () => !this.ended && !this.stopping);
     return this.ended || this.stopping ? undefined : allowed;
   }
 
   // -------------------------------------------------------------------------------- streaming
 
   private startStreaming(viewer: AnnouncedViewer, sas: string): Promise<void> {
-    if (this.stream.active || this.ended || this.prompt || !this.link?.isOpen) return Promise.resolve();
+    if (this.stream.active || this.ended || this.questions.asking || !this.link?.isOpen) return Promise.resolve();
     this.starting ??= this.stream
-      .start(this.relay, () => !this.ended && !this.prompt && this.link?.isOpen === true)
+      .start(this.relay, () => !this.ended && !this.questions.asking && this.link?.isOpen === true)
       .then((live) => {
         if (!live) return;
         const what = this.options.viewOnly ? 'can see this computer (view only)' : 'can see and control this computer';
@@ -394,7 +293,7 @@ class SessionAgent {
   private async stopByCustomer(): Promise<void> {
     if (this.ended || this.stopping) return;
     this.stopping = true;
-    this.prompt?.cancel();
+    this.questions.cancel();
     const wasStreaming = this.stream.active;
     this.stream.pause();
     // Both sides hear it at once: the viewers over UDP (sealed, relayed), the broker over the WebSocket.
@@ -406,7 +305,7 @@ class SessionAgent {
   private finish(end: SessionEnd): void {
     if (this.ended) return;
     this.ended = end;
-    this.prompt?.cancel();
+    this.questions.cancel();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.link?.close();
     this.shell?.close();
