@@ -4,7 +4,9 @@
 // CPU: the client's own (user + sys of the command and its children); for rac also the broker's
 // and the agent's (from /proc), for scp sshd's (its finished children: the connection's sshd and
 // sftp-server), which do the same work. On a busy machine compare CPU: MB/s there follows the load.
-// Each rac copy runs right beside its scp copy; BENCH_SHELL_ROUNDS repeats the four and prints the
+// Also OpenSSH's scp through `rac tunnel` as its ProxyCommand (OpenSSH's client, rac's tunnel,
+// broker and agent), the other way the issue measures rac's path.
+// Each rac copy runs right beside its scp copy; BENCH_SHELL_ROUNDS repeats the six and prints the
 // median ratios. First, the start-up: `rac --version`'s CPU beside bare node's.
 // Prints, never asserts.
 import { spawn, spawnSync } from 'node:child_process';
@@ -122,6 +124,31 @@ async function startSshd() {
   return { port, ssh, user: process.env.USER || 'root', pid: sshd.child.pid };
 }
 
+/** An ssh_config that reaches the session's agent through `rac tunnel`, trusting the key it prints. */
+function tunnelConfig(rac) {
+  const keys = spawnSync(process.execPath, [RAC, 'tunnel', '--print-host-key', rac.code], {
+    env: { ...process.env, ...rac.env },
+    encoding: 'utf8',
+  });
+  if (keys.status !== 0) throw new Error(`rac tunnel --print-host-key failed: ${keys.stderr}`);
+  const knownHosts = join(dir, 'tunnel_known_hosts');
+  writeFileSync(knownHosts, keys.stdout);
+  const config = join(dir, 'tunnel_ssh_config');
+  writeFileSync(
+    config,
+    [
+      `Host ${rac.code}`,
+      `  ProxyCommand ${process.execPath} ${RAC} tunnel --quiet %h`,
+      '  User admin@localhost',
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      '',
+    ].join('\n'),
+  );
+  return config;
+}
+
 function row(name, bytes, { wall, cpu }, serverCpu) {
   const mbps = bytes / 1e6 / wall;
   const server = serverCpu === undefined ? '' : `  server CPU ${serverCpu.toFixed(2)} s`;
@@ -164,6 +191,12 @@ async function main() {
   };
 
   const scp = (from, to) => `scp -q ${sshd.ssh} -P ${sshd.port} ${from} ${to}`;
+  const viaTunnel = tunnelConfig(rac);
+  const tunnelRun = (name, from, to) => {
+    rmSync(to.replace(/^[0-9]+:/, ''), { force: true });
+    const before = serverCpu();
+    return row(name, bytes, timed(`scp -q -F ${viaTunnel} ${from} ${to}`, rac.env), serverCpu() - before);
+  };
   // A connection's sshd and sftp-server count once sshd has reaped them, a moment after scp exits.
   const sshdCpu = async () => {
     const children = `/proc/${sshd.pid}/task/${sshd.pid}/children`;
@@ -179,7 +212,7 @@ async function main() {
 
   // Each rac copy right beside the scp copy it is compared with: on a shared machine the load
   // changes within seconds, so a ratio of two neighbours is what means something.
-  const ratios = { up: [], down: [] };
+  const ratios = { up: [], down: [], tunnelUp: [], tunnelDown: [] };
   const percent = (rac, scp) => (rac.mbps / scp.mbps) * 100;
   const cpu = (rac, scp) => `${rac.cpu.toFixed(2)} s vs ${scp.cpu.toFixed(2)} s`;
   for (let round = 1; round <= ROUNDS; round++) {
@@ -187,16 +220,23 @@ async function main() {
     const scpUp = await scpRun('scp upload', file, remote(join(dir, 'scp-up.bin')));
     const racDown = racRun('rac cp download', `${rac.code}:${file}`, join(dir, 'rac-down.bin'));
     const scpDown = await scpRun('scp download', remote(file), join(dir, 'scp-down.bin'));
+    const tunnelUp = tunnelRun('scp via rac tunnel up', file, `${rac.code}:${join(dir, 'tunnel-up.bin')}`);
+    const tunnelDown = tunnelRun('scp via rac tunnel down', `${rac.code}:${file}`, join(dir, 'tunnel-down.bin'));
     ratios.up.push(percent(racUp, scpUp));
     ratios.down.push(percent(racDown, scpDown));
+    ratios.tunnelUp.push(percent(tunnelUp, scpUp));
+    ratios.tunnelDown.push(percent(tunnelDown, scpDown));
     process.stdout.write(
       `rac cp / scp: upload ${ratios.up.at(-1).toFixed(0)} %, download ${ratios.down.at(-1).toFixed(0)} % (target ≥ 70 %)\n` +
-        `all CPU, rac cp vs scp: upload ${cpu(racUp, scpUp)}, download ${cpu(racDown, scpDown)}\n`,
+        `scp via rac tunnel / scp: upload ${ratios.tunnelUp.at(-1).toFixed(0)} %, download ${ratios.tunnelDown.at(-1).toFixed(0)} %\n` +
+        `all CPU, rac cp vs scp: upload ${cpu(racUp, scpUp)}, download ${cpu(racDown, scpDown)}\n` +
+        `all CPU, scp via rac tunnel vs scp: upload ${cpu(tunnelUp, scpUp)}, download ${cpu(tunnelDown, scpDown)}\n`,
     );
   }
   if (ROUNDS > 1) {
     process.stdout.write(
-      `median of ${ROUNDS} rounds, rac cp / scp: upload ${median(ratios.up).toFixed(0)} %, download ${median(ratios.down).toFixed(0)} %\n`,
+      `median of ${ROUNDS} rounds, rac cp / scp: upload ${median(ratios.up).toFixed(0)} %, download ${median(ratios.down).toFixed(0)} %; ` +
+        `scp via rac tunnel / scp: upload ${median(ratios.tunnelUp).toFixed(0)} %, download ${median(ratios.tunnelDown).toFixed(0)} %\n`,
     );
   }
 }

@@ -98,7 +98,10 @@ export class TunnelRelay {
     return tunnels ? tunnels.streams.size + tunnels.keyWaiters.size : 0;
   }
 
-  /** Before the upgrade: whether an IT side may open a stream now (409, 429) — checked again after. */
+  /**
+   * Before the upgrade: whether an IT side may open a stream now (409, 429). The upgrade and
+   * openFromIt follow in the same tick (TunnelServer.accept), so no other IT side comes between.
+   */
   refuseBeforeUpgrade(sessionId: number): TunnelRefusalBeforeUpgrade | undefined {
     if (!this.host.agent(sessionId)) {
       return { status: 409, detail: "The customer's agent is not connected: ask the customer to run rac agent --code" };

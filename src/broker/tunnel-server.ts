@@ -81,7 +81,10 @@ export class TunnelServer {
     this.accept(request, socket, head, (ws) => this.hub.tunnels.agentDialled(session.id, streamId, ws));
   }
 
-  /** Completes the handshake (no compression: SSH ciphertext does not compress) and hands the socket on. */
+  /**
+   * Completes the handshake (no compression: SSH ciphertext does not compress) and hands the socket
+   * on, synchronously: the checks made just before still hold (the tunnel cap, the agent).
+   */
   private accept(request: IncomingMessage, socket: Duplex, head: Buffer, then: (tunnel: TunnelSocket) => void): void {
     const tunnel = acceptTunnelUpgrade(request, socket, head);
     if (!tunnel) return;
