@@ -1,8 +1,10 @@
-// Frames RFC 6455 forbids, played at a real `rac serve`'s tunnel from a raw TCP socket: the broker
-// reads tunnel frames itself (src/broker/tunnel-socket.ts), so each is answered with its close code,
+// A real `rac serve`'s tunnel played from a raw TCP socket, since the broker reads tunnel frames
+// itself (src/shared/tunnel-socket.ts): each frame RFC 6455 forbids is answered with its close code,
 // nothing of it reaches the other end, and the other end is closed. A frame announcing more than
 // the limit is refused from its header, before its payload is sent. A ping is answered with its
-// own payload, and a request that is not a WebSocket handshake gets 400.
+// own payload, a request that is not a WebSocket handshake gets 400, and an IT side the broker
+// holds back (the agent end stalled) is read again when the agent end goes, so the close
+// handshake completes with a FIN instead of a reset 30 s later.
 import './helpers/quiet-home.js';
 import { connect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
@@ -11,6 +13,7 @@ import { CloseCode } from '../src/protocol/close-codes.js';
 import { WsCloseCode, WsFrameReader, WsOpcode, parseWsClosePayload, wsFrameHeader } from '../src/protocol/websocket-frames.js';
 import { type Tunnel, openTunnel } from '../src/client/tunnel.js';
 import { call, login, startBrokerProcess } from './helpers/broker-process.js';
+import { waitUntil } from './helpers/patience.js';
 import { joinTunnelAgent } from './helpers/tunnel-agent.js';
 
 const broker = await startBrokerProcess();
@@ -144,4 +147,39 @@ t.test('an upgrade that is not a WebSocket handshake gets 400, and no tunnel', a
     'Sec-WebSocket-Key': KEY,
   });
   t.equal(status, 400);
+});
+
+t.test('an IT side held back by a stalled agent end: when that end goes, the close handshake completes', async (t) => {
+  const session = await newSession(t);
+  const agent = await joinTunnelAgent(broker.url, session.session_code, { answer: 'dial' });
+  t.teardown(() => agent.close());
+  const { status, end: it } = await rawUpgrade(t, `/ws/session/${session.session_code}/tunnel`, {
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': KEY,
+    Authorization: `Bearer ${admin}`,
+  });
+  t.equal(status, 101);
+  await it.next(WsOpcode.TEXT);
+  const agentEnd = await agent.streams.next();
+  agentEnd.ws.pause();
+  const frame = maskedFrame(WsOpcode.BINARY, Buffer.alloc(256 * 1024, 1));
+  await waitUntil(
+    'the broker to stop reading the IT side',
+    () => {
+      if (it.socket.writableLength < 16 * 2 ** 20) it.socket.write(frame);
+      return it.socket.writableLength >= 16 * 2 ** 20;
+    },
+    1,
+  );
+  const ending = new Promise<string>((resolve) => {
+    it.socket.once('end', () => resolve('end'));
+    it.socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+  agentEnd.ws.terminate();
+  t.match(await closeOf(it), { code: CloseCode.NORMAL, reason: /other end of the tunnel closed/ });
+  it.socket.write(maskedFrame(WsOpcode.CLOSE, Buffer.from([0x03, 0xe8])));
+  // Still held back, the broker would never read this answer, and reset the connection at its 30 s cut.
+  t.equal(await ending, 'end', 'the broker read through to the answer and hung up cleanly');
 });

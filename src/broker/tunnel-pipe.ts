@@ -10,6 +10,11 @@ import type { TunnelSocket } from '../shared/tunnel-socket.js';
 
 /** Above this many bytes queued towards one end, the other end is no longer read until they are out. */
 export const TUNNEL_HIGH_WATER_BYTES = 1024 * 1024;
+/**
+ * ...or above this many frames: each queued frame costs the broker a few hundred bytes of objects
+ * whatever its size, so a peer sending tiny frames must not queue 1 MiB of them.
+ */
+export const TUNNEL_HIGH_WATER_FRAMES = 4096;
 /** Both ends are pinged this often; an end that answered nothing since the last ping is dropped. */
 export const TUNNEL_PING_INTERVAL_MS = 15_000;
 
@@ -17,6 +22,8 @@ export const TUNNEL_PING_INTERVAL_MS = 15_000;
 class Flow {
   bytes = 0;
   private paused = false;
+  /** Frames forwarded since `to` last had nothing queued. */
+  private framesQueued = 0;
 
   constructor(
     private readonly from: TunnelSocket,
@@ -25,17 +32,23 @@ class Flow {
 
   forward(frame: WsFrame): void {
     // Only SSH bytes travel a tunnel; a text message after tunnel_ready means nothing.
-    if (!frame.binary || this.to.readyState !== this.to.OPEN) return;
+    if (!frame.binary || frame.length === 0 || this.to.readyState !== this.to.OPEN) return;
     this.bytes += frame.length;
+    this.framesQueued = this.to.bufferedAmount === 0 ? 1 : this.framesQueued + 1;
     this.to.forward(frame);
-    if (!this.paused && this.to.bufferedAmount > TUNNEL_HIGH_WATER_BYTES) {
+    if (!this.paused && (this.to.bufferedAmount > TUNNEL_HIGH_WATER_BYTES || this.framesQueued > TUNNEL_HIGH_WATER_FRAMES)) {
       this.paused = true;
       this.from.pause();
-      this.to.onceDrained(() => {
-        this.paused = false;
-        this.from.resume();
-      });
+      this.to.onceDrained(() => this.release());
     }
+  }
+
+  /** Reads the source again (once `to` drained, or as the pipe closes: `to` may never drain then). */
+  release(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.framesQueued = 0;
+    this.from.resume();
   }
 
   /** True while this flow holds its source back: the source is then not expected to answer pings. */
@@ -74,6 +87,9 @@ export class TunnelPipe {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    // A held-back end must be read again, or its answer to the close frame is never seen.
+    this.up.release();
+    this.down.release();
     for (const end of [this.it, this.agent]) end.close(code, reason);
     this.ended();
   }

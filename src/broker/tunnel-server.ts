@@ -11,10 +11,10 @@ import { isSessionCode } from '../protocol/session-code.js';
 import { MAX_STREAM_ID } from '../protocol/signal-messages.js';
 import { userForToken } from './auth.js';
 import type { BrokerContext } from './context.js';
-import type { SessionHub, ViewerLogin } from './session-hub.js';
-import type { Session } from './session-store.js';
 import { acceptKeyFor, isWebSocketKey } from '../protocol/websocket-frames.js';
 import { TunnelSocket } from '../shared/tunnel-socket.js';
+import type { SessionHub, ViewerLogin } from './session-hub.js';
+import type { Session } from './session-store.js';
 
 export const TUNNEL_PATH = /^\/(?:api\/)?ws\/session\/([^/?#]+)\/tunnel\/?$/;
 const AGENT_SECRET_HEADER = 'x-rac-agent-secret';
@@ -107,6 +107,11 @@ export class TunnelServer {
  * when the request is not a WebSocket handshake this broker speaks.
  */
 function acceptTunnelUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): TunnelSocket | undefined {
+  // The client may have gone while its token and session were looked up.
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return undefined;
+  }
   const key = request.headers['sec-websocket-key'];
   const upgrade = request.headers.upgrade?.toLowerCase();
   if (request.method !== 'GET' || upgrade !== 'websocket' || request.headers['sec-websocket-version'] !== '13' || !isWebSocketKey(key)) {

@@ -15,8 +15,8 @@ import { type WsFrame, WsFrameReader, WsOpcode, parseWsClosePayload, wsClosePayl
 export const MAX_TUNNEL_FRAME_BYTES = 1024 * 1024;
 /** The most bytes rac's ends put in one frame. */
 export const TUNNEL_BATCH_BYTES = 256 * 1024;
-/** How long a closing end has to answer the close frame before its TCP connection is cut. */
-const CLOSE_TIMEOUT_MS = 5_000;
+/** How long a closing end has to answer the close frame (queued behind its data) before it is cut, as ws. */
+const CLOSE_TIMEOUT_MS = 30_000;
 const ZERO_MASK = Buffer.alloc(4);
 
 export interface TunnelSocketEvents {
@@ -51,8 +51,14 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
     // Keystrokes of a shell go out at once, not when Nagle's algorithm lets them.
     (socket as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     socket.on('error', () => socket.destroy());
-    socket.once('end', () => socket.end());
+    socket.once('end', () => {
+      // The other end sent FIN without a close frame: nothing more can be written either.
+      if (this.readyState === this.OPEN) this.readyState = this.CLOSING;
+      socket.end();
+    });
     socket.once('close', () => this.closed());
+    // A connection reset while its upgrade was being checked: it is closed already.
+    if (socket.destroyed) process.nextTick(() => this.closed());
   }
 
   /** Starts reading, once the owner listens: frames read before would be lost. Once; later calls do nothing. */
@@ -95,8 +101,7 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
     const payload = wsClosePayload(code, reason);
     this.write(WsOpcode.CLOSE, true, [payload], payload.length);
     this.readyState = this.CLOSING;
-    if (this.received) this.socket.end();
-    else this.closeTimer = setTimeout(() => this.terminate(), CLOSE_TIMEOUT_MS).unref();
+    this.closeTimer = setTimeout(() => this.terminate(), CLOSE_TIMEOUT_MS).unref();
   }
 
   terminate(): void {
@@ -157,7 +162,9 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
       case WsOpcode.CLOSE:
         return this.closeReceived(Buffer.concat(frame.payload));
       default:
-        if (this.readyState === this.OPEN) this.emit('frame', frame);
+        // Until the other end's close frame, its data still counts (as with ws): a stream that
+        // ended its writing side still reads what was on the way.
+        if (!this.received) this.emit('frame', frame);
     }
   }
 
@@ -174,6 +181,7 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
   }
 
   private closed(): void {
+    if (this.readyState === this.CLOSED) return;
     clearTimeout(this.closeTimer);
     this.readyState = this.CLOSED;
     const { code, reason } = this.received ?? { code: 1006, reason: '' };
