@@ -24,6 +24,7 @@ t.test('the host key travels in agent_key and the security code covers it', asyn
   const agent = startAgent(['--code', session.session_code, '--server', broker.url, '--allow-shell', '--yes'], env);
   t.teardown(() => agent.stop('SIGKILL'));
   const printed = (await agent.waitFor(/This computer's SSH key: (SHA256:[A-Za-z0-9+/]{43})/))[1];
+  t.match(agent.stderr(), 'Terminal access is possible (--allow-shell); allowed without asking (--yes).', '--yes: no question promised');
   t.equal(statSync(join(config, 'rac', 'ssh_host_ed25519_key')).mode & 0o777, 0o600, 'the host key file is 0600');
   const viewer = await connectViewer(broker.url, session.session_code, token);
   t.teardown(() => viewer.close());

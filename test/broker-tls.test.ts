@@ -66,6 +66,8 @@ t.test('the banner says https and names the certificate', async (t) => {
   t.match(broker.url, /^https:/);
   await untilBrokerSays('TLS certificate CN=broker-first');
   t.match(broker.stderr(), `SHA-256 ${first.fingerprint256} (SIGHUP reloads it)`);
+  t.match(broker.stderr(), `Server listening at https://127.0.0.1:${broker.port}`);
+  t.notMatch(broker.stderr(), 'listening at http://', 'no line says plain http');
 });
 
 t.test('without the private CA the CLI refuses the broker and says how to fix it', async (t) => {

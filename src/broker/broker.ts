@@ -201,7 +201,9 @@ async function startLocked(
   const signalling = new SignallingServer(context, hub, app.server, options.trustProxy, cluster);
   let metricsListener: MetricsListener | null = null;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    // fastify cannot tell a server made by serverFactory serves HTTPS: its line would say http://.
+    const listenTextResolver = (address: string) => `Server listening at ${tls ? address.replace(/^http:/, 'https:') : address}`;
+    await app.listen({ host: options.host, port: options.port, listenTextResolver });
     metricsListener = await exposeMetrics(metrics, options.metrics);
   } catch (err) {
     await app.close();

@@ -118,7 +118,8 @@ class SessionAgent {
     this.say(`Session ${this.options.code}: waiting for your IT contact to connect. Press Ctrl-C to cancel.`);
     if (this.shell)
       this.say(
-        `Terminal access is possible (--allow-shell); you will be asked first. This computer's SSH key: ${this.shell.hostKey.fingerprint}`,
+        `Terminal access is possible (--allow-shell); ${this.options.yes ? 'allowed without asking (--yes)' : 'you will be asked first'}. ` +
+          `This computer's SSH key: ${this.shell.hostKey.fingerprint}`,
       );
     this.connect();
     return done;
