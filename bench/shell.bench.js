@@ -184,19 +184,17 @@ async function main() {
   // Its time is what every copy pays before the first byte: start-up, login, tunnel, SSH handshake.
   const small = timed(racCp(join(RAC, '..', 'rac.js'), `${rac.code}:${join(dir, 'warm.js')}`), rac.env);
   process.stdout.write(`rac cp of a small file  ${small.wall.toFixed(2).padStart(14)} s  client CPU ${small.cpu.toFixed(2)} s\n`);
-  const racRun = (name, from, to) => {
+  /** One copy through rac's broker and agent, made by `command(from, to)`; the agent's and broker's CPU counted. */
+  const throughRac = (command) => (name, from, to) => {
     rmSync(to.replace(/^[0-9]+:/, ''), { force: true });
     const before = serverCpu();
-    return row(name, bytes, timed(racCp(from, to), rac.env), serverCpu() - before);
+    return row(name, bytes, timed(command(from, to), rac.env), serverCpu() - before);
   };
+  const racRun = throughRac(racCp);
+  const viaTunnel = tunnelConfig(rac);
+  const tunnelRun = throughRac((from, to) => `scp -q -F ${viaTunnel} ${from} ${to}`);
 
   const scp = (from, to) => `scp -q ${sshd.ssh} -P ${sshd.port} ${from} ${to}`;
-  const viaTunnel = tunnelConfig(rac);
-  const tunnelRun = (name, from, to) => {
-    rmSync(to.replace(/^[0-9]+:/, ''), { force: true });
-    const before = serverCpu();
-    return row(name, bytes, timed(`scp -q -F ${viaTunnel} ${from} ${to}`, rac.env), serverCpu() - before);
-  };
   // A connection's sshd and sftp-server count once sshd has reaped them, a moment after scp exits.
   const sshdCpu = async () => {
     const children = `/proc/${sshd.pid}/task/${sshd.pid}/children`;

@@ -26,12 +26,12 @@ interface Sent {
   mask: Buffer;
 }
 
-/** A frame as a client sends it: the server's header with the mask bit and key, the payload masked. */
+/** A frame as a client sends it: a masked header with this key, the payload masked with it. */
 function clientFrame({ opcode, fin, payload, mask }: Sent): Buffer {
-  const header = wsFrameHeader(opcode, fin, payload.length);
-  header[1] = header[1]! | 0x80;
+  const header = wsFrameHeader(opcode, fin, payload.length, true);
+  mask.copy(header, header.length - 4);
   const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i & 3]!));
-  return Buffer.concat([header, mask, masked]);
+  return Buffer.concat([header, masked]);
 }
 
 /** Cuts `bytes` at the given points (fractions of its length). */
@@ -148,9 +148,7 @@ t.test('each header RFC 6455 forbids ends the stream with its close code, and no
 
 t.test('a frame over the size limit is refused from its header alone (1009), 2^63 bytes too', async (t) => {
   const reader = new WsFrameReader({ maxPayload: 1000, masked: true });
-  const header = wsFrameHeader(WsOpcode.BINARY, true, 1001);
-  header[1] = header[1]! | 0x80;
-  t.match(reader.push(Buffer.concat([header, Buffer.alloc(4)])).error, { closeCode: WsCloseCode.TOO_BIG, message: /1001 bytes/ });
+  t.match(reader.push(wsFrameHeader(WsOpcode.BINARY, true, 1001, true)).error, { closeCode: WsCloseCode.TOO_BIG, message: /1001 bytes/ });
   const huge = Buffer.from([0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
   t.equal(new WsFrameReader(CLIENT).push(huge).error?.closeCode, WsCloseCode.TOO_BIG);
 });
@@ -164,6 +162,7 @@ t.test('headers use the shortest length form; a server-side reader reads them ba
     t.equal(frames[0]?.length, length);
   }
   t.equal(wsFrameHeader(WsOpcode.PING, false, 0)[0], WsOpcode.PING, 'FIN clear when not the last fragment');
+  t.same([...wsFrameHeader(WsOpcode.BINARY, true, 300, true)], [0x82, 0x80 | 126, 1, 44, 0, 0, 0, 0], 'masked: the bit and a zero key');
 });
 
 t.test('close payloads: the code, then a reason cut to 123 bytes on a character boundary', async (t) => {

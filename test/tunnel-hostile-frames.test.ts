@@ -72,9 +72,7 @@ function rawUpgrade(t: Test, path: string, headers: Record<string, string>): Pro
 
 /** A frame as a client sends it, with a zero masking key. */
 function maskedFrame(opcode: number, payload: Buffer): Buffer {
-  const header = wsFrameHeader(opcode, true, payload.length);
-  header[1] = header[1]! | 0x80;
-  return Buffer.concat([header, Buffer.alloc(4), payload]);
+  return Buffer.concat([wsFrameHeader(opcode, true, payload.length, true), payload]);
 }
 
 async function newSession(t: Test): Promise<Session> {
@@ -118,9 +116,7 @@ t.test('an unmasked frame from the agent end: 1002, nothing of it reaches the IT
 t.test('a frame announcing more than 1 MiB: 1009 from its header alone', async (t) => {
   const { it, end } = await rawAgentEnd(t);
   const opened = await it;
-  const header = wsFrameHeader(WsOpcode.BINARY, true, 2 << 20);
-  header[1] = header[1]! | 0x80;
-  end.socket.write(Buffer.concat([header, Buffer.alloc(4)]));
+  end.socket.write(wsFrameHeader(WsOpcode.BINARY, true, 2 << 20, true));
   t.match(await closeOf(end), { code: WsCloseCode.TOO_BIG, reason: /over the 1048576-byte limit/ });
   t.match(await opened.closed, { code: CloseCode.NORMAL });
 });

@@ -5,10 +5,11 @@
 // reason come through; a refused upgrade and a wrong accept key are told apart; batchesOf groups
 // and cuts buffers without copying them.
 import t, { type Test } from 'tap';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { acceptKeyFor } from '../src/protocol/websocket-frames.js';
 import { TunnelDialRefused, dialTunnel } from '../src/shared/tunnel-dial.js';
 import { TUNNEL_BATCH_BYTES } from '../src/shared/tunnel-socket.js';
 import { batchesOf, tunnelStream } from '../src/shared/tunnel-stream.js';
@@ -86,7 +87,7 @@ async function rawServer(t: Test, accept?: string): Promise<{ port: number; rece
   const server = createServer((socket: Socket) => {
     socket.once('data', (request) => {
       const key = /sec-websocket-key: *(\S+)/i.exec(request.toString())![1];
-      const right = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      const right = acceptKeyFor(key!);
       socket.write(
         `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept ?? right}\r\n\r\n`,
       );

@@ -35,21 +35,17 @@ export function isWebSocketKey(key: unknown): key is string {
   return typeof key === 'string' && /^[A-Za-z0-9+/]{22}==$/.test(key);
 }
 
-/** The header of an unmasked frame (the server's side): FIN, opcode and payload length. */
-export function wsFrameHeader(opcode: number, fin: boolean, length: number): Buffer {
-  const first = (fin ? 0x80 : 0) | opcode;
-  if (length < 126) return Buffer.from([first, length]);
-  if (length < 0x10000) {
-    const header = Buffer.allocUnsafe(4);
-    header[0] = first;
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-    return header;
-  }
-  const header = Buffer.allocUnsafe(10);
-  header[0] = first;
-  header[1] = 127;
-  header.writeBigUInt64BE(BigInt(length), 2);
+/**
+ * A frame's header: FIN, opcode and payload length; `masked` (a client's frame) adds the mask bit and
+ * a zero masking key, so the payload goes out as it is.
+ */
+export function wsFrameHeader(opcode: number, fin: boolean, length: number, masked = false): Buffer {
+  const lengthBytes = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
+  const header = Buffer.alloc(2 + lengthBytes + (masked ? 4 : 0));
+  header[0] = (fin ? 0x80 : 0) | opcode;
+  header[1] = (masked ? 0x80 : 0) | (lengthBytes === 0 ? length : lengthBytes === 2 ? 126 : 127);
+  if (lengthBytes === 2) header.writeUInt16BE(length, 2);
+  if (lengthBytes === 8) header.writeBigUInt64BE(BigInt(length), 2);
   return header;
 }
 

@@ -17,7 +17,6 @@ export const MAX_TUNNEL_FRAME_BYTES = 1024 * 1024;
 export const TUNNEL_BATCH_BYTES = 256 * 1024;
 /** How long a closing end has to answer the close frame (queued behind its data) before it is cut, as ws. */
 const CLOSE_TIMEOUT_MS = 30_000;
-const ZERO_MASK = Buffer.alloc(4);
 
 export interface TunnelSocketEvents {
   /** A data frame (binary or text, a whole message or a fragment of one). */
@@ -129,16 +128,9 @@ export class TunnelSocket extends EventEmitter<TunnelSocketEvents> {
       return;
     }
     const socket = this.socket;
-    const header = wsFrameHeader(opcode, fin, length);
+    const buffers = [wsFrameHeader(opcode, fin, length, this.role === 'client'), ...payload];
     socket.cork();
-    if (this.role === 'client') {
-      header[1] = header[1]! | 0x80;
-      socket.write(Buffer.concat([header, ZERO_MASK]));
-    } else {
-      socket.write(header);
-    }
-    payload.forEach((slice, i) => socket.write(slice, i === payload.length - 1 ? written : undefined));
-    if (payload.length === 0 && written) socket.write(Buffer.alloc(0), written);
+    buffers.forEach((buffer, i) => socket.write(buffer, i === buffers.length - 1 ? written : undefined));
     socket.uncork();
   }
 
