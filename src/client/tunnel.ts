@@ -51,8 +51,9 @@ export class TunnelError extends Error {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function tunnelUrl(brokerUrl: string, code: string): string {
-  return `${brokerUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}/ws/session/${encodeURIComponent(code)}/tunnel`;
+/** The tunnel's address on the broker (http or https: dialTunnel makes the upgrade). */
+function tunnelUrl(brokerUrl: string, code: string): URL {
+  return new URL(`${brokerUrl.replace(/\/+$/, '')}/ws/session/${encodeURIComponent(code)}/tunnel`);
 }
 
 export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
@@ -60,7 +61,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
   const started = Date.now();
   let socket: TunnelSocket;
   try {
-    socket = await dialTunnel(new URL(tunnelUrl(options.brokerUrl, options.code)), {
+    socket = await dialTunnel(tunnelUrl(options.brokerUrl, options.code), {
       headers: { authorization: `Bearer ${options.token}` },
       tls: options.tls,
       timeoutMs,
